@@ -1,0 +1,59 @@
+'use strict';
+// `npm install` entry: obtain lwIP, then build the addon with node-gyp.
+// Node's headers come from the running Node installation when it ships
+// them (as Debian's and NodeSource's packages do), so no download is needed.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { fetchLwip } = require('./fetch.js');
+
+function nodeHeadersDir() {
+  const prefix = path.dirname(path.dirname(process.execPath));
+  const header = path.join(prefix, 'include', 'node', 'node_api.h');
+  return fs.existsSync(header) ? prefix : null;
+}
+
+function nodeGypBin() {
+  try {
+    return require.resolve('node-gyp/bin/node-gyp.js');
+  } catch {
+    return null;
+  }
+}
+
+function build(extraArgs = []) {
+  const gyp = nodeGypBin();
+  if (!gyp) {
+    throw new Error('node-gyp is missing: run `npm install` in the package directory');
+  }
+  const args = [gyp, 'rebuild', ...extraArgs];
+  const nodedir = process.env.npm_config_nodedir || nodeHeadersDir();
+  if (nodedir) args.push(`--nodedir=${nodedir}`);
+  const result = spawnSync(process.execPath, args, {
+    cwd: path.join(__dirname, '..'),
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) {
+    throw new Error(
+      'building the native addon failed: a C/C++ toolchain (gcc, g++, make, python3) ' +
+        "and Node's headers are needed (on Debian: apt-get install build-essential python3)",
+    );
+  }
+}
+
+function main() {
+  fetchLwip();
+  const sanitize = process.argv.includes('--sanitize');
+  build(sanitize ? ['--sanitize=1'] : []);
+}
+
+if (require.main === module) {
+  try {
+    main();
+  } catch (error) {
+    console.error(`tcpip: ${error.message}`);
+    process.exit(1);
+  }
+}
+
+module.exports = { build };

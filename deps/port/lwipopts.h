@@ -1,0 +1,105 @@
+/* lwIP configuration for tcpip: NO_SYS raw API, one instance per thread. */
+#ifndef TCPIP_LWIPOPTS_H
+#define TCPIP_LWIPOPTS_H
+
+#define NO_SYS 1
+#define SYS_LIGHTWEIGHT_PROT 0
+#define LWIP_TIMERS 1
+#define LWIP_NETCONN 0
+#define LWIP_SOCKET 0
+#define LWIP_CALLBACK_API 1
+
+/* Heap-backed pools: memory grows with use and is returned when sockets
+ * close; bounds come from TCP windows, not from fixed pool sizes. */
+#define MEM_LIBC_MALLOC 1
+#define MEMP_MEM_MALLOC 1
+#define MEM_ALIGNMENT 8
+#define MEM_SIZE (1024 * 1024)
+#define MEMP_NUM_TCP_PCB 65535
+#define MEMP_NUM_TCP_PCB_LISTEN 65535
+#define MEMP_NUM_TCP_SEG 65535
+#define MEMP_NUM_UDP_PCB 1024
+#define MEMP_NUM_REASSDATA 64
+#define MEMP_NUM_FRAG_PBUF 256
+#define MEMP_NUM_ND6_QUEUE 64
+#define PBUF_POOL_SIZE 256
+#define PBUF_POOL_BUFSIZE 1536
+
+#define LWIP_IPV4 1
+#define LWIP_IPV6 1
+#define LWIP_ARP 1
+#define LWIP_ETHERNET 1
+#define LWIP_ICMP 1
+#define LWIP_RAW 0
+#define LWIP_UDP 1
+#define LWIP_TCP 1
+#define LWIP_DHCP 0
+#define LWIP_AUTOIP 0
+#define LWIP_IGMP 0
+#define LWIP_DNS 0
+#define IP_REASSEMBLY 1
+#define IP_FRAG 1
+#define LWIP_IPV6_FRAG 1
+#define LWIP_IPV6_REASS 1
+#define LWIP_IPV6_DHCP6 0
+#define LWIP_IPV6_AUTOCONFIG 0
+#define LWIP_IPV6_MLD 1
+#define LWIP_IPV6_NUM_ADDRESSES 3
+#define LWIP_IPV6_SCOPES 0
+#define IP_FORWARD 0
+#define SO_REUSE 1
+
+/* Loopback traffic is queued by netif_loop_output and delivered by
+ * netif_poll_all() from the worker loop. */
+#define LWIP_HAVE_LOOPIF 0
+#define LWIP_NETIF_LOOPBACK 1
+#define LWIP_LOOPBACK_MAX_PBUFS 0
+#define LWIP_NETIF_LOOPBACK_MULTITHREADING 0
+#define LWIP_SINGLE_NETIF 0
+#define LWIP_NETIF_HOSTNAME 0
+#define LWIP_NUM_NETIF_CLIENT_DATA 1
+
+/* No wire can corrupt an in-process link: checksums are chosen per netif. */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+
+/* TCP: large segments on in-process links, scaled windows. */
+#define TCP_MSS 65000
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE 6
+#define TCP_WND (1024 * 1024)
+#define TCP_SND_BUF (1024 * 1024)
+#define TCP_SND_QUEUELEN 4096
+#define TCP_SNDLOWAT (TCP_SND_BUF / 2)
+/* init.c demands TCP_SNDLOWAT < 0xFFFF - 4 * TCP_MSS, which no value meets
+ * with a 65000-byte MSS; TCP_SNDLOWAT is read only by the netconn API, which
+ * is not built. The other TCP sanity checks hold for these settings. */
+#define LWIP_DISABLE_TCP_SANITY_CHECKS 1
+#define TCP_SNDQUEUELOWAT (TCP_SND_QUEUELEN / 2)
+#define TCP_OVERSIZE TCP_MSS
+#define TCP_QUEUE_OOSEQ 1
+#define TCP_OOSEQ_MAX_BYTES (2 * TCP_WND)
+#define TCP_OOSEQ_MAX_PBUFS 0
+#define LWIP_TCP_SACK_OUT 0
+#define TCP_LISTEN_BACKLOG 1
+/* lwIP keeps the backlog in a u8_t (init.c refuses more than 0xff). */
+#define TCP_DEFAULT_LISTEN_BACKLOG 255
+#define LWIP_TCP_KEEPALIVE 1
+#define LWIP_TCP_TIMESTAMPS 0
+#define TCP_CALCULATE_EFF_SEND_MSS 1
+/* TIME_WAIT lasts 2*MSL. In-process peers need no minute-long quarantine,
+ * and a short one keeps memory flat across connect/close churn. */
+#define TCP_MSL 1000UL
+#define TCP_SYNMAXRTX 6
+#define TCP_MAXRTX 12
+#define LWIP_TCP_PCB_NUM_EXT_ARGS 0
+
+#define LWIP_STATS 0
+#define LWIP_STATS_DISPLAY 0
+#define MIB2_STATS 0
+#define LWIP_NETIF_STATUS_CALLBACK 0
+#define LWIP_NETIF_LINK_CALLBACK 0
+#define LWIP_NETIF_EXT_STATUS_CALLBACK 0
+#define LWIP_DEBUG 0
+#define LWIP_PERF 0
+
+#endif

@@ -1,0 +1,144 @@
+'use strict';
+// Errors shaped exactly like Node's own: argument errors carry Node's `code`
+// and message; system errors carry `code`, `errno`, `syscall`, `address`,
+// `port` as libuv reports them.
+const os = require('node:os');
+const util = require('node:util');
+
+const UV_EAI_NONAME = -3008;
+
+function describeReceived(value) {
+  if (value == null) return ` Received ${value}`;
+  if (typeof value === 'function') return ` Received function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    if (value.constructor && value.constructor.name) {
+      return ` Received an instance of ${value.constructor.name}`;
+    }
+    return ` Received ${util.inspect(value, { depth: -1 })}`;
+  }
+  let shown = util.inspect(value, { colors: false });
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  return ` Received type ${typeof value} (${shown})`;
+}
+
+function makeError(Base, code, message) {
+  const error = new Base(message);
+  Object.defineProperty(error, 'code', { value: code, enumerable: true, writable: true, configurable: true });
+  // Node prints "TypeError [CODE]: message" in stacks.
+  error.stack = error.stack.replace(`${Base.name}:`, `${Base.name} [${code}]:`);
+  Object.defineProperty(error, 'toString', {
+    value() { return `${this.name} [${code}]: ${this.message}`; },
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  return error;
+}
+
+function formatName(name) {
+  return name.includes('.') ? `"${name}" property` : `"${name}" argument`;
+}
+
+function invalidArgType(name, expected, actual) {
+  const types = Array.isArray(expected) ? expected : [expected];
+  let what;
+  if (types.length === 1) what = `of type ${types[0]}`;
+  else what = `one of type ${types.slice(0, -1).join(', ')} or ${types[types.length - 1]}`;
+  return makeError(TypeError, 'ERR_INVALID_ARG_TYPE',
+    `The ${formatName(name)} must be ${what}.${describeReceived(actual)}`);
+}
+
+function invalidArgValue(name, value, reason = 'is invalid') {
+  const kind = name.includes('.') ? 'property' : 'argument';
+  return makeError(TypeError, 'ERR_INVALID_ARG_VALUE',
+    `The ${kind} '${name}' ${reason}. Received ${util.inspect(value)}`);
+}
+
+function outOfRange(name, range, value) {
+  return makeError(RangeError, 'ERR_OUT_OF_RANGE',
+    `The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`);
+}
+
+function badPort(name, value, allowZero = true) {
+  const operator = allowZero ? '>=' : '>';
+  return makeError(RangeError, 'ERR_SOCKET_BAD_PORT',
+    `${name} should be ${operator} 0 and < 65536.${describeReceived(value)}`);
+}
+
+function invalidIpAddress(value) {
+  return makeError(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${value}`);
+}
+
+function missingArgs(...names) {
+  const list = names.map((n) => `"${n}"`).join(' or ');
+  return makeError(TypeError, 'ERR_MISSING_ARGS', `The ${list} argument must be specified`);
+}
+
+function simple(Base, code, message) {
+  return makeError(Base, code, message);
+}
+
+function errnoOf(code) {
+  const value = os.constants.errno[code];
+  return value === undefined ? undefined : -value;
+}
+
+const UV_MESSAGES = {
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available',
+  EINVAL: 'invalid argument',
+  EAFNOSUPPORT: 'address family not supported',
+  ENOBUFS: 'no buffer space available',
+};
+
+// connect ECONNREFUSED 127.0.0.1:80 (Node's exceptionWithHostPort)
+function systemError(code, syscall, address, port) {
+  let details = '';
+  if (address !== undefined && port !== undefined && port > 0) details = ` ${address}:${port}`;
+  else if (address !== undefined) details = ` ${address}`;
+  const error = new Error(`${syscall} ${code}${details}`);
+  error.errno = errnoOf(code);
+  error.code = code;
+  error.syscall = syscall;
+  if (address !== undefined) error.address = address;
+  if (port !== undefined && port > 0) error.port = port;
+  return error;
+}
+
+// listen EADDRINUSE: address already in use :::80 (Node's uvExceptionWithHostPort)
+function uvError(code, syscall, address, port) {
+  const message = UV_MESSAGES[code] || code.toLowerCase();
+  let details = '';
+  if (address !== undefined && port !== undefined) details = ` ${address}:${port}`;
+  else if (address !== undefined) details = ` ${address}`;
+  const error = new Error(`${syscall} ${code}: ${message}${details}`);
+  error.code = code;
+  error.errno = errnoOf(code);
+  error.syscall = syscall;
+  if (address !== undefined) error.address = address;
+  if (port !== undefined) error.port = port;
+  return error;
+}
+
+function notFound(hostname) {
+  const error = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+  error.errno = UV_EAI_NONAME;
+  error.code = 'ENOTFOUND';
+  error.syscall = 'getaddrinfo';
+  error.hostname = hostname;
+  return error;
+}
+
+module.exports = {
+  invalidArgType,
+  invalidArgValue,
+  outOfRange,
+  badPort,
+  invalidIpAddress,
+  missingArgs,
+  simple,
+  systemError,
+  uvError,
+  notFound,
+  errnoOf,
+};

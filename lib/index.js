@@ -1,0 +1,4 @@
+'use strict';
+const { Stack } = require('./stack.js');
+
+module.exports = { Stack };

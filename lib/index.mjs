@@ -1,0 +1,4 @@
+import tcpip from './index.js';
+
+export const { Stack } = tcpip;
+export default tcpip;

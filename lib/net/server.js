@@ -1,0 +1,241 @@
+'use strict';
+// net.Server over a tcpip stack, following Node's lib/net.js semantics.
+const EventEmitter = require('node:events');
+const { inspect } = require('node:util');
+const { isIP } = require('node:net');
+const errors = require('../errors.js');
+const { validateFunction, validateObject, validatePort, validateNumber } = require('../validators.js');
+const { Socket } = require('./socket.js');
+
+const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
+
+function familyName(address) {
+  return isIP(address) === 6 ? 'IPv6' : 'IPv4';
+}
+
+class Server extends EventEmitter {
+  /**
+   * @param {object|function} [options]
+   * @param {function} [connectionListener]
+   */
+  constructor(options, connectionListener) {
+    super();
+    if (typeof options === 'function') {
+      connectionListener = options;
+      options = {};
+    } else if (options == null) {
+      options = {};
+    } else {
+      validateObject(options, 'options');
+    }
+    if (typeof connectionListener === 'function') this.on('connection', connectionListener);
+    if (options.highWaterMark !== undefined) validateNumber(options.highWaterMark, 'options.highWaterMark');
+    this._stack = options.stack;
+    this._id = 0;
+    this._address = null;
+    this._connections = 0;
+    this._sockets = new Set();
+    this._refed = true;
+    this._listeningPending = false;
+    this.allowHalfOpen = Boolean(options.allowHalfOpen);
+    this.pauseOnConnect = Boolean(options.pauseOnConnect);
+    this.noDelay = Boolean(options.noDelay);
+    this.keepAlive = Boolean(options.keepAlive);
+    this.keepAliveInitialDelay = ~~((options.keepAliveInitialDelay || 0));
+    this.highWaterMark = options.highWaterMark;
+    this.maxConnections = undefined;
+  }
+
+  get listening() {
+    return this._address !== null && this._id !== 0;
+  }
+
+  /**
+   * listen([port[, host[, backlog]]][, callback]) | listen(options[, callback])
+   */
+  listen(...args) {
+    let cb = typeof args[args.length - 1] === 'function' ? args.pop() : null;
+    let options;
+    if (args.length > 0 && typeof args[0] === 'object' && args[0] !== null) {
+      options = args[0];
+      if (options.handle !== undefined || options.fd !== undefined) {
+        throw errors.invalidArgValue('options', options, 'handles and file descriptors are not supported by tcpip servers');
+      }
+      if (!('port' in options) && options.path === undefined) {
+        throw errors.simple(TypeError, 'ERR_INVALID_ARG_VALUE',
+          `The argument 'options' must have the property "port" or "path". Received ${inspect(options)}`);
+      }
+      if (options.path !== undefined) {
+        throw errors.invalidArgValue('options.path', options.path, 'is not supported by tcpip servers');
+      }
+    } else {
+      options = {};
+      if (args.length > 0 && args[0] !== undefined && args[0] !== null) options.port = args[0];
+      if (typeof args[1] === 'string') options.host = args[1];
+      else if (typeof args[1] === 'number') options.backlog = args[1];
+      if (typeof args[2] === 'number') options.backlog = args[2];
+    }
+    if (this._id !== 0 || this._listeningPending) {
+      throw errors.simple(Error, 'ERR_SERVER_ALREADY_LISTEN',
+        'Listen method has been called more than once without closing.');
+    }
+    let port = 0;
+    if (options.port !== undefined && options.port !== null) {
+      if (typeof options.port !== 'number' && typeof options.port !== 'string') {
+        throw errors.invalidArgType('options.port', ['number', 'string'], options.port);
+      }
+      port = validatePort(options.port, 'options.port');
+    }
+    const backlog = options.backlog === undefined ? 511 : options.backlog;
+    if (options.signal !== undefined) {
+      const { signal } = options;
+      if (signal.aborted) {
+        process.nextTick(() => this.close());
+      } else {
+        signal.addEventListener('abort', () => this.close(), { once: true });
+      }
+    }
+    if (cb) this.once('listening', cb);
+    const stack = this._stack;
+    this._listeningPending = true;
+    const host = options.host;
+    const start = (address) => {
+      if (!this._listeningPending) return;
+      const id = stack._allocateId();
+      this._id = id;
+      this._pendingAddress = { address: address || '::', port };
+      stack._register(id, this);
+      if (this._refed) stack._refHandle(this);
+      stack._backend.listen(id, address || '', port, backlog, Boolean(options.ipv6Only));
+    };
+    if (host === undefined || host === null || host === '' || isIP(host)) {
+      process.nextTick(start, host || '');
+    } else {
+      if (typeof host !== 'string') throw errors.invalidArgType('options.host', 'string', host);
+      process.nextTick(() => {
+        stack._lookup(host, { family: 0 }, (err, ip) => {
+          if (err) {
+            this._listeningPending = false;
+            this.emit('error', err);
+            return;
+          }
+          start(ip);
+        });
+      });
+    }
+    return this;
+  }
+
+  _onListening(local) {
+    this._listeningPending = false;
+    this._address = { address: local.address, family: familyName(local.address), port: local.port };
+    this.emit('listening');
+  }
+
+  _onAccepted(id, local, remote) {
+    const stack = this._stack;
+    if (this.maxConnections !== undefined && this._connections >= this.maxConnections) {
+      stack._backend.close(id);
+      this.emit('drop', {
+        localAddress: local.address,
+        localPort: local.port,
+        localFamily: familyName(local.address),
+        remoteAddress: remote.address,
+        remotePort: remote.port,
+        remoteFamily: familyName(remote.address),
+      });
+      return;
+    }
+    const socket = new Socket({
+      allowHalfOpen: this.allowHalfOpen,
+      pauseOnConnect: this.pauseOnConnect,
+      highWaterMark: this.highWaterMark,
+      noDelay: this.noDelay,
+      keepAlive: this.keepAlive,
+      keepAliveInitialDelay: this.keepAliveInitialDelay,
+      stack,
+    });
+    socket._attach({ stack, id, local, remote });
+    this._connections++;
+    this._sockets.add(socket);
+    socket.server = this;
+    socket._server = this;
+    if (this.pauseOnConnect) socket.pause();
+    this.emit('connection', socket);
+  }
+
+  _onError(code) {
+    const id = this._id;
+    this._stack._unregister(id);
+    this._stack._unrefHandle(this);
+    this._id = 0;
+    this._listeningPending = false;
+    const target = this._pendingAddress || {};
+    this.emit('error', errors.uvError(code, 'listen', target.address, target.port));
+  }
+
+  _connectionClosed(socket) {
+    if (!this._sockets.delete(socket)) return;
+    this._connections--;
+    this._emitCloseIfDrained();
+  }
+
+  _emitCloseIfDrained() {
+    if (this._id !== 0 || this._connections > 0 || !this._closing) return;
+    this._closing = false;
+    process.nextTick(() => this.emit('close'));
+  }
+
+  close(cb) {
+    if (typeof cb === 'function') {
+      if (this._id === 0 && !this._listeningPending) {
+        this.once('close', function close() {
+          cb(errors.simple(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.'));
+        });
+      } else {
+        this.once('close', cb);
+      }
+    }
+    const stack = this._stack;
+    if (this._id !== 0) {
+      stack._unregister(this._id);
+      stack._backend.close(this._id);
+      this._id = 0;
+    }
+    stack._unrefHandle(this);
+    this._listeningPending = false;
+    this._address = null;
+    this._closing = true;
+    this._emitCloseIfDrained();
+    return this;
+  }
+
+  address() {
+    return this._address && this._id ? { ...this._address } : null;
+  }
+
+  getConnections(cb) {
+    validateFunction(cb, 'cb');
+    process.nextTick(cb, null, this._connections);
+    return this;
+  }
+
+  ref() {
+    this._refed = true;
+    if (this._id) this._stack._refHandle(this);
+    return this;
+  }
+
+  unref() {
+    this._refed = false;
+    this._stack._unrefHandle(this);
+    return this;
+  }
+
+  [asyncDispose]() {
+    if (!this._id && !this._listeningPending) return Promise.resolve();
+    return new Promise((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())));
+  }
+}
+
+module.exports = { Server };

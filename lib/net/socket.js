@@ -1,0 +1,594 @@
+'use strict';
+// net.Socket over a tcpip stack, following Node's lib/net.js semantics.
+const { Duplex } = require('node:stream');
+const { isIP } = require('node:net');
+const errors = require('../errors.js');
+const {
+  validateFunction,
+  validateNumber,
+  validateObject,
+  validatePort,
+  validateInt32,
+} = require('../validators.js');
+
+// Bytes a socket may hand the engine ahead of TCP's own send buffer before
+// write callbacks wait: the native side of back-pressure.
+const NATIVE_WRITE_BUDGET = 512 * 1024;
+
+const kStack = Symbol('stack');
+const kId = Symbol('id');
+const kState = Symbol('state');
+
+function familyName(address) {
+  return isIP(address) === 6 ? 'IPv6' : 'IPv4';
+}
+
+// Node's normalizeArgs: (options[, cb]) | (port[, host][, cb]) | (path[, cb])
+function normalizeArgs(args) {
+  if (args.length === 0) return [{}, null];
+  const first = args[0];
+  let options = {};
+  if (typeof first === 'object' && first !== null) {
+    options = first;
+  } else {
+    options.port = first;
+    if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
+  }
+  const cb = args[args.length - 1];
+  return [options, typeof cb === 'function' ? cb : null];
+}
+
+class Socket extends Duplex {
+  /**
+   * @param {object} [options]
+   */
+  constructor(options = {}) {
+    if (typeof options === 'number') options = { fd: options };
+    else if (options === undefined || options === null) options = {};
+    if (typeof options !== 'object') throw errors.invalidArgType('options', 'object', options);
+    if (options.fd !== undefined) {
+      throw errors.simple(TypeError, 'ERR_INVALID_ARG_VALUE',
+        "The property 'options.fd' is not supported by tcpip sockets");
+    }
+    super({
+      allowHalfOpen: Boolean(options.allowHalfOpen),
+      emitClose: false,
+      autoDestroy: true,
+      decodeStrings: false,
+      highWaterMark: options.highWaterMark,
+      readableHighWaterMark: options.readableHighWaterMark,
+      writableHighWaterMark: options.writableHighWaterMark,
+      signal: options.signal,
+    });
+    const stack = options.stack || (options.server && options.server._stack);
+    this[kStack] = stack || null;
+    this[kId] = 0;
+    this[kState] = {
+      nativeQueued: 0,
+      waitingWrite: null, // callback of the write that exceeded the budget
+      pendingFinal: null,
+      unconsumed: 0, // bytes pushed to the reader but not yet acknowledged
+      dispatched: 0,
+      bytesRead: 0,
+      local: null,
+      remote: null,
+      refed: true,
+      noDelay: Boolean(options.noDelay),
+      keepAlive: Boolean(options.keepAlive),
+      keepAliveDelay: options.keepAliveInitialDelay ? ~~(options.keepAliveInitialDelay) : 0,
+      timeoutMs: 0,
+      timer: null,
+      reset: false,
+      hadError: false,
+      connectTimer: null,
+    };
+    this.connecting = false;
+    this.server = null;
+    this._server = null;
+    this._host = null;
+    this._peername = undefined;
+    if (options.handle) this._attach(options.handle);
+    this.on('end', onReadableStreamEnd);
+  }
+
+  // --- engine plumbing -------------------------------------------------
+
+  /** @internal attach an accepted connection */
+  _attach({ stack, id, local, remote }) {
+    this[kStack] = stack;
+    this[kId] = id;
+    this[kState].local = local;
+    this[kState].remote = remote;
+    stack._register(id, this);
+    stack._refHandle(this);
+    this._applyOptions();
+  }
+
+  _applyOptions() {
+    const state = this[kState];
+    const backend = this[kStack]._backend;
+    if (state.noDelay) backend.setNoDelay(this[kId], true);
+    if (state.keepAlive) backend.setKeepAlive(this[kId], true, state.keepAliveDelay);
+  }
+
+  _onConnected(local, remote) {
+    const state = this[kState];
+    this.connecting = false;
+    state.local = local;
+    state.remote = remote;
+    if (state.connectTimer) {
+      clearTimeout(state.connectTimer);
+      state.connectTimer = null;
+    }
+    this._applyOptions();
+    this._touch();
+    if (this.destroyed) return;
+    // A readable that ended before connect (`end()` with allowHalfOpen) stays.
+    this.emit('connect');
+    this.emit('ready');
+    if (state.pendingWrite) {
+      const { chunks, cb } = state.pendingWrite;
+      state.pendingWrite = null;
+      this._writeNow(chunks, cb);
+    }
+    if (state.pendingFinal) {
+      const cb = state.pendingFinal;
+      state.pendingFinal = null;
+      this._final(cb);
+    }
+    if (state.pendingRead) {
+      state.pendingRead = false;
+      this._read();
+    }
+  }
+
+  _onData(chunk) {
+    const state = this[kState];
+    state.bytesRead += chunk.length;
+    this._touch();
+    state.unconsumed += chunk.length;
+    // The window reopens only as the reader keeps up: a paused reader stops
+    // the peer within one window.
+    if (this.push(chunk)) this._acknowledge();
+  }
+
+  _acknowledge() {
+    const state = this[kState];
+    if (state.unconsumed > 0 && this[kId] && !this.destroyed) {
+      this[kStack]._backend.consumed(this[kId], state.unconsumed);
+      state.unconsumed = 0;
+    }
+  }
+
+  _inFlight() {
+    const state = this[kState];
+    return this.connecting || this.writableLength > 0 || state.nativeQueued > 0 || state.unconsumed > 0;
+  }
+
+  _onEof() {
+    this.push(null);
+  }
+
+  _onWritten(count) {
+    const state = this[kState];
+    state.nativeQueued -= count;
+    if (state.waitingWrite && state.nativeQueued <= NATIVE_WRITE_BUDGET) {
+      const cb = state.waitingWrite;
+      state.waitingWrite = null;
+      cb();
+    }
+  }
+
+  _onShutdown() {
+    const cb = this[kState].pendingFinal;
+    this[kState].pendingFinal = null;
+    if (cb) cb();
+  }
+
+  _onError(code) {
+    const state = this[kState];
+    const id = this[kId];
+    this[kStack]._unregister(id);
+    this[kId] = 0;
+    let error;
+    if (this.connecting) {
+      const target = state.connectTarget || {};
+      error = errors.systemError(code, 'connect', target.address, target.port);
+    } else if (code === 'EPIPE') {
+      error = errors.systemError('EPIPE', 'write');
+    } else {
+      error = errors.systemError(code, 'read');
+    }
+    this.connecting = false;
+    state.hadError = true;
+    this.destroy(error);
+  }
+
+  // --- stream implementation -------------------------------------------
+
+  _read() {
+    if (this.connecting || !this[kId]) {
+      this[kState].pendingRead = true;
+      return;
+    }
+    this._acknowledge();
+  }
+
+  _write(chunk, encoding, cb) {
+    this._writeGeneric([chunk], cb);
+  }
+
+  _writev(entries, cb) {
+    this._writeGeneric(entries.map((entry) => entry.chunk), cb);
+  }
+
+  _writeGeneric(chunks, cb) {
+    if (this.connecting) {
+      this[kState].pendingWrite = { chunks, cb };
+      return;
+    }
+    if (!this[kId]) {
+      cb(errors.simple(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed'));
+      return;
+    }
+    this._writeNow(chunks, cb);
+  }
+
+  _writeNow(chunks, cb) {
+    if (!this[kId]) {
+      cb(errors.simple(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed'));
+      return;
+    }
+    const state = this[kState];
+    const buffers = chunks.map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    let total = 0;
+    for (const buffer of buffers) total += buffer.length;
+    if (buffers.length === 1) this[kStack]._backend.write(this[kId], buffers[0]);
+    else this[kStack]._backend.writev(this[kId], buffers);
+    state.dispatched += total;
+    state.nativeQueued += total;
+    this._touch();
+    if (state.nativeQueued <= NATIVE_WRITE_BUDGET) cb();
+    else state.waitingWrite = cb;
+  }
+
+  _final(cb) {
+    if (this.connecting || (!this[kId] && this[kState].pendingConnect)) {
+      this[kState].pendingFinal = cb;
+      return;
+    }
+    if (!this[kId]) {
+      cb();
+      return;
+    }
+    this[kState].pendingFinal = cb;
+    this[kStack]._backend.shutdown(this[kId]);
+  }
+
+  _destroy(error, cb) {
+    const state = this[kState];
+    this._clearTimer();
+    if (state.connectTimer) clearTimeout(state.connectTimer);
+    this.connecting = false;
+    const id = this[kId];
+    const stack = this[kStack];
+    if (id) {
+      this[kId] = 0;
+      stack._unregister(id);
+      if (state.reset) stack._backend.abort(id);
+      else stack._backend.close(id);
+    }
+    if (stack) stack._unrefHandle(this);
+    if (state.waitingWrite) {
+      const waiting = state.waitingWrite;
+      state.waitingWrite = null;
+      waiting(error || errors.simple(Error, 'ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'));
+    }
+    if (this._server) {
+      this._server._connectionClosed(this);
+    }
+    cb(error);
+    process.nextTick(() => this.emit('close', Boolean(error) || state.hadError));
+  }
+
+  // --- connect -----------------------------------------------------------
+
+  /**
+   * connect(options[, listener]) | connect(port[, host][, listener])
+   */
+  connect(...args) {
+    const [options, cb] = normalizeArgs(args);
+    if (this.connecting || this[kId]) {
+      throw errors.simple(Error, 'ERR_SOCKET_CONNECTING', 'Socket is already connecting');
+    }
+    if (options.path !== undefined) {
+      throw errors.invalidArgValue('options.path', options.path, 'is not supported by tcpip sockets');
+    }
+    const stack = this[kStack];
+    if (!stack) throw errors.simple(Error, 'ERR_TCPIP_NO_STACK', 'Socket is not bound to a stack');
+    if (cb !== null) this.once('connect', cb);
+    if (this.destroyed) {
+      // Reconnecting a destroyed socket, as Node allows.
+      this._undestroy();
+    }
+    const {
+      port, host = 'localhost', localAddress, localPort, family = 0, hints, lookup, timeout,
+    } = options;
+    if (localAddress && !isIP(localAddress)) throw errors.invalidIpAddress(localAddress);
+    if (localPort !== undefined) {
+      validateNumber(localPort, 'options.localPort');
+      validatePort(localPort, 'options.localPort');
+    }
+    if (typeof host !== 'string') throw errors.invalidArgType('options.host', 'string', host);
+    if (port === undefined) throw errors.missingArgs('options', 'port', 'path');
+    if (typeof port !== 'number' && typeof port !== 'string') {
+      throw errors.invalidArgType('options.port', ['number', 'string'], port);
+    }
+    const portNumber = validatePort(port);
+    if (family !== 0 && family !== 4 && family !== 6 && family !== 'IPv4' && family !== 'IPv6') {
+      throw errors.invalidArgValue('options.family', family, 'must be one of: 0, 4, 6');
+    }
+    if (lookup !== undefined) validateFunction(lookup, 'options.lookup');
+    if (hints !== undefined) validateInt32(hints, 'options.hints');
+    if (options.noDelay !== undefined) this[kState].noDelay = Boolean(options.noDelay);
+    if (options.keepAlive !== undefined) {
+      this[kState].keepAlive = Boolean(options.keepAlive);
+      this[kState].keepAliveDelay = ~~(options.keepAliveInitialDelay || 0);
+    }
+    if (timeout !== undefined) this.setTimeout(timeout);
+    this._host = host;
+    this.connecting = true;
+    this[kState].pendingConnect = true;
+    stack._refHandle(this);
+    const familyNumber = family === 'IPv4' ? 4 : family === 'IPv6' ? 6 : family;
+    const addressType = isIP(host);
+    if (addressType) {
+      process.nextTick(() => this._connectTo(host, portNumber, localAddress, localPort));
+      return this;
+    }
+    const resolve = lookup || ((name, opts, done) => stack._lookup(name, opts, done));
+    const lookupOptions = { family: familyNumber, hints: hints || 0 };
+    process.nextTick(() => {
+      if (!this.connecting) return;
+      resolve(host, lookupOptions, (err, ip, ipFamily) => {
+        if (!this.connecting) return;
+        this.emit('lookup', err, ip, ipFamily, host);
+        if (err) {
+          this.connecting = false;
+          this.destroy(err);
+          return;
+        }
+        if (!isIP(ip)) {
+          this.connecting = false;
+          this.destroy(errors.invalidIpAddress(ip));
+          return;
+        }
+        this._connectTo(ip, portNumber, localAddress, localPort);
+      });
+    });
+    return this;
+  }
+
+  _connectTo(address, port, localAddress, localPort) {
+    if (!this.connecting || this.destroyed) return;
+    const stack = this[kStack];
+    if (stack.destroyed) {
+      this.destroy(errors.systemError('ECONNABORTED', 'connect', address, port));
+      return;
+    }
+    const id = stack._allocateId();
+    this[kId] = id;
+    this[kState].connectTarget = { address, port };
+    this[kState].pendingConnect = false;
+    stack._register(id, this);
+    stack._backend.connect(id, address, port, localAddress || '', localPort || 0);
+  }
+
+  _undestroy() {
+    this._readableState.destroyed = false;
+    this._writableState.destroyed = false;
+    this._readableState.closed = false;
+    this._writableState.closed = false;
+    this._readableState.closeEmitted = false;
+    this._writableState.closeEmitted = false;
+    this._readableState.errored = null;
+    this._writableState.errored = null;
+    this._readableState.ended = false;
+    this._readableState.endEmitted = false;
+    this._writableState.ended = false;
+    this._writableState.ending = false;
+    this._writableState.finished = false;
+    this._writableState.finalCalled = false;
+    this._writableState.prefinished = false;
+    this[kState].hadError = false;
+    this[kState].reset = false;
+  }
+
+  // --- Node's socket API ------------------------------------------------
+
+  end(data, encoding, cb) {
+    super.end(data, encoding, cb);
+    return this;
+  }
+
+  destroySoon() {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', this.destroy);
+  }
+
+  resetAndDestroy() {
+    if (this[kId] || this.connecting) {
+      if (this.connecting && !this[kId]) {
+        this.once('connect', () => this.resetAndDestroy());
+        return this;
+      }
+      this[kState].reset = true;
+      this.destroy();
+    } else {
+      this.destroy(errors.simple(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed'));
+    }
+    return this;
+  }
+
+  setNoDelay(noDelay = true) {
+    this[kState].noDelay = Boolean(noDelay);
+    if (this[kId] && !this.connecting) this[kStack]._backend.setNoDelay(this[kId], Boolean(noDelay));
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0) {
+    const state = this[kState];
+    state.keepAlive = Boolean(enable);
+    state.keepAliveDelay = ~~initialDelay;
+    if (this[kId] && !this.connecting) {
+      this[kStack]._backend.setKeepAlive(this[kId], state.keepAlive, state.keepAliveDelay);
+    }
+    return this;
+  }
+
+  setTimeout(msecs, callback) {
+    validateNumber(msecs, 'msecs');
+    if (!Number.isFinite(msecs) || msecs < 0) {
+      throw errors.outOfRange('msecs', 'a non-negative finite number', msecs);
+    }
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    const state = this[kState];
+    this._clearTimer();
+    state.timeoutMs = msecs;
+    if (msecs === 0) {
+      if (callback) this.removeListener('timeout', callback);
+    } else {
+      if (callback) this.once('timeout', callback);
+      this._touch();
+    }
+    return this;
+  }
+
+  get timeout() {
+    return this[kState].timeoutMs || undefined;
+  }
+
+  _clearTimer() {
+    const state = this[kState];
+    if (state.timer) {
+      clearTimeout(state.timer);
+      state.timer = null;
+    }
+  }
+
+  // Socket activity restarts the idle timer, as in Node.
+  _touch() {
+    const state = this[kState];
+    if (!state.timeoutMs || this.destroyed) return;
+    if (state.timer) {
+      state.timer.refresh();
+      return;
+    }
+    state.timer = setTimeout(() => {
+      state.timer = null;
+      this.emit('timeout');
+    }, state.timeoutMs);
+    state.timer.unref();
+  }
+
+  address() {
+    const local = this[kState].local;
+    if (!local) return {};
+    return { address: local.address, family: familyName(local.address), port: local.port };
+  }
+
+  get remoteAddress() {
+    return this[kState].remote ? this[kState].remote.address : undefined;
+  }
+
+  get remotePort() {
+    return this[kState].remote ? this[kState].remote.port : undefined;
+  }
+
+  get remoteFamily() {
+    return this[kState].remote ? familyName(this[kState].remote.address) : undefined;
+  }
+
+  get localAddress() {
+    return this[kState].local ? this[kState].local.address : undefined;
+  }
+
+  get localPort() {
+    return this[kState].local ? this[kState].local.port : undefined;
+  }
+
+  get localFamily() {
+    return this[kState].local ? familyName(this[kState].local.address) : undefined;
+  }
+
+  get bytesRead() {
+    return this[kState].bytesRead;
+  }
+
+  get bytesWritten() {
+    const state = this[kState];
+    let pending = 0;
+    for (const entry of this.writableBuffer) {
+      pending += typeof entry.chunk === 'string' ? Buffer.byteLength(entry.chunk, entry.encoding) : entry.chunk.length;
+    }
+    return state.dispatched + pending;
+  }
+
+  get pending() {
+    return !this[kId] || this.connecting;
+  }
+
+  get readyState() {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable && !this.writable) return 'readOnly';
+    if (!this.readable && this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  get _handle() {
+    return this[kId] ? { id: this[kId] } : null;
+  }
+
+  get bufferSize() {
+    return this.writableLength;
+  }
+
+  ref() {
+    this[kState].refed = true;
+    if (this[kStack] && (this[kId] || this.connecting)) this[kStack]._refHandle(this);
+    return this;
+  }
+
+  unref() {
+    this[kState].refed = false;
+    if (this[kStack]) this[kStack]._unrefHandle(this);
+    return this;
+  }
+
+  get _refed() {
+    return this[kState].refed;
+  }
+}
+
+function onReadableStreamEnd() {
+  if (!this.allowHalfOpen) {
+    this.write = writeAfterFIN;
+  }
+}
+
+function writeAfterFIN(chunk, encoding, cb) {
+  if (!this.writableEnded) return Duplex.prototype.write.call(this, chunk, encoding, cb);
+  if (typeof encoding === 'function') {
+    cb = encoding;
+    encoding = null;
+  }
+  const error = errors.simple(Error, 'EPIPE', 'This socket has been ended by the other party');
+  error.code = 'EPIPE';
+  if (typeof cb === 'function') process.nextTick(cb, error);
+  this.destroy(error);
+  return false;
+}
+
+module.exports = { Socket, normalizeArgs, NATIVE_WRITE_BUDGET, kId };

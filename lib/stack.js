@@ -1,0 +1,185 @@
+'use strict';
+// A Stack: one isolated lwIP instance (its own worker thread with the
+// native backend), its interfaces, and Node's `net` API over it.
+const { isIP } = require('node:net');
+const errors = require('./errors.js');
+const { validateObject } = require('./validators.js');
+const { EVENTS, createBackend } = require('./backend/index.js');
+const { createNet } = require('./net/index.js');
+
+const ID_LIMIT = 0x7fffffff;
+
+function parseCidr(value, name) {
+  if (typeof value !== 'string') throw errors.invalidArgType(name, 'string', value);
+  const slash = value.indexOf('/');
+  const address = slash === -1 ? value : value.slice(0, slash);
+  const family = isIP(address);
+  if (!family) throw errors.invalidIpAddress(address);
+  const maxPrefix = family === 6 ? 128 : 32;
+  let prefix = maxPrefix;
+  if (slash !== -1) {
+    const text = value.slice(slash + 1);
+    prefix = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+    if (!(prefix >= 0 && prefix <= maxPrefix)) {
+      throw errors.invalidArgValue(name, value, `has an invalid prefix length (0-${maxPrefix})`);
+    }
+  }
+  return { address, prefix, family, cidr: `${address}/${prefix}` };
+}
+
+class Stack {
+  /**
+   * @param {{ backend?: 'native' }} [options]
+   */
+  constructor(options = {}) {
+    validateObject(options, 'options');
+    this._handles = new Map();
+    this._refed = new Set();
+    this._nextId = 1;
+    this._interfaces = [];
+    this.destroyed = false;
+    this._backend = createBackend(options.backend, (type, id, a, b, c, d, e) => this._dispatch(type, id, a, b, c, d, e));
+    this.net = createNet(this);
+  }
+
+  /**
+   * @param {{ ipAddress: string | string[] }} options
+   */
+  createLoopbackInterface(options) {
+    validateObject(options, 'options');
+    this._assertAlive();
+    const list = Array.isArray(options.ipAddress) ? options.ipAddress : [options.ipAddress];
+    const addresses = list.map((value) => parseCidr(value, 'options.ipAddress'));
+    if (addresses.filter((a) => a.family === 4).length > 1) {
+      throw errors.invalidArgValue('options.ipAddress', options.ipAddress, 'may hold one IPv4 address');
+    }
+    if (addresses.filter((a) => a.family === 6).length > 3) {
+      throw errors.invalidArgValue('options.ipAddress', options.ipAddress, 'may hold at most three IPv6 addresses');
+    }
+    this._backend.createLoopback(addresses.map((a) => a.cidr));
+    const iface = Object.freeze({
+      type: 'loopback',
+      ipAddresses: Object.freeze(addresses.map((a) => a.cidr)),
+      addresses: Object.freeze(addresses.map(({ address, prefix, family }) => Object.freeze({ address, prefix, family }))),
+    });
+    this._interfaces.push(iface);
+    return iface;
+  }
+
+  get interfaces() {
+    return [...this._interfaces];
+  }
+
+  // Name resolution for host names: `localhost` is this stack's loopback
+  // addresses; other names need a `lookup` option (as in Node).
+  _lookup(hostname, options, callback) {
+    const family = options && options.family ? Number(options.family === 'IPv6' ? 6 : options.family === 'IPv4' ? 4 : options.family) : 0;
+    process.nextTick(() => {
+      if (hostname === 'localhost') {
+        const candidates = [];
+        for (const iface of this._interfaces) {
+          if (iface.type !== 'loopback') continue;
+          for (const a of iface.addresses) candidates.push(a);
+        }
+        const match = candidates.find((a) => !family || a.family === family);
+        if (match) {
+          callback(null, match.address, match.family);
+          return;
+        }
+      }
+      callback(errors.notFound(hostname));
+    });
+  }
+
+  _assertAlive() {
+    if (this.destroyed) throw errors.simple(Error, 'ERR_TCPIP_STACK_DESTROYED', 'The stack has been destroyed');
+  }
+
+  _allocateId() {
+    for (;;) {
+      const id = this._nextId;
+      this._nextId = id >= ID_LIMIT ? 1 : id + 1;
+      if (!this._handles.has(id)) return id;
+    }
+  }
+
+  _register(id, handle) {
+    this._handles.set(id, handle);
+  }
+
+  _unregister(id) {
+    this._handles.delete(id);
+  }
+
+  // The process stays alive while any referenced server or socket is open.
+  _refHandle(handle) {
+    if (this.destroyed || !handle._refed || this._refed.has(handle)) return;
+    this._refed.add(handle);
+    if (this._refed.size === 1) this._backend.ref();
+  }
+
+  _unrefHandle(handle) {
+    if (!this._refed.delete(handle)) return;
+    if (this._refed.size === 0 && !this.destroyed) this._backend.unref();
+  }
+
+  _dispatch(type, id, a, b, c, d, e) {
+    const handle = this._handles.get(id);
+    switch (type) {
+      case EVENTS.DATA:
+        if (handle) handle._onData(a);
+        break;
+      case EVENTS.WRITTEN:
+        if (handle) handle._onWritten(a);
+        break;
+      case EVENTS.ACCEPTED: {
+        const listener = this._handles.get(a);
+        if (listener) listener._onAccepted(id, { address: b, port: c }, { address: d, port: e });
+        else this._backend.close(id);
+        break;
+      }
+      case EVENTS.CONNECTED:
+        if (handle) handle._onConnected({ address: b, port: c }, { address: d, port: e });
+        break;
+      case EVENTS.LISTENING:
+        if (handle) handle._onListening({ address: b, port: c });
+        break;
+      case EVENTS.EOF:
+        if (handle) handle._onEof();
+        break;
+      case EVENTS.SHUTDOWN:
+        if (handle) handle._onShutdown();
+        break;
+      case EVENTS.ERROR:
+        if (handle) handle._onError(a);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /**
+   * Ends every socket and server, stops the worker and frees the engine.
+   * Sockets with data still in flight end with an ECONNABORTED error.
+   */
+  destroy() {
+    if (this.destroyed) return;
+    const handles = [...this._handles.values()];
+    for (const handle of handles) {
+      if (typeof handle.close === 'function' && !handle.write) {
+        handle.close();
+      }
+    }
+    for (const handle of new Set([...handles, ...this._refed])) {
+      if (handle.write && !handle.destroyed) {
+        handle.destroy(handle._inFlight() ? errors.systemError('ECONNABORTED', 'read') : undefined);
+      }
+    }
+    this.destroyed = true;
+    this._handles.clear();
+    this._refed.clear();
+    this._backend.destroy();
+  }
+}
+
+module.exports = { Stack, parseCidr };

@@ -1,0 +1,86 @@
+/* A stack: one lwIP instance, driven by polls from its owning thread. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack_internal.h"
+
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/timeouts.h"
+
+/* lwIP's state is per thread, so a thread drives at most one stack. */
+static LWIP_THREAD_LOCAL tcpip_stack *thread_stack;
+
+tcpip_stack *tcpip_stack_create(tcpip_event_fn on_event, void *context) {
+  if (thread_stack != NULL || on_event == NULL) return NULL;
+  tcpip_stack *stack = calloc(1, sizeof *stack);
+  if (stack == NULL) return NULL;
+  stack->on_event = on_event;
+  stack->context = context;
+  stack->next_core_id = TCPIP_CORE_ID_BASE;
+  lwip_init();
+  thread_stack = stack;
+  return stack;
+}
+
+void tcpip_stack_destroy(tcpip_stack *stack) {
+  if (stack == NULL) return;
+  tcpip_tcp_destroy_all(stack);
+  tcpip_interfaces_destroy_all(stack);
+  sys_timeouts_free_all();
+  tcpip_id_map_free(&stack->sockets);
+  thread_stack = NULL;
+  free(stack);
+}
+
+void tcpip_emit(tcpip_stack *stack, tcpip_event *event) {
+  stack->on_event(stack->context, event);
+}
+
+static bool loopback_traffic_queued(void) {
+  struct netif *netif;
+  NETIF_FOREACH(netif) {
+    if (netif->loop_first != NULL) return true;
+  }
+  return false;
+}
+
+/* Rounds of output and loopback delivery per poll: each round may answer the
+ * last (data, then ACKs, then window updates), and a cap keeps one busy
+ * stack from starving its driver's command queue. */
+#define POLL_ROUNDS 64
+
+static bool run_rounds(tcpip_stack *stack) {
+  for (int round = 0; round < POLL_ROUNDS; round++) {
+    tcpip_tcp_flush_dirty(stack);
+    if (!loopback_traffic_queued()) return true;
+    netif_poll_all();
+  }
+  return stack->dirty == NULL && !loopback_traffic_queued();
+}
+
+uint32_t tcpip_stack_poll(tcpip_stack *stack) {
+  if (!run_rounds(stack)) return 0;
+  sys_check_timeouts();
+  if (!run_rounds(stack)) return 0;
+  return sys_timeouts_sleeptime();
+}
+
+bool tcpip_interface_attach(tcpip_stack *stack, struct netif *netif) {
+  if (stack->interface_count == TCPIP_MAX_INTERFACES) return false;
+  stack->interfaces[stack->interface_count++] = netif;
+  return true;
+}
+
+void tcpip_interfaces_destroy_all(tcpip_stack *stack) {
+  for (size_t i = 0; i < stack->interface_count; i++) {
+    struct netif *netif = stack->interfaces[i];
+    netif_remove(netif);
+    /* Loopback packets still queued belong to the interface. */
+    if (netif->loop_first != NULL) pbuf_free(netif->loop_first);
+    netif->loop_first = netif->loop_last = NULL;
+    free(netif);
+  }
+  stack->interface_count = 0;
+}

@@ -1,0 +1,68 @@
+/* What the core's files share about a stack; not part of the driver API. */
+#ifndef TCPIP_STACK_INTERNAL_H
+#define TCPIP_STACK_INTERNAL_H
+
+#include "tcpip.h"
+#include "id_map.h"
+
+#include "lwip/err.h"
+#include "lwip/ip_addr.h"
+#include "lwip/netif.h"
+
+struct tcp_pcb;
+
+/* A chunk of application data waiting to enter TCP's send buffer. */
+typedef struct tcpip_write_chunk {
+  struct tcpip_write_chunk *next;
+  size_t len;
+  size_t offset; /* bytes already handed to TCP */
+  unsigned char *data;
+} tcpip_write_chunk;
+
+typedef struct tcpip_tcp_socket {
+  tcpip_stack *stack;
+  uint32_t id;
+  struct tcp_pcb *pcb;
+  bool listener;
+  bool connecting;
+  bool shutdown_requested; /* FIN goes out once the write queue drains */
+  bool shutdown_done;
+  bool shutdown_reported;
+  bool dual_stack; /* bound to both families: IPv4 peers shown as mapped */
+  bool output_pending; /* tcp_output() is due at the end of this poll */
+  tcpip_write_chunk *write_head;
+  tcpip_write_chunk *write_tail;
+  size_t written_unreported; /* taken by TCP, not yet told to the driver */
+  size_t delivered_unconsumed; /* receive window the driver still holds */
+  struct tcpip_tcp_socket *next_dirty;
+} tcpip_tcp_socket;
+
+#define TCPIP_MAX_INTERFACES 64
+
+struct tcpip_stack {
+  tcpip_event_fn on_event;
+  void *context;
+  tcpip_id_map sockets;
+  uint32_t next_core_id;
+  tcpip_tcp_socket *dirty; /* sockets with output or reports to flush */
+  struct netif *interfaces[TCPIP_MAX_INTERFACES];
+  size_t interface_count;
+};
+
+void tcpip_emit(tcpip_stack *stack, tcpip_event *event);
+tcpip_error tcpip_error_from_lwip(err_t err);
+void tcpip_endpoint_set(tcpip_endpoint *endpoint, const ip_addr_t *address,
+                        uint16_t port);
+/* Parses "address" (no prefix). Returns false when it is not an IP. */
+bool tcpip_parse_address(const char *text, ip_addr_t *address);
+/* Parses "address/prefix". */
+bool tcpip_parse_cidr(const char *text, ip_addr_t *address, unsigned *prefix);
+bool tcpip_is_local_address(const ip_addr_t *address);
+
+void tcpip_tcp_mark_dirty(tcpip_tcp_socket *socket);
+void tcpip_tcp_flush_dirty(tcpip_stack *stack);
+void tcpip_tcp_destroy_all(tcpip_stack *stack);
+void tcpip_interfaces_destroy_all(tcpip_stack *stack);
+bool tcpip_interface_attach(tcpip_stack *stack, struct netif *netif);
+
+#endif

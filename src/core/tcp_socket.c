@@ -1,0 +1,486 @@
+/* TCP sockets and listeners over lwIP's raw API.
+ *
+ * Ownership: a tcpip_tcp_socket lives in the stack's id map from the command
+ * (or accept) that creates it until it is closed, aborted or fails; the pcb
+ * belongs to it until then, and to lwIP afterwards (a closed pcb finishes its
+ * FIN handshake on its own). Write chunks belong to the socket. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack_internal.h"
+
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
+
+/* tcp_write() and tcp_recved() take 16-bit lengths. */
+#define LWIP_LEN_MAX 0xFFFFu
+
+static tcpip_tcp_socket *socket_create(tcpip_stack *stack, uint32_t id) {
+  if (id == 0 || tcpip_id_map_get(&stack->sockets, id) != NULL) return NULL;
+  tcpip_tcp_socket *socket = calloc(1, sizeof *socket);
+  if (socket == NULL) return NULL;
+  socket->stack = stack;
+  socket->id = id;
+  if (!tcpip_id_map_put(&stack->sockets, id, socket)) {
+    free(socket);
+    return NULL;
+  }
+  return socket;
+}
+
+static tcpip_tcp_socket *socket_find(tcpip_stack *stack, uint32_t id) {
+  return tcpip_id_map_get(&stack->sockets, id);
+}
+
+static void write_queue_free(tcpip_tcp_socket *socket) {
+  tcpip_write_chunk *chunk = socket->write_head;
+  while (chunk != NULL) {
+    tcpip_write_chunk *next = chunk->next;
+    free(chunk->data);
+    free(chunk);
+    chunk = next;
+  }
+  socket->write_head = socket->write_tail = NULL;
+}
+
+static void socket_free(tcpip_tcp_socket *socket) {
+  tcpip_stack *stack = socket->stack;
+  tcpip_id_map_remove(&stack->sockets, socket->id);
+  for (tcpip_tcp_socket **link = &stack->dirty; *link != NULL; link = &(*link)->next_dirty) {
+    if (*link == socket) {
+      *link = socket->next_dirty;
+      break;
+    }
+  }
+  write_queue_free(socket);
+  free(socket);
+}
+
+static void pcb_detach(struct tcp_pcb *pcb) {
+  tcp_arg(pcb, NULL);
+  if (pcb->state == LISTEN) {
+    tcp_accept(pcb, NULL);
+    return;
+  }
+  tcp_recv(pcb, NULL);
+  tcp_sent(pcb, NULL);
+  tcp_err(pcb, NULL);
+}
+
+static void emit_error(tcpip_tcp_socket *socket, tcpip_error error) {
+  tcpip_event event = {.type = TCPIP_EV_ERROR, .id = socket->id, .error = error};
+  tcpip_emit(socket->stack, &event);
+}
+
+/* Reports an error for a socket whose pcb is already gone, and forgets it. */
+static void fail(tcpip_tcp_socket *socket, tcpip_error error) {
+  socket->pcb = NULL;
+  emit_error(socket, error);
+  socket_free(socket);
+}
+
+/* Returns ERR_ABRT when the pcb had to be aborted, which an lwIP callback
+ * must pass on. */
+static err_t fail_with_pcb(tcpip_tcp_socket *socket, struct tcp_pcb *pcb,
+                           tcpip_error error) {
+  err_t result = ERR_OK;
+  if (pcb != NULL) {
+    pcb_detach(pcb);
+    if (tcp_close(pcb) != ERR_OK) {
+      tcp_abort(pcb);
+      result = ERR_ABRT;
+    }
+  }
+  fail(socket, error);
+  return result;
+}
+
+void tcpip_tcp_mark_dirty(tcpip_tcp_socket *socket) {
+  if (socket->output_pending) return;
+  socket->output_pending = true;
+  socket->next_dirty = socket->stack->dirty;
+  socket->stack->dirty = socket;
+}
+
+/* Moves queued chunks into TCP's send buffer as far as it has room, and
+ * sends FIN once a requested shutdown finds the queue empty. */
+static err_t push_writes(tcpip_tcp_socket *socket) {
+  struct tcp_pcb *pcb = socket->pcb;
+  if (pcb == NULL || socket->connecting || socket->listener) return ERR_OK;
+  while (socket->write_head != NULL) {
+    tcpip_write_chunk *chunk = socket->write_head;
+    size_t room = tcp_sndbuf(pcb);
+    if (room == 0 || tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 1) break;
+    size_t left = chunk->len - chunk->offset;
+    size_t n = left < room ? left : room;
+    if (n > LWIP_LEN_MAX) n = LWIP_LEN_MAX;
+    bool more = n < left || chunk->next != NULL;
+    err_t err = tcp_write(pcb, chunk->data + chunk->offset, (u16_t)n,
+                          TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
+    if (err == ERR_MEM) break; /* tcp_sent() will call again */
+    if (err != ERR_OK) return fail_with_pcb(socket, pcb, tcpip_error_from_lwip(err));
+    chunk->offset += n;
+    socket->written_unreported += n;
+    if (chunk->offset == chunk->len) {
+      socket->write_head = chunk->next;
+      if (socket->write_head == NULL) socket->write_tail = NULL;
+      free(chunk->data);
+      free(chunk);
+    }
+  }
+  tcpip_tcp_mark_dirty(socket);
+  if (socket->write_head == NULL && socket->shutdown_requested && !socket->shutdown_done) {
+    err_t err = tcp_shutdown(pcb, 0, 1);
+    if (err != ERR_OK) return fail_with_pcb(socket, pcb, tcpip_error_from_lwip(err));
+    socket->shutdown_done = true;
+  }
+  return ERR_OK;
+}
+
+void tcpip_tcp_flush_dirty(tcpip_stack *stack) {
+  while (stack->dirty != NULL) {
+    tcpip_tcp_socket *socket = stack->dirty;
+    stack->dirty = socket->next_dirty;
+    socket->output_pending = false;
+    struct tcp_pcb *pcb = socket->pcb;
+    if (pcb != NULL && !socket->listener) {
+      /* The driver has seen everything that arrived: acknowledge now rather
+       * than on lwIP's 250 ms delayed-ACK timer. */
+      if (pcb->flags & TF_ACK_DELAY) tcp_ack_now(pcb);
+      tcp_output(pcb);
+    }
+    if (socket->written_unreported > 0) {
+      tcpip_event event = {.type = TCPIP_EV_WRITTEN, .id = socket->id,
+                           .count = socket->written_unreported};
+      socket->written_unreported = 0;
+      tcpip_emit(stack, &event);
+    }
+    if (socket->shutdown_done && !socket->shutdown_reported) {
+      socket->shutdown_reported = true;
+      tcpip_event event = {.type = TCPIP_EV_SHUTDOWN, .id = socket->id};
+      tcpip_emit(stack, &event);
+    }
+  }
+}
+
+/* lwIP callbacks */
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
+  tcpip_tcp_socket *socket = arg;
+  (void)pcb;
+  (void)err;
+  if (p == NULL) {
+    tcpip_event event = {.type = TCPIP_EV_EOF, .id = socket->id};
+    tcpip_emit(socket->stack, &event);
+    return ERR_OK;
+  }
+  tcpip_event event = {.type = TCPIP_EV_DATA, .id = socket->id, .count = p->tot_len,
+                       .data_ = p};
+  socket->delivered_unconsumed += p->tot_len;
+  tcpip_emit(socket->stack, &event);
+  pbuf_free(p);
+  tcpip_tcp_mark_dirty(socket);
+  return ERR_OK;
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len) {
+  tcpip_tcp_socket *socket = arg;
+  (void)pcb;
+  (void)len;
+  return push_writes(socket);
+}
+
+static void on_error(void *arg, err_t err) {
+  tcpip_tcp_socket *socket = arg;
+  if (socket == NULL) return;
+  if (err == ERR_CLSD) {
+    /* Both FINs were exchanged and acknowledged: lwIP freed the pcb after a
+     * graceful close. Nothing failed; the driver closes the socket when done. */
+    socket->pcb = NULL;
+    return;
+  }
+  tcpip_error error;
+  if (err == ERR_RST) {
+    error = socket->connecting ? TCPIP_ECONNREFUSED : TCPIP_ECONNRESET;
+  } else if (err == ERR_ABRT) {
+    /* We detach before aborting, so an abort we hear of is lwIP giving up
+     * on retransmissions or keepalives. */
+    error = TCPIP_ETIMEDOUT;
+  } else {
+    error = tcpip_error_from_lwip(err);
+  }
+  fail(socket, error);
+}
+
+/* A dual-stack listener shows IPv4 peers as IPv4-mapped IPv6, as Node does. */
+static void endpoint_for(const tcpip_tcp_socket *socket, tcpip_endpoint *endpoint,
+                         const ip_addr_t *address, uint16_t port) {
+  if (socket->dual_stack && IP_IS_V4(address)) {
+    ip_addr_t mapped;
+    ip4_2_ipv4_mapped_ipv6(ip_2_ip6(&mapped), ip_2_ip4(address));
+    IP_SET_TYPE_VAL(mapped, IPADDR_TYPE_V6);
+    tcpip_endpoint_set(endpoint, &mapped, port);
+  } else {
+    tcpip_endpoint_set(endpoint, address, port);
+  }
+}
+
+static void pcb_attach(tcpip_tcp_socket *socket, struct tcp_pcb *pcb) {
+  socket->pcb = pcb;
+  tcp_arg(pcb, socket);
+  tcp_recv(pcb, on_recv);
+  tcp_sent(pcb, on_sent);
+  tcp_err(pcb, on_error);
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
+  tcpip_tcp_socket *socket = arg;
+  (void)err; /* always ERR_OK in lwIP 2.1 */
+  socket->connecting = false;
+  tcpip_event event = {.type = TCPIP_EV_CONNECTED, .id = socket->id};
+  endpoint_for(socket, &event.local, &pcb->local_ip, pcb->local_port);
+  endpoint_for(socket, &event.remote, &pcb->remote_ip, pcb->remote_port);
+  tcpip_emit(socket->stack, &event);
+  return push_writes(socket);
+}
+
+static uint32_t next_core_id(tcpip_stack *stack) {
+  for (;;) {
+    uint32_t id = stack->next_core_id++;
+    if (stack->next_core_id == 0) stack->next_core_id = TCPIP_CORE_ID_BASE;
+    if (tcpip_id_map_get(&stack->sockets, id) == NULL) return id;
+  }
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
+  tcpip_tcp_socket *listener = arg;
+  if (err != ERR_OK || pcb == NULL || listener == NULL) return ERR_VAL;
+  tcpip_tcp_socket *socket = socket_create(listener->stack, next_core_id(listener->stack));
+  if (socket == NULL) {
+    tcp_abort(pcb);
+    return ERR_ABRT;
+  }
+  socket->dual_stack = listener->dual_stack;
+  pcb_attach(socket, pcb);
+  tcpip_event event = {.type = TCPIP_EV_ACCEPTED, .id = socket->id, .other_id = listener->id};
+  endpoint_for(socket, &event.local, &pcb->local_ip, pcb->local_port);
+  endpoint_for(socket, &event.remote, &pcb->remote_ip, pcb->remote_port);
+  tcpip_emit(listener->stack, &event);
+  return ERR_OK;
+}
+
+/* Commands */
+
+void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,
+                      uint16_t port, int backlog, bool ipv6_only) {
+  tcpip_tcp_socket *socket = socket_create(stack, id);
+  if (socket == NULL) return;
+  socket->listener = true;
+  ip_addr_t bind_address;
+  if (address == NULL || *address == '\0') {
+    ip_addr_set_any(1, &bind_address);
+    if (!ipv6_only) IP_SET_TYPE_VAL(bind_address, IPADDR_TYPE_ANY);
+  } else if (!tcpip_parse_address(address, &bind_address)) {
+    fail(socket, TCPIP_EINVAL);
+    return;
+  } else if (ip_addr_isany(&bind_address)) {
+    /* "::" is dual-stack unless asked otherwise, as on Linux. */
+    if (IP_IS_V6(&bind_address) && !ipv6_only) IP_SET_TYPE_VAL(bind_address, IPADDR_TYPE_ANY);
+  } else if (!tcpip_is_local_address(&bind_address)) {
+    fail(socket, TCPIP_EADDRNOTAVAIL);
+    return;
+  }
+  socket->dual_stack = IP_IS_ANY_TYPE_VAL(bind_address);
+  struct tcp_pcb *pcb = tcp_new_ip_type(IP_GET_TYPE(&bind_address));
+  if (pcb == NULL) {
+    fail(socket, TCPIP_ENOBUFS);
+    return;
+  }
+  ip_set_option(pcb, SOF_REUSEADDR);
+  err_t err = tcp_bind(pcb, &bind_address, port);
+  if (err != ERR_OK) {
+    fail_with_pcb(socket, pcb, tcpip_error_from_lwip(err));
+    return;
+  }
+  if (backlog <= 0 || backlog > 0xFF) backlog = 0xFF;
+  struct tcp_pcb *listen_pcb = tcp_listen_with_backlog_and_err(pcb, (u8_t)backlog, &err);
+  if (listen_pcb == NULL) {
+    fail_with_pcb(socket, pcb, tcpip_error_from_lwip(err));
+    return;
+  }
+  socket->pcb = listen_pcb;
+  tcp_arg(listen_pcb, socket);
+  tcp_accept(listen_pcb, on_accept);
+  tcpip_event event = {.type = TCPIP_EV_LISTENING, .id = id};
+  tcpip_endpoint_set(&event.local, &bind_address, listen_pcb->local_port);
+  tcpip_emit(stack, &event);
+}
+
+void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address,
+                       uint16_t port, const char *local_address,
+                       uint16_t local_port) {
+  tcpip_tcp_socket *socket = socket_create(stack, id);
+  if (socket == NULL) return;
+  ip_addr_t remote;
+  if (!tcpip_parse_address(address, &remote)) {
+    fail(socket, TCPIP_EINVAL);
+    return;
+  }
+  ip_addr_t local;
+  bool bind_local = false;
+  if (local_address != NULL && *local_address != '\0') {
+    if (!tcpip_parse_address(local_address, &local)) {
+      fail(socket, TCPIP_EINVAL);
+      return;
+    }
+    if (IP_GET_TYPE(&local) != IP_GET_TYPE(&remote)) {
+      fail(socket, TCPIP_EINVAL);
+      return;
+    }
+    if (!ip_addr_isany(&local) && !tcpip_is_local_address(&local)) {
+      fail(socket, TCPIP_EADDRNOTAVAIL);
+      return;
+    }
+    bind_local = true;
+  } else if (local_port != 0) {
+    ip_addr_set_any(IP_IS_V6(&remote), &local);
+    bind_local = true;
+  }
+  struct tcp_pcb *pcb = tcp_new_ip_type(IP_GET_TYPE(&remote));
+  if (pcb == NULL) {
+    fail(socket, TCPIP_ENOBUFS);
+    return;
+  }
+  if (bind_local) {
+    err_t err = tcp_bind(pcb, &local, local_port);
+    if (err != ERR_OK) {
+      fail_with_pcb(socket, pcb, tcpip_error_from_lwip(err));
+      return;
+    }
+  }
+  pcb_attach(socket, pcb);
+  socket->connecting = true;
+  err_t err = tcp_connect(pcb, &remote, port, on_connected);
+  if (err != ERR_OK) fail_with_pcb(socket, pcb, tcpip_error_from_lwip(err));
+}
+
+void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len) {
+  tcpip_tcp_socket *socket = socket_find(stack, id);
+  tcpip_write_chunk *chunk = NULL;
+  if (socket == NULL || socket->listener || socket->shutdown_requested || len == 0 ||
+      (chunk = malloc(sizeof *chunk)) == NULL) {
+    free(data);
+    return;
+  }
+  chunk->next = NULL;
+  chunk->len = len;
+  chunk->offset = 0;
+  chunk->data = data;
+  if (socket->write_tail != NULL) socket->write_tail->next = chunk;
+  else socket->write_head = chunk;
+  socket->write_tail = chunk;
+  push_writes(socket);
+}
+
+static void window_reopen(tcpip_tcp_socket *socket, size_t len) {
+  if (len > socket->delivered_unconsumed) len = socket->delivered_unconsumed;
+  socket->delivered_unconsumed -= len;
+  while (len > 0) {
+    u16_t part = (u16_t)(len > LWIP_LEN_MAX ? LWIP_LEN_MAX : len);
+    tcp_recved(socket->pcb, part);
+    len -= part;
+  }
+}
+
+void tcpip_tcp_consumed(tcpip_stack *stack, uint32_t id, size_t len) {
+  tcpip_tcp_socket *socket = socket_find(stack, id);
+  if (socket == NULL || socket->pcb == NULL || socket->listener) return;
+  window_reopen(socket, len);
+  tcpip_tcp_mark_dirty(socket);
+}
+
+void tcpip_tcp_shutdown(tcpip_stack *stack, uint32_t id) {
+  tcpip_tcp_socket *socket = socket_find(stack, id);
+  if (socket == NULL || socket->listener || socket->shutdown_requested) return;
+  socket->shutdown_requested = true;
+  push_writes(socket);
+}
+
+void tcpip_tcp_close(tcpip_stack *stack, uint32_t id) {
+  tcpip_tcp_socket *socket = socket_find(stack, id);
+  if (socket == NULL) return;
+  struct tcp_pcb *pcb = socket->pcb;
+  if (pcb != NULL) {
+    /* Bytes handed to the driver count as read: only data that never left
+     * lwIP makes close() a reset. */
+    if (!socket->listener) window_reopen(socket, socket->delivered_unconsumed);
+    pcb_detach(pcb);
+    if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
+  }
+  socket_free(socket);
+}
+
+void tcpip_tcp_abort(tcpip_stack *stack, uint32_t id) {
+  tcpip_tcp_socket *socket = socket_find(stack, id);
+  if (socket == NULL) return;
+  struct tcp_pcb *pcb = socket->pcb;
+  if (pcb != NULL) {
+    pcb_detach(pcb);
+    if (socket->listener) tcp_close(pcb);
+    else tcp_abort(pcb);
+  }
+  socket_free(socket);
+}
+
+void tcpip_tcp_set_nodelay(tcpip_stack *stack, uint32_t id, bool enable) {
+  tcpip_tcp_socket *socket = socket_find(stack, id);
+  if (socket == NULL || socket->pcb == NULL || socket->listener) return;
+  if (enable) tcp_nagle_disable(socket->pcb);
+  else tcp_nagle_enable(socket->pcb);
+}
+
+void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable,
+                             uint32_t idle_ms) {
+  tcpip_tcp_socket *socket = socket_find(stack, id);
+  if (socket == NULL || socket->pcb == NULL || socket->listener) return;
+  struct tcp_pcb *pcb = socket->pcb;
+  if (enable) {
+    ip_set_option(pcb, SOF_KEEPALIVE);
+    if (idle_ms > 0) pcb->keep_idle = idle_ms;
+  } else {
+    ip_reset_option(pcb, SOF_KEEPALIVE);
+  }
+}
+
+void tcpip_tcp_destroy_all(tcpip_stack *stack) {
+  for (size_t i = 0; i < stack->sockets.capacity; i++) {
+    tcpip_id_map_slot *slot = &stack->sockets.slots[i];
+    if (slot->id == 0) continue;
+    tcpip_tcp_socket *socket = slot->value;
+    if (socket->pcb != NULL) {
+      pcb_detach(socket->pcb);
+      if (socket->listener) tcp_close(socket->pcb);
+      else tcp_abort(socket->pcb);
+      socket->pcb = NULL;
+    }
+  }
+  stack->dirty = NULL;
+  for (size_t i = 0; i < stack->sockets.capacity; i++) {
+    tcpip_id_map_slot *slot = &stack->sockets.slots[i];
+    if (slot->id == 0) continue;
+    tcpip_tcp_socket *socket = slot->value;
+    write_queue_free(socket);
+    free(socket);
+  }
+  tcpip_id_map_free(&stack->sockets);
+  /* Connections the application closed may still be finishing their
+   * handshakes inside lwIP; they go too. */
+  while (tcp_active_pcbs != NULL) tcp_abort(tcp_active_pcbs);
+  while (tcp_tw_pcbs != NULL) tcp_abort(tcp_tw_pcbs);
+  while (tcp_bound_pcbs != NULL) tcp_close(tcp_bound_pcbs);
+  while (tcp_listen_pcbs.listen_pcbs != NULL) tcp_close((struct tcp_pcb *)tcp_listen_pcbs.listen_pcbs);
+}
+
+void tcpip_event_copy_data(const tcpip_event *event, void *dst) {
+  pbuf_copy_partial((const struct pbuf *)event->data_, dst, (u16_t)event->count, 0);
+}

@@ -1,0 +1,129 @@
+/*
+ * tcpip core: one lwIP instance, its interfaces and its sockets.
+ *
+ * The core knows nothing of Node, N-API or threads. Whoever drives it (the
+ * Node worker thread, or the wasm export layer on the JS thread) calls every
+ * function below from one thread only, the thread that called
+ * tcpip_stack_create(); lwIP's state lives in thread-locals on that thread.
+ *
+ * Sockets and listeners are named by 32-bit ids. Ids below TCPIP_CORE_ID_BASE
+ * are chosen by the driver (so it can name a socket before the core has seen
+ * it); ids from TCPIP_CORE_ID_BASE up are chosen by the core for accepted
+ * connections. Commands naming an unknown id are ignored: the socket may have
+ * died while the command was in flight, and its error event says so.
+ */
+#ifndef TCPIP_CORE_H
+#define TCPIP_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TCPIP_CORE_ID_BASE 0x80000000u
+#define TCPIP_ADDRSTRLEN 48
+#define TCPIP_SLEEP_FOREVER UINT32_MAX
+
+typedef struct tcpip_stack tcpip_stack;
+
+/* Errors as the driver reports them; the JS layer turns them into Node's
+ * error codes of the same name. */
+typedef enum tcpip_error {
+  TCPIP_OK = 0,
+  TCPIP_ECONNREFUSED,
+  TCPIP_ECONNRESET,
+  TCPIP_ECONNABORTED,
+  TCPIP_ETIMEDOUT,
+  TCPIP_EADDRINUSE,
+  TCPIP_EADDRNOTAVAIL,
+  TCPIP_ENETUNREACH,
+  TCPIP_EHOSTUNREACH,
+  TCPIP_ENOBUFS,
+  TCPIP_EINVAL,
+  TCPIP_EPIPE,
+  TCPIP_EAFNOSUPPORT,
+  TCPIP_ERROR_COUNT
+} tcpip_error;
+
+typedef struct tcpip_endpoint {
+  char address[TCPIP_ADDRSTRLEN]; /* textual, as Node prints it */
+  uint16_t port;
+  uint8_t family; /* 4 or 6 */
+} tcpip_endpoint;
+
+typedef enum tcpip_event_type {
+  /* a listener is bound and listening: local.port holds the bound port */
+  TCPIP_EV_LISTENING = 1,
+  /* a listener accepted connection `id`; `other_id` is the listener */
+  TCPIP_EV_ACCEPTED,
+  /* an outgoing connection completed */
+  TCPIP_EV_CONNECTED,
+  /* bytes arrived; read them with tcpip_event_copy_data() during the call */
+  TCPIP_EV_DATA,
+  /* the peer sent FIN */
+  TCPIP_EV_EOF,
+  /* `count` more bytes of earlier writes were taken by TCP */
+  TCPIP_EV_WRITTEN,
+  /* every write before the shutdown was taken, and FIN is queued */
+  TCPIP_EV_SHUTDOWN,
+  /* the socket or listener failed and is gone: `error` says why */
+  TCPIP_EV_ERROR
+} tcpip_event_type;
+
+typedef struct tcpip_event {
+  tcpip_event_type type;
+  uint32_t id;
+  uint32_t other_id;
+  tcpip_error error;
+  size_t count;
+  tcpip_endpoint local;
+  tcpip_endpoint remote;
+  const void *data_; /* private: the lwIP buffer chain of TCPIP_EV_DATA */
+} tcpip_event;
+
+/* Called synchronously, on the core's thread, for every event. */
+typedef void (*tcpip_event_fn)(void *context, const tcpip_event *event);
+
+/* Copies the bytes of a TCPIP_EV_DATA event into dst (event->count bytes). */
+void tcpip_event_copy_data(const tcpip_event *event, void *dst);
+
+tcpip_stack *tcpip_stack_create(tcpip_event_fn on_event, void *context);
+/* Aborts every connection, removes every interface, frees all memory. */
+void tcpip_stack_destroy(tcpip_stack *stack);
+
+/* Runs due timers and delivers queued loopback traffic and pending output.
+ * Returns the milliseconds until it must run again, or TCPIP_SLEEP_FOREVER. */
+uint32_t tcpip_stack_poll(tcpip_stack *stack);
+
+/* Interfaces. `cidr` is "a.b.c.d/len" or "ipv6/len". */
+tcpip_error tcpip_loopback_create(tcpip_stack *stack, const char *const *cidrs,
+                                  size_t cidr_count);
+
+/* TCP. Results arrive as events. */
+void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,
+                      uint16_t port, int backlog, bool ipv6_only);
+void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address,
+                       uint16_t port, const char *local_address,
+                       uint16_t local_port);
+/* Takes ownership of `data` (allocated with malloc). */
+void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len);
+void tcpip_tcp_consumed(tcpip_stack *stack, uint32_t id, size_t len);
+void tcpip_tcp_shutdown(tcpip_stack *stack, uint32_t id);
+/* Graceful close (FIN); unread data turns it into a reset, as in BSD. */
+void tcpip_tcp_close(tcpip_stack *stack, uint32_t id);
+/* Immediate reset. */
+void tcpip_tcp_abort(tcpip_stack *stack, uint32_t id);
+void tcpip_tcp_set_nodelay(tcpip_stack *stack, uint32_t id, bool enable);
+void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable,
+                             uint32_t idle_ms);
+
+const char *tcpip_error_name(tcpip_error error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,321 @@
+// The native backend: a JS handle per stack. JS calls become commands for
+// the stack's worker; the worker's events come back in batches through one
+// uv_async_t and are handed to a JS dispatcher, one call per event inside one
+// callback scope.
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "stack_worker.h"
+
+namespace tcpip {
+namespace {
+
+class StackBinding : public Napi::ObjectWrap<StackBinding> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "NativeStack",
+        {
+            InstanceMethod<&StackBinding::CreateLoopback>("createLoopback"),
+            InstanceMethod<&StackBinding::Listen>("listen"),
+            InstanceMethod<&StackBinding::Connect>("connect"),
+            InstanceMethod<&StackBinding::Write>("write"),
+            InstanceMethod<&StackBinding::Writev>("writev"),
+            InstanceMethod<&StackBinding::Consumed>("consumed"),
+            InstanceMethod<&StackBinding::Shutdown>("shutdown"),
+            InstanceMethod<&StackBinding::Close>("close"),
+            InstanceMethod<&StackBinding::Abort>("abort"),
+            InstanceMethod<&StackBinding::SetNoDelay>("setNoDelay"),
+            InstanceMethod<&StackBinding::SetKeepAlive>("setKeepAlive"),
+            InstanceMethod<&StackBinding::Ref>("ref"),
+            InstanceMethod<&StackBinding::Unref>("unref"),
+            InstanceMethod<&StackBinding::Destroy>("destroy"),
+        });
+  }
+
+  explicit StackBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<StackBinding>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsFunction()) {
+      Napi::TypeError::New(env, "dispatcher must be a function").ThrowAsJavaScriptException();
+      return;
+    }
+    dispatcher_ = Napi::Persistent(info[0].As<Napi::Function>());
+    async_resource_ = Napi::Persistent(Napi::Object::New(env));
+    async_context_ = std::make_unique<Napi::AsyncContext>(env, "tcpip.Stack", async_resource_.Value());
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    async_ = new uv_async_t;
+    async_->data = this;
+    uv_async_init(loop, async_, &StackBinding::OnAsync);
+    uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+    worker_ = std::make_unique<StackWorker>([async = async_] { uv_async_send(async); });
+    env_ = env;
+    napi_add_env_cleanup_hook(env, &StackBinding::OnEnvCleanup, this);
+  }
+
+  ~StackBinding() override { Teardown(); }
+
+ private:
+  static void OnEnvCleanup(void* self) { static_cast<StackBinding*>(self)->Teardown(/*from_cleanup=*/true); }
+
+  void Teardown(bool from_cleanup = false) {
+    if (worker_ == nullptr) return;
+    worker_->Stop();
+    worker_->TakeEvents(pending_);
+    FreeEvents(pending_);
+    worker_.reset();
+    if (!from_cleanup) napi_remove_env_cleanup_hook(env_, &StackBinding::OnEnvCleanup, this);
+    uv_close(reinterpret_cast<uv_handle_t*>(async_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
+    async_ = nullptr;
+  }
+
+  bool Alive(Napi::Env env) {
+    if (worker_ != nullptr) return true;
+    Napi::Error::New(env, "stack is destroyed").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  static uint32_t IdOf(const Napi::CallbackInfo& info) { return info[0].As<Napi::Number>().Uint32Value(); }
+
+  static std::string StringOr(const Napi::Value& value) {
+    return value.IsString() ? value.As<Napi::String>().Utf8Value() : std::string();
+  }
+
+  void Post(Command::Type type, uint32_t id) {
+    Command command;
+    command.type = type;
+    command.id = id;
+    worker_->Post(std::move(command));
+  }
+
+  // createLoopback([cidr, ...])
+  Napi::Value CreateLoopback(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Command command;
+    command.type = Command::Type::kLoopback;
+    Napi::Array cidrs = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < cidrs.Length(); i++) command.cidrs.push_back(StringOr(cidrs.Get(i)));
+    worker_->Post(std::move(command));
+    return info.Env().Undefined();
+  }
+
+  // listen(id, address, port, backlog, ipv6Only)
+  Napi::Value Listen(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Command command;
+    command.type = Command::Type::kListen;
+    command.id = IdOf(info);
+    command.address = StringOr(info[1]);
+    command.port = static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value());
+    command.number = info[3].As<Napi::Number>().Int32Value();
+    command.flag = info[4].ToBoolean();
+    worker_->Post(std::move(command));
+    return info.Env().Undefined();
+  }
+
+  // connect(id, address, port, localAddress, localPort)
+  Napi::Value Connect(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Command command;
+    command.type = Command::Type::kConnect;
+    command.id = IdOf(info);
+    command.address = StringOr(info[1]);
+    command.port = static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value());
+    command.local_address = StringOr(info[3]);
+    command.local_port = static_cast<uint16_t>(info[4].As<Napi::Number>().Uint32Value());
+    worker_->Post(std::move(command));
+    return info.Env().Undefined();
+  }
+
+  void PostWrite(uint32_t id, void* data, size_t length) {
+    Command command;
+    command.type = Command::Type::kWrite;
+    command.id = id;
+    command.data = data;
+    command.length = length;
+    worker_->Post(std::move(command));
+  }
+
+  // write(id, buffer): the bytes are copied, so the caller may reuse it.
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Napi::Uint8Array chunk = info[1].As<Napi::Uint8Array>();
+    size_t length = chunk.ByteLength();
+    if (length == 0) return info.Env().Undefined();
+    void* data = std::malloc(length);
+    if (data == nullptr) throw Napi::Error::New(info.Env(), "out of memory");
+    std::memcpy(data, chunk.Data(), length);
+    PostWrite(IdOf(info), data, length);
+    return info.Env().Undefined();
+  }
+
+  // writev(id, [buffer, ...]): one command for the whole batch.
+  Napi::Value Writev(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Napi::Array chunks = info[1].As<Napi::Array>();
+    size_t total = 0;
+    uint32_t count = chunks.Length();
+    for (uint32_t i = 0; i < count; i++) total += chunks.Get(i).As<Napi::Uint8Array>().ByteLength();
+    if (total == 0) return info.Env().Undefined();
+    auto* data = static_cast<unsigned char*>(std::malloc(total));
+    if (data == nullptr) throw Napi::Error::New(info.Env(), "out of memory");
+    size_t offset = 0;
+    for (uint32_t i = 0; i < count; i++) {
+      Napi::Uint8Array chunk = chunks.Get(i).As<Napi::Uint8Array>();
+      std::memcpy(data + offset, chunk.Data(), chunk.ByteLength());
+      offset += chunk.ByteLength();
+    }
+    PostWrite(IdOf(info), data, total);
+    return info.Env().Undefined();
+  }
+
+  // consumed(id, bytes): the application read this much; reopen the window.
+  Napi::Value Consumed(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Command command;
+    command.type = Command::Type::kConsumed;
+    command.id = IdOf(info);
+    command.length = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+    worker_->Post(std::move(command));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+    if (Alive(info.Env())) Post(Command::Type::kShutdown, IdOf(info));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (Alive(info.Env())) Post(Command::Type::kClose, IdOf(info));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Abort(const Napi::CallbackInfo& info) {
+    if (Alive(info.Env())) Post(Command::Type::kAbort, IdOf(info));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetNoDelay(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Command command;
+    command.type = Command::Type::kSetNoDelay;
+    command.id = IdOf(info);
+    command.flag = info[1].ToBoolean();
+    worker_->Post(std::move(command));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetKeepAlive(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Command command;
+    command.type = Command::Type::kSetKeepAlive;
+    command.id = IdOf(info);
+    command.flag = info[1].ToBoolean();
+    command.number = info[2].As<Napi::Number>().Int32Value();
+    worker_->Post(std::move(command));
+    return info.Env().Undefined();
+  }
+
+  // While referenced, the event channel keeps the event loop alive, as a
+  // listening server or an open socket does in Node.
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    if (async_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(async_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    if (async_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Destroy(const Napi::CallbackInfo& info) {
+    Teardown();
+    return info.Env().Undefined();
+  }
+
+  static void OnAsync(uv_async_t* handle) {
+    auto* self = static_cast<StackBinding*>(handle->data);
+    if (self->worker_ != nullptr) self->Deliver();
+  }
+
+  void Deliver() {
+    worker_->TakeEvents(pending_);
+    if (pending_.empty()) return;
+    Napi::Env env = env_;
+    Napi::HandleScope scope(env);
+    Napi::CallbackScope callback_scope(env, *async_context_);
+    Napi::Function dispatch = dispatcher_.Value();
+    Napi::Value receiver = env.Undefined();
+    size_t index = 0;
+    for (; index < pending_.size() && worker_ != nullptr; index++) {
+      Event& event = pending_[index];
+      Napi::HandleScope event_scope(env);
+      napi_value args[8];
+      size_t argc = 3;
+      args[0] = Napi::Number::New(env, event.type);
+      args[1] = Napi::Number::New(env, event.id);
+      switch (event.type) {
+        case TCPIP_EV_DATA: {
+          unsigned char* data = event.data;
+          event.data = nullptr;
+          args[2] = Napi::Buffer<unsigned char>::NewOrCopy(
+              env, data, event.count, [](Napi::Env, unsigned char* bytes) { std::free(bytes); });
+          break;
+        }
+        case TCPIP_EV_WRITTEN:
+          args[2] = Napi::Number::New(env, static_cast<double>(event.count));
+          break;
+        case TCPIP_EV_ERROR:
+          args[2] = Napi::String::New(env, tcpip_error_name(event.error));
+          break;
+        case TCPIP_EV_ACCEPTED:
+        case TCPIP_EV_CONNECTED:
+        case TCPIP_EV_LISTENING:
+          args[2] = Napi::Number::New(env, event.other_id);
+          args[3] = Napi::String::New(env, event.local.address);
+          args[4] = Napi::Number::New(env, event.local.port);
+          args[5] = Napi::String::New(env, event.remote.address);
+          args[6] = Napi::Number::New(env, event.remote.port);
+          argc = 7;
+          break;
+        default:
+          args[2] = env.Undefined();
+          break;
+      }
+      napi_value result;
+      napi_status status = napi_call_function(env, receiver, dispatch, argc, args, &result);
+      if (status == napi_pending_exception) {
+        // An exception in a user's event handler is an uncaught exception,
+        // exactly as for Node's own sockets.
+        napi_value error;
+        napi_get_and_clear_last_exception(env, &error);
+        napi_fatal_exception(env, error);
+      }
+    }
+    FreeEvents(pending_);
+  }
+
+  Napi::Env env_ = nullptr;
+  Napi::FunctionReference dispatcher_;
+  Napi::ObjectReference async_resource_;
+  std::unique_ptr<Napi::AsyncContext> async_context_;
+  uv_async_t* async_ = nullptr;
+  std::unique_ptr<StackWorker> worker_;
+  std::vector<Event> pending_;
+};
+
+}  // namespace
+}  // namespace tcpip
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeStack", tcpip::StackBinding::Define(env));
+  exports.Set("coreIdBase", Napi::Number::New(env, TCPIP_CORE_ID_BASE));
+  return exports;
+}
+
+NODE_API_MODULE(NODE_GYP_MODULE_NAME, InitAddon)

@@ -1,0 +1,150 @@
+#include "stack_worker.h"
+
+#include <chrono>
+#include <cstdlib>
+
+namespace tcpip {
+
+StackWorker::StackWorker(std::function<void()> notify)
+    : notify_(std::move(notify)), thread_([this] { Run(); }) {}
+
+StackWorker::~StackWorker() {
+  Stop();
+  FreeEvents(events_);
+  for (Command& command : commands_) std::free(command.data);
+}
+
+void StackWorker::Post(Command&& command) {
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(commands_mutex_);
+    if (stopping_) {
+      std::free(command.data);
+      return;
+    }
+    wake = commands_.empty();
+    commands_.push_back(std::move(command));
+  }
+  // Only the first command of a batch needs to wake the worker; it takes
+  // the whole queue at once.
+  if (wake) commands_ready_.notify_one();
+}
+
+void StackWorker::TakeEvents(std::vector<Event>& out) {
+  out.clear();
+  std::lock_guard<std::mutex> lock(events_mutex_);
+  out.swap(events_);
+}
+
+void StackWorker::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(commands_mutex_);
+    stopping_ = true;
+  }
+  commands_ready_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StackWorker::OnCoreEvent(void* context, const tcpip_event* event) {
+  auto* self = static_cast<StackWorker*>(context);
+  Event copy{event->type, event->id,    event->other_id, event->error,
+             event->count, event->local, event->remote,   nullptr};
+  if (event->type == TCPIP_EV_DATA) {
+    copy.data = static_cast<unsigned char*>(std::malloc(event->count));
+    if (copy.data == nullptr) std::abort();
+    tcpip_event_copy_data(event, copy.data);
+  }
+  self->produced_.push_back(copy);
+}
+
+void StackWorker::PublishEvents() {
+  if (produced_.empty()) return;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(events_mutex_);
+    wake = events_.empty();
+    if (wake) {
+      events_.swap(produced_);
+    } else {
+      events_.insert(events_.end(), produced_.begin(), produced_.end());
+      produced_.clear();
+    }
+  }
+  if (wake) notify_();
+}
+
+void StackWorker::Apply(tcpip_stack* stack, Command& c) {
+  switch (c.type) {
+    case Command::Type::kLoopback: {
+      std::vector<const char*> cidrs;
+      for (const std::string& cidr : c.cidrs) cidrs.push_back(cidr.c_str());
+      tcpip_loopback_create(stack, cidrs.data(), cidrs.size());
+      break;
+    }
+    case Command::Type::kListen:
+      tcpip_tcp_listen(stack, c.id, c.address.c_str(), c.port, c.number, c.flag);
+      break;
+    case Command::Type::kConnect:
+      tcpip_tcp_connect(stack, c.id, c.address.c_str(), c.port, c.local_address.c_str(),
+                        c.local_port);
+      break;
+    case Command::Type::kWrite:
+      tcpip_tcp_write(stack, c.id, c.data, c.length);
+      c.data = nullptr;
+      break;
+    case Command::Type::kConsumed:
+      tcpip_tcp_consumed(stack, c.id, c.length);
+      break;
+    case Command::Type::kShutdown:
+      tcpip_tcp_shutdown(stack, c.id);
+      break;
+    case Command::Type::kClose:
+      tcpip_tcp_close(stack, c.id);
+      break;
+    case Command::Type::kAbort:
+      tcpip_tcp_abort(stack, c.id);
+      break;
+    case Command::Type::kSetNoDelay:
+      tcpip_tcp_set_nodelay(stack, c.id, c.flag);
+      break;
+    case Command::Type::kSetKeepAlive:
+      tcpip_tcp_set_keepalive(stack, c.id, c.flag, static_cast<uint32_t>(c.number));
+      break;
+  }
+}
+
+void StackWorker::Run() {
+  tcpip_stack* stack = tcpip_stack_create(&StackWorker::OnCoreEvent, this);
+  if (stack == nullptr) std::abort();
+  std::vector<Command> batch;
+  uint32_t sleep_ms = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(commands_mutex_);
+      if (commands_.empty() && !stopping_ && sleep_ms > 0) {
+        // Sleep until the next lwIP timeout or the next command: no tick.
+        if (sleep_ms == TCPIP_SLEEP_FOREVER) {
+          commands_ready_.wait(lock, [this] { return !commands_.empty() || stopping_; });
+        } else {
+          commands_ready_.wait_for(lock, std::chrono::milliseconds(sleep_ms),
+                                   [this] { return !commands_.empty() || stopping_; });
+        }
+      }
+      if (stopping_) break;
+      batch.swap(commands_);
+    }
+    for (Command& command : batch) Apply(stack, command);
+    batch.clear();
+    sleep_ms = tcpip_stack_poll(stack);
+    PublishEvents();
+  }
+  tcpip_stack_destroy(stack);
+  FreeEvents(produced_);
+}
+
+void FreeEvents(std::vector<Event>& events) {
+  for (Event& event : events) std::free(event.data);
+  events.clear();
+}
+
+}  // namespace tcpip

@@ -1,0 +1,92 @@
+// The worker thread that owns one tcpip core stack, and the two queues that
+// connect it to the JS thread. Nothing here touches N-API: the binding
+// (binding.cc) turns JS calls into commands and events into JS calls.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../core/tcpip.h"
+
+namespace tcpip {
+
+struct Command {
+  enum class Type : uint8_t {
+    kLoopback,
+    kListen,
+    kConnect,
+    kWrite,
+    kConsumed,
+    kShutdown,
+    kClose,
+    kAbort,
+    kSetNoDelay,
+    kSetKeepAlive,
+  };
+  Type type;
+  uint32_t id = 0;
+  uint16_t port = 0;
+  uint16_t local_port = 0;
+  int32_t number = 0;  // backlog, flags or milliseconds, by type
+  bool flag = false;
+  std::string address;
+  std::string local_address;
+  std::vector<std::string> cidrs;
+  void* data = nullptr;  // kWrite: malloc'd, ownership passes to the core
+  size_t length = 0;     // kWrite, kConsumed
+};
+
+// An event copied out of the core, safe to carry to another thread.
+struct Event {
+  tcpip_event_type type;
+  uint32_t id;
+  uint32_t other_id;
+  tcpip_error error;
+  size_t count;
+  tcpip_endpoint local;
+  tcpip_endpoint remote;
+  unsigned char* data;  // TCPIP_EV_DATA: malloc'd, owned by the event
+};
+
+class StackWorker {
+ public:
+  // `notify` runs on the worker thread when events become available after
+  // the queue was empty; it must only wake the JS thread.
+  explicit StackWorker(std::function<void()> notify);
+  ~StackWorker();
+  StackWorker(const StackWorker&) = delete;
+  StackWorker& operator=(const StackWorker&) = delete;
+
+  void Post(Command&& command);
+  // Moves all pending events into `out` (which it clears first).
+  void TakeEvents(std::vector<Event>& out);
+  // Stops the thread, tears the stack down, and joins. Idempotent.
+  void Stop();
+
+ private:
+  static void OnCoreEvent(void* context, const tcpip_event* event);
+  void Run();
+  void Apply(tcpip_stack* stack, Command& command);
+  void PublishEvents();
+
+  std::function<void()> notify_;
+  std::mutex commands_mutex_;
+  std::condition_variable commands_ready_;
+  std::vector<Command> commands_;
+  bool stopping_ = false;
+
+  std::vector<Event> produced_;  // worker thread only
+  std::mutex events_mutex_;
+  std::vector<Event> events_;
+
+  std::thread thread_;
+};
+
+void FreeEvents(std::vector<Event>& events);
+
+}  // namespace tcpip
