@@ -109,7 +109,7 @@ if [ -s "$tmp/offences" ]; then
   cat "$tmp/offences" >&2
   status=1
 fi
-count=$(echo $files | wc -w)
+count=$(echo "$files" | wc -w)
 if [ "$status" = 0 ]; then
   echo "check-thread-local: OK, $count files x 2 option sets, no mutable state outside TLS"
 fi

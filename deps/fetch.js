@@ -175,8 +175,18 @@ function installTree(populate, stamp, patches, log) {
     checkVersion(root, 'the lwIP source');
     for (const p of patches) applyPatch(root, p, log);
     fs.writeFileSync(path.join(root, STAMP_NAME), JSON.stringify(stamp, null, 2) + '\n');
-    fs.rmSync(LWIP_DIR, { recursive: true, force: true });
-    fs.renameSync(root, LWIP_DIR);
+    // Move the old tree aside (removed with the scratch dir), then swap in.
+    try {
+      fs.renameSync(LWIP_DIR, path.join(scratch, 'old'));
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw e;
+    }
+    try {
+      fs.renameSync(root, LWIP_DIR);
+    } catch (e) {
+      // A concurrent run may have just installed the same tree.
+      if (!sameStamp(readStamp(), stamp)) throw e;
+    }
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }

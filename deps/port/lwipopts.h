@@ -41,6 +41,8 @@
 #define IP_FRAG 1
 #define LWIP_IPV6_FRAG 1
 #define LWIP_IPV6_REASS 1
+/* 64-bit pointers do not fit in the IPv6 fragment header. */
+#define IPV6_FRAG_COPYHEADER 1
 #define LWIP_IPV6_DHCP6 0
 #define LWIP_IPV6_AUTOCONFIG 0
 #define LWIP_IPV6_MLD 1
@@ -99,7 +101,6 @@
 #define LWIP_NETIF_STATUS_CALLBACK 0
 #define LWIP_NETIF_LINK_CALLBACK 0
 #define LWIP_NETIF_EXT_STATUS_CALLBACK 0
-#define LWIP_DEBUG 0
 #define LWIP_PERF 0
 
 #endif

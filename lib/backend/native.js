@@ -6,7 +6,9 @@ let addon = null;
 function loadAddon() {
   if (addon) return addon;
   const root = path.join(__dirname, '..', '..', 'build');
-  const candidates = [path.join(root, 'Release', 'tcpip.node'), path.join(root, 'Debug', 'tcpip.node')];
+  const candidates = process.env.TCPIP_ADDON_PATH
+    ? [path.resolve(process.env.TCPIP_ADDON_PATH)]
+    : [path.join(root, 'Release', 'tcpip.node'), path.join(root, 'Debug', 'tcpip.node')];
   let lastError = null;
   for (const candidate of candidates) {
     try {

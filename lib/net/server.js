@@ -161,6 +161,7 @@ class Server extends EventEmitter {
     socket.server = this;
     socket._server = this;
     if (this.pauseOnConnect) socket.pause();
+    else socket._startReading();
     this.emit('connection', socket);
   }
 

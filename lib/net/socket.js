@@ -104,6 +104,12 @@ class Socket extends Duplex {
     this._applyOptions();
   }
 
+  // Starts the flow of data into the read buffer, as Node does for a new
+  // connection (so 'end' comes even if nobody reads).
+  _startReading() {
+    if (!this.isPaused()) this.read(0);
+  }
+
   _applyOptions() {
     const state = this[kState];
     const backend = this[kStack]._backend;
@@ -140,6 +146,7 @@ class Socket extends Duplex {
       state.pendingRead = false;
       this._read();
     }
+    this._startReading();
   }
 
   _onData(chunk) {
@@ -149,7 +156,7 @@ class Socket extends Duplex {
     state.unconsumed += chunk.length;
     // The window reopens only as the reader keeps up: a paused reader stops
     // the peer within one window.
-    if (this.push(chunk)) this._acknowledge();
+    if (this.push(chunk) && (!state.handle || state.handle.reading)) this._acknowledge();
   }
 
   _acknowledge() {
@@ -167,6 +174,8 @@ class Socket extends Duplex {
 
   _onEof() {
     this.push(null);
+    // As Node's onStreamRead: lets 'end' fire when nothing is buffered.
+    this.read(0);
   }
 
   _onWritten(count) {
@@ -211,6 +220,7 @@ class Socket extends Duplex {
       this[kState].pendingRead = true;
       return;
     }
+    if (this[kState].handle && !this[kState].handle.reading) return;
     this._acknowledge();
   }
 
@@ -547,8 +557,31 @@ class Socket extends Duplex {
     return 'closed';
   }
 
+  // Node's own modules (http among them) reach into socket._handle to start
+  // and stop reading; the handle here maps that onto the receive window.
   get _handle() {
-    return this[kId] ? { id: this[kId] } : null;
+    if (!this[kId]) return null;
+    const state = this[kState];
+    if (!state.handle || state.handle.id !== this[kId]) {
+      const socket = this;
+      state.handle = {
+        id: this[kId],
+        reading: true,
+        readStart() {
+          this.reading = true;
+          socket._acknowledge();
+          return 0;
+        },
+        readStop() {
+          this.reading = false;
+          return 0;
+        },
+        getAsyncId() {
+          return -1;
+        },
+      };
+    }
+    return state.handle;
   }
 
   get bufferSize() {

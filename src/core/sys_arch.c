@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 /* The two services lwIP asks of its platform in NO_SYS mode: a millisecond
  * clock and random numbers. Both work on native and wasm32 (WASI clocks). */
 #include <stdint.h>

@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -86,11 +87,16 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     return value.IsString() ? value.As<Napi::String>().Utf8Value() : std::string();
   }
 
+  void PostCommand(Command&& command) {
+    posted_++;
+    worker_->Post(std::move(command));
+  }
+
   void Post(Command::Type type, uint32_t id) {
     Command command;
     command.type = type;
     command.id = id;
-    worker_->Post(std::move(command));
+    PostCommand(std::move(command));
   }
 
   // createLoopback([cidr, ...])
@@ -100,7 +106,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     command.type = Command::Type::kLoopback;
     Napi::Array cidrs = info[0].As<Napi::Array>();
     for (uint32_t i = 0; i < cidrs.Length(); i++) command.cidrs.push_back(StringOr(cidrs.Get(i)));
-    worker_->Post(std::move(command));
+    PostCommand(std::move(command));
     return info.Env().Undefined();
   }
 
@@ -114,7 +120,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     command.port = static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value());
     command.number = info[3].As<Napi::Number>().Int32Value();
     command.flag = info[4].ToBoolean();
-    worker_->Post(std::move(command));
+    PostCommand(std::move(command));
     return info.Env().Undefined();
   }
 
@@ -128,7 +134,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     command.port = static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value());
     command.local_address = StringOr(info[3]);
     command.local_port = static_cast<uint16_t>(info[4].As<Napi::Number>().Uint32Value());
-    worker_->Post(std::move(command));
+    PostCommand(std::move(command));
     return info.Env().Undefined();
   }
 
@@ -138,7 +144,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     command.id = id;
     command.data = data;
     command.length = length;
-    worker_->Post(std::move(command));
+    PostCommand(std::move(command));
   }
 
   // write(id, buffer): the bytes are copied, so the caller may reuse it.
@@ -181,7 +187,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     command.type = Command::Type::kConsumed;
     command.id = IdOf(info);
     command.length = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
-    worker_->Post(std::move(command));
+    PostCommand(std::move(command));
     return info.Env().Undefined();
   }
 
@@ -206,7 +212,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     command.type = Command::Type::kSetNoDelay;
     command.id = IdOf(info);
     command.flag = info[1].ToBoolean();
-    worker_->Post(std::move(command));
+    PostCommand(std::move(command));
     return info.Env().Undefined();
   }
 
@@ -217,7 +223,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     command.id = IdOf(info);
     command.flag = info[1].ToBoolean();
     command.number = info[2].As<Napi::Number>().Int32Value();
-    worker_->Post(std::move(command));
+    PostCommand(std::move(command));
     return info.Env().Undefined();
   }
 
@@ -243,16 +249,29 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     if (self->worker_ != nullptr) self->Deliver();
   }
 
+  // Delivers event batches. When handlers posted commands (a reply to a
+  // request, say), the answer usually follows within microseconds: wait for
+  // it briefly instead of returning to the event loop, bounded in rounds.
   void Deliver() {
-    worker_->TakeEvents(pending_);
-    if (pending_.empty()) return;
+    static constexpr int kMaxRounds = 32;
+    static constexpr auto kReplyWait = std::chrono::microseconds(40);
+    for (int round = 0; round < kMaxRounds && worker_ != nullptr; round++) {
+      worker_->TakeEvents(pending_);
+      if (pending_.empty()) return;
+      uint64_t posted_before = posted_;
+      DispatchPending();
+      if (worker_ == nullptr || posted_ == posted_before) return;
+      if (!worker_->SpinForEvents(kReplyWait)) return;
+    }
+  }
+
+  void DispatchPending() {
     Napi::Env env = env_;
     Napi::HandleScope scope(env);
     Napi::CallbackScope callback_scope(env, *async_context_);
     Napi::Function dispatch = dispatcher_.Value();
     Napi::Value receiver = env.Undefined();
-    size_t index = 0;
-    for (; index < pending_.size() && worker_ != nullptr; index++) {
+    for (size_t index = 0; index < pending_.size() && worker_ != nullptr; index++) {
       Event& event = pending_[index];
       Napi::HandleScope event_scope(env);
       napi_value args[8];
@@ -307,6 +326,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   uv_async_t* async_ = nullptr;
   std::unique_ptr<StackWorker> worker_;
   std::vector<Event> pending_;
+  uint64_t posted_ = 0;  // commands posted from JS, to spot replies in Deliver
 };
 
 }  // namespace

@@ -5,6 +5,15 @@
 
 namespace tcpip {
 
+static inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+
 StackWorker::StackWorker(std::function<void()> notify)
     : notify_(std::move(notify)), thread_([this] { Run(); }) {}
 
@@ -22,11 +31,13 @@ void StackWorker::Post(Command&& command) {
       std::free(command.data);
       return;
     }
-    wake = commands_.empty();
     commands_.push_back(std::move(command));
+    commands_posted_.store(true, std::memory_order_release);
+    wake = sleeping_;
+    sleeping_ = false;
   }
-  // Only the first command of a batch needs to wake the worker; it takes
-  // the whole queue at once.
+  // Only a sleeping worker needs a wake-up; a running or spinning one takes
+  // the whole queue at once on its next turn.
   if (wake) commands_ready_.notify_one();
 }
 
@@ -34,6 +45,18 @@ void StackWorker::TakeEvents(std::vector<Event>& out) {
   out.clear();
   std::lock_guard<std::mutex> lock(events_mutex_);
   out.swap(events_);
+  events_ready_.store(false, std::memory_order_relaxed);
+}
+
+bool StackWorker::SpinForEvents(std::chrono::microseconds limit) const {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      if (events_ready_.load(std::memory_order_acquire)) return true;
+      CpuRelax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+  }
 }
 
 void StackWorker::Stop() {
@@ -69,6 +92,7 @@ void StackWorker::PublishEvents() {
       events_.insert(events_.end(), produced_.begin(), produced_.end());
       produced_.clear();
     }
+    events_ready_.store(true, std::memory_order_release);
   }
   if (wake) notify_();
 }
@@ -113,25 +137,39 @@ void StackWorker::Apply(tcpip_stack* stack, Command& c) {
   }
 }
 
+// After a busy turn the worker polls for commands this long before it
+// sleeps: request/response traffic then never pays for a thread wake-up.
+static constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
+
 void StackWorker::Run() {
   tcpip_stack* stack = tcpip_stack_create(&StackWorker::OnCoreEvent, this);
   if (stack == nullptr) std::abort();
   std::vector<Command> batch;
   uint32_t sleep_ms = 0;
   for (;;) {
+    if (sleep_ms > 0) {
+      auto deadline = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+      while (!commands_posted_.load(std::memory_order_acquire)) {
+        for (int i = 0; i < 64; i++) CpuRelax();
+        if (std::chrono::steady_clock::now() >= deadline) break;
+      }
+    }
     {
       std::unique_lock<std::mutex> lock(commands_mutex_);
       if (commands_.empty() && !stopping_ && sleep_ms > 0) {
         // Sleep until the next lwIP timeout or the next command: no tick.
+        sleeping_ = true;
+        auto ready = [this] { return !commands_.empty() || stopping_; };
         if (sleep_ms == TCPIP_SLEEP_FOREVER) {
-          commands_ready_.wait(lock, [this] { return !commands_.empty() || stopping_; });
+          commands_ready_.wait(lock, ready);
         } else {
-          commands_ready_.wait_for(lock, std::chrono::milliseconds(sleep_ms),
-                                   [this] { return !commands_.empty() || stopping_; });
+          commands_ready_.wait_for(lock, std::chrono::milliseconds(sleep_ms), ready);
         }
+        sleeping_ = false;
       }
       if (stopping_) break;
       batch.swap(commands_);
+      commands_posted_.store(false, std::memory_order_relaxed);
     }
     for (Command& command : batch) Apply(stack, command);
     batch.clear();

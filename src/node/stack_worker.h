@@ -3,6 +3,8 @@
 // (binding.cc) turns JS calls into commands and events into JS calls.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -65,6 +67,10 @@ class StackWorker {
   void Post(Command&& command);
   // Moves all pending events into `out` (which it clears first).
   void TakeEvents(std::vector<Event>& out);
+  // Busy-waits up to `limit` for events; true if some are ready. Used right
+  // after the JS thread posted commands, when the answer is microseconds away
+  // and sleeping in the event loop would cost a thread wake-up.
+  bool SpinForEvents(std::chrono::microseconds limit) const;
   // Stops the thread, tears the stack down, and joins. Idempotent.
   void Stop();
 
@@ -79,6 +85,9 @@ class StackWorker {
   std::condition_variable commands_ready_;
   std::vector<Command> commands_;
   bool stopping_ = false;
+  bool sleeping_ = false;  // the worker waits on commands_ready_
+  std::atomic<bool> commands_posted_{false};
+  std::atomic<bool> events_ready_{false};
 
   std::vector<Event> produced_;  // worker thread only
   std::mutex events_mutex_;

@@ -1,0 +1,40 @@
+'use strict';
+// Sequential connect + close: connections per second.
+const { targets, listen, closeServer, format } = require('./common.js');
+
+async function measure(net, host, count) {
+  const server = await listen(net, host);
+  server.on('connection', (socket) => socket.on('end', () => socket.end()));
+  const { port } = server.address();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    await new Promise((resolve, reject) => {
+      const c = net.connect(port, host, () => c.end());
+      c.on('error', reject);
+      c.on('close', resolve);
+      c.resume();
+    });
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await closeServer(server);
+  return count / seconds;
+}
+
+async function main() {
+  const count = Number(process.env.BENCH_CONNECTIONS || 5000);
+  const results = [];
+  for (const target of targets()) {
+    const env = target.make();
+    await measure(env.net, env.host, 200);
+    const rate = await measure(env.net, env.host, count);
+    env.teardown();
+    results.push({ name: target.name, rate });
+  }
+  const baseline = results[0].rate;
+  console.log(`sequential connect+close, ${count} connections`);
+  for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.rate, 0)} conn/s  ${format(r.rate / baseline)}x`);
+  return results;
+}
+
+if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });
+module.exports = { main };

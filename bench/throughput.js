@@ -1,0 +1,65 @@
+'use strict';
+// Bulk TCP throughput, socket to socket, one direction.
+const { targets, listen, closeServer, format } = require('./common.js');
+
+const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
+
+async function measure(net, host, bytes) {
+  const server = await listen(net, host);
+  const { port } = server.address();
+  const done = new Promise((resolve) => {
+    server.once('connection', (socket) => {
+      let received = 0;
+      const start = process.hrtime.bigint();
+      socket.on('data', (d) => { received += d.length; });
+      socket.on('end', () => {
+        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+        socket.end();
+        resolve({ received, seconds });
+      });
+    });
+  });
+  const client = net.connect(port, host);
+  await new Promise((resolve) => client.once('connect', resolve));
+  let sent = 0;
+  await new Promise((resolve) => {
+    const pump = () => {
+      while (sent < bytes) {
+        sent += CHUNK.length;
+        if (!client.write(CHUNK)) {
+          client.once('drain', pump);
+          return;
+        }
+      }
+      client.end();
+      resolve();
+    };
+    pump();
+  });
+  const result = await done;
+  client.destroy();
+  await closeServer(server);
+  if (result.received !== sent) throw new Error(`received ${result.received} of ${sent} bytes`);
+  return (result.received * 8) / result.seconds / 1e9;
+}
+
+async function main() {
+  const bytes = Number(process.env.BENCH_BYTES || 1024 * 1024 * 1024);
+  const rounds = Number(process.env.BENCH_ROUNDS || 3);
+  const results = [];
+  for (const target of targets()) {
+    const env = target.make();
+    await measure(env.net, env.host, 64 * 1024 * 1024); // warm-up
+    let best = 0;
+    for (let i = 0; i < rounds; i++) best = Math.max(best, await measure(env.net, env.host, bytes));
+    env.teardown();
+    results.push({ name: target.name, gbps: best });
+  }
+  const baseline = results[0].gbps;
+  console.log(`bulk throughput, ${bytes / 2 ** 20} MiB per run, best of ${rounds}`);
+  for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.gbps)} Gbit/s  ${format(r.gbps / baseline)}x`);
+  return results;
+}
+
+if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });
+module.exports = { main };

@@ -1,0 +1,64 @@
+'use strict';
+// `npm start`: Node's own http module serves and fetches over a tcpip stack.
+const http = require('node:http');
+const crypto = require('node:crypto');
+const { Stack } = require('..');
+
+const BODY_BYTES = 64 * 1024 * 1024;
+
+async function main() {
+  const stack = new Stack();
+  stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8', '::1/128'] });
+  console.log('stack up: loopback 127.0.0.1/8 and ::1/128 on its own lwIP worker thread');
+
+  const body = crypto.randomBytes(BODY_BYTES);
+  const digest = crypto.createHash('sha256').update(body).digest('hex');
+  const httpServer = http.createServer((req, res) => {
+    if (req.url === '/hello') {
+      res.end(`hello from ${req.socket.localAddress}:${req.socket.localPort} (tcpip)\n`);
+      return;
+    }
+    res.setHeader('content-length', body.length);
+    res.end(body);
+  });
+  const server = stack.net.createServer((socket) => httpServer.emit('connection', socket));
+  await new Promise((resolve) => server.listen(80, resolve));
+  console.log(`stack server listening on [${server.address().address}]:${server.address().port}`);
+
+  const get = (path, host) => new Promise((resolve, reject) => {
+    const req = http.request({
+      path,
+      createConnection: () => stack.net.connect(80, host),
+    }, (res) => {
+      const hash = crypto.createHash('sha256');
+      let bytes = 0;
+      const text = [];
+      res.on('data', (d) => { bytes += d.length; hash.update(d); if (bytes < 4096) text.push(d); });
+      res.on('end', () => resolve({ status: res.statusCode, bytes, digest: hash.digest('hex'), text: Buffer.concat(text).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+  const hello4 = await get('/hello', '127.0.0.1');
+  console.log(`GET http://127.0.0.1/hello -> ${hello4.status}: ${hello4.text.trim()}`);
+  const hello6 = await get('/hello', '::1');
+  console.log(`GET http://[::1]/hello -> ${hello6.status}: ${hello6.text.trim()}`);
+
+  const start = process.hrtime.bigint();
+  const big = await get('/big', '127.0.0.1');
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const intact = big.digest === digest && big.bytes === BODY_BYTES;
+  console.log(`GET /big -> ${big.status}: ${big.bytes} bytes, sha256 ${intact ? 'matches' : 'DIFFERS'}`);
+  console.log(`throughput: ${((big.bytes * 8) / seconds / 1e9).toFixed(2)} Gbit/s over http on one stack (${(seconds * 1000).toFixed(0)} ms)`);
+
+  await new Promise((resolve) => server.close(resolve));
+  stack.destroy();
+  if (!intact) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

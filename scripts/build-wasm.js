@@ -1,0 +1,324 @@
+#!/usr/bin/env node
+'use strict';
+// Builds build/wasm/tcpip.wasm: the lwIP sources that binding.gyp compiles for
+// the native addon, plus src/core/*.c and src/wasm/*.c (if present), compiled
+// with clang for wasm32-wasi against wasi-libc and linked by wasm-ld as a WASI
+// reactor (no main; _initialize runs the C constructors).
+//
+// Usage: node scripts/build-wasm.js [--Werror] [--quiet]
+// Environment:
+//   CLANG        the clang to use (default: clang)
+//   WASI_SYSROOT a wasi-libc sysroot (default: searched, see findSysroot())
+//
+// No npm dependencies. Needs clang, lld (wasm-ld), wasi-libc and compiler-rt's
+// wasm32 builtins: scripts/setup.sh installs them.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawn, spawnSync } = require('child_process');
+
+const ROOT = path.resolve(__dirname, '..');
+const OUT_DIR = path.join(ROOT, 'build', 'wasm');
+const OBJ_DIR = path.join(OUT_DIR, 'obj');
+const OUTPUT = path.join(OUT_DIR, 'tcpip.wasm');
+const LWIP_DIR = path.join(ROOT, 'deps', 'lwip');
+
+const args = process.argv.slice(2);
+const WERROR = args.includes('--Werror');
+const QUIET = args.includes('--quiet');
+const CLANG = process.env.CLANG || 'clang';
+
+const SETUP_HINT = 'run scripts/setup.sh (as root) to install clang, lld, wasi-libc ' +
+  'and the wasm32 compiler-rt builtins';
+
+function fail(message) {
+  process.stderr.write(`build-wasm: error: ${message}\n`);
+  process.exit(1);
+}
+
+function info(message) {
+  if (!QUIET) process.stdout.write(`build-wasm: ${message}\n`);
+}
+
+function rel(p) {
+  return path.relative(ROOT, p) || '.';
+}
+
+// ---------------------------------------------------------------- toolchain
+
+function run(cmd, argv) {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8' });
+  if (r.error) return { ok: false, stdout: '', stderr: String(r.error.message) };
+  return { ok: r.status === 0, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+}
+
+function checkClang() {
+  const v = run(CLANG, ['--version']);
+  if (!v.ok) fail(`${CLANG} not found (${v.stderr}); ${SETUP_HINT}`);
+  const targets = run(CLANG, ['-print-targets']);
+  if (targets.ok && !/\bwasm32\b/.test(targets.stdout)) {
+    fail(`${CLANG} has no wasm32 backend; ${SETUP_HINT}`);
+  }
+  return v.stdout.split('\n')[0];
+}
+
+function checkWasmLd() {
+  // clang's WebAssembly driver runs the linker named by -print-prog-name.
+  const p = run(CLANG, ['--target=wasm32-wasi', '-print-prog-name=wasm-ld']);
+  const candidate = p.ok ? p.stdout : 'wasm-ld';
+  const v = run(candidate, ['--version']);
+  if (!v.ok) fail(`wasm-ld not found (lld is missing); ${SETUP_HINT}`);
+  return v.stdout.split('\n')[0];
+}
+
+function checkBuiltins(sysroot) {
+  // clang links libclang_rt.builtins-wasm32.a into every wasm32-wasi program.
+  const p = run(CLANG, ['--target=wasm32-wasi', `--sysroot=${sysroot}`,
+    '-rtlib=compiler-rt', '-print-libgcc-file-name']);
+  if (p.ok && p.stdout && !fs.existsSync(p.stdout)) {
+    fail(`compiler-rt wasm32 builtins missing (${p.stdout}); ${SETUP_HINT}`);
+  }
+}
+
+function isSysroot(dir) {
+  const hasHeader = ['include/wasm32-wasi/stdlib.h', 'include/stdlib.h']
+    .some((f) => fs.existsSync(path.join(dir, f)));
+  const hasLib = ['lib/wasm32-wasi/libc.a', 'lib/libc.a']
+    .some((f) => fs.existsSync(path.join(dir, f)));
+  return hasHeader && hasLib;
+}
+
+// A sysroot holds only wasi-libc, so no host header can leak into the build.
+// Debian's wasi-libc is installed multiarch-style (/usr/include/wasm32-wasi,
+// /usr/lib/wasm32-wasi) with no sysroot of its own; passing --sysroot=/usr
+// would put the host's /usr/include on the path, so for that layout we make a
+// sysroot of two symlinks under build/wasm/.
+function findSysroot() {
+  const env = process.env.WASI_SYSROOT;
+  if (env) {
+    if (!isSysroot(env)) fail(`WASI_SYSROOT=${env} holds no wasi-libc (include/, lib/)`);
+    return env;
+  }
+  for (const dir of ['/usr/share/wasi-sysroot', '/opt/wasi-sdk/share/wasi-sysroot',
+    '/usr/local/share/wasi-sysroot']) {
+    if (isSysroot(dir)) return dir;
+  }
+  const inc = '/usr/include/wasm32-wasi';
+  const lib = '/usr/lib/wasm32-wasi';
+  if (fs.existsSync(path.join(inc, 'stdlib.h')) && fs.existsSync(path.join(lib, 'libc.a'))) {
+    const sysroot = path.join(OUT_DIR, 'sysroot');
+    for (const [sub, target] of [['include', inc], ['lib', lib]]) {
+      const dir = path.join(sysroot, sub);
+      const link = path.join(dir, 'wasm32-wasi');
+      fs.mkdirSync(dir, { recursive: true });
+      let current = null;
+      try { current = fs.readlinkSync(link); } catch (_) { /* absent */ }
+      if (current !== target) {
+        fs.rmSync(link, { force: true, recursive: true });
+        fs.symlinkSync(target, link);
+      }
+    }
+    return sysroot;
+  }
+  fail(`wasi-libc not found (no /usr/share/wasi-sysroot, no ${inc}); ${SETUP_HINT}`);
+}
+
+// ---------------------------------------------------------------- sources
+
+// binding.gyp is JSON in practice; gyp also allows # comments, single quotes
+// and trailing commas, so strip those before JSON.parse.
+function parseGyp(text) {
+  let out = '';
+  let quote = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\') { out += c + text[++i]; continue; }
+      if (c === quote) { quote = null; out += '"'; continue; }
+      out += c === '"' ? '\\"' : c;
+      continue;
+    }
+    if (c === '"' || c === "'") { quote = c; out += '"'; continue; }
+    if (c === '#') { while (i < text.length && text[i] !== '\n') i++; out += '\n'; continue; }
+    out += c;
+  }
+  return JSON.parse(out.replace(/,(\s*[}\]])/g, '$1'));
+}
+
+function lwipSources() {
+  const gypPath = path.join(ROOT, 'binding.gyp');
+  let gyp;
+  try {
+    gyp = parseGyp(fs.readFileSync(gypPath, 'utf8'));
+  } catch (e) {
+    fail(`cannot parse ${rel(gypPath)}: ${e.message}`);
+  }
+  const vars = {};
+  for (const [k, v] of Object.entries(gyp.variables || {})) vars[k.replace(/%$/, '')] = v;
+  const expand = (s) => s.replace(/<\(([\w%]+)\)/g, (m, name) => {
+    const v = vars[name.replace(/%$/, '')];
+    if (v === undefined) fail(`binding.gyp: unknown variable ${m} in "${s}"`);
+    return String(v);
+  });
+  const target = (gyp.targets || []).find((t) => t.target_name === 'tcpip') ||
+    (gyp.targets || [])[0];
+  if (!target || !Array.isArray(target.sources)) fail('binding.gyp has no target with sources');
+  const sources = target.sources
+    .map((s) => path.resolve(ROOT, expand(s)))
+    .filter((s) => s.endsWith('.c') && !path.relative(LWIP_DIR, s).startsWith('..'));
+  if (sources.length === 0) fail('binding.gyp lists no lwIP (deps/lwip) C sources');
+  return sources;
+}
+
+function cFiles(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.c')).sort()
+    .map((f) => path.join(dir, f));
+}
+
+// Every function the public header declares is exported, so JS can call the
+// core directly; src/wasm/*.h (the export layer) is scanned the same way.
+function exportedFunctions() {
+  const headers = [path.join(ROOT, 'src', 'core', 'tcpip.h')];
+  const wasmDir = path.join(ROOT, 'src', 'wasm');
+  if (fs.existsSync(wasmDir)) {
+    for (const f of fs.readdirSync(wasmDir).sort()) {
+      if (f.endsWith('.h')) headers.push(path.join(wasmDir, f));
+    }
+  }
+  const names = new Set();
+  for (const h of headers) {
+    const text = fs.readFileSync(h, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, ' ')
+      .replace(/\/\/.*$/gm, ' ')
+      .replace(/^\s*#.*$/gm, ' ');
+    // Declarations only: a name followed by "(" and not inside "(*name)".
+    const re = /(^|[\s*])(tcpip\w*)\s*\(/gm;
+    let m;
+    while ((m = re.exec(text)) !== null) names.add(m[2]);
+  }
+  // The driver passes strings and write buffers in linear memory, and the
+  // core takes ownership of malloc'd write data (tcpip_tcp_write).
+  names.add('malloc');
+  names.add('free');
+  return [...names];
+}
+
+// ---------------------------------------------------------------- build
+
+const CFLAGS = [
+  '-std=c11', '-O2', '-Wall', '-Wextra',
+  `-I${path.join(ROOT, 'deps', 'port')}`,
+  `-I${path.join(LWIP_DIR, 'src', 'include')}`,
+];
+
+function objectName(src) {
+  return path.join(OBJ_DIR, rel(src).replace(/[\\/]/g, '__').replace(/\.c$/, '.o'));
+}
+
+function compile(target, src) {
+  const argv = [...target, ...CFLAGS, ...(WERROR ? ['-Werror'] : []),
+    '-c', src, '-o', objectName(src)];
+  return new Promise((resolve) => {
+    const child = spawn(CLANG, argv, { cwd: ROOT });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => { stderr += d; });
+    child.on('error', (e) => resolve({ src, ok: false, stderr: String(e.message) }));
+    child.on('close', (code) => resolve({ src, ok: code === 0, stderr }));
+  });
+}
+
+async function compileAll(target, sources) {
+  const jobs = Math.max(1, (os.availableParallelism ? os.availableParallelism() : os.cpus().length));
+  const results = [];
+  let next = 0;
+  async function worker() {
+    while (next < sources.length) {
+      const src = sources[next++];
+      results.push(await compile(target, src));
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(jobs, sources.length) }, worker));
+  const order = new Map(sources.map((s, i) => [s, i]));
+  return results.sort((a, b) => order.get(a.src) - order.get(b.src));
+}
+
+function countWarnings(text) {
+  return (text.match(/: warning: /g) || []).length;
+}
+
+async function main() {
+  if (!fs.existsSync(path.join(LWIP_DIR, 'src', 'include', 'lwip', 'init.h'))) {
+    fail(`lwIP is not in ${rel(LWIP_DIR)}: run node deps/fetch.js`);
+  }
+  const clangVersion = checkClang();
+  const ldVersion = checkWasmLd();
+  fs.mkdirSync(OBJ_DIR, { recursive: true });
+  const sysroot = findSysroot();
+  checkBuiltins(sysroot);
+  info(`${clangVersion}; ${ldVersion}; sysroot ${sysroot}`);
+
+  const target = ['--target=wasm32-wasi', `--sysroot=${sysroot}`];
+  const sources = [
+    ...lwipSources(),
+    ...cFiles(path.join(ROOT, 'src', 'core')),
+    ...cFiles(path.join(ROOT, 'src', 'wasm')),
+  ];
+  for (const f of fs.readdirSync(OBJ_DIR)) fs.rmSync(path.join(OBJ_DIR, f), { force: true });
+  fs.rmSync(OUTPUT, { force: true });
+
+  info(`compiling ${sources.length} files`);
+  const results = await compileAll(target, sources);
+  let failed = 0;
+  const warnings = { lwip: 0, ours: 0 };
+  for (const r of results) {
+    if (r.stderr) process.stderr.write(r.stderr.endsWith('\n') ? r.stderr : r.stderr + '\n');
+    const n = countWarnings(r.stderr);
+    if (path.relative(LWIP_DIR, r.src).startsWith('..')) warnings.ours += n;
+    else warnings.lwip += n;
+    if (!r.ok) {
+      failed++;
+      process.stderr.write(`build-wasm: FAILED ${rel(r.src)}\n`);
+    }
+  }
+  if (failed) fail(`${failed} of ${sources.length} files failed to compile`);
+
+  const exportsList = exportedFunctions();
+  const linkArgs = [
+    ...target,
+    '-O2',
+    // A WASI reactor: no main, _initialize is exported and runs constructors.
+    '-mexec-model=reactor',
+    // The lwIP core keeps state in globals; a larger stack than wasm-ld's
+    // 64 KiB default, placed first so an overflow traps instead of silently
+    // overwriting data.
+    '-Wl,-z,stack-size=1048576',
+    '-Wl,--stack-first',
+    // A call through a mismatched prototype links to a trapping stub with
+    // only a warning from wasm-ld: make every linker warning an error.
+    '-Wl,--fatal-warnings',
+    ...exportsList.map((name) => `-Wl,--export=${name}`),
+    ...results.map((r) => objectName(r.src)),
+    '-o', OUTPUT,
+  ];
+  info(`linking ${rel(OUTPUT)} (${exportsList.length} exported functions)`);
+  const link = spawnSync(CLANG, linkArgs, { cwd: ROOT, encoding: 'utf8' });
+  if (link.stderr) process.stderr.write(link.stderr);
+  if (link.error || link.status !== 0) {
+    fail(`link failed${link.error ? `: ${link.error.message}` : ''}`);
+  }
+
+  const size = fs.statSync(OUTPUT).size;
+  // Validate with the engine that will run it.
+  try {
+    new WebAssembly.Module(fs.readFileSync(OUTPUT));
+  } catch (e) {
+    fail(`${rel(OUTPUT)} is not a valid module: ${e.message}`);
+  }
+  info(`warnings: ${warnings.ours} in src/, ${warnings.lwip} in deps/lwip`);
+  process.stdout.write(`${rel(OUTPUT)}: ${size} bytes\n`);
+}
+
+main().catch((e) => fail(e && e.stack ? e.stack : String(e)));

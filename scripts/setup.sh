@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Project setup: installs, if missing, what the build and the tests need on a
+# Debian 12 machine (Node and npm are expected to be there already).
+#
+#   clang, lld (wasm-ld), wasi-libc, compiler-rt wasm32 builtins  -> build:wasm
+#   build-essential, python3                                       -> node-gyp addon
+#   patch, xz-utils                                                -> deps/fetch.js
+#   iproute2                                                       -> TAP/netns tests
+#
+# Idempotent: apt-get runs only when a package is actually missing, so a
+# second run is a few dpkg queries. Safe to run as non-root when nothing is
+# missing; when something is, it needs root (or sudo).
+set -euo pipefail
+
+log() { printf 'setup: %s\n' "$*"; }
+
+installed() {
+  # "install ok installed" only; a removed package with config files is not installed.
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+missing=()
+want() {
+  local pkg
+  for pkg in "$@"; do
+    installed "$pkg" || missing+=("$pkg")
+  done
+}
+
+want build-essential python3 iproute2 patch xz-utils clang lld wasi-libc
+
+# clang needs compiler-rt's wasm32 builtins (libclang_rt.builtins-wasm32.a) to
+# link for wasm32-wasi. Debian ships it per LLVM version: take the one matching
+# the clang we have, or the default one if clang comes in this same run.
+if command -v clang >/dev/null 2>&1 && installed clang; then
+  clang_major="$(clang -dumpversion | cut -d. -f1)"
+  rt="$(clang -print-resource-dir)/lib/wasi/libclang_rt.builtins-wasm32.a"
+  if [ ! -f "$rt" ]; then
+    missing+=("libclang-rt-${clang_major}-dev-wasm32")
+  fi
+else
+  want libclang-rt-dev-wasm32
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  log "nothing to install"
+else
+  log "installing: ${missing[*]}"
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      log "error: missing packages and not root (no sudo): ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  log "installed: ${missing[*]}"
+fi
+
+for tool in node npm; do
+  command -v "$tool" >/dev/null 2>&1 || log "warning: $tool not found (Node 18+ is expected on the machine)" >&2
+done

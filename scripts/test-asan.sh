@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the Mocha suite against an AddressSanitizer + UBSan build of the addon.
+# The instrumented addon is built in build-asan/ so the normal build stays.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out="$root/build-asan"
+mkdir -p "$out"
+cp "$root/binding.gyp" "$out/"
+rm -rf "$out/src" "$out/deps"
+ln -s "$root/src" "$out/src"
+ln -s "$root/deps" "$out/deps"
+ln -sfn "$root/node_modules" "$out/node_modules"
+nodedir=$(dirname "$(dirname "$(command -v node)")")
+(cd "$out" && node "$root/node_modules/node-gyp/bin/node-gyp.js" rebuild -j 2 --sanitize=1 \
+  ${nodedir:+--nodedir="$nodedir"} >"$out/build.log" 2>&1) || { tail -30 "$out/build.log"; exit 1; }
+asan=$(gcc -print-file-name=libasan.so)
+ubsan=$(gcc -print-file-name=libubsan.so)
+# Node itself is not built for LeakSanitizer; leaks are checked by the
+# lifecycle tests' memory bounds instead.
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TCPIP_ADDON_PATH="$out/build/Release/tcpip.node"
+LD_PRELOAD="$asan $ubsan" node "$root/node_modules/mocha/bin/mocha.js" "$@"

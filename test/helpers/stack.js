@@ -1,0 +1,41 @@
+'use strict';
+// Stack fixtures: a fresh stack per test, always destroyed afterwards.
+const { Stack } = require('../..');
+
+const LOOPBACK = Object.freeze(['127.0.0.1/8', '::1/128']);
+
+function createStack(ipAddress = LOOPBACK) {
+  const stack = new Stack();
+  stack.createLoopbackInterface({ ipAddress: [...ipAddress] });
+  return stack;
+}
+
+/**
+ * Mocha hooks: before each test a stack with a loopback interface
+ * (127.0.0.1/8 and ::1/128); after each test it is destroyed. Returns a
+ * context whose `stack` and `net` point at the current test's stack.
+ */
+function withStack(ipAddress = LOOPBACK) {
+  const ctx = { stack: null, net: null, extra: [] };
+  beforeEach(function createTestStack() {
+    ctx.stack = createStack(ipAddress);
+    ctx.net = ctx.stack.net;
+    ctx.extra = [];
+  });
+  afterEach(function destroyTestStack() {
+    for (const other of ctx.extra) other.destroy();
+    ctx.extra = [];
+    if (ctx.stack) ctx.stack.destroy();
+    ctx.stack = null;
+    ctx.net = null;
+  });
+  // Extra stacks made within a test are destroyed with the main one.
+  ctx.createStack = (addresses) => {
+    const stack = createStack(addresses);
+    ctx.extra.push(stack);
+    return stack;
+  };
+  return ctx;
+}
+
+module.exports = { createStack, withStack, LOOPBACK };
