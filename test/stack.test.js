@@ -125,7 +125,8 @@ describe('Stack', function () {
     });
 
     it('createLoopbackInterface validates addresses and reports the interface', function () {
-      const s = make([]);
+      const s = new Stack();
+      stacks.push(s);
       assert.throws(() => s.createLoopbackInterface({ ipAddress: '300.1.1.1/8' }), { code: 'ERR_INVALID_IP_ADDRESS' });
       assert.throws(() => s.createLoopbackInterface({ ipAddress: '127.0.0.1/33' }), { code: 'ERR_INVALID_ARG_VALUE' });
       assert.throws(() => s.createLoopbackInterface({ ipAddress: 5 }), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -181,9 +182,11 @@ describe('Stack', function () {
         assert.ok(err instanceof Error);
         return;
       }
-      const [err] = await nextEvent(socket, 'error', 3000);
+      const errored = nextEvent(socket, 'error', 3000);
+      const closed = nextEvent(socket, 'close', 3000);
+      const [err] = await errored;
       assert.ok(err instanceof Error);
-      await nextEvent(socket, 'close', 3000);
+      assert.deepEqual(await closed, [true]);
     });
 
     it('joins the worker thread: 20 stacks created and destroyed leave no threads behind', async function () {

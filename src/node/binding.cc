@@ -6,6 +6,9 @@
 #include <uv.h>
 
 #include <chrono>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -332,7 +335,19 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
 }  // namespace
 }  // namespace tcpip
 
+// Bytes the C heap holds for the whole process: what benchmarks compare to
+// tell native memory per connection.
+static Napi::Value HeapBytesInUse(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 usage = mallinfo2();
+  return Napi::Number::New(info.Env(), static_cast<double>(usage.uordblks + usage.hblkhd));
+#else
+  return info.Env().Undefined();
+#endif
+}
+
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  exports.Set("heapBytesInUse", Napi::Function::New(env, HeapBytesInUse));
   exports.Set("NativeStack", tcpip::StackBinding::Define(env));
   exports.Set("coreIdBase", Napi::Number::New(env, TCPIP_CORE_ID_BASE));
   return exports;

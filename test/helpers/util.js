@@ -1,6 +1,5 @@
 'use strict';
 // Small promise helpers shared by the suites. Every wait is bounded.
-const { once } = require('node:events');
 
 function delay(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -60,9 +59,13 @@ function closeServer(server) {
   });
 }
 
-/** Resolves with the first `event` arguments; rejects on 'error' first. */
+/**
+ * Resolves with the arguments of the next `event` (an 'error' does not
+ * reject it: listen for 'error' separately where it matters). Attach it
+ * before the action that triggers the event.
+ */
 function nextEvent(emitter, event, ms = 10000) {
-  return within(once(emitter, event), ms, `'${event}' event`);
+  return within(new Promise((resolve) => emitter.once(event, (...args) => resolve(args))), ms, `'${event}' event`);
 }
 
 /** Collects everything a socket reads until 'end' (or 'close'). */
