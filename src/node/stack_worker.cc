@@ -70,8 +70,10 @@ void StackWorker::Stop() {
 
 void StackWorker::OnCoreEvent(void* context, const tcpip_event* event) {
   auto* self = static_cast<StackWorker*>(context);
-  Event copy{event->type, event->id,    event->other_id, event->error,
-             event->count, event->local, event->remote,   nullptr};
+  Event copy;
+  static_cast<tcpip_event&>(copy) = *event;
+  copy.data_ = nullptr;  // the core's buffer is gone once this returns
+  copy.data = nullptr;
   if (event->type == TCPIP_EV_DATA) {
     copy.data = static_cast<unsigned char*>(std::malloc(event->count));
     if (copy.data == nullptr) std::abort();

@@ -43,15 +43,9 @@ struct Command {
   size_t length = 0;     // kWrite, kConsumed
 };
 
-// An event copied out of the core, safe to carry to another thread.
-struct Event {
-  tcpip_event_type type;
-  uint32_t id;
-  uint32_t other_id;
-  tcpip_error error;
-  size_t count;
-  tcpip_endpoint local;
-  tcpip_endpoint remote;
+// An event copied out of the core, safe to carry to another thread: DATA
+// events own a copy of their bytes.
+struct Event : tcpip_event {
   unsigned char* data;  // TCPIP_EV_DATA: malloc'd, owned by the event
 };
 
