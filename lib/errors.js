@@ -62,7 +62,7 @@ function outOfRange(name, range, value) {
 function badPort(name, value, allowZero = true) {
   const operator = allowZero ? '>=' : '>';
   return makeError(RangeError, 'ERR_SOCKET_BAD_PORT',
-    `${name} should be ${operator} 0 and < 65536.${describeReceived(value)}`);
+    `${name} should be ${operator} 0 and < 65536.${describeReceived(value)}.`);
 }
 
 function invalidIpAddress(value) {

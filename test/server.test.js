@@ -246,17 +246,11 @@ describe('net.Server', function () {
     });
 
     it('listening on an address the stack does not have fails with EADDRNOTAVAIL', async function () {
-      const server = t.net.createServer();
-      const errored = nextEvent(server, 'error');
-      server.listen(80, '127.0.0.2'); // in 127.0.0.0/8 but not an address of the interface? (see below)
-      const outcome = await Promise.race([errored.then(([e]) => e), nextEvent(server, 'listening').then(() => 'listening')]);
-      // 127.0.0.0/8 on a loopback interface: Linux accepts any 127/8 address.
-      // We do not insist either way for 127.0.0.2; we do for a foreign IPv6.
-      if (outcome === 'listening') await closeServer(server);
       const other = t.net.createServer();
-      const err6 = nextEvent(other, 'error');
+      const errored = nextEvent(other, 'error');
       other.listen(80, 'fd00::1');
-      const [err] = await err6;
+      const [err] = await errored;
+      assert.ok(err instanceof Error);
       assert.equal(err.code, 'EADDRNOTAVAIL');
       assert.equal(err.syscall, 'listen');
       assert.equal(err.address, 'fd00::1');
@@ -264,6 +258,7 @@ describe('net.Server', function () {
       assert.equal(err.errno, -99);
       assert.equal(err.message, 'listen EADDRNOTAVAIL: address not available fd00::1:80');
       assert.equal(other.listening, false);
+      assert.equal(t.stack._handles.size, 0);
     });
   });
 
@@ -358,7 +353,7 @@ describe('net.Server', function () {
         await nextEvent(second, 'close');
         log.push(['second', events.filter((e) => e !== 'error:ECONNRESET').join(',')]);
         await waitFor(() => drops.length === 1, 2000, 'drop event');
-        log.push(['drop', Object.keys(drops[0]).sort(), drops[0].localPort === port, drops[0].remotePort === second.localPort || typeof drops[0].remotePort === 'number']);
+        log.push(['drop', Object.keys(drops[0]).sort(), drops[0].localPort === port, typeof drops[0].remotePort === 'number' && drops[0].remotePort > 0]);
         log.push(['connections', await getConnections(server)]);
         first.destroy();
         await closeServer(server);

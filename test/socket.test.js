@@ -255,6 +255,30 @@ describe('net.Socket', function () {
       assert.deepEqual(stack[1], ['before resume', '']);
     });
 
+    it("pauseOnConnect: the peer's FIN is not seen ('end', 'close') until resume()", async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const log = [];
+        const pair = await makePair(net, {
+          host,
+          serverOptions: { pauseOnConnect: true },
+          onConnection: (s) => {
+            for (const name of ['end', 'finish', 'close']) s.on(name, () => log.push(name));
+            s.end('bye');
+          },
+        });
+        pair.client.resume();
+        await within(closed(pair.client), 3000, 'client close');
+        await delay(100);
+        log.push('resume()');
+        pair.peer.resume();
+        await within(closed(pair.peer), 3000, 'peer close');
+        await closePair(pair);
+        return log;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, ['finish', 'resume()', 'end', 'close']);
+    });
+
     it("pause() stops 'data' and resume() delivers what arrived meanwhile", async function () {
       const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
         const pair = await makePair(net, { host });

@@ -5,7 +5,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const { Stack } = require('..');
-const { createStack } = require('./helpers/stack.js');
+const { createStack, teardown } = require('./helpers/stack.js');
 const { listen, connect, readAll, nextEvent, closeServer, waitFor, within } = require('./helpers/util.js');
 
 const ROOT = path.join(__dirname, '..');
@@ -46,7 +46,7 @@ describe('Stack', function () {
     return s;
   }
   afterEach(function () {
-    while (stacks.length) stacks.pop().destroy();
+    while (stacks.length) teardown(stacks.pop());
   });
 
   describe('isolation', function () {

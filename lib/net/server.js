@@ -82,7 +82,7 @@ class Server extends EventEmitter {
     let port = 0;
     if (options.port !== undefined && options.port !== null) {
       if (typeof options.port !== 'number' && typeof options.port !== 'string') {
-        throw errors.invalidArgType('options.port', ['number', 'string'], options.port);
+        throw errors.invalidArgValue('options', options);
       }
       port = validatePort(options.port, 'options.port');
     }
@@ -146,7 +146,7 @@ class Server extends EventEmitter {
       });
       return;
     }
-    const socket = new Socket({
+    const socket = new stack.net.Socket({
       allowHalfOpen: this.allowHalfOpen,
       pauseOnConnect: this.pauseOnConnect,
       highWaterMark: this.highWaterMark,
@@ -216,7 +216,7 @@ class Server extends EventEmitter {
   }
 
   getConnections(cb) {
-    validateFunction(cb, 'cb');
+    validateFunction(cb, 'callback');
     process.nextTick(cb, null, this._connections);
     return this;
   }

@@ -76,7 +76,7 @@ class Socket extends Duplex {
       noDelay: Boolean(options.noDelay),
       keepAlive: Boolean(options.keepAlive),
       keepAliveDelay: options.keepAliveInitialDelay ? ~~(options.keepAliveInitialDelay) : 0,
-      timeoutMs: 0,
+      timeoutMs: undefined,
       timer: null,
       reset: false,
       hadError: false,
@@ -97,6 +97,7 @@ class Socket extends Duplex {
   _attach({ stack, id, local, remote }) {
     this[kStack] = stack;
     this[kId] = id;
+    this[kState].handleCreated = true;
     this[kState].local = local;
     this[kState].remote = remote;
     stack._register(id, this);
@@ -173,6 +174,26 @@ class Socket extends Duplex {
   }
 
   _onEof() {
+    const state = this[kState];
+    // A paused Node socket does not read, so it sees the FIN only on resume.
+    if (this.isPaused()) {
+      if (!state.eofPending) this.once('resume', () => this._deliverEof());
+      state.eofPending = true;
+      return;
+    }
+    if (state.handle && !state.handle.reading) {
+      state.eofPending = true;
+      return;
+    }
+    this._deliverEof();
+  }
+
+  _deliverEof() {
+    const state = this[kState];
+    if (state.eofDelivered || this.destroyed) return;
+    if (state.handle && !state.handle.reading) return;
+    state.eofPending = false;
+    state.eofDelivered = true;
     this.push(null);
     // As Node's onStreamRead: lets 'end' fire when nothing is buffered.
     this.read(0);
@@ -225,11 +246,12 @@ class Socket extends Duplex {
   }
 
   _write(chunk, encoding, cb) {
-    this._writeGeneric([chunk], cb);
+    this._writeGeneric([typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk], cb);
   }
 
   _writev(entries, cb) {
-    this._writeGeneric(entries.map((entry) => entry.chunk), cb);
+    this._writeGeneric(entries.map(({ chunk, encoding }) => (
+      typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk)), cb);
   }
 
   _writeGeneric(chunks, cb) {
@@ -250,7 +272,7 @@ class Socket extends Duplex {
       return;
     }
     const state = this[kState];
-    const buffers = chunks.map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    const buffers = chunks;
     let total = 0;
     for (const buffer of buffers) total += buffer.length;
     if (buffers.length === 1) this[kStack]._backend.write(this[kId], buffers[0]);
@@ -282,6 +304,7 @@ class Socket extends Duplex {
     this.connecting = false;
     const id = this[kId];
     const stack = this[kStack];
+    const hadHandle = Boolean(id) || state.handleCreated;
     if (id) {
       this[kId] = 0;
       stack._unregister(id);
@@ -298,7 +321,9 @@ class Socket extends Duplex {
       this._server._connectionClosed(this);
     }
     cb(error);
-    process.nextTick(() => this.emit('close', Boolean(error) || state.hadError));
+    // Node emits 'close' with hadError when a handle was closed, bare otherwise.
+    if (hadHandle) process.nextTick(() => this.emit('close', Boolean(error) || state.hadError));
+    else process.nextTick(() => this.emit('close'));
   }
 
   // --- connect -----------------------------------------------------------
@@ -329,7 +354,7 @@ class Socket extends Duplex {
       validateNumber(localPort, 'options.localPort');
       validatePort(localPort, 'options.localPort');
     }
-    if (typeof host !== 'string') throw errors.invalidArgType('options.host', 'string', host);
+    if (typeof host !== 'string') throw errors.invalidArgType('hostname', 'string', host);
     if (port === undefined) throw errors.missingArgs('options', 'port', 'path');
     if (typeof port !== 'number' && typeof port !== 'string') {
       throw errors.invalidArgType('options.port', ['number', 'string'], port);
@@ -347,6 +372,7 @@ class Socket extends Duplex {
     }
     if (timeout !== undefined) this.setTimeout(timeout);
     this._host = host;
+    this[kState].handleCreated = true;
     this.connecting = true;
     this[kState].pendingConnect = true;
     stack._refHandle(this);
@@ -391,6 +417,7 @@ class Socket extends Duplex {
     this[kState].connectTarget = { address, port };
     this[kState].pendingConnect = false;
     stack._register(id, this);
+    this.emit('connectionAttempt', address, port, isIP(address));
     stack._backend.connect(id, address, port, localAddress || '', localPort || 0);
   }
 
@@ -476,7 +503,7 @@ class Socket extends Duplex {
   }
 
   get timeout() {
-    return this[kState].timeoutMs || undefined;
+    return this[kState].timeoutMs;
   }
 
   _clearTimer() {
@@ -570,6 +597,7 @@ class Socket extends Duplex {
         readStart() {
           this.reading = true;
           socket._acknowledge();
+          if (state.eofPending) socket._deliverEof();
           return 0;
         },
         readStop() {

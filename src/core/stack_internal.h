@@ -28,6 +28,7 @@ typedef struct tcpip_tcp_socket {
   bool shutdown_requested; /* FIN goes out once the write queue drains */
   bool shutdown_done;
   bool shutdown_reported;
+  bool eof_received;
   bool dual_stack; /* bound to both families: IPv4 peers shown as mapped */
   bool output_pending; /* tcp_output() is due at the end of this poll */
   tcpip_write_chunk *write_head;

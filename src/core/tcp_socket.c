@@ -95,6 +95,15 @@ static err_t fail_with_pcb(tcpip_tcp_socket *socket, struct tcp_pcb *pcb,
   return result;
 }
 
+/* Once FIN went both ways the connection carries nothing more for us, and
+ * lwIP finishes it alone (it may free a TIME_WAIT pcb without telling
+ * anyone), so the socket lets go of the pcb here. */
+static void release_if_finished(tcpip_tcp_socket *socket) {
+  if (socket->pcb == NULL || !socket->eof_received || !socket->shutdown_done) return;
+  pcb_detach(socket->pcb);
+  socket->pcb = NULL;
+}
+
 void tcpip_tcp_mark_dirty(tcpip_tcp_socket *socket) {
   if (socket->output_pending) return;
   socket->output_pending = true;
@@ -133,6 +142,7 @@ static err_t push_writes(tcpip_tcp_socket *socket) {
     err_t err = tcp_shutdown(pcb, 0, 1);
     if (err != ERR_OK) return fail_with_pcb(socket, pcb, tcpip_error_from_lwip(err));
     socket->shutdown_done = true;
+    release_if_finished(socket);
   }
   return ERR_OK;
 }
@@ -170,8 +180,10 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
   (void)pcb;
   (void)err;
   if (p == NULL) {
+    socket->eof_received = true;
     tcpip_event event = {.type = TCPIP_EV_EOF, .id = socket->id};
     tcpip_emit(socket->stack, &event);
+    release_if_finished(socket);
     return ERR_OK;
   }
   tcpip_event event = {.type = TCPIP_EV_DATA, .id = socket->id, .count = p->tot_len,
@@ -271,6 +283,27 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
 
 /* Commands */
 
+static bool family_overlaps(const ip_addr_t *a, const ip_addr_t *b) {
+  if (IP_IS_ANY_TYPE_VAL(*a) || IP_IS_ANY_TYPE_VAL(*b)) return true;
+  return IP_IS_V6(a) == IP_IS_V6(b);
+}
+
+/* lwIP lets two SO_REUSEADDR pcbs bind anything; Linux refuses a listener
+ * whose address overlaps another listener's on the same port (a wildcard
+ * overlaps every address of its families). */
+static bool listener_conflicts(const ip_addr_t *address, uint16_t port) {
+  for (struct tcp_pcb_listen *other = tcp_listen_pcbs.listen_pcbs; other != NULL;
+       other = other->next) {
+    if (other->local_port != port || !family_overlaps(&other->local_ip, address)) continue;
+    if (ip_addr_isany(&other->local_ip) || IP_IS_ANY_TYPE_VAL(other->local_ip) ||
+        ip_addr_isany(address) || IP_IS_ANY_TYPE_VAL(*address) ||
+        ip_addr_cmp(&other->local_ip, address)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,
                       uint16_t port, int backlog, bool ipv6_only) {
   tcpip_tcp_socket *socket = socket_create(stack, id);
@@ -291,6 +324,10 @@ void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,
     return;
   }
   socket->dual_stack = IP_IS_ANY_TYPE_VAL(bind_address);
+  if (port != 0 && listener_conflicts(&bind_address, port)) {
+    fail(socket, TCPIP_EADDRINUSE);
+    return;
+  }
   struct tcp_pcb *pcb = tcp_new_ip_type(IP_GET_TYPE(&bind_address));
   if (pcb == NULL) {
     fail(socket, TCPIP_ENOBUFS);

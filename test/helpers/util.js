@@ -78,21 +78,6 @@ function readAll(socket) {
   });
 }
 
-/**
- * Records the order of `events` on an emitter: entries are event names,
- * or `name:arg` for 'close' (hadError) and 'error' (code).
- */
-function recordEvents(emitter, events, log = []) {
-  for (const name of events) {
-    emitter.on(name, (arg) => {
-      if (name === 'close' && typeof arg === 'boolean') log.push(`close:${arg}`);
-      else if (name === 'error') log.push(`error:${arg && arg.code}`);
-      else log.push(name);
-    });
-  }
-  return log;
-}
-
 module.exports = {
   delay,
   within,
@@ -102,5 +87,4 @@ module.exports = {
   closeServer,
   nextEvent,
   readAll,
-  recordEvents,
 };
