@@ -176,8 +176,10 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     size_t offset = 0;
     for (uint32_t i = 0; i < count; i++) {
       Napi::Uint8Array chunk = chunks.Get(i).As<Napi::Uint8Array>();
-      std::memcpy(data + offset, chunk.Data(), chunk.ByteLength());
-      offset += chunk.ByteLength();
+      size_t length = chunk.ByteLength();
+      if (length == 0) continue;  // an empty view may have no backing store
+      std::memcpy(data + offset, chunk.Data(), length);
+      offset += length;
     }
     PostWrite(IdOf(info), data, total);
     return info.Env().Undefined();
