@@ -164,17 +164,7 @@ class Stack {
    */
   destroy() {
     if (this.destroyed) return;
-    const handles = [...this._handles.values()];
-    for (const handle of handles) {
-      if (typeof handle.close === 'function' && !handle.write) {
-        handle.close();
-      }
-    }
-    for (const handle of new Set([...handles, ...this._refed])) {
-      if (handle.write && !handle.destroyed) {
-        handle.destroy(handle._inFlight() ? errors.systemError('ECONNABORTED', 'read') : undefined);
-      }
-    }
+    for (const handle of new Set([...this._handles.values(), ...this._refed])) handle._onStackDestroy();
     this.destroyed = true;
     this._handles.clear();
     this._refed.clear();

@@ -5,7 +5,6 @@ const { inspect } = require('node:util');
 const { isIP } = require('node:net');
 const errors = require('../errors.js');
 const { validateFunction, validateObject, validatePort, validateNumber } = require('../validators.js');
-const { Socket } = require('./socket.js');
 
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
 
@@ -163,6 +162,10 @@ class Server extends EventEmitter {
     if (this.pauseOnConnect) socket.pause();
     else socket._startReading();
     this.emit('connection', socket);
+  }
+
+  _onStackDestroy() {
+    if (this._id !== 0 || this._listeningPending) this.close();
   }
 
   _onError(code) {

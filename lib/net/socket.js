@@ -6,7 +6,6 @@ const errors = require('../errors.js');
 const {
   validateFunction,
   validateNumber,
-  validateObject,
   validatePort,
   validateInt32,
 } = require('../validators.js');
@@ -66,7 +65,15 @@ class Socket extends Duplex {
     this[kState] = {
       nativeQueued: 0,
       waitingWrite: null, // callback of the write that exceeded the budget
+      pendingWrite: null, // chunks written before the connection was up
       pendingFinal: null,
+      pendingRead: false,
+      pendingConnect: false,
+      eofPending: false,
+      eofDelivered: false,
+      handleCreated: false,
+      handle: null,
+      connectTarget: null,
       unconsumed: 0, // bytes pushed to the reader but not yet acknowledged
       dispatched: 0,
       bytesRead: 0,
@@ -87,7 +94,6 @@ class Socket extends Duplex {
     this._server = null;
     this._host = null;
     this._peername = undefined;
-    if (options.handle) this._attach(options.handle);
     this.on('end', onReadableStreamEnd);
   }
 
@@ -168,9 +174,12 @@ class Socket extends Duplex {
     }
   }
 
-  _inFlight() {
+  // The stack is going away: data still in flight makes that an error.
+  _onStackDestroy() {
+    if (this.destroyed) return;
     const state = this[kState];
-    return this.connecting || this.writableLength > 0 || state.nativeQueued > 0 || state.unconsumed > 0;
+    const inFlight = this.connecting || this.writableLength > 0 || state.nativeQueued > 0 || state.unconsumed > 0;
+    this.destroy(inFlight ? errors.systemError('ECONNABORTED', 'read') : undefined);
   }
 
   _onEof() {
