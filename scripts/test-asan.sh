@@ -17,7 +17,8 @@ asan=$(gcc -print-file-name=libasan.so)
 ubsan=$(gcc -print-file-name=libubsan.so)
 # Node itself is not built for LeakSanitizer; leaks are checked by the
 # lifecycle tests' memory bounds instead.
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
+# A small quarantine keeps RSS meaningful for the memory-growth tests.
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:quarantine_size_mb=4:thread_local_quarantine_size_kb=64
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TCPIP_ADDON_PATH="$out/build/Release/tcpip.node"
 LD_PRELOAD="$asan $ubsan" node "$root/node_modules/mocha/bin/mocha.js" "$@"
