@@ -36,8 +36,23 @@ function closeServer(server) {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+// Measures every target in turn, round after round, so that a noisy
+// neighbour hits baseline and subject alike; keeps each target's best.
+async function compare({ warmup, measure, rounds, better = 'higher' }) {
+  const envs = targets().map((target) => ({ name: target.name, env: target.make(), best: null }));
+  for (const entry of envs) await warmup(entry.env);
+  for (let round = 0; round < rounds; round++) {
+    for (const entry of envs) {
+      const value = await measure(entry.env);
+      if (entry.best === null || (better === 'higher' ? value > entry.best : value < entry.best)) entry.best = value;
+    }
+  }
+  for (const entry of envs) entry.env.teardown();
+  return envs.map(({ name, best }) => ({ name, value: best }));
+}
+
 function format(value, digits = 2) {
   return Number(value).toFixed(digits);
 }
 
-module.exports = { createLoopbackStack, targets, listen, closeServer, format };
+module.exports = { createLoopbackStack, targets, listen, closeServer, compare, format };

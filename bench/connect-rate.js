@@ -1,6 +1,6 @@
 'use strict';
 // Sequential connect + close: connections per second.
-const { targets, listen, closeServer, format } = require('./common.js');
+const { listen, closeServer, compare, format } = require('./common.js');
 
 async function measure(net, host, count) {
   const server = await listen(net, host);
@@ -21,18 +21,16 @@ async function measure(net, host, count) {
 }
 
 async function main() {
-  const count = Number(process.env.BENCH_CONNECTIONS || 5000);
-  const results = [];
-  for (const target of targets()) {
-    const env = target.make();
-    await measure(env.net, env.host, 200);
-    const rate = await measure(env.net, env.host, count);
-    env.teardown();
-    results.push({ name: target.name, rate });
-  }
-  const baseline = results[0].rate;
-  console.log(`sequential connect+close, ${count} connections`);
-  for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.rate, 0)} conn/s  ${format(r.rate / baseline)}x`);
+  const count = Number(process.env.BENCH_CONNECTIONS || 3000);
+  const rounds = Number(process.env.BENCH_ROUNDS || 3);
+  const results = await compare({
+    rounds,
+    warmup: (env) => measure(env.net, env.host, 300),
+    measure: (env) => measure(env.net, env.host, count),
+  });
+  const baseline = results[0].value;
+  console.log(`sequential connect+close, ${count} connections, best of ${rounds}`);
+  for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.value, 0)} conn/s  ${format(r.value / baseline)}x`);
   return results;
 }
 

@@ -1,6 +1,6 @@
 'use strict';
 // 1-byte request/response round trips on one connection.
-const { targets, listen, closeServer, format } = require('./common.js');
+const { listen, closeServer, compare, format } = require('./common.js');
 
 async function measure(net, host, rounds) {
   const server = await listen(net, host);
@@ -28,18 +28,17 @@ async function measure(net, host, rounds) {
 }
 
 async function main() {
-  const rounds = Number(process.env.BENCH_ROUNDS || 20000);
-  const results = [];
-  for (const target of targets()) {
-    const env = target.make();
-    await measure(env.net, env.host, 2000);
-    const micros = Math.min(await measure(env.net, env.host, rounds), await measure(env.net, env.host, rounds));
-    env.teardown();
-    results.push({ name: target.name, micros });
-  }
-  const baseline = results[0].micros;
-  console.log(`1-byte request/response, ${rounds} round trips, best of 2`);
-  for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.micros, 1)} us/round trip  ${format(r.micros / baseline)}x`);
+  const count = Number(process.env.BENCH_ROUND_TRIPS || 20000);
+  const rounds = Number(process.env.BENCH_ROUNDS || 3);
+  const results = await compare({
+    rounds,
+    better: 'lower',
+    warmup: (env) => measure(env.net, env.host, 2000),
+    measure: (env) => measure(env.net, env.host, count),
+  });
+  const baseline = results[0].value;
+  console.log(`1-byte request/response, ${count} round trips, best of ${rounds}`);
+  for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.value, 1)} us/round trip  ${format(r.value / baseline)}x`);
   return results;
 }
 

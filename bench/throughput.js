@@ -1,6 +1,6 @@
 'use strict';
 // Bulk TCP throughput, socket to socket, one direction.
-const { targets, listen, closeServer, format } = require('./common.js');
+const { listen, closeServer, compare, format } = require('./common.js');
 
 const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
 
@@ -46,18 +46,14 @@ async function measure(net, host, bytes) {
 async function main() {
   const bytes = Number(process.env.BENCH_BYTES || 1024 * 1024 * 1024);
   const rounds = Number(process.env.BENCH_ROUNDS || 3);
-  const results = [];
-  for (const target of targets()) {
-    const env = target.make();
-    await measure(env.net, env.host, 64 * 1024 * 1024); // warm-up
-    let best = 0;
-    for (let i = 0; i < rounds; i++) best = Math.max(best, await measure(env.net, env.host, bytes));
-    env.teardown();
-    results.push({ name: target.name, gbps: best });
-  }
-  const baseline = results[0].gbps;
+  const results = await compare({
+    rounds,
+    warmup: (env) => measure(env.net, env.host, 64 * 1024 * 1024),
+    measure: (env) => measure(env.net, env.host, bytes),
+  });
+  const baseline = results[0].value;
   console.log(`bulk throughput, ${bytes / 2 ** 20} MiB per run, best of ${rounds}`);
-  for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.gbps)} Gbit/s  ${format(r.gbps / baseline)}x`);
+  for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.value)} Gbit/s  ${format(r.value / baseline)}x`);
   return results;
 }
 

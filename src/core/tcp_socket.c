@@ -489,6 +489,23 @@ void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable,
   }
 }
 
+/* lwIP finds a connection by walking its pcb lists, and a new connection's
+ * SYN and port search walk every TIME_WAIT pcb: under connect/close churn
+ * thousands pile up and each connection costs more than the last. Like
+ * Linux's tcp_max_tw_buckets, keep at most this many and drop the oldest
+ * (the list holds the newest first). */
+#define TIME_WAIT_MAX 512
+
+void tcpip_tcp_trim_time_wait(tcpip_stack *stack) {
+  /* New TIME_WAIT pcbs go to the head: an unchanged head means no growth. */
+  if (tcp_tw_pcbs == stack->time_wait_head) return;
+  stack->time_wait_head = tcp_tw_pcbs;
+  struct tcp_pcb *pcb = tcp_tw_pcbs;
+  for (int kept = 1; pcb != NULL && kept < TIME_WAIT_MAX; kept++) pcb = pcb->next;
+  if (pcb == NULL) return;
+  while (pcb->next != NULL) tcp_abort(pcb->next);
+}
+
 void tcpip_tcp_destroy_all(tcpip_stack *stack) {
   for (size_t i = 0; i < stack->sockets.capacity; i++) {
     tcpip_id_map_slot *slot = &stack->sockets.slots[i];

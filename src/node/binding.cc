@@ -257,16 +257,28 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   // Delivers event batches. When handlers posted commands (a reply to a
   // request, say), the answer usually follows within microseconds: wait for
   // it briefly instead of returning to the event loop, bounded in rounds.
+  // While this runs the worker publishes without waking the event loop.
   void Deliver() {
     static constexpr int kMaxRounds = 32;
     static constexpr auto kReplyWait = std::chrono::microseconds(40);
-    for (int round = 0; round < kMaxRounds && worker_ != nullptr; round++) {
+    for (int round = 0; worker_ != nullptr; round++) {
+      worker_->ConsumerActive();
       worker_->TakeEvents(pending_);
-      if (pending_.empty()) return;
-      uint64_t posted_before = posted_;
-      DispatchPending();
-      if (worker_ == nullptr || posted_ == posted_before) return;
-      if (!worker_->SpinForEvents(kReplyWait)) return;
+      if (!pending_.empty()) {
+        uint64_t posted_before = posted_;
+        DispatchPending();
+        if (worker_ == nullptr) return;
+        if (posted_ != posted_before && round < kMaxRounds &&
+            worker_->SpinForEvents(kReplyWait)) {
+          continue;
+        }
+      }
+      if (!worker_->ConsumerInactive()) return;
+      if (round >= kMaxRounds) {
+        // Let the event loop breathe; the rest comes on its next turn.
+        uv_async_send(async_);
+        return;
+      }
     }
   }
 

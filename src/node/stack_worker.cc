@@ -94,9 +94,9 @@ void StackWorker::PublishEvents() {
       events_.insert(events_.end(), produced_.begin(), produced_.end());
       produced_.clear();
     }
-    events_ready_.store(true, std::memory_order_release);
+    events_ready_.store(true, std::memory_order_seq_cst);
   }
-  if (wake) notify_();
+  if (wake && !consumer_active_.load(std::memory_order_seq_cst)) notify_();
 }
 
 void StackWorker::Apply(tcpip_stack* stack, Command& c) {

@@ -65,6 +65,14 @@ class StackWorker {
   // after the JS thread posted commands, when the answer is microseconds away
   // and sleeping in the event loop would cost a thread wake-up.
   bool SpinForEvents(std::chrono::microseconds limit) const;
+  // While the JS thread is taking events it needs no wake-up for new ones.
+  // Clearing the flag returns whether events arrived meanwhile, which the
+  // caller must then take itself.
+  void ConsumerActive() { consumer_active_.store(true, std::memory_order_seq_cst); }
+  bool ConsumerInactive() {
+    consumer_active_.store(false, std::memory_order_seq_cst);
+    return events_ready_.load(std::memory_order_seq_cst);
+  }
   // Stops the thread, tears the stack down, and joins. Idempotent.
   void Stop();
 
@@ -82,6 +90,7 @@ class StackWorker {
   bool sleeping_ = false;  // the worker waits on commands_ready_
   std::atomic<bool> commands_posted_{false};
   std::atomic<bool> events_ready_{false};
+  std::atomic<bool> consumer_active_{false};
 
   std::vector<Event> produced_;  // worker thread only
   std::mutex events_mutex_;
