@@ -282,6 +282,8 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     }
   }
 
+  static constexpr size_t kCopyBelow = 1024;
+
   void DispatchPending() {
     Napi::Env env = env_;
     Napi::HandleScope scope(env);
@@ -297,10 +299,17 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
       args[1] = Napi::Number::New(env, event.id);
       switch (event.type) {
         case TCPIP_EV_DATA: {
-          unsigned char* data = event.data;
-          event.data = nullptr;
-          args[2] = Napi::Buffer<unsigned char>::NewOrCopy(
-              env, data, event.count, [](Napi::Env, unsigned char* bytes) { std::free(bytes); });
+          // Small payloads are cheaper to copy than to hand over with a
+          // finalizer; large ones become external buffers (or copies where
+          // the runtime forbids those, as Electron does).
+          if (event.count <= kCopyBelow) {
+            args[2] = Napi::Buffer<unsigned char>::Copy(env, event.data, event.count);
+          } else {
+            unsigned char* data = event.data;
+            event.data = nullptr;
+            args[2] = Napi::Buffer<unsigned char>::NewOrCopy(
+                env, data, event.count, [](Napi::Env, unsigned char* bytes) { std::free(bytes); });
+          }
           break;
         }
         case TCPIP_EV_WRITTEN:

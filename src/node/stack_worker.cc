@@ -151,9 +151,9 @@ void StackWorker::Run() {
   for (;;) {
     if (sleep_ms > 0) {
       auto deadline = std::chrono::steady_clock::now() + kSpinBeforeSleep;
-      while (!commands_posted_.load(std::memory_order_acquire)) {
-        for (int i = 0; i < 64; i++) CpuRelax();
-        if (std::chrono::steady_clock::now() >= deadline) break;
+      for (int i = 1; !commands_posted_.load(std::memory_order_acquire); i++) {
+        CpuRelax();
+        if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) break;
       }
     }
     {
