@@ -1,0 +1,31 @@
+// Compiled (not run) by test/types.test.js: the declarations must accept
+// what users write against Node's net API, and reject misuse.
+import { Stack, Socket, Server } from '../..';
+import tcpipDefault = require('../..');
+
+const stack: Stack = new Stack({ backend: 'native' });
+const lo = stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8', '::1/128'] });
+const first: string = lo.ipAddresses[0];
+const server: Server = stack.net.createServer({ allowHalfOpen: true }, (socket: Socket) => {
+  socket.setNoDelay(true).setKeepAlive(true, 1000).setTimeout(500);
+  socket.on('data', (chunk: Buffer) => socket.write(chunk));
+  const port: number | undefined = socket.remotePort;
+  void port;
+});
+server.listen({ port: 80, host: '127.0.0.1' }, () => {
+  const address = server.address();
+  const client = stack.net.connect({ port: 80, host: 'localhost', lookup: undefined }, () => client.end('x'));
+  client.on('close', (hadError: boolean) => void hadError);
+  void address;
+});
+server.listen(0, '::1', 511, () => undefined);
+void server[Symbol.asyncDispose]();
+const viaDefault: typeof Stack = tcpipDefault.Stack;
+void first;
+void viaDefault;
+stack.destroy();
+
+// @ts-expect-error the loopback needs an address
+stack.createLoopbackInterface({});
+// @ts-expect-error ports are numbers or strings
+stack.net.connect({ port: true });
