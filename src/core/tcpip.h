@@ -61,7 +61,8 @@ typedef enum tcpip_event_type {
   TCPIP_EV_ACCEPTED,
   /* an outgoing connection completed */
   TCPIP_EV_CONNECTED,
-  /* bytes arrived; read them with tcpip_event_copy_data() during the call */
+  /* bytes arrived: copy them (tcpip_event_copy_data) or hold them
+   * (tcpip_event_hold_data) during the call */
   TCPIP_EV_DATA,
   /* the peer sent FIN */
   TCPIP_EV_EOF,
@@ -89,6 +90,13 @@ typedef void (*tcpip_event_fn)(void *context, const tcpip_event *event);
 
 /* Copies the bytes of a TCPIP_EV_DATA event into dst (event->count bytes). */
 void tcpip_event_copy_data(const tcpip_event *event, void *dst);
+
+/* Keeps the bytes of a TCPIP_EV_DATA event alive past the callback without a
+ * copy, when they lie in one piece: returns a handle and sets *bytes, or
+ * returns NULL (copy them instead). The handle must be given back with
+ * tcpip_data_release(), which any thread may call. */
+void *tcpip_event_hold_data(const tcpip_event *event, const void **bytes);
+void tcpip_data_release(void *handle);
 
 tcpip_stack *tcpip_stack_create(tcpip_event_fn on_event, void *context);
 /* Aborts every connection, removes every interface, frees all memory. */

@@ -305,10 +305,12 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
           if (event.count <= kCopyBelow) {
             args[2] = Napi::Buffer<unsigned char>::Copy(env, event.data, event.count);
           } else {
-            unsigned char* data = event.data;
-            event.data = nullptr;
             args[2] = Napi::Buffer<unsigned char>::NewOrCopy(
-                env, data, event.count, [](Napi::Env, unsigned char* bytes) { std::free(bytes); });
+                env, event.data, event.count,
+                [](Napi::Env, unsigned char* bytes, void* held) { ReleaseEventData(bytes, held); },
+                event.held);
+            event.data = nullptr;
+            event.held = nullptr;
           }
           break;
         }

@@ -74,10 +74,17 @@ void StackWorker::OnCoreEvent(void* context, const tcpip_event* event) {
   static_cast<tcpip_event&>(copy) = *event;
   copy.data_ = nullptr;  // the core's buffer is gone once this returns
   copy.data = nullptr;
+  copy.held = nullptr;
   if (event->type == TCPIP_EV_DATA) {
-    copy.data = static_cast<unsigned char*>(std::malloc(event->count));
-    if (copy.data == nullptr) std::abort();
-    tcpip_event_copy_data(event, copy.data);
+    const void* bytes = nullptr;
+    copy.held = tcpip_event_hold_data(event, &bytes);
+    if (copy.held != nullptr) {
+      copy.data = static_cast<unsigned char*>(const_cast<void*>(bytes));
+    } else {
+      copy.data = static_cast<unsigned char*>(std::malloc(event->count));
+      if (copy.data == nullptr) std::abort();
+      tcpip_event_copy_data(event, copy.data);
+    }
   }
   self->produced_.push_back(copy);
 }
@@ -182,8 +189,13 @@ void StackWorker::Run() {
   FreeEvents(produced_);
 }
 
+void ReleaseEventData(unsigned char* data, void* held) {
+  if (held != nullptr) tcpip_data_release(held);
+  else std::free(data);
+}
+
 void FreeEvents(std::vector<Event>& events) {
-  for (Event& event : events) std::free(event.data);
+  for (Event& event : events) ReleaseEventData(event.data, event.held);
   events.clear();
 }
 

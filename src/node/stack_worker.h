@@ -46,8 +46,14 @@ struct Command {
 // An event copied out of the core, safe to carry to another thread: DATA
 // events own a copy of their bytes.
 struct Event : tcpip_event {
-  unsigned char* data;  // TCPIP_EV_DATA: malloc'd, owned by the event
+  // TCPIP_EV_DATA: the bytes, owned by the event through `held` (a core
+  // buffer, see tcpip_event_hold_data) or, when that is null, malloc'd.
+  unsigned char* data;
+  void* held;
 };
+
+// Gives back what a DATA event owns.
+void ReleaseEventData(unsigned char* data, void* held);
 
 class StackWorker {
  public:
