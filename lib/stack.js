@@ -1,31 +1,13 @@
 'use strict';
 // A Stack: one isolated lwIP instance (its own worker thread with the
 // native backend), its interfaces, and Node's `net` API over it.
-const { isIP } = require('node:net');
 const errors = require('./errors.js');
 const { validateObject } = require('./validators.js');
 const { EVENTS, createBackend } = require('./backend/index.js');
 const { createNet } = require('./net/index.js');
+const { LoopbackInterface, TunInterface, TapInterface } = require('./interfaces.js');
 
 const ID_LIMIT = 0x7fffffff;
-
-function parseCidr(value, name) {
-  if (typeof value !== 'string') throw errors.invalidArgType(name, 'string', value);
-  const slash = value.indexOf('/');
-  const address = slash === -1 ? value : value.slice(0, slash);
-  const family = isIP(address);
-  if (!family) throw errors.invalidIpAddress(address);
-  const maxPrefix = family === 6 ? 128 : 32;
-  let prefix = maxPrefix;
-  if (slash !== -1) {
-    const text = value.slice(slash + 1);
-    prefix = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
-    if (!(prefix >= 0 && prefix <= maxPrefix)) {
-      throw errors.invalidArgValue(name, value, `has an invalid prefix length (0-${maxPrefix})`);
-    }
-  }
-  return { address, prefix, family, cidr: `${address}/${prefix}` };
-}
 
 class Stack {
   /**
@@ -37,35 +19,51 @@ class Stack {
     this._refed = new Set();
     this._nextId = 1;
     this._interfaces = [];
+    this._interfacesById = new Map(); // interfaces share the id space of sockets
     this.destroyed = false;
     this._backend = createBackend(options.backend, (type, id, a, b, c, d, e) => this._dispatch(type, id, a, b, c, d, e));
     this.net = createNet(this);
   }
 
   /**
-   * @param {{ ipAddress: string | string[] }} options
+   * @param {{ ipAddress: string | string[], mtu?: number }} options
    */
   createLoopbackInterface(options) {
-    validateObject(options, 'options');
+    return this._addInterface(LoopbackInterface, options);
+  }
+
+  /**
+   * An L3 interface: the stack's IP packets come out as 'packet' events (and
+   * on `.readable`); send() injects packets.
+   * @param {{ ipAddress: string | string[], mtu?: number, gateway?: string, defaultRoute?: boolean }} options
+   */
+  createTunInterface(options) {
+    return this._addInterface(TunInterface, options);
+  }
+
+  /**
+   * An L2 interface: Ethernet frames with ARP and IPv6 neighbour discovery.
+   * @param {{ ipAddress: string | string[], macAddress?: string, mtu?: number, gateway?: string, defaultRoute?: boolean }} options
+   */
+  createTapInterface(options) {
+    return this._addInterface(TapInterface, options);
+  }
+
+  _addInterface(Kind, options) {
     this._assertAlive();
-    const list = Array.isArray(options.ipAddress) ? options.ipAddress : [options.ipAddress];
-    const addresses = list.map((value) => parseCidr(value, 'options.ipAddress'));
-    if (addresses.filter((a) => a.family === 4).length > 1) {
-      throw errors.invalidArgValue('options.ipAddress', options.ipAddress, 'may hold one IPv4 address');
-    }
-    if (addresses.filter((a) => a.family === 6).length > 3) {
-      throw errors.invalidArgValue('options.ipAddress', options.ipAddress, 'may hold at most three IPv6 addresses');
-    }
-    this._backend.createLoopback(addresses.map((a) => a.cidr));
-    const iface = Object.freeze({
-      type: 'loopback',
-      ipAddresses: Object.freeze(addresses.map((a) => a.cidr)),
-      addresses: Object.freeze(addresses.map(({ address, prefix, family }) => Object.freeze({ address, prefix, family }))),
-    });
+    const iface = new Kind(this, options);
     this._interfaces.push(iface);
+    this._interfacesById.set(iface._id, iface);
     return iface;
   }
 
+  _forgetInterface(iface) {
+    const index = this._interfaces.indexOf(iface);
+    if (index !== -1) this._interfaces.splice(index, 1);
+    this._interfacesById.delete(iface._id);
+  }
+
+  /** The interfaces in creation order. */
   get interfaces() {
     return [...this._interfaces];
   }
@@ -79,7 +77,7 @@ class Stack {
         const candidates = [];
         for (const iface of this._interfaces) {
           if (iface.type !== 'loopback') continue;
-          for (const a of iface.addresses) candidates.push(a);
+          for (const a of iface._addresses) candidates.push(a);
         }
         const match = candidates.find((a) => !family || a.family === family);
         if (match) {
@@ -99,7 +97,7 @@ class Stack {
     for (;;) {
       const id = this._nextId;
       this._nextId = id >= ID_LIMIT ? 1 : id + 1;
-      if (!this._handles.has(id)) return id;
+      if (!this._handles.has(id) && !this._interfacesById.has(id)) return id;
     }
   }
 
@@ -153,6 +151,16 @@ class Stack {
       case EVENTS.ERROR:
         if (handle) handle._onError(a);
         break;
+      case EVENTS.PACKET: {
+        const iface = this._interfacesById.get(id);
+        if (iface) iface._onPacket(a);
+        break;
+      }
+      case EVENTS.STATS: {
+        const iface = this._interfacesById.get(id);
+        if (iface) iface._onStats(a);
+        break;
+      }
       default:
         break;
     }
@@ -165,6 +173,7 @@ class Stack {
   destroy() {
     if (this.destroyed) return;
     for (const handle of new Set([...this._handles.values(), ...this._refed])) handle._onStackDestroy();
+    for (const iface of [...this._interfaces]) iface._onStackDestroy();
     this.destroyed = true;
     this._handles.clear();
     this._refed.clear();
@@ -172,4 +181,4 @@ class Stack {
   }
 }
 
-module.exports = { Stack, parseCidr };
+module.exports = { Stack };

@@ -2,7 +2,10 @@
 // The one contract between lib/ and an engine. A backend is created with a
 // dispatcher `(type, id, ...args)` that receives the engine's events, and
 // offers these methods (all asynchronous, none returns a result):
-//   createLoopback(cidrs)                 add a loopback interface
+//   createInterface(id, kind, cidrs, mtu, mac, gateway, defaultRoute)
+//   removeInterface(id)
+//   interfaceInput(id, bytes) -> boolean   false: dropped, queue full
+//   interfaceStats(id)                    answered by a STATS event
 //   listen(id, address, port, backlog, ipv6Only)
 //   connect(id, address, port, localAddress, localPort)
 //   write(id, bytes) / writev(id, [bytes]) bytes are copied before return
@@ -21,6 +24,8 @@ const EVENTS = Object.freeze({
   WRITTEN: 6,
   SHUTDOWN: 7,
   ERROR: 8,
+  PACKET: 9,
+  STATS: 10,
 });
 
 const backends = {

@@ -68,20 +68,24 @@ uint32_t tcpip_stack_poll(tcpip_stack *stack) {
   return sys_timeouts_sleeptime();
 }
 
-bool tcpip_interface_attach(tcpip_stack *stack, struct netif *netif) {
-  if (stack->interface_count == TCPIP_MAX_INTERFACES) return false;
-  stack->interfaces[stack->interface_count++] = netif;
-  return true;
+void tcpip_event_copy_data(const tcpip_event *event, void *dst) {
+  pbuf_copy_partial((const struct pbuf *)event->data_, dst, (u16_t)event->count, 0);
 }
 
-void tcpip_interfaces_destroy_all(tcpip_stack *stack) {
-  for (size_t i = 0; i < stack->interface_count; i++) {
-    struct netif *netif = stack->interfaces[i];
-    netif_remove(netif);
-    /* Loopback packets still queued belong to the interface. */
-    if (netif->loop_first != NULL) pbuf_free(netif->loop_first);
-    netif->loop_first = netif->loop_last = NULL;
-    free(netif);
-  }
-  stack->interface_count = 0;
+void *tcpip_event_hold_data(const tcpip_event *event, const void **bytes) {
+  struct pbuf *p = (struct pbuf *)event->data_;
+  /* Outgoing packets stay lwIP's (TCP may resend them): only received data
+   * can be held. */
+  if (event->type != TCPIP_EV_DATA || p == NULL || p->next != NULL || p->len != event->count)
+    return NULL;
+  pbuf_ref(p);
+  *bytes = p->payload;
+  return p;
+}
+
+/* Safe off the stack's thread: with MEM_LIBC_MALLOC and MEMP_MEM_MALLOC a
+ * pbuf goes back to the C heap, and no lwIP state is touched. The stack
+ * dropped its own reference before the holder could see the handle. */
+void tcpip_data_release(void *handle) {
+  if (handle != NULL) pbuf_free((struct pbuf *)handle);
 }

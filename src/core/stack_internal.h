@@ -40,13 +40,24 @@ typedef struct tcpip_tcp_socket {
 
 #define TCPIP_MAX_INTERFACES 64
 
+/* An interface: lwIP's netif first, so lwIP's netif pointers convert. */
+typedef struct tcpip_interface {
+  struct netif netif;
+  tcpip_stack *stack;
+  uint32_t id;
+  tcpip_interface_kind kind;
+  tcpip_interface_stats stats;
+} tcpip_interface;
+
+#define TCPIP_INTERFACE(netif_pointer) ((tcpip_interface *)(void *)(netif_pointer))
+
 struct tcpip_stack {
   tcpip_event_fn on_event;
   void *context;
   tcpip_id_map sockets;
   uint32_t next_core_id;
   tcpip_tcp_socket *dirty; /* sockets with output or reports to flush */
-  struct netif *interfaces[TCPIP_MAX_INTERFACES];
+  tcpip_interface *interfaces[TCPIP_MAX_INTERFACES];
   size_t interface_count;
   const void *time_wait_head; /* TIME_WAIT list head when last trimmed */
 };
@@ -66,6 +77,12 @@ void tcpip_tcp_flush_dirty(tcpip_stack *stack);
 void tcpip_tcp_destroy_all(tcpip_stack *stack);
 void tcpip_tcp_trim_time_wait(tcpip_stack *stack);
 void tcpip_interfaces_destroy_all(tcpip_stack *stack);
-bool tcpip_interface_attach(tcpip_stack *stack, struct netif *netif);
+
+/* What each interface kind provides (loopback.c, tun.c, tap.c). */
+err_t tcpip_loopback_init(struct netif *netif);
+err_t tcpip_tun_init(struct netif *netif);
+err_t tcpip_tap_init(struct netif *netif);
+/* Counts and reports a packet or frame the stack sends out of `iface`. */
+err_t tcpip_interface_emit(tcpip_interface *iface, struct pbuf *p);
 
 #endif

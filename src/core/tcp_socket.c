@@ -534,22 +534,3 @@ void tcpip_tcp_destroy_all(tcpip_stack *stack) {
   while (tcp_bound_pcbs != NULL) tcp_close(tcp_bound_pcbs);
   while (tcp_listen_pcbs.listen_pcbs != NULL) tcp_close((struct tcp_pcb *)tcp_listen_pcbs.listen_pcbs);
 }
-
-void tcpip_event_copy_data(const tcpip_event *event, void *dst) {
-  pbuf_copy_partial((const struct pbuf *)event->data_, dst, (u16_t)event->count, 0);
-}
-
-void *tcpip_event_hold_data(const tcpip_event *event, const void **bytes) {
-  struct pbuf *p = (struct pbuf *)event->data_;
-  if (p == NULL || p->next != NULL || p->len != event->count) return NULL;
-  pbuf_ref(p);
-  *bytes = p->payload;
-  return p;
-}
-
-/* Safe off the stack's thread: with MEM_LIBC_MALLOC and MEMP_MEM_MALLOC a
- * pbuf goes back to the C heap, and no lwIP state is touched. The stack
- * dropped its own reference before the holder could see the handle. */
-void tcpip_data_release(void *handle) {
-  if (handle != NULL) pbuf_free((struct pbuf *)handle);
-}

@@ -71,8 +71,23 @@ typedef enum tcpip_event_type {
   /* every write before the shutdown was taken, and FIN is queued */
   TCPIP_EV_SHUTDOWN,
   /* the socket or listener failed and is gone: `error` says why */
-  TCPIP_EV_ERROR
+  TCPIP_EV_ERROR,
+  /* interface `id` sent a packet (TUN) or frame (TAP): copy it with
+   * tcpip_event_copy_data() during the call */
+  TCPIP_EV_PACKET,
+  /* the statistics of interface `id` that tcpip_interface_request_stats()
+   * asked for, in `stats` */
+  TCPIP_EV_STATS
 } tcpip_event_type;
+
+typedef struct tcpip_interface_stats {
+  uint64_t packets_in, bytes_in;   /* injected and accepted */
+  uint64_t packets_out, bytes_out; /* sent by the stack */
+  uint64_t dropped_malformed;      /* too short, bad header, lengths that lie */
+  uint64_t dropped_oversize;       /* larger than the MTU allows */
+  uint64_t dropped_down;           /* arrived while the interface was down */
+  uint64_t dropped_no_memory;      /* no buffer for it */
+} tcpip_interface_stats;
 
 typedef struct tcpip_event {
   tcpip_event_type type;
@@ -82,7 +97,8 @@ typedef struct tcpip_event {
   size_t count;
   tcpip_endpoint local;
   tcpip_endpoint remote;
-  const void *data_; /* private: the lwIP buffer chain of TCPIP_EV_DATA */
+  const tcpip_interface_stats *stats; /* TCPIP_EV_STATS, valid during the call */
+  const void *data_; /* private: the lwIP buffer chain of DATA and PACKET */
 } tcpip_event;
 
 /* Called synchronously, on the core's thread, for every event. */
@@ -106,9 +122,34 @@ void tcpip_stack_destroy(tcpip_stack *stack);
  * Returns the milliseconds until it must run again, or TCPIP_SLEEP_FOREVER. */
 uint32_t tcpip_stack_poll(tcpip_stack *stack);
 
-/* Interfaces. `cidr` is "a.b.c.d/len" or "ipv6/len". */
-tcpip_error tcpip_loopback_create(tcpip_stack *stack, const char *const *cidrs,
-                                  size_t cidr_count);
+/* Interfaces, named by driver-chosen ids (from the same id space as
+ * sockets). Addresses are CIDRs: "a.b.c.d/len" or "ipv6/len"; one IPv4
+ * address and up to three IPv6 ones. */
+typedef enum tcpip_interface_kind {
+  TCPIP_INTERFACE_LOOPBACK = 1, /* delivers what it sends back to the stack */
+  TCPIP_INTERFACE_TUN,          /* L3: IP packets in and out */
+  TCPIP_INTERFACE_TAP           /* L2: Ethernet frames, with ARP and ND */
+} tcpip_interface_kind;
+
+typedef struct tcpip_interface_config {
+  tcpip_interface_kind kind;
+  const char *const *cidrs;
+  size_t cidr_count;
+  uint16_t mtu;       /* 0 picks the kind's default */
+  uint8_t mac[6];     /* TAP only */
+  const char *gateway; /* IPv4 next hop for off-link traffic, or NULL */
+  bool default_route; /* route what no other interface matches through it */
+} tcpip_interface_config;
+
+tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
+                                   const tcpip_interface_config *config);
+void tcpip_interface_remove(tcpip_stack *stack, uint32_t id);
+/* Hands the stack one IP packet (TUN) or Ethernet frame (TAP); the bytes are
+ * copied. Malformed, oversized or unroutable input is counted and dropped. */
+void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
+                           size_t length);
+/* Answers with a TCPIP_EV_STATS event. */
+void tcpip_interface_request_stats(tcpip_stack *stack, uint32_t id);
 
 /* TCP. Results arrive as events. */
 void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,

@@ -24,7 +24,10 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     return DefineClass(
         env, "NativeStack",
         {
-            InstanceMethod<&StackBinding::CreateLoopback>("createLoopback"),
+            InstanceMethod<&StackBinding::CreateInterface>("createInterface"),
+            InstanceMethod<&StackBinding::RemoveInterface>("removeInterface"),
+            InstanceMethod<&StackBinding::InterfaceInput>("interfaceInput"),
+            InstanceMethod<&StackBinding::InterfaceStats>("interfaceStats"),
             InstanceMethod<&StackBinding::Listen>("listen"),
             InstanceMethod<&StackBinding::Connect>("connect"),
             InstanceMethod<&StackBinding::Write>("write"),
@@ -102,14 +105,49 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     PostCommand(std::move(command));
   }
 
-  // createLoopback([cidr, ...])
-  Napi::Value CreateLoopback(const Napi::CallbackInfo& info) {
+  // createInterface(id, kind, [cidr, ...], mtu, mac (6-byte buffer or
+  // undefined), gateway (string or undefined), defaultRoute)
+  Napi::Value CreateInterface(const Napi::CallbackInfo& info) {
     if (!Alive(info.Env())) return info.Env().Undefined();
     Command command;
-    command.type = Command::Type::kLoopback;
-    Napi::Array cidrs = info[0].As<Napi::Array>();
+    command.type = Command::Type::kInterfaceCreate;
+    command.id = IdOf(info);
+    command.number = info[1].As<Napi::Number>().Int32Value();
+    Napi::Array cidrs = info[2].As<Napi::Array>();
     for (uint32_t i = 0; i < cidrs.Length(); i++) command.cidrs.push_back(StringOr(cidrs.Get(i)));
+    command.port = static_cast<uint16_t>(info[3].As<Napi::Number>().Uint32Value());
+    if (info[4].IsTypedArray()) {
+      Napi::Uint8Array mac = info[4].As<Napi::Uint8Array>();
+      if (mac.ByteLength() == sizeof command.mac) std::memcpy(command.mac, mac.Data(), sizeof command.mac);
+    }
+    command.address = StringOr(info[5]);
+    command.flag = info[6].ToBoolean();
     PostCommand(std::move(command));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RemoveInterface(const Napi::CallbackInfo& info) {
+    if (Alive(info.Env())) Post(Command::Type::kInterfaceRemove, IdOf(info));
+    return info.Env().Undefined();
+  }
+
+  // interfaceInput(id, bytes) -> false when dropped for a full queue
+  Napi::Value InterfaceInput(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Napi::Uint8Array packet = info[1].As<Napi::Uint8Array>();
+    Command command;
+    command.type = Command::Type::kInterfaceInput;
+    command.id = IdOf(info);
+    command.length = packet.ByteLength();
+    command.data = std::malloc(command.length ? command.length : 1);
+    if (command.data == nullptr) return Napi::Boolean::New(info.Env(), false);
+    if (command.length) std::memcpy(command.data, packet.Data(), command.length);
+    posted_++;
+    return Napi::Boolean::New(info.Env(), worker_->PostInput(std::move(command)));
+  }
+
+  Napi::Value InterfaceStats(const Napi::CallbackInfo& info) {
+    if (Alive(info.Env())) Post(Command::Type::kInterfaceStats, IdOf(info));
     return info.Env().Undefined();
   }
 
@@ -312,6 +350,25 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
             event.data = nullptr;
             event.held = nullptr;
           }
+          break;
+        }
+        case TCPIP_EV_PACKET:
+          args[2] = Napi::Buffer<unsigned char>::Copy(env, event.data, event.count);
+          break;
+        case TCPIP_EV_STATS: {
+          const tcpip_interface_stats& stats = event.stats_copy;
+          Napi::Object object = Napi::Object::New(env);
+          object.Set("packetsIn", Napi::Number::New(env, static_cast<double>(stats.packets_in)));
+          object.Set("bytesIn", Napi::Number::New(env, static_cast<double>(stats.bytes_in)));
+          object.Set("packetsOut", Napi::Number::New(env, static_cast<double>(stats.packets_out)));
+          object.Set("bytesOut", Napi::Number::New(env, static_cast<double>(stats.bytes_out)));
+          Napi::Object dropped = Napi::Object::New(env);
+          dropped.Set("malformed", Napi::Number::New(env, static_cast<double>(stats.dropped_malformed)));
+          dropped.Set("oversize", Napi::Number::New(env, static_cast<double>(stats.dropped_oversize)));
+          dropped.Set("down", Napi::Number::New(env, static_cast<double>(stats.dropped_down)));
+          dropped.Set("noMemory", Napi::Number::New(env, static_cast<double>(stats.dropped_no_memory)));
+          object.Set("dropped", dropped);
+          args[2] = object;
           break;
         }
         case TCPIP_EV_WRITTEN:

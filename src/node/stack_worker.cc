@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 
 namespace tcpip {
 
@@ -41,6 +42,22 @@ void StackWorker::Post(Command&& command) {
   if (wake) commands_ready_.notify_one();
 }
 
+// Packets waiting for the worker, in bytes, before injection drops them.
+static constexpr size_t kMaxQueuedInputBytes = 8 * 1024 * 1024;
+
+bool StackWorker::PostInput(Command&& command) {
+  {
+    std::lock_guard<std::mutex> lock(commands_mutex_);
+    if (queued_input_bytes_ + command.length > kMaxQueuedInputBytes) {
+      std::free(command.data);
+      return false;
+    }
+    queued_input_bytes_ += command.length;
+  }
+  Post(std::move(command));
+  return true;
+}
+
 void StackWorker::TakeEvents(std::vector<Event>& out) {
   out.clear();
   std::lock_guard<std::mutex> lock(events_mutex_);
@@ -73,9 +90,11 @@ void StackWorker::OnCoreEvent(void* context, const tcpip_event* event) {
   Event copy;
   static_cast<tcpip_event&>(copy) = *event;
   copy.data_ = nullptr;  // the core's buffer is gone once this returns
+  copy.stats = nullptr;
   copy.data = nullptr;
   copy.held = nullptr;
-  if (event->type == TCPIP_EV_DATA) {
+  if (event->type == TCPIP_EV_STATS) copy.stats_copy = *event->stats;
+  if (event->type == TCPIP_EV_DATA || event->type == TCPIP_EV_PACKET) {
     const void* bytes = nullptr;
     copy.held = tcpip_event_hold_data(event, &bytes);
     if (copy.held != nullptr) {
@@ -108,12 +127,29 @@ void StackWorker::PublishEvents() {
 
 void StackWorker::Apply(tcpip_stack* stack, Command& c) {
   switch (c.type) {
-    case Command::Type::kLoopback: {
+    case Command::Type::kInterfaceCreate: {
       std::vector<const char*> cidrs;
       for (const std::string& cidr : c.cidrs) cidrs.push_back(cidr.c_str());
-      tcpip_loopback_create(stack, cidrs.data(), cidrs.size());
+      tcpip_interface_config config{};
+      config.kind = static_cast<tcpip_interface_kind>(c.number);
+      config.cidrs = cidrs.data();
+      config.cidr_count = cidrs.size();
+      config.mtu = c.port;
+      std::memcpy(config.mac, c.mac, sizeof config.mac);
+      config.gateway = c.address.c_str();
+      config.default_route = c.flag;
+      tcpip_interface_create(stack, c.id, &config);
       break;
     }
+    case Command::Type::kInterfaceRemove:
+      tcpip_interface_remove(stack, c.id);
+      break;
+    case Command::Type::kInterfaceInput:
+      tcpip_interface_input(stack, c.id, c.data, c.length);
+      break;
+    case Command::Type::kInterfaceStats:
+      tcpip_interface_request_stats(stack, c.id);
+      break;
     case Command::Type::kListen:
       tcpip_tcp_listen(stack, c.id, c.address.c_str(), c.port, c.number, c.flag);
       break;
@@ -178,9 +214,13 @@ void StackWorker::Run() {
       }
       if (stopping_) break;
       batch.swap(commands_);
+      queued_input_bytes_ = 0;
       commands_posted_.store(false, std::memory_order_relaxed);
     }
-    for (Command& command : batch) Apply(stack, command);
+    for (Command& command : batch) {
+      Apply(stack, command);
+      std::free(command.data);  // what the core did not take (input it copied)
+    }
     batch.clear();
     sleep_ms = tcpip_stack_poll(stack);
     PublishEvents();

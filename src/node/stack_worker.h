@@ -19,7 +19,10 @@ namespace tcpip {
 
 struct Command {
   enum class Type : uint8_t {
-    kLoopback,
+    kInterfaceCreate,
+    kInterfaceRemove,
+    kInterfaceInput,
+    kInterfaceStats,
     kListen,
     kConnect,
     kWrite,
@@ -39,13 +42,15 @@ struct Command {
   std::string address;
   std::string local_address;
   std::vector<std::string> cidrs;
-  void* data = nullptr;  // kWrite: malloc'd, ownership passes to the core
-  size_t length = 0;     // kWrite, kConsumed
+  uint8_t mac[6] = {0};
+  void* data = nullptr;  // kWrite, kInterfaceInput: malloc'd, owned by the command
+  size_t length = 0;     // kWrite, kConsumed, kInterfaceInput
 };
 
 // An event copied out of the core, safe to carry to another thread: DATA
 // events own a copy of their bytes.
 struct Event : tcpip_event {
+  tcpip_interface_stats stats_copy;  // TCPIP_EV_STATS
   // TCPIP_EV_DATA: the bytes, owned by the event through `held` (a core
   // buffer, see tcpip_event_hold_data) or, when that is null, malloc'd.
   unsigned char* data;
@@ -65,6 +70,9 @@ class StackWorker {
   StackWorker& operator=(const StackWorker&) = delete;
 
   void Post(Command&& command);
+  // Posts packets for an interface unless too many bytes of them wait
+  // already: a flood is dropped here (false), never queued without bound.
+  bool PostInput(Command&& command);
   // Moves all pending events into `out` (which it clears first).
   void TakeEvents(std::vector<Event>& out);
   // Busy-waits up to `limit` for events; true if some are ready. Used right
@@ -94,6 +102,7 @@ class StackWorker {
   std::vector<Command> commands_;
   bool stopping_ = false;
   bool sleeping_ = false;  // the worker waits on commands_ready_
+  size_t queued_input_bytes_ = 0;
   std::atomic<bool> commands_posted_{false};
   std::atomic<bool> events_ready_{false};
   std::atomic<bool> consumer_active_{false};

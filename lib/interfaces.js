@@ -1,0 +1,240 @@
+'use strict';
+// Network interfaces of a stack: loopback, TUN (IP packets) and TAP
+// (Ethernet frames) whose traffic JS sees and injects.
+const EventEmitter = require('node:events');
+const crypto = require('node:crypto');
+const { isIP } = require('node:net');
+const { ReadableStream, WritableStream, CountQueuingStrategy } = require('node:stream/web');
+const errors = require('./errors.js');
+const { validateObject, validateBoolean } = require('./validators.js');
+
+const KIND = Object.freeze({ loopback: 1, tun: 2, tap: 3 });
+const MTU_MIN = { loopback: 576, tun: 576, tap: 576 };
+const MTU_MAX = 65535;
+// Packets a `.readable` holds for a slow reader before it drops new ones.
+const READABLE_QUEUE = 1024;
+
+function parseCidr(value, name) {
+  if (typeof value !== 'string') throw errors.invalidArgType(name, 'string', value);
+  const slash = value.indexOf('/');
+  const address = slash === -1 ? value : value.slice(0, slash);
+  const family = isIP(address);
+  if (!family) throw errors.invalidIpAddress(address);
+  const maxPrefix = family === 6 ? 128 : 32;
+  let prefix = maxPrefix;
+  if (slash !== -1) {
+    const text = value.slice(slash + 1);
+    prefix = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+    if (!(prefix >= 0 && prefix <= maxPrefix)) {
+      throw errors.invalidArgValue(name, value, `has an invalid prefix length (0-${maxPrefix})`);
+    }
+  }
+  return Object.freeze({ address, prefix, family, cidr: `${address}/${prefix}` });
+}
+
+function parseAddresses(value, name) {
+  const list = Array.isArray(value) ? value : [value];
+  const addresses = list.map((item) => parseCidr(item, name));
+  if (addresses.filter((a) => a.family === 4).length > 1) {
+    throw errors.invalidArgValue(name, value, 'may hold one IPv4 address');
+  }
+  if (addresses.filter((a) => a.family === 6).length > 3) {
+    throw errors.invalidArgValue(name, value, 'may hold at most three IPv6 addresses');
+  }
+  return addresses;
+}
+
+function parseMac(value) {
+  if (value === undefined) {
+    const mac = crypto.randomBytes(6);
+    mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
+    return mac;
+  }
+  if (typeof value !== 'string') throw errors.invalidArgType('options.macAddress', 'string', value);
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(value)) {
+    throw errors.invalidArgValue('options.macAddress', value, 'must look like 02:00:00:00:00:01');
+  }
+  const mac = Buffer.from(value.split(':').map((part) => parseInt(part, 16)));
+  if (mac[0] & 1) throw errors.invalidArgValue('options.macAddress', value, 'must be a unicast address');
+  return mac;
+}
+
+function formatMac(mac) {
+  return [...mac].map((byte) => byte.toString(16).padStart(2, '0')).join(':');
+}
+
+function validateMtu(value, type) {
+  if (value === undefined) return 0;
+  if (!Number.isInteger(value)) throw errors.invalidArgType('options.mtu', 'integer', value);
+  if (value < MTU_MIN[type] || value > MTU_MAX) {
+    throw errors.outOfRange('options.mtu', `>= ${MTU_MIN[type]} && <= ${MTU_MAX}`, value);
+  }
+  return value;
+}
+
+class Interface extends EventEmitter {
+  /** @internal */
+  constructor(stack, type, options) {
+    super();
+    validateObject(options, 'options');
+    this._stack = stack;
+    this._type = type;
+    this._addresses = parseAddresses(options.ipAddress, 'options.ipAddress');
+    this._mtu = validateMtu(options.mtu, type) || (type === 'loopback' ? 65535 : 1500);
+    this._mac = type === 'tap' ? parseMac(options.macAddress) : null;
+    let gateway = '';
+    if (options.gateway !== undefined) {
+      if (type === 'loopback') throw errors.invalidArgValue('options.gateway', options.gateway, 'is not for a loopback interface');
+      if (isIP(options.gateway) !== 4) throw errors.invalidIpAddress(options.gateway);
+      gateway = options.gateway;
+    }
+    if (options.defaultRoute !== undefined) validateBoolean(options.defaultRoute, 'options.defaultRoute');
+    this._gateway = gateway || null;
+    this._defaultRoute = options.defaultRoute !== undefined ? options.defaultRoute : Boolean(gateway);
+    this._id = stack._allocateId();
+    this._removed = false;
+    this._statsWaiters = [];
+    this._jsDrops = { queueFull: 0, readableFull: 0 };
+    this._readable = null;
+    this._readableController = null;
+    this._writable = null;
+    stack._backend.createInterface(this._id, KIND[type], this._addresses.map((a) => a.cidr), this._mtu,
+      this._mac || undefined, gateway || undefined, this._defaultRoute);
+  }
+
+  get type() {
+    return this._type;
+  }
+
+  /** The addresses in CIDR notation. */
+  get ipAddresses() {
+    return this._addresses.map((a) => a.cidr);
+  }
+
+  get addresses() {
+    return this._addresses.map(({ address, prefix, family }) => ({ address, prefix, family }));
+  }
+
+  get ipAddress() {
+    return this._addresses.length ? this._addresses[0].cidr : undefined;
+  }
+
+  get mtu() {
+    return this._mtu;
+  }
+
+  get gateway() {
+    return this._gateway;
+  }
+
+  get removed() {
+    return this._removed;
+  }
+
+  /**
+   * Counters kept by the engine, plus drops on the JS side.
+   * @returns {Promise<object>}
+   */
+  stats() {
+    if (this._removed) return Promise.reject(errors.simple(Error, 'ERR_TCPIP_INTERFACE_REMOVED', 'The interface has been removed'));
+    return new Promise((resolve) => {
+      this._statsWaiters.push(resolve);
+      this._stack._backend.interfaceStats(this._id);
+    });
+  }
+
+  _onStats(stats) {
+    const resolve = this._statsWaiters.shift();
+    if (!resolve) return;
+    stats.dropped.queueFull = this._jsDrops.queueFull;
+    stats.dropped.readableFull = this._jsDrops.readableFull;
+    resolve(stats);
+  }
+
+  remove() {
+    if (this._removed) return;
+    this._removed = true;
+    this._stack._forgetInterface(this);
+    if (!this._stack.destroyed) this._stack._backend.removeInterface(this._id);
+    if (this._readableController) {
+      try { this._readableController.close(); } catch { /* already closed */ }
+    }
+    for (const resolve of this._statsWaiters.splice(0)) resolve(null);
+    this.emit('close');
+  }
+
+  _onStackDestroy() {
+    this.remove();
+  }
+}
+
+class LoopbackInterface extends Interface {
+  constructor(stack, options) {
+    super(stack, 'loopback', options);
+  }
+}
+
+// The part TUN and TAP share: traffic out of the stack arrives as events and
+// on `.readable`; traffic into it goes through send() or `.writable`.
+class HookInterface extends Interface {
+  /**
+   * Injects one packet (TUN) or frame (TAP). Returns false when it was
+   * dropped because too much injected traffic is already waiting.
+   * @param {Buffer|Uint8Array} data
+   */
+  send(data) {
+    if (!(data instanceof Uint8Array)) throw errors.invalidArgType('data', ['Buffer', 'Uint8Array'], data);
+    if (this._removed) throw errors.simple(Error, 'ERR_TCPIP_INTERFACE_REMOVED', 'The interface has been removed');
+    const accepted = this._stack._backend.interfaceInput(this._id, data);
+    if (!accepted) this._jsDrops.queueFull++;
+    return accepted;
+  }
+
+  /** A web ReadableStream of what the stack sends out of this interface. */
+  get readable() {
+    if (!this._readable) {
+      this._readable = new ReadableStream({
+        start: (controller) => { this._readableController = controller; },
+        cancel: () => { this._readableController = null; },
+      }, new CountQueuingStrategy({ highWaterMark: READABLE_QUEUE }));
+    }
+    return this._readable;
+  }
+
+  /** A web WritableStream whose chunks are injected with send(). */
+  get writable() {
+    if (!this._writable) {
+      this._writable = new WritableStream({ write: (chunk) => { this.send(chunk); } });
+    }
+    return this._writable;
+  }
+
+  _onPacket(buffer) {
+    const controller = this._readableController;
+    if (controller) {
+      if (controller.desiredSize > 0) controller.enqueue(buffer);
+      else this._jsDrops.readableFull++;
+    }
+    this.emit(this._eventName, buffer);
+  }
+}
+
+class TunInterface extends HookInterface {
+  constructor(stack, options) {
+    super(stack, 'tun', options);
+    this._eventName = 'packet';
+  }
+}
+
+class TapInterface extends HookInterface {
+  constructor(stack, options) {
+    super(stack, 'tap', options);
+    this._eventName = 'frame';
+  }
+
+  get macAddress() {
+    return formatMac(this._mac);
+  }
+}
+
+module.exports = { Interface, LoopbackInterface, TunInterface, TapInterface, parseCidr };

@@ -1,0 +1,196 @@
+/* Interfaces: creation from a driver's config, removal, packets handed in by
+ * the driver, packets the stack sends out, and their counters. What differs
+ * between kinds lives in loopback.c, tun.c and tap.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack_internal.h"
+
+#include "lwip/ip.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "netif/ethernet.h"
+
+#define ETHERNET_HEADER_MAX 18 /* destination, source, one VLAN tag, type */
+
+typedef struct interface_addresses {
+  ip4_addr_t v4, v4_mask, gateway;
+  ip6_addr_t v6[LWIP_IPV6_NUM_ADDRESSES];
+  size_t v6_count;
+} interface_addresses;
+
+static tcpip_error parse_addresses(const tcpip_interface_config *config,
+                                   interface_addresses *out) {
+  memset(out, 0, sizeof *out);
+  bool has_v4 = false;
+  for (size_t i = 0; i < config->cidr_count; i++) {
+    ip_addr_t address;
+    unsigned prefix;
+    if (!tcpip_parse_cidr(config->cidrs[i], &address, &prefix)) return TCPIP_EINVAL;
+    if (IP_IS_V6(&address)) {
+      if (out->v6_count == LWIP_IPV6_NUM_ADDRESSES) return TCPIP_EINVAL;
+      out->v6[out->v6_count++] = *ip_2_ip6(&address);
+    } else {
+      if (has_v4) return TCPIP_EINVAL;
+      has_v4 = true;
+      out->v4 = *ip_2_ip4(&address);
+      ip4_addr_set_u32(&out->v4_mask, prefix == 0 ? 0 : lwip_htonl(0xffffffffu << (32 - prefix)));
+    }
+  }
+  if (config->gateway != NULL && *config->gateway != '\0') {
+    ip_addr_t gateway;
+    if (!tcpip_parse_address(config->gateway, &gateway) || IP_IS_V6(&gateway)) return TCPIP_EINVAL;
+    out->gateway = *ip_2_ip4(&gateway);
+  }
+  return TCPIP_OK;
+}
+
+static tcpip_interface *find(tcpip_stack *stack, uint32_t id) {
+  for (size_t i = 0; i < stack->interface_count; i++) {
+    if (stack->interfaces[i]->id == id) return stack->interfaces[i];
+  }
+  return NULL;
+}
+
+static uint16_t default_mtu(tcpip_interface_kind kind) {
+  return kind == TCPIP_INTERFACE_LOOPBACK ? 65535 : 1500;
+}
+
+tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
+                                   const tcpip_interface_config *config) {
+  netif_init_fn init;
+  switch (config->kind) {
+    case TCPIP_INTERFACE_LOOPBACK: init = tcpip_loopback_init; break;
+    case TCPIP_INTERFACE_TUN: init = tcpip_tun_init; break;
+    case TCPIP_INTERFACE_TAP: init = tcpip_tap_init; break;
+    default: return TCPIP_EINVAL;
+  }
+  if (id == 0 || find(stack, id) != NULL) return TCPIP_EINVAL;
+  if (stack->interface_count == TCPIP_MAX_INTERFACES) return TCPIP_ENOBUFS;
+  interface_addresses addresses;
+  tcpip_error error = parse_addresses(config, &addresses);
+  if (error != TCPIP_OK) return error;
+  tcpip_interface *iface = calloc(1, sizeof *iface);
+  if (iface == NULL) return TCPIP_ENOBUFS;
+  iface->stack = stack;
+  iface->id = id;
+  iface->kind = config->kind;
+  /* The kind's init reads its settings through `state`. */
+  if (netif_add(&iface->netif, &addresses.v4, &addresses.v4_mask, &addresses.gateway,
+                (void *)config, init, netif_input) == NULL) {
+    free(iface);
+    return TCPIP_ENOBUFS;
+  }
+  iface->netif.state = iface;
+  iface->netif.mtu = config->mtu != 0 ? config->mtu : default_mtu(config->kind);
+#if LWIP_IPV6 && LWIP_ND6_ALLOW_RA_UPDATES
+  iface->netif.mtu6 = iface->netif.mtu;
+#endif
+  stack->interfaces[stack->interface_count++] = iface;
+  if (config->kind == TCPIP_INTERFACE_TAP) netif_create_ip6_linklocal_address(&iface->netif, 1);
+  for (size_t i = 0; i < addresses.v6_count; i++) {
+    s8_t index;
+    if (netif_add_ip6_address(&iface->netif, &addresses.v6[i], &index) == ERR_OK)
+      netif_ip6_addr_set_state(&iface->netif, index, IP6_ADDR_PREFERRED);
+  }
+  if (config->default_route) netif_set_default(&iface->netif);
+  netif_set_up(&iface->netif);
+  netif_set_link_up(&iface->netif);
+  return TCPIP_OK;
+}
+
+static void interface_free(tcpip_interface *iface) {
+  struct netif *netif = &iface->netif;
+  netif_remove(netif);
+  /* Loopback packets still queued belong to the interface. */
+  if (netif->loop_first != NULL) pbuf_free(netif->loop_first);
+  netif->loop_first = netif->loop_last = NULL;
+  free(iface);
+}
+
+void tcpip_interface_remove(tcpip_stack *stack, uint32_t id) {
+  for (size_t i = 0; i < stack->interface_count; i++) {
+    if (stack->interfaces[i]->id != id) continue;
+    interface_free(stack->interfaces[i]);
+    stack->interfaces[i] = stack->interfaces[--stack->interface_count];
+    return;
+  }
+}
+
+void tcpip_interfaces_destroy_all(tcpip_stack *stack) {
+  for (size_t i = 0; i < stack->interface_count; i++) interface_free(stack->interfaces[i]);
+  stack->interface_count = 0;
+}
+
+static uint16_t read_be16(const uint8_t *bytes) {
+  return (uint16_t)((bytes[0] << 8) | bytes[1]);
+}
+
+/* The lengths an IP header claims must fit in what arrived. */
+static bool ip_packet_well_formed(const uint8_t *bytes, size_t length) {
+  if (length < 1) return false;
+  switch (bytes[0] >> 4) {
+    case 4: {
+      if (length < 20) return false;
+      size_t header = (size_t)(bytes[0] & 0x0f) * 4;
+      size_t total = read_be16(bytes + 2);
+      return header >= 20 && total >= header && total <= length;
+    }
+    case 6:
+      return length >= 40 && 40 + (size_t)read_be16(bytes + 4) <= length;
+    default:
+      return false;
+  }
+}
+
+void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
+                           size_t length) {
+  tcpip_interface *iface = find(stack, id);
+  if (iface == NULL || iface->kind == TCPIP_INTERFACE_LOOPBACK) return;
+  tcpip_interface_stats *stats = &iface->stats;
+  if (!netif_is_up(&iface->netif) || !netif_is_link_up(&iface->netif)) {
+    stats->dropped_down++;
+    return;
+  }
+  size_t limit = iface->netif.mtu;
+  if (iface->kind == TCPIP_INTERFACE_TAP) {
+    limit += ETHERNET_HEADER_MAX;
+    if (length < SIZEOF_ETH_HDR) {
+      stats->dropped_malformed++;
+      return;
+    }
+  } else if (!ip_packet_well_formed(bytes, length)) {
+    stats->dropped_malformed++;
+    return;
+  }
+  if (length > limit || length > 0xFFFF) {
+    stats->dropped_oversize++;
+    return;
+  }
+  struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)length, PBUF_RAM);
+  if (p == NULL) {
+    stats->dropped_no_memory++;
+    return;
+  }
+  memcpy(p->payload, bytes, length);
+  stats->packets_in++;
+  stats->bytes_in += length;
+  if (iface->netif.input(p, &iface->netif) != ERR_OK) pbuf_free(p);
+}
+
+void tcpip_interface_request_stats(tcpip_stack *stack, uint32_t id) {
+  tcpip_interface *iface = find(stack, id);
+  tcpip_interface_stats empty = {0};
+  tcpip_event event = {.type = TCPIP_EV_STATS, .id = id,
+                       .stats = iface != NULL ? &iface->stats : &empty};
+  tcpip_emit(stack, &event);
+}
+
+err_t tcpip_interface_emit(tcpip_interface *iface, struct pbuf *p) {
+  iface->stats.packets_out++;
+  iface->stats.bytes_out += p->tot_len;
+  tcpip_event event = {.type = TCPIP_EV_PACKET, .id = iface->id, .count = p->tot_len,
+                       .data_ = p};
+  tcpip_emit(iface->stack, &event);
+  return ERR_OK;
+}
