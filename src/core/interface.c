@@ -9,6 +9,8 @@
 #include "lwip/ip.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
+#include "lwip/etharp.h"
+#include "lwip/prot/etharp.h"
 #include "netif/ethernet.h"
 
 #define ETHERNET_HEADER_MAX 18 /* destination, source, one VLAN tag, type */
@@ -143,6 +145,20 @@ static bool ip_packet_well_formed(const uint8_t *bytes, size_t length) {
   }
 }
 
+/* lwIP reads an Ethernet payload's headers before it checks their length,
+ * so what it will parse is checked here first. */
+static bool ethernet_frame_well_formed(const uint8_t *bytes, size_t length) {
+  if (length < SIZEOF_ETH_HDR) return false;
+  const uint8_t *payload = bytes + SIZEOF_ETH_HDR;
+  size_t payload_length = length - SIZEOF_ETH_HDR;
+  switch (read_be16(bytes + 12)) {
+    case ETHTYPE_IP: return ip_packet_well_formed(payload, payload_length) && payload[0] >> 4 == 4;
+    case ETHTYPE_IPV6: return ip_packet_well_formed(payload, payload_length) && payload[0] >> 4 == 6;
+    case ETHTYPE_ARP: return payload_length >= SIZEOF_ETHARP_HDR;
+    default: return true; /* lwIP drops other types unread */
+  }
+}
+
 void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
                            size_t length) {
   tcpip_interface *iface = find(stack, id);
@@ -153,13 +169,14 @@ void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
     return;
   }
   size_t limit = iface->netif.mtu;
+  bool well_formed;
   if (iface->kind == TCPIP_INTERFACE_TAP) {
     limit += ETHERNET_HEADER_MAX;
-    if (length < SIZEOF_ETH_HDR) {
-      stats->dropped_malformed++;
-      return;
-    }
-  } else if (!ip_packet_well_formed(bytes, length)) {
+    well_formed = ethernet_frame_well_formed(bytes, length);
+  } else {
+    well_formed = ip_packet_well_formed(bytes, length);
+  }
+  if (!well_formed) {
     stats->dropped_malformed++;
     return;
   }
