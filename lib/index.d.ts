@@ -2,6 +2,7 @@
 import type * as nodeNet from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EventEmitter } from 'node:events';
+import type { ReadableStream, WritableStream } from 'node:stream/web';
 
 export interface StackOptions {
   /** The engine behind the stack. Only 'native' (the Node-API addon) exists today. */
@@ -11,6 +12,23 @@ export interface StackOptions {
 export interface LoopbackInterfaceOptions {
   /** One CIDR ('127.0.0.1/8') or several (one IPv4 and up to three IPv6). */
   ipAddress: string | string[];
+  /** 576..65535; 65535 by default. */
+  mtu?: number;
+}
+
+export interface HookInterfaceOptions {
+  ipAddress: string | string[];
+  /** 576..65535; 1500 by default. */
+  mtu?: number;
+  /** IPv4 next hop for off-link traffic; makes this the default route. */
+  gateway?: string;
+  /** Route what no other interface matches through this one. */
+  defaultRoute?: boolean;
+}
+
+export interface TapInterfaceOptions extends HookInterfaceOptions {
+  /** 'xx:xx:xx:xx:xx:xx', unicast; random and locally administered by default. */
+  macAddress?: string;
 }
 
 export interface InterfaceAddress {
@@ -19,11 +37,61 @@ export interface InterfaceAddress {
   readonly family: 4 | 6;
 }
 
-export interface LoopbackInterface {
-  readonly type: 'loopback';
+export interface InterfaceStats {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  dropped: {
+    malformed: number;
+    oversize: number;
+    down: number;
+    noMemory: number;
+    /** send() refused: too much injected traffic was waiting. */
+    queueFull: number;
+    /** `.readable` was full: its reader fell behind. */
+    readableFull: number;
+  };
+}
+
+export declare class Interface extends EventEmitter {
+  readonly type: 'loopback' | 'tun' | 'tap';
   /** The addresses in CIDR notation. */
-  readonly ipAddresses: readonly string[];
-  readonly addresses: readonly InterfaceAddress[];
+  readonly ipAddresses: string[];
+  readonly ipAddress: string | undefined;
+  readonly addresses: InterfaceAddress[];
+  readonly mtu: number;
+  readonly gateway: string | null;
+  readonly removed: boolean;
+  stats(): Promise<InterfaceStats>;
+  remove(): void;
+}
+
+export declare class LoopbackInterface extends Interface {
+  readonly type: 'loopback';
+}
+
+export declare class TunInterface extends Interface {
+  readonly type: 'tun';
+  /** Injects one IPv4 or IPv6 packet; false when dropped for a full queue. */
+  send(packet: Uint8Array): boolean;
+  readonly readable: ReadableStream<Buffer>;
+  readonly writable: WritableStream<Uint8Array>;
+  on(event: 'packet', listener: (packet: Buffer) => void): this;
+  on(event: 'close', listener: () => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export declare class TapInterface extends Interface {
+  readonly type: 'tap';
+  readonly macAddress: string;
+  /** Injects one Ethernet frame; false when dropped for a full queue. */
+  send(frame: Uint8Array): boolean;
+  readonly readable: ReadableStream<Buffer>;
+  readonly writable: WritableStream<Uint8Array>;
+  on(event: 'frame', listener: (frame: Buffer) => void): this;
+  on(event: 'close', listener: () => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
 export interface TcpSocketConnectOptions {
@@ -144,9 +212,11 @@ export declare class Stack {
   constructor(options?: StackOptions);
   /** Node's `net` API over this stack. */
   readonly net: StackNet;
-  readonly interfaces: LoopbackInterface[];
+  readonly interfaces: Interface[];
   readonly destroyed: boolean;
   createLoopbackInterface(options: LoopbackInterfaceOptions): LoopbackInterface;
+  createTunInterface(options: HookInterfaceOptions): TunInterface;
+  createTapInterface(options: TapInterfaceOptions): TapInterface;
   /** Ends every socket and server, joins the worker, frees all native memory. */
   destroy(): void;
 }

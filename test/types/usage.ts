@@ -20,6 +20,13 @@ server.listen({ port: 80, host: '127.0.0.1' }, () => {
 });
 server.listen(0, '::1', 511, () => undefined);
 void server[Symbol.asyncDispose]();
+const tun = stack.createTunInterface({ ipAddress: '10.0.0.1/24', mtu: 9000, defaultRoute: true });
+tun.on('packet', (packet: Buffer) => tun.send(packet));
+const tap = stack.createTapInterface({ ipAddress: ['10.0.1.1/24', 'fd00::1/64'], macAddress: '02:00:00:00:00:01' });
+const mac: string = tap.macAddress;
+void tap.stats().then((stats) => stats.dropped.malformed + stats.packetsIn);
+void tun.readable.pipeTo(tap.writable);
+void mac;
 const viaDefault: typeof Stack = tcpipDefault.Stack;
 void first;
 void viaDefault;
