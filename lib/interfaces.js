@@ -95,6 +95,7 @@ class Interface extends EventEmitter {
     this._removed = false;
     this._statsWaiters = [];
     this._jsDrops = { queueFull: 0, readableFull: 0 };
+    this._link = null;
     this._readable = null;
     this._readableController = null;
     this._writable = null;
@@ -151,9 +152,15 @@ class Interface extends EventEmitter {
     resolve(stats);
   }
 
+  /** The native link this interface is joined by, or null. */
+  get link() {
+    return this._link;
+  }
+
   remove() {
     if (this._removed) return;
     this._removed = true;
+    if (this._link) this._link.destroy();
     this._stack._forgetInterface(this);
     if (!this._stack.destroyed) this._stack._backend.removeInterface(this._id);
     if (this._readableController) {

@@ -159,14 +159,12 @@ static bool ethernet_frame_well_formed(const uint8_t *bytes, size_t length) {
   }
 }
 
-void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
-                           size_t length) {
-  tcpip_interface *iface = find(stack, id);
-  if (iface == NULL || iface->kind == TCPIP_INTERFACE_LOOPBACK) return;
+/* Decides whether `iface` takes what arrived, counting the reason if not. */
+static bool admit(tcpip_interface *iface, const uint8_t *bytes, size_t length) {
   tcpip_interface_stats *stats = &iface->stats;
   if (!netif_is_up(&iface->netif) || !netif_is_link_up(&iface->netif)) {
     stats->dropped_down++;
-    return;
+    return false;
   }
   size_t limit = iface->netif.mtu;
   bool well_formed;
@@ -178,21 +176,83 @@ void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
   }
   if (!well_formed) {
     stats->dropped_malformed++;
-    return;
+    return false;
   }
   if (length > limit || length > 0xFFFF) {
     stats->dropped_oversize++;
-    return;
+    return false;
   }
+  stats->packets_in++;
+  stats->bytes_in += length;
+  return true;
+}
+
+static tcpip_interface *find_hook(tcpip_stack *stack, uint32_t id) {
+  tcpip_interface *iface = find(stack, id);
+  return iface != NULL && iface->kind != TCPIP_INTERFACE_LOOPBACK ? iface : NULL;
+}
+
+void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
+                           size_t length) {
+  tcpip_interface *iface = find_hook(stack, id);
+  if (iface == NULL || !admit(iface, bytes, length)) return;
   struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)length, PBUF_RAM);
   if (p == NULL) {
-    stats->dropped_no_memory++;
+    iface->stats.dropped_no_memory++;
     return;
   }
   memcpy(p->payload, bytes, length);
-  stats->packets_in++;
-  stats->bytes_in += length;
   if (iface->netif.input(p, &iface->netif) != ERR_OK) pbuf_free(p);
+}
+
+/* A tcpip_packet is a contiguous PBUF_RAM pbuf: freeing one returns it to
+ * the C heap (MEM_LIBC_MALLOC) and touches no stack state. */
+const uint8_t *tcpip_packet_bytes(const tcpip_packet *packet, size_t *length) {
+  const struct pbuf *p = (const struct pbuf *)packet;
+  *length = p->len;
+  return p->payload;
+}
+
+static tcpip_packet *packet_from(const struct pbuf *source) {
+  struct pbuf *p = pbuf_alloc(PBUF_RAW, source->tot_len, PBUF_RAM);
+  if (p == NULL) return NULL;
+  if (pbuf_copy(p, source) != ERR_OK) {
+    pbuf_free(p);
+    return NULL;
+  }
+  return (tcpip_packet *)p;
+}
+
+tcpip_packet *tcpip_packet_copy(const tcpip_packet *packet) {
+  return packet_from((const struct pbuf *)packet);
+}
+
+void tcpip_packet_free(tcpip_packet *packet) {
+  if (packet != NULL) pbuf_free((struct pbuf *)packet);
+}
+
+void tcpip_interface_input_packet(tcpip_stack *stack, uint32_t id, tcpip_packet *packet) {
+  tcpip_interface *iface = find_hook(stack, id);
+  struct pbuf *p = (struct pbuf *)packet;
+  if (iface == NULL || !admit(iface, p->payload, p->len)) {
+    pbuf_free(p);
+    return;
+  }
+  if (iface->netif.input(p, &iface->netif) != ERR_OK) pbuf_free(p);
+}
+
+void tcpip_interface_set_sink(tcpip_stack *stack, uint32_t id, tcpip_packet_sink sink,
+                              void *context) {
+  tcpip_interface *iface = find_hook(stack, id);
+  if (iface == NULL) return;
+  iface->sink = sink;
+  iface->sink_context = context;
+}
+
+void tcpip_interface_set_checksums(tcpip_stack *stack, uint32_t id, bool enabled) {
+  tcpip_interface *iface = find(stack, id);
+  if (iface == NULL) return;
+  NETIF_SET_CHECKSUM_CTRL(&iface->netif, enabled ? NETIF_CHECKSUM_ENABLE_ALL : NETIF_CHECKSUM_DISABLE_ALL);
 }
 
 void tcpip_interface_request_stats(tcpip_stack *stack, uint32_t id) {
@@ -206,6 +266,13 @@ void tcpip_interface_request_stats(tcpip_stack *stack, uint32_t id) {
 err_t tcpip_interface_emit(tcpip_interface *iface, struct pbuf *p) {
   iface->stats.packets_out++;
   iface->stats.bytes_out += p->tot_len;
+  if (iface->sink != NULL) {
+    /* lwIP keeps `p` (TCP may resend it): the sink gets its own copy. */
+    tcpip_packet *packet = packet_from(p);
+    if (packet == NULL) return ERR_MEM;
+    iface->sink(iface->sink_context, packet);
+    return ERR_OK;
+  }
   tcpip_event event = {.type = TCPIP_EV_PACKET, .id = iface->id, .count = p->tot_len,
                        .data_ = p};
   tcpip_emit(iface->stack, &event);

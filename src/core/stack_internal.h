@@ -47,6 +47,8 @@ typedef struct tcpip_interface {
   uint32_t id;
   tcpip_interface_kind kind;
   tcpip_interface_stats stats;
+  tcpip_packet_sink sink; /* when set, output goes here instead of events */
+  void *sink_context;
 } tcpip_interface;
 
 #define TCPIP_INTERFACE(netif_pointer) ((tcpip_interface *)(void *)(netif_pointer))

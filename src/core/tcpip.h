@@ -150,6 +150,26 @@ void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
                            size_t length);
 /* Answers with a TCPIP_EV_STATS event. */
 void tcpip_interface_request_stats(tcpip_stack *stack, uint32_t id);
+/* Checksums are generated and checked unless turned off, which is right
+ * only where no wire can corrupt a packet (links between stacks). */
+void tcpip_interface_set_checksums(tcpip_stack *stack, uint32_t id, bool enabled);
+
+/* A packet owned by whoever holds it: what an interface's sink receives and
+ * what tcpip_interface_input_packet() takes. Any thread may read, copy or
+ * free one; only the stack's thread may hand it to a stack. */
+typedef struct tcpip_packet tcpip_packet;
+const uint8_t *tcpip_packet_bytes(const tcpip_packet *packet, size_t *length);
+tcpip_packet *tcpip_packet_copy(const tcpip_packet *packet);
+void tcpip_packet_free(tcpip_packet *packet);
+
+/* Sends what the stack sends out of interface `id` to `sink` (called on
+ * the stack's thread, owning the packet) instead of TCPIP_EV_PACKET events;
+ * a NULL sink restores the events. */
+typedef void (*tcpip_packet_sink)(void *context, tcpip_packet *packet);
+void tcpip_interface_set_sink(tcpip_stack *stack, uint32_t id, tcpip_packet_sink sink,
+                              void *context);
+/* Like tcpip_interface_input() but takes the packet, without a copy. */
+void tcpip_interface_input_packet(tcpip_stack *stack, uint32_t id, tcpip_packet *packet);
 
 /* TCP. Results arrive as events. */
 void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,

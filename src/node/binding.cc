@@ -66,6 +66,9 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
 
   ~StackBinding() override { Teardown(); }
 
+  // For links: the worker while the stack runs, else null.
+  StackWorker* worker() const { return worker_.get(); }
+
  private:
   static void OnEnvCleanup(void* self) { static_cast<StackBinding*>(self)->Teardown(/*from_cleanup=*/true); }
 
@@ -414,6 +417,119 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   uint64_t posted_ = 0;  // commands posted from JS, to spot replies in Deliver
 };
 
+// A native link between interfaces of two stacks (see link.h). JS holds it;
+// each stack's worker holds its sending direction until detached.
+class LinkBinding : public Napi::ObjectWrap<LinkBinding> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeLink",
+                       {
+                           InstanceMethod<&LinkBinding::SetConditions>("setConditions"),
+                           InstanceMethod<&LinkBinding::Stats>("stats"),
+                           InstanceMethod<&LinkBinding::Detach>("detach"),
+                       });
+  }
+
+  // new NativeLink(stackA, interfaceA, stackB, interfaceB, headerBytes)
+  explicit LinkBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinkBinding>(info) {
+    Napi::Env env = info.Env();
+    StackBinding* a = StackBinding::Unwrap(info[0].As<Napi::Object>());
+    StackBinding* b = StackBinding::Unwrap(info[2].As<Napi::Object>());
+    if (a == nullptr || b == nullptr || a->worker() == nullptr || b->worker() == nullptr) {
+      Napi::Error::New(env, "both stacks must be running").ThrowAsJavaScriptException();
+      return;
+    }
+    ends_[0] = {a, info[1].As<Napi::Number>().Uint32Value()};
+    ends_[1] = {b, info[3].As<Napi::Number>().Uint32Value()};
+    uint32_t header_bytes = info[4].As<Napi::Number>().Uint32Value();
+    stacks_[0] = Napi::Persistent(info[0].As<Napi::Object>());
+    stacks_[1] = Napi::Persistent(info[2].As<Napi::Object>());
+    shared_ = std::make_shared<LinkShared>();
+    for (int direction = 0; direction < 2; direction++) {
+      const End& from = ends_[direction];
+      const End& to = ends_[1 - direction];
+      Command command;
+      command.type = Command::Type::kAttachLink;
+      command.id = from.interface_id;
+      command.link = std::make_shared<LinkDirection>(shared_, direction, to.stack->worker()->inbox(),
+                                                     to.interface_id, header_bytes);
+      from.stack->worker()->Post(std::move(command));
+    }
+  }
+
+ private:
+  struct End {
+    StackBinding* stack = nullptr;
+    uint32_t interface_id = 0;
+  };
+
+  static double NumberOr(const Napi::Object& object, const char* key, double fallback) {
+    Napi::Value value = object.Get(key);
+    return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
+  }
+
+  // setConditions({ latency, jitter, loss, duplicate, reorder, rate, mtu, queue, up }),
+  // values checked by the JS layer.
+  Napi::Value SetConditions(const Napi::CallbackInfo& info) {
+    Napi::Object options = info[0].As<Napi::Object>();
+    LinkConditions conditions;
+    conditions.latency_ms = NumberOr(options, "latency", 0);
+    conditions.jitter_ms = NumberOr(options, "jitter", 0);
+    conditions.loss = NumberOr(options, "loss", 0);
+    conditions.duplicate = NumberOr(options, "duplicate", 0);
+    conditions.reorder = NumberOr(options, "reorder", 0);
+    conditions.rate_bps = NumberOr(options, "rate", 0);
+    conditions.mtu = static_cast<uint32_t>(NumberOr(options, "mtu", 0));
+    conditions.queue_bytes = static_cast<uint32_t>(NumberOr(options, "queue", 0));
+    conditions.up = options.Get("up").ToBoolean();
+    shared_->SetConditions(conditions);
+    return info.Env().Undefined();
+  }
+
+  static Napi::Object CountersObject(Napi::Env env, const LinkCounters& counters) {
+    Napi::Object object = Napi::Object::New(env);
+    auto set = [&](const char* key, const std::atomic<uint64_t>& value) {
+      object.Set(key, Napi::Number::New(env, static_cast<double>(value.load())));
+    };
+    set("packets", counters.packets);
+    set("bytes", counters.bytes);
+    set("lost", counters.lost);
+    set("duplicated", counters.duplicated);
+    set("reordered", counters.reordered);
+    set("droppedDown", counters.dropped_down);
+    set("droppedMtu", counters.dropped_mtu);
+    set("droppedQueue", counters.dropped_queue);
+    return object;
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Object result = Napi::Object::New(info.Env());
+    result.Set("aToB", CountersObject(info.Env(), shared_->counters[0]));
+    result.Set("bToA", CountersObject(info.Env(), shared_->counters[1]));
+    return result;
+  }
+
+  // Gives both interfaces back to JS hooks; a stack already gone is skipped.
+  Napi::Value Detach(const Napi::CallbackInfo& info) {
+    for (End& end : ends_) {
+      if (end.stack != nullptr && end.stack->worker() != nullptr) {
+        Command command;
+        command.type = Command::Type::kDetachLink;
+        command.id = end.interface_id;
+        end.stack->worker()->Post(std::move(command));
+      }
+      end.stack = nullptr;
+    }
+    stacks_[0].Reset();
+    stacks_[1].Reset();
+    return info.Env().Undefined();
+  }
+
+  End ends_[2];
+  Napi::ObjectReference stacks_[2];  // keeps the StackBindings alive while linked
+  std::shared_ptr<LinkShared> shared_;
+};
+
 }  // namespace
 }  // namespace tcpip
 
@@ -431,6 +547,7 @@ static Napi::Value HeapBytesInUse(const Napi::CallbackInfo& info) {
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("heapBytesInUse", Napi::Function::New(env, HeapBytesInUse));
   exports.Set("NativeStack", tcpip::StackBinding::Define(env));
+  exports.Set("NativeLink", tcpip::LinkBinding::Define(env));
   exports.Set("coreIdBase", Napi::Number::New(env, TCPIP_CORE_ID_BASE));
   return exports;
 }

@@ -16,12 +16,19 @@ static inline void CpuRelax() {
 
 
 StackWorker::StackWorker(std::function<void()> notify)
-    : notify_(std::move(notify)), thread_([this] { Run(); }) {}
+    : notify_(std::move(notify)), inbox_(std::make_shared<Inbox>(this)), thread_([this] { Run(); }) {}
+
+static void FreeCommand(Command& command) {
+  std::free(command.data);
+  command.data = nullptr;
+  tcpip_packet_free(command.packet);
+  command.packet = nullptr;
+}
 
 StackWorker::~StackWorker() {
   Stop();
   FreeEvents(events_);
-  for (Command& command : commands_) std::free(command.data);
+  for (Command& command : commands_) FreeCommand(command);
 }
 
 void StackWorker::Post(Command&& command) {
@@ -29,7 +36,7 @@ void StackWorker::Post(Command&& command) {
   {
     std::lock_guard<std::mutex> lock(commands_mutex_);
     if (stopping_) {
-      std::free(command.data);
+      FreeCommand(command);
       return;
     }
     commands_.push_back(std::move(command));
@@ -76,7 +83,17 @@ bool StackWorker::SpinForEvents(std::chrono::microseconds limit) const {
   }
 }
 
+void StackWorker::PostDelivery(uint32_t interface_id, tcpip_packet* packet, Clock::time_point due) {
+  Command command;
+  command.type = Command::Type::kDeliver;
+  command.id = interface_id;
+  command.packet = packet;
+  command.due = due;
+  Post(std::move(command));
+}
+
 void StackWorker::Stop() {
+  inbox_->Close();
   {
     std::lock_guard<std::mutex> lock(commands_mutex_);
     stopping_ = true;
@@ -150,6 +167,25 @@ void StackWorker::Apply(tcpip_stack* stack, Command& c) {
     case Command::Type::kInterfaceStats:
       tcpip_interface_request_stats(stack, c.id);
       break;
+    case Command::Type::kDeliver:
+      if (c.due <= Clock::now()) {
+        tcpip_interface_input_packet(stack, c.id, c.packet);
+      } else {
+        timed_.push(TimedPacket{c.due, timed_order_++, c.id, c.packet});
+      }
+      c.packet = nullptr;
+      break;
+    case Command::Type::kAttachLink:
+      // Nothing can corrupt a packet between two stacks: no checksums.
+      tcpip_interface_set_checksums(stack, c.id, false);
+      tcpip_interface_set_sink(stack, c.id, &LinkDirection::Sink, c.link.get());
+      links_[c.id] = std::move(c.link);
+      break;
+    case Command::Type::kDetachLink:
+      tcpip_interface_set_sink(stack, c.id, nullptr, nullptr);
+      tcpip_interface_set_checksums(stack, c.id, true);
+      links_.erase(c.id);
+      break;
     case Command::Type::kListen:
       tcpip_tcp_listen(stack, c.id, c.address.c_str(), c.port, c.number, c.flag);
       break;
@@ -186,29 +222,39 @@ void StackWorker::Apply(tcpip_stack* stack, Command& c) {
 // sleeps: request/response traffic then never pays for a thread wake-up.
 static constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
 
+Clock::time_point StackWorker::DeliverDue(tcpip_stack* stack) {
+  Clock::time_point now = Clock::now();
+  while (!timed_.empty() && timed_.top().due <= now) {
+    TimedPacket next = timed_.top();
+    timed_.pop();
+    tcpip_interface_input_packet(stack, next.interface_id, next.packet);
+  }
+  return timed_.empty() ? Clock::time_point::max() : timed_.top().due;
+}
+
 void StackWorker::Run() {
   tcpip_stack* stack = tcpip_stack_create(&StackWorker::OnCoreEvent, this);
   if (stack == nullptr) std::abort();
   std::vector<Command> batch;
-  uint32_t sleep_ms = 0;
+  Clock::time_point wake_at = Clock::now();
   for (;;) {
-    if (sleep_ms > 0) {
-      auto deadline = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+    if (wake_at > Clock::now()) {
+      auto deadline = std::min(wake_at, Clock::now() + kSpinBeforeSleep);
       for (int i = 1; !commands_posted_.load(std::memory_order_acquire); i++) {
         CpuRelax();
-        if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) break;
+        if (i % 64 == 0 && Clock::now() >= deadline) break;
       }
     }
     {
       std::unique_lock<std::mutex> lock(commands_mutex_);
-      if (commands_.empty() && !stopping_ && sleep_ms > 0) {
-        // Sleep until the next lwIP timeout or the next command: no tick.
+      if (commands_.empty() && !stopping_ && wake_at > Clock::now()) {
+        // Sleep until the next lwIP timeout, link delivery or command: no tick.
         sleeping_ = true;
         auto ready = [this] { return !commands_.empty() || stopping_; };
-        if (sleep_ms == TCPIP_SLEEP_FOREVER) {
+        if (wake_at == Clock::time_point::max()) {
           commands_ready_.wait(lock, ready);
         } else {
-          commands_ready_.wait_for(lock, std::chrono::milliseconds(sleep_ms), ready);
+          commands_ready_.wait_until(lock, wake_at, ready);
         }
         sleeping_ = false;
       }
@@ -219,13 +265,24 @@ void StackWorker::Run() {
     }
     for (Command& command : batch) {
       Apply(stack, command);
-      std::free(command.data);  // what the core did not take (input it copied)
+      FreeCommand(command);  // what the core did not take (input it copied)
     }
     batch.clear();
-    sleep_ms = tcpip_stack_poll(stack);
+    Clock::time_point next_delivery = DeliverDue(stack);
+    uint32_t sleep_ms = tcpip_stack_poll(stack);
     PublishEvents();
+    wake_at = sleep_ms == TCPIP_SLEEP_FOREVER ? Clock::time_point::max()
+                                              : Clock::now() + std::chrono::milliseconds(sleep_ms);
+    wake_at = std::min(wake_at, next_delivery);
   }
+  // Interfaces go with the stack: their links must stop sending into it.
+  for (auto& entry : links_) tcpip_interface_set_sink(stack, entry.first, nullptr, nullptr);
   tcpip_stack_destroy(stack);
+  links_.clear();
+  while (!timed_.empty()) {
+    tcpip_packet_free(timed_.top().packet);
+    timed_.pop();
+  }
   FreeEvents(produced_);
 }
 

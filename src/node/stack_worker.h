@@ -8,12 +8,16 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <queue>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "../core/tcpip.h"
+#include "link.h"
 
 namespace tcpip {
 
@@ -32,6 +36,9 @@ struct Command {
     kAbort,
     kSetNoDelay,
     kSetKeepAlive,
+    kDeliver,     // a packet from a link, due at `due`
+    kAttachLink,  // interface `id` sends into `link`
+    kDetachLink,
   };
   Type type;
   uint32_t id = 0;
@@ -45,6 +52,9 @@ struct Command {
   uint8_t mac[6] = {0};
   void* data = nullptr;  // kWrite, kInterfaceInput: malloc'd, owned by the command
   size_t length = 0;     // kWrite, kConsumed, kInterfaceInput
+  tcpip_packet* packet = nullptr;  // kDeliver, owned by the command
+  Clock::time_point due{};         // kDeliver
+  std::shared_ptr<LinkDirection> link;  // kAttachLink
 };
 
 // An event copied out of the core, safe to carry to another thread: DATA
@@ -89,12 +99,28 @@ class StackWorker {
   }
   // Stops the thread, tears the stack down, and joins. Idempotent.
   void Stop();
+  // Where links deliver to this stack.
+  std::shared_ptr<Inbox> inbox() const { return inbox_; }
+  // A packet from a link, for interface `interface_id`, not before `due`.
+  void PostDelivery(uint32_t interface_id, tcpip_packet* packet, Clock::time_point due);
 
  private:
   static void OnCoreEvent(void* context, const tcpip_event* event);
   void Run();
   void Apply(tcpip_stack* stack, Command& command);
   void PublishEvents();
+  // Hands due link packets to the stack; returns when the next one is due.
+  Clock::time_point DeliverDue(tcpip_stack* stack);
+
+  struct TimedPacket {
+    Clock::time_point due;
+    uint64_t order;  // equal due times keep their sending order
+    uint32_t interface_id;
+    tcpip_packet* packet;
+    bool operator>(const TimedPacket& other) const {
+      return due != other.due ? due > other.due : order > other.order;
+    }
+  };
 
   std::function<void()> notify_;
   std::mutex commands_mutex_;
@@ -110,6 +136,12 @@ class StackWorker {
   std::vector<Event> produced_;  // worker thread only
   std::mutex events_mutex_;
   std::vector<Event> events_;
+
+  std::shared_ptr<Inbox> inbox_;
+  // Worker thread only:
+  std::priority_queue<TimedPacket, std::vector<TimedPacket>, std::greater<TimedPacket>> timed_;
+  uint64_t timed_order_ = 0;
+  std::map<uint32_t, std::shared_ptr<LinkDirection>> links_;
 
   std::thread thread_;
 };

@@ -1,0 +1,127 @@
+'use strict';
+// Native links: two TUN or two TAP interfaces (of two stacks, usually)
+// joined with no JS on the data path, under conditions that can change
+// while traffic flows.
+const errors = require('./errors.js');
+const { validateObject } = require('./validators.js');
+const { TunInterface, TapInterface } = require('./interfaces.js');
+const { loadAddon } = require('./backend/native.js');
+
+const ETHERNET_HEADER = 14;
+
+const RANGES = {
+  latency: [0, 60000], // milliseconds
+  jitter: [0, 60000], // milliseconds
+  loss: [0, 1], // probability
+  duplicate: [0, 1],
+  reorder: [0, 1],
+  rate: [0, Number.MAX_SAFE_INTEGER], // bits per second, 0: unlimited
+  mtu: [0, 65535], // 0: no limit beyond the interfaces'
+  queue: [0, 2 ** 31], // bytes that may wait behind a rate limit, 0: automatic
+};
+
+function checkConditions(options) {
+  validateObject(options, 'options');
+  const checked = {};
+  for (const [key, [min, max]] of Object.entries(RANGES)) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number') throw errors.invalidArgType(`options.${key}`, 'number', value);
+    if (!(value >= min && value <= max)) throw errors.outOfRange(`options.${key}`, `>= ${min} && <= ${max}`, value);
+    checked[key] = value;
+  }
+  return checked;
+}
+
+class Link {
+  /** @internal use link() */
+  constructor(a, b, options) {
+    const kind = a instanceof TapInterface ? TapInterface : TunInterface;
+    for (const [name, iface] of [['a', a], ['b', b]]) {
+      if (!(iface instanceof TunInterface) && !(iface instanceof TapInterface)) {
+        throw errors.invalidArgType(name, ['TunInterface', 'TapInterface'], iface);
+      }
+      if (!(iface instanceof kind)) {
+        throw errors.invalidArgValue(name, iface.type, 'must be of the same type as the other end (TUN-TUN or TAP-TAP)');
+      }
+      if (iface.removed || iface._stack.destroyed) {
+        throw errors.simple(Error, 'ERR_TCPIP_INTERFACE_REMOVED', 'Cannot link a removed interface');
+      }
+      if (iface._link) throw errors.simple(Error, 'ERR_TCPIP_INTERFACE_LINKED', 'The interface is already linked');
+    }
+    if (a === b) throw errors.invalidArgValue('b', 'the same interface', 'must differ from a');
+    this._conditions = { up: true, ...checkConditions(options) };
+    this.a = a;
+    this.b = b;
+    const { NativeLink } = loadAddon();
+    this._native = new NativeLink(a._stack._backend, a._id, b._stack._backend, b._id,
+      kind === TapInterface ? ETHERNET_HEADER : 0);
+    this._native.setConditions(this._conditions);
+    a._link = this;
+    b._link = this;
+  }
+
+  /** The conditions in force: latency, jitter, loss, duplicate, reorder, rate, mtu, queue, up. */
+  get conditions() {
+    return { ...this._conditions };
+  }
+
+  /** Changes some conditions; the others stay. Takes effect for the next packet. */
+  set(options) {
+    this._assertOpen();
+    this._conditions = { ...this._conditions, ...checkConditions(options) };
+    this._native.setConditions(this._conditions);
+    return this;
+  }
+
+  /** A partition: every packet is dropped until up(). */
+  down() {
+    this._assertOpen();
+    this._conditions.up = false;
+    this._native.setConditions(this._conditions);
+    return this;
+  }
+
+  up() {
+    this._assertOpen();
+    this._conditions.up = true;
+    this._native.setConditions(this._conditions);
+    return this;
+  }
+
+  /** Counters per direction: packets, bytes, lost, duplicated, reordered, dropped*. */
+  stats() {
+    this._assertOpen();
+    return this._native.stats();
+  }
+
+  /** Takes the link away; the interfaces' traffic goes back to JS events. */
+  destroy() {
+    if (!this._native) return;
+    this._native.detach();
+    this._native = null;
+    this.a._link = null;
+    this.b._link = null;
+  }
+
+  get destroyed() {
+    return this._native === null;
+  }
+
+  _assertOpen() {
+    if (!this._native) throw errors.simple(Error, 'ERR_TCPIP_LINK_DESTROYED', 'The link has been destroyed');
+  }
+}
+
+/**
+ * Joins two TUN or two TAP interfaces natively.
+ * @param {import('./interfaces.js').TunInterface|import('./interfaces.js').TapInterface} a
+ * @param {import('./interfaces.js').TunInterface|import('./interfaces.js').TapInterface} b
+ * @param {object} [options] latency and jitter (ms), loss, duplicate and reorder
+ *   (probabilities), rate (bit/s), mtu, queue (bytes)
+ */
+function link(a, b, options = {}) {
+  return new Link(a, b, options);
+}
+
+module.exports = { link, Link };
