@@ -10,8 +10,17 @@ function createLoopbackStack() {
   return stack;
 }
 
-// Each target is { name, net, host, teardown }.
-function targets() {
+function twoStacks(join) {
+  const { Stack } = require('..');
+  const a = new Stack();
+  const b = new Stack();
+  const ends = join(a, b);
+  return { a, b, ends };
+}
+
+// Each target is { name, net, host, teardown }; `extra` adds targets after
+// the baseline and the one-stack loopback.
+function targets(extra = []) {
   return [
     { name: 'kernel loopback (node:net)', make: () => ({ net: nodeNet, host: '127.0.0.1', teardown() {} }) },
     {
@@ -21,6 +30,7 @@ function targets() {
         return { net: stack.net, host: '127.0.0.1', teardown: () => stack.destroy() };
       },
     },
+    ...extra,
   ];
 }
 
@@ -38,8 +48,8 @@ function closeServer(server) {
 
 // Measures every target in turn, round after round, so that a noisy
 // neighbour hits baseline and subject alike; keeps each target's best.
-async function compare({ warmup, measure, rounds, better = 'higher' }) {
-  const envs = targets().map((target) => ({ name: target.name, env: target.make(), best: null }));
+async function compare({ warmup, measure, rounds, better = 'higher', extra = [] }) {
+  const envs = targets(extra).map((target) => ({ name: target.name, env: target.make(), best: null }));
   for (const entry of envs) await warmup(entry.env);
   for (let round = 0; round < rounds; round++) {
     for (const entry of envs) {
@@ -55,4 +65,4 @@ function format(value, digits = 2) {
   return Number(value).toFixed(digits);
 }
 
-module.exports = { createLoopbackStack, targets, listen, closeServer, compare, format };
+module.exports = { createLoopbackStack, twoStacks, targets, listen, closeServer, compare, format };

@@ -9,6 +9,7 @@ const benches = [
   ['latency.js'],
   ['connect-rate.js'],
   ['memory.js', '--expose-gc'],
+  ['links.js'],
 ];
 
 let failed = false;

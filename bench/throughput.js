@@ -4,7 +4,8 @@ const { listen, closeServer, compare, format } = require('./common.js');
 
 const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
 
-async function measure(net, host, bytes) {
+// `net` serves; `clientNet` (the same by default) connects.
+async function measure(net, host, bytes, clientNet = net) {
   const server = await listen(net, host);
   const { port } = server.address();
   const done = new Promise((resolve) => {
@@ -19,7 +20,7 @@ async function measure(net, host, bytes) {
       });
     });
   });
-  const client = net.connect(port, host);
+  const client = clientNet.connect(port, host);
   await new Promise((resolve) => client.once('connect', resolve));
   let sent = 0;
   await new Promise((resolve) => {
@@ -58,4 +59,4 @@ async function main() {
 }
 
 if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });
-module.exports = { main };
+module.exports = { main, measure };
