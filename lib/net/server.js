@@ -4,7 +4,9 @@ const EventEmitter = require('node:events');
 const { inspect } = require('node:util');
 const { isIP } = require('node:net');
 const errors = require('../errors.js');
-const { validateFunction, validateObject, validatePort, validateNumber } = require('../validators.js');
+const {
+  validateFunction, validateObject, validatePort, validateNumber, validateAbortSignal,
+} = require('../validators.js');
 
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
 
@@ -36,11 +38,13 @@ class Server extends EventEmitter {
     this._sockets = new Set();
     this._refed = true;
     this._listeningPending = false;
+    this._closing = false;
+    this._pendingAddress = null;
     this.allowHalfOpen = Boolean(options.allowHalfOpen);
     this.pauseOnConnect = Boolean(options.pauseOnConnect);
     this.noDelay = Boolean(options.noDelay);
     this.keepAlive = Boolean(options.keepAlive);
-    this.keepAliveInitialDelay = ~~((options.keepAliveInitialDelay || 0));
+    this.keepAliveInitialDelay = options.keepAliveInitialDelay || 0;
     this.highWaterMark = options.highWaterMark;
     this.maxConnections = undefined;
   }
@@ -85,26 +89,31 @@ class Server extends EventEmitter {
       }
       port = validatePort(options.port, 'options.port');
     }
-    const backlog = options.backlog === undefined ? 511 : options.backlog;
+    // Node takes any backlog and falls back to 511 for what is not a number.
+    const backlog = (Number(options.backlog) | 0) > 0 ? Number(options.backlog) | 0 : 511;
     if (options.signal !== undefined) {
       const { signal } = options;
+      validateAbortSignal(signal, 'options.signal');
       if (signal.aborted) {
         process.nextTick(() => this.close());
       } else {
         signal.addEventListener('abort', () => this.close(), { once: true });
       }
     }
-    if (cb) this.once('listening', cb);
     const stack = this._stack;
+    stack._assertAlive();
+    if (cb) this.once('listening', cb);
     this._listeningPending = true;
+    // Listening keeps the process alive from the call on, and a stack
+    // destroyed before the bind completes must find this server.
+    if (this._refed) stack._refHandle(this);
     const host = options.host;
     const start = (address) => {
-      if (!this._listeningPending) return;
+      if (!this._listeningPending || stack.destroyed) return;
       const id = stack._allocateId();
       this._id = id;
       this._pendingAddress = { address: address || '::', port };
       stack._register(id, this);
-      if (this._refed) stack._refHandle(this);
       stack._backend.listen(id, address || '', port, backlog, Boolean(options.ipv6Only));
     };
     if (host === undefined || host === null || host === '' || isIP(host)) {
@@ -133,7 +142,8 @@ class Server extends EventEmitter {
 
   _onAccepted(id, local, remote) {
     const stack = this._stack;
-    if (this.maxConnections !== undefined && this._connections >= this.maxConnections) {
+    // As Node: 0 (or unset) means no limit.
+    if (this.maxConnections && this._connections >= this.maxConnections) {
       stack._backend.close(id);
       this.emit('drop', {
         localAddress: local.address,
@@ -147,7 +157,6 @@ class Server extends EventEmitter {
     }
     const socket = new stack.net.Socket({
       allowHalfOpen: this.allowHalfOpen,
-      pauseOnConnect: this.pauseOnConnect,
       highWaterMark: this.highWaterMark,
       noDelay: this.noDelay,
       keepAlive: this.keepAlive,

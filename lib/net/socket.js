@@ -37,6 +37,38 @@ function normalizeArgs(args) {
   return [options, typeof cb === 'function' ? cb : null];
 }
 
+// Node rounds keep-alive delays down to whole seconds; 0 keeps the default.
+function keepAliveDelay(milliseconds) {
+  const seconds = Math.floor(Number(milliseconds) / 1000);
+  return seconds > 0 && seconds < 2 ** 21 ? seconds * 1000 : 0;
+}
+
+// What belongs to one connection, reset when a socket connects again.
+function connectionState() {
+  return {
+    nativeQueued: 0, // bytes handed to the engine, not yet taken by TCP
+    waitingWrite: null, // callback of the write that exceeded the budget
+    pendingWrite: null, // chunks written before the connection was up
+    pendingFinal: null,
+    pendingRead: false,
+    reading: false, // as Node's handle.reading: the window reopens only while set
+    pendingConnect: false,
+    eofPending: false,
+    eofDelivered: false,
+    handleCreated: false,
+    handle: null,
+    connectTarget: null,
+    unconsumed: 0, // bytes pushed to the reader but not yet acknowledged
+    bytesHandedToEngine: 0,
+    bytesRead: 0,
+    local: null,
+    remote: null,
+    reset: false,
+    hadError: false,
+    connectTimer: null,
+  };
+}
+
 class Socket extends Duplex {
   /**
    * @param {object} [options]
@@ -63,31 +95,13 @@ class Socket extends Duplex {
     this[kStack] = stack || null;
     this[kId] = 0;
     this[kState] = {
-      nativeQueued: 0,
-      waitingWrite: null, // callback of the write that exceeded the budget
-      pendingWrite: null, // chunks written before the connection was up
-      pendingFinal: null,
-      pendingRead: false,
-      pendingConnect: false,
-      eofPending: false,
-      eofDelivered: false,
-      handleCreated: false,
-      handle: null,
-      connectTarget: null,
-      unconsumed: 0, // bytes pushed to the reader but not yet acknowledged
-      dispatched: 0,
-      bytesRead: 0,
-      local: null,
-      remote: null,
+      ...connectionState(),
       refed: true,
       noDelay: Boolean(options.noDelay),
       keepAlive: Boolean(options.keepAlive),
-      keepAliveDelay: options.keepAliveInitialDelay ? ~~(options.keepAliveInitialDelay) : 0,
+      keepAliveDelay: keepAliveDelay(options.keepAliveInitialDelay),
       timeoutMs: undefined,
       timer: null,
-      reset: false,
-      hadError: false,
-      connectTimer: null,
     };
     this.connecting = false;
     this.server = null;
@@ -144,11 +158,6 @@ class Socket extends Duplex {
       state.pendingWrite = null;
       this._writeNow(chunks, cb);
     }
-    if (state.pendingFinal) {
-      const cb = state.pendingFinal;
-      state.pendingFinal = null;
-      this._final(cb);
-    }
     if (state.pendingRead) {
       state.pendingRead = false;
       this._read();
@@ -163,7 +172,10 @@ class Socket extends Duplex {
     state.unconsumed += chunk.length;
     // The window reopens only as the reader keeps up: a paused reader stops
     // the peer within one window.
-    if (this.push(chunk) && (!state.handle || state.handle.reading)) this._acknowledge();
+    // Like Node's handle, stop reading when the reader is full: the window
+    // stays closed until _read() asks for more.
+    if (!this.push(chunk)) state.reading = false;
+    else if (state.reading) this._acknowledge();
   }
 
   _acknowledge() {
@@ -182,26 +194,18 @@ class Socket extends Duplex {
     this.destroy(inFlight ? errors.systemError('ECONNABORTED', 'read') : undefined);
   }
 
+  // Node sees a FIN only while its handle reads: a socket that never started
+  // reading (pauseOnConnect) or whose reader is full sees it later.
   _onEof() {
     const state = this[kState];
-    // A paused Node socket does not read, so it sees the FIN only on resume.
-    if (this.isPaused()) {
-      if (!state.eofPending) this.once('resume', () => this._deliverEof());
-      state.eofPending = true;
-      return;
-    }
-    if (state.handle && !state.handle.reading) {
-      state.eofPending = true;
-      return;
-    }
-    this._deliverEof();
+    if (state.reading) this._deliverEof();
+    else state.eofPending = true;
   }
 
   _deliverEof() {
     const state = this[kState];
-    if (state.eofDelivered || this.destroyed) return;
-    if (state.handle && !state.handle.reading) return;
     state.eofPending = false;
+    if (state.eofDelivered || this.destroyed) return;
     state.eofDelivered = true;
     this.push(null);
     // As Node's onStreamRead: lets 'end' fire when nothing is buffered.
@@ -250,8 +254,10 @@ class Socket extends Duplex {
       this[kState].pendingRead = true;
       return;
     }
-    if (this[kState].handle && !this[kState].handle.reading) return;
+    const state = this[kState];
+    state.reading = true;
     this._acknowledge();
+    if (state.eofPending) this._deliverEof();
   }
 
   _write(chunk, encoding, cb) {
@@ -286,7 +292,7 @@ class Socket extends Duplex {
     for (const buffer of buffers) total += buffer.length;
     if (buffers.length === 1) this[kStack]._backend.write(this[kId], buffers[0]);
     else this[kStack]._backend.writev(this[kId], buffers);
-    state.dispatched += total;
+    state.bytesHandedToEngine += total;
     state.nativeQueued += total;
     this._touch();
     if (state.nativeQueued <= NATIVE_WRITE_BUDGET) cb();
@@ -294,12 +300,9 @@ class Socket extends Duplex {
   }
 
   _final(cb) {
-    if (this.connecting || (!this[kId] && this[kState].pendingConnect)) {
-      this[kState].pendingFinal = cb;
-      return;
-    }
-    if (!this[kId]) {
-      cb();
+    // As Node: a socket that is not connected yet ends once it is.
+    if (this.pending) {
+      this.once('connect', () => this._final(cb));
       return;
     }
     this[kState].pendingFinal = cb;
@@ -343,7 +346,10 @@ class Socket extends Duplex {
   connect(...args) {
     const [options, cb] = normalizeArgs(args);
     if (this.connecting || this[kId]) {
-      throw errors.simple(Error, 'ERR_SOCKET_CONNECTING', 'Socket is already connecting');
+      // Node lets the second connect fail at the socket, with EALREADY.
+      const target = this[kState].connectTarget || {};
+      process.nextTick(() => this.destroy(errors.systemError('EALREADY', 'connect', target.address, target.port)));
+      return this;
     }
     if (options.path !== undefined) {
       throw errors.invalidArgValue('options.path', options.path, 'is not supported by tcpip sockets');
@@ -377,7 +383,7 @@ class Socket extends Duplex {
     if (options.noDelay !== undefined) this[kState].noDelay = Boolean(options.noDelay);
     if (options.keepAlive !== undefined) {
       this[kState].keepAlive = Boolean(options.keepAlive);
-      this[kState].keepAliveDelay = ~~(options.keepAliveInitialDelay || 0);
+      this[kState].keepAliveDelay = keepAliveDelay(options.keepAliveInitialDelay);
     }
     if (timeout !== undefined) this.setTimeout(timeout);
     this._host = host;
@@ -431,23 +437,8 @@ class Socket extends Duplex {
   }
 
   _undestroy() {
-    this._readableState.destroyed = false;
-    this._writableState.destroyed = false;
-    this._readableState.closed = false;
-    this._writableState.closed = false;
-    this._readableState.closeEmitted = false;
-    this._writableState.closeEmitted = false;
-    this._readableState.errored = null;
-    this._writableState.errored = null;
-    this._readableState.ended = false;
-    this._readableState.endEmitted = false;
-    this._writableState.ended = false;
-    this._writableState.ending = false;
-    this._writableState.finished = false;
-    this._writableState.finalCalled = false;
-    this._writableState.prefinished = false;
-    this[kState].hadError = false;
-    this[kState].reset = false;
+    super._undestroy();
+    Object.assign(this[kState], connectionState());
   }
 
   // --- Node's socket API ------------------------------------------------
@@ -486,7 +477,7 @@ class Socket extends Duplex {
   setKeepAlive(enable = false, initialDelay = 0) {
     const state = this[kState];
     state.keepAlive = Boolean(enable);
-    state.keepAliveDelay = ~~initialDelay;
+    state.keepAliveDelay = keepAliveDelay(initialDelay);
     if (this[kId] && !this.connecting) {
       this[kStack]._backend.setKeepAlive(this[kId], state.keepAlive, state.keepAliveDelay);
     }
@@ -494,6 +485,7 @@ class Socket extends Duplex {
   }
 
   setTimeout(msecs, callback) {
+    if (this.destroyed) return this;
     validateNumber(msecs, 'msecs');
     if (!Number.isFinite(msecs) || msecs < 0) {
       throw errors.outOfRange('msecs', 'a non-negative finite number', msecs);
@@ -578,7 +570,7 @@ class Socket extends Duplex {
     for (const entry of this.writableBuffer) {
       pending += typeof entry.chunk === 'string' ? Buffer.byteLength(entry.chunk, entry.encoding) : entry.chunk.length;
     }
-    return state.dispatched + pending;
+    return state.bytesHandedToEngine + pending;
   }
 
   get pending() {
@@ -602,15 +594,20 @@ class Socket extends Duplex {
       const socket = this;
       state.handle = {
         id: this[kId],
-        reading: true,
+        get reading() {
+          return state.reading;
+        },
+        set reading(value) {
+          state.reading = Boolean(value);
+        },
         readStart() {
-          this.reading = true;
+          state.reading = true;
           socket._acknowledge();
           if (state.eofPending) socket._deliverEof();
           return 0;
         },
         readStop() {
-          this.reading = false;
+          state.reading = false;
           return 0;
         },
         getAsyncId() {

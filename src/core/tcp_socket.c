@@ -363,6 +363,14 @@ void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address,
     fail(socket, TCPIP_EINVAL);
     return;
   }
+  if (IP_IS_V6(&remote) && ip6_addr_isipv4mappedipv6(ip_2_ip6(&remote))) {
+    /* ::ffff:a.b.c.d is the IPv4 peer, reached over IPv4 and shown mapped,
+     * as a dual-stack socket on Linux does. */
+    ip4_addr_t v4;
+    unmap_ipv4_mapped_ipv6(&v4, ip_2_ip6(&remote));
+    ip_addr_copy_from_ip4(remote, v4);
+    socket->dual_stack = true;
+  }
   ip_addr_t local;
   bool bind_local = false;
   if (local_address != NULL && *local_address != '\0') {
@@ -483,7 +491,8 @@ void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable,
   struct tcp_pcb *pcb = socket->pcb;
   if (enable) {
     ip_set_option(pcb, SOF_KEEPALIVE);
-    if (idle_ms > 0) pcb->keep_idle = idle_ms;
+    /* lwIP adds TCP_MAXIDLE to keep_idle: keep the sum from wrapping. */
+    if (idle_ms > 0 && idle_ms <= UINT32_MAX - TCP_MAXIDLE) pcb->keep_idle = idle_ms;
   } else {
     ip_reset_option(pcb, SOF_KEEPALIVE);
   }

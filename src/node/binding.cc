@@ -55,13 +55,22 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     async_context_ = std::make_unique<Napi::AsyncContext>(env, "tcpip.Stack", async_resource_.Value());
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    async_ = new uv_async_t;
-    async_->data = this;
-    uv_async_init(loop, async_, &StackBinding::OnAsync);
-    uv_unref(reinterpret_cast<uv_handle_t*>(async_));
-    worker_ = std::make_unique<StackWorker>([async = async_] { uv_async_send(async); });
+    channel_ = new EventChannel;
+    channel_->async.data = this;
+    uv_async_init(loop, &channel_->async, &StackBinding::OnAsync);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&channel_->async));
     env_ = env;
-    napi_add_env_cleanup_hook(env, &StackBinding::OnEnvCleanup, this);
+    try {
+      worker_ = std::make_unique<StackWorker>([channel = channel_] { uv_async_send(&channel->async); });
+    } catch (const std::exception& error) {
+      CloseChannel();
+      Napi::Error::New(env, std::string("cannot start the stack's worker: ") + error.what())
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    // An async hook: the environment (a worker_thread's, say) waits for the
+    // channel's close callback, which lives in this addon, before unloading.
+    napi_add_async_cleanup_hook(env, &StackBinding::OnEnvCleanup, this, &channel_->cleanup_hook);
   }
 
   ~StackBinding() override { Teardown(); }
@@ -70,18 +79,36 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   StackWorker* worker() const { return worker_.get(); }
 
  private:
-  static void OnEnvCleanup(void* self) { static_cast<StackBinding*>(self)->Teardown(/*from_cleanup=*/true); }
+  // The uv handle that wakes the JS thread, and the cleanup hook that must
+  // outlive it; freed by the handle's close callback.
+  struct EventChannel {
+    uv_async_t async;
+    napi_async_cleanup_hook_handle cleanup_hook = nullptr;
+  };
 
-  void Teardown(bool from_cleanup = false) {
+  static void OnEnvCleanup(napi_async_cleanup_hook_handle, void* self) {
+    static_cast<StackBinding*>(self)->Teardown();
+  }
+
+  void CloseChannel() {
+    if (channel_ == nullptr) return;
+    channel_->async.data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&channel_->async), [](uv_handle_t* handle) {
+      auto* channel = reinterpret_cast<EventChannel*>(handle);
+      if (channel->cleanup_hook != nullptr) napi_remove_async_cleanup_hook(channel->cleanup_hook);
+      delete channel;
+    });
+    channel_ = nullptr;
+  }
+
+  void Teardown() {
     if (worker_ == nullptr) return;
     worker_->Stop();
+    FreeEvents(pending_);
     worker_->TakeEvents(pending_);
     FreeEvents(pending_);
     worker_.reset();
-    if (!from_cleanup) napi_remove_env_cleanup_hook(env_, &StackBinding::OnEnvCleanup, this);
-    uv_close(reinterpret_cast<uv_handle_t*>(async_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
-    async_ = nullptr;
+    CloseChannel();
   }
 
   bool Alive(Napi::Env env) {
@@ -276,12 +303,12 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   // While referenced, the event channel keeps the event loop alive, as a
   // listening server or an open socket does in Node.
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (async_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(async_));
+    if (channel_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&channel_->async));
     return info.Env().Undefined();
   }
 
   Napi::Value Unref(const Napi::CallbackInfo& info) {
-    if (async_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+    if (channel_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&channel_->async));
     return info.Env().Undefined();
   }
 
@@ -292,7 +319,14 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
 
   static void OnAsync(uv_async_t* handle) {
     auto* self = static_cast<StackBinding*>(handle->data);
-    if (self->worker_ != nullptr) self->Deliver();
+    if (self == nullptr || self->worker_ == nullptr) return;
+    // Nothing may leave a libuv callback: when the environment is going away
+    // (worker.terminate()), N-API calls fail and throw; stop delivering then.
+    try {
+      self->Deliver();
+    } catch (...) {
+      FreeEvents(self->pending_);
+    }
   }
 
   // Delivers event batches. When handlers posted commands (a reply to a
@@ -317,7 +351,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
       if (!worker_->ConsumerInactive()) return;
       if (round >= kMaxRounds) {
         // Let the event loop breathe; the rest comes on its next turn.
-        uv_async_send(async_);
+        uv_async_send(&channel_->async);
         return;
       }
     }
@@ -411,7 +445,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   Napi::FunctionReference dispatcher_;
   Napi::ObjectReference async_resource_;
   std::unique_ptr<Napi::AsyncContext> async_context_;
-  uv_async_t* async_ = nullptr;
+  EventChannel* channel_ = nullptr;
   std::unique_ptr<StackWorker> worker_;
   std::vector<Event> pending_;
   uint64_t posted_ = 0;  // commands posted from JS, to spot replies in Deliver

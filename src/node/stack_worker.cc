@@ -66,7 +66,7 @@ bool StackWorker::PostInput(Command&& command) {
 }
 
 void StackWorker::TakeEvents(std::vector<Event>& out) {
-  out.clear();
+  FreeEvents(out);
   std::lock_guard<std::mutex> lock(events_mutex_);
   out.swap(events_);
   events_ready_.store(false, std::memory_order_relaxed);
