@@ -9,10 +9,6 @@ function validateNumber(value, name) {
   if (typeof value !== 'number') throw errors.invalidArgType(name, 'number', value);
 }
 
-function validateString(value, name) {
-  if (typeof value !== 'string') throw errors.invalidArgType(name, 'string', value);
-}
-
 function validateObject(value, name) {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw errors.invalidArgType(name, 'object', value);
@@ -55,7 +51,6 @@ function validateAbortSignal(signal, name) {
 module.exports = {
   validateFunction,
   validateNumber,
-  validateString,
   validateObject,
   validateBoolean,
   validateInt32,

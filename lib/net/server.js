@@ -8,11 +8,10 @@ const {
   validateFunction, validateObject, validatePort, validateNumber, validateAbortSignal,
 } = require('../validators.js');
 
+const { familyName } = require('./socket.js');
+
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
 
-function familyName(address) {
-  return isIP(address) === 6 ? 'IPv6' : 'IPv4';
-}
 
 class Server extends EventEmitter {
   /**

@@ -18,8 +18,9 @@ const kStack = Symbol('stack');
 const kId = Symbol('id');
 const kState = Symbol('state');
 
+/** 'IPv4' or 'IPv6', as Node names an address's family. */
 function familyName(address) {
-  return isIP(address) === 6 ? 'IPv6' : 'IPv4';
+  return address.includes(':') ? 'IPv6' : 'IPv4';
 }
 
 // Node's normalizeArgs: (options[, cb]) | (port[, host][, cb]) | (path[, cb])
@@ -274,20 +275,15 @@ class Socket extends Duplex {
       this[kState].pendingWrite = { chunks, cb };
       return;
     }
-    if (!this[kId]) {
-      cb(errors.simple(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed'));
-      return;
-    }
     this._writeNow(chunks, cb);
   }
 
-  _writeNow(chunks, cb) {
+  _writeNow(buffers, cb) {
     if (!this[kId]) {
       cb(errors.simple(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed'));
       return;
     }
     const state = this[kState];
-    const buffers = chunks;
     let total = 0;
     for (const buffer of buffers) total += buffer.length;
     if (buffers.length === 1) this[kStack]._backend.write(this[kId], buffers[0]);
@@ -442,11 +438,6 @@ class Socket extends Duplex {
   }
 
   // --- Node's socket API ------------------------------------------------
-
-  end(data, encoding, cb) {
-    super.end(data, encoding, cb);
-    return this;
-  }
 
   destroySoon() {
     if (this.writable) this.end();
@@ -658,4 +649,4 @@ function writeAfterFIN(chunk, encoding, cb) {
   return false;
 }
 
-module.exports = { Socket, normalizeArgs, NATIVE_WRITE_BUDGET, kId };
+module.exports = { Socket, normalizeArgs, familyName, NATIVE_WRITE_BUDGET, kId };

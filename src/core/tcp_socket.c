@@ -79,18 +79,27 @@ static void fail(tcpip_tcp_socket *socket, tcpip_error error) {
   socket_free(socket);
 }
 
-/* Returns ERR_ABRT when the pcb had to be aborted, which an lwIP callback
- * must pass on. */
+/* Detaches `pcb` from its socket and leaves it to lwIP: gracefully (FIN;
+ * a reset only if that fails) or with a reset. A listener just closes.
+ * Returns ERR_ABRT when the pcb was aborted, which an lwIP callback must
+ * pass on. */
+static err_t pcb_let_go(struct tcp_pcb *pcb, bool reset) {
+  bool listener = pcb->state == LISTEN;
+  pcb_detach(pcb);
+  if (listener) {
+    tcp_close(pcb);
+    return ERR_OK;
+  }
+  if (!reset && tcp_close(pcb) == ERR_OK) return ERR_OK;
+  tcp_abort(pcb);
+  return ERR_ABRT;
+}
+
+/* Fails a socket that still has a pcb. Data may have been cut short, so an
+ * established connection is reset rather than ended with a FIN. */
 static err_t fail_with_pcb(tcpip_tcp_socket *socket, struct tcp_pcb *pcb,
                            tcpip_error error) {
-  err_t result = ERR_OK;
-  if (pcb != NULL) {
-    pcb_detach(pcb);
-    if (tcp_close(pcb) != ERR_OK) {
-      tcp_abort(pcb);
-      result = ERR_ABRT;
-    }
-  }
+  err_t result = pcb != NULL ? pcb_let_go(pcb, pcb->state >= ESTABLISHED) : ERR_OK;
   fail(socket, error);
   return result;
 }
@@ -205,12 +214,6 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len) {
 static void on_error(void *arg, err_t err) {
   tcpip_tcp_socket *socket = arg;
   if (socket == NULL) return;
-  if (err == ERR_CLSD) {
-    /* Both FINs were exchanged and acknowledged: lwIP freed the pcb after a
-     * graceful close. Nothing failed; the driver closes the socket when done. */
-    socket->pcb = NULL;
-    return;
-  }
   tcpip_error error;
   if (err == ERR_RST) {
     error = socket->connecting ? TCPIP_ECONNREFUSED : TCPIP_ECONNRESET;
@@ -459,8 +462,7 @@ void tcpip_tcp_close(tcpip_stack *stack, uint32_t id) {
     /* Bytes handed to the driver count as read: only data that never left
      * lwIP makes close() a reset. */
     if (!socket->listener) window_reopen(socket, socket->delivered_unconsumed);
-    pcb_detach(pcb);
-    if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
+    pcb_let_go(pcb, false);
   }
   socket_free(socket);
 }
@@ -468,12 +470,7 @@ void tcpip_tcp_close(tcpip_stack *stack, uint32_t id) {
 void tcpip_tcp_abort(tcpip_stack *stack, uint32_t id) {
   tcpip_tcp_socket *socket = socket_find(stack, id);
   if (socket == NULL) return;
-  struct tcp_pcb *pcb = socket->pcb;
-  if (pcb != NULL) {
-    pcb_detach(pcb);
-    if (socket->listener) tcp_close(pcb);
-    else tcp_abort(pcb);
-  }
+  if (socket->pcb != NULL) pcb_let_go(socket->pcb, true);
   socket_free(socket);
 }
 
@@ -520,12 +517,8 @@ void tcpip_tcp_destroy_all(tcpip_stack *stack) {
     tcpip_id_map_slot *slot = &stack->sockets.slots[i];
     if (slot->id == 0) continue;
     tcpip_tcp_socket *socket = slot->value;
-    if (socket->pcb != NULL) {
-      pcb_detach(socket->pcb);
-      if (socket->listener) tcp_close(socket->pcb);
-      else tcp_abort(socket->pcb);
-      socket->pcb = NULL;
-    }
+    if (socket->pcb != NULL) pcb_let_go(socket->pcb, true);
+    socket->pcb = NULL;
   }
   stack->dirty = NULL;
   for (size_t i = 0; i < stack->sockets.capacity; i++) {
@@ -535,7 +528,6 @@ void tcpip_tcp_destroy_all(tcpip_stack *stack) {
     write_queue_free(socket);
     free(socket);
   }
-  tcpip_id_map_free(&stack->sockets);
   /* Connections the application closed may still be finishing their
    * handshakes inside lwIP; they go too. */
   while (tcp_active_pcbs != NULL) tcp_abort(tcp_active_pcbs);

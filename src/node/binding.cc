@@ -582,7 +582,6 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("heapBytesInUse", Napi::Function::New(env, HeapBytesInUse));
   exports.Set("NativeStack", tcpip::StackBinding::Define(env));
   exports.Set("NativeLink", tcpip::LinkBinding::Define(env));
-  exports.Set("coreIdBase", Napi::Number::New(env, TCPIP_CORE_ID_BASE));
   return exports;
 }
 
