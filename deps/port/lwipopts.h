@@ -91,6 +91,11 @@
 /* TIME_WAIT lasts 2*MSL. In-process peers need no minute-long quarantine,
  * and a short one keeps memory flat across connect/close churn. */
 #define TCP_MSL 1000UL
+/* lwIP counts retransmission timeouts in ticks of 2 * TCP_TMR_INTERVAL.
+ * 500 ms ticks make every loss cost a second or more; 100 ms ticks let TCP
+ * recover at the pace of the link. The timer runs only while connections
+ * exist. */
+#define TCP_TMR_INTERVAL 50
 #define TCP_SYNMAXRTX 6
 #define TCP_MAXRTX 12
 #define LWIP_TCP_PCB_NUM_EXT_ARGS 0

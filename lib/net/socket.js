@@ -67,6 +67,13 @@ function connectionState() {
     reset: false,
     hadError: false,
     connectTimer: null,
+    // Settings, kept across connections (see Socket#_undestroy):
+    refed: true,
+    noDelay: false,
+    keepAlive: false,
+    keepAliveDelay: 0,
+    timeoutMs: undefined,
+    timer: null,
   };
 }
 
@@ -95,15 +102,11 @@ class Socket extends Duplex {
     const stack = options.stack || (options.server && options.server._stack);
     this[kStack] = stack || null;
     this[kId] = 0;
-    this[kState] = {
-      ...connectionState(),
-      refed: true,
-      noDelay: Boolean(options.noDelay),
-      keepAlive: Boolean(options.keepAlive),
-      keepAliveDelay: keepAliveDelay(options.keepAliveInitialDelay),
-      timeoutMs: undefined,
-      timer: null,
-    };
+    const state = connectionState();
+    state.noDelay = Boolean(options.noDelay);
+    state.keepAlive = Boolean(options.keepAlive);
+    state.keepAliveDelay = keepAliveDelay(options.keepAliveInitialDelay);
+    this[kState] = state;
     this.connecting = false;
     this.server = null;
     this._server = null;
@@ -434,7 +437,10 @@ class Socket extends Duplex {
 
   _undestroy() {
     super._undestroy();
-    Object.assign(this[kState], connectionState());
+    const state = this[kState];
+    const fresh = connectionState();
+    for (const key of ['refed', 'noDelay', 'keepAlive', 'keepAliveDelay', 'timeoutMs', 'timer']) fresh[key] = state[key];
+    this[kState] = fresh;
   }
 
   // --- Node's socket API ------------------------------------------------
