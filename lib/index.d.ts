@@ -63,6 +63,8 @@ export declare class Interface extends EventEmitter {
   readonly mtu: number;
   readonly gateway: string | null;
   readonly removed: boolean;
+  /** The native link joining this interface, or null. */
+  readonly link: Link | null;
   stats(): Promise<InterfaceStats>;
   remove(): void;
 }
@@ -206,6 +208,53 @@ export interface StackNet {
   setDefaultAutoSelectFamily(value: boolean): void;
   readonly stack: Stack;
 }
+
+export interface LinkConditions {
+  /** One-way delay, ms. */
+  latency?: number;
+  /** Extra random delay, 0..jitter ms. */
+  jitter?: number;
+  /** Probability that a packet is lost, 0..1. */
+  loss?: number;
+  /** Probability that a packet arrives twice, 0..1. */
+  duplicate?: number;
+  /** Probability that a packet is held back so later ones overtake it, 0..1. */
+  reorder?: number;
+  /** Bits per second; 0 for no limit. */
+  rate?: number;
+  /** Largest IP packet the link carries; 0 for no limit beyond the interfaces'. */
+  mtu?: number;
+  /** Bytes that may wait behind a rate limit before packets are dropped; 0: automatic. */
+  queue?: number;
+}
+
+export interface LinkDirectionStats {
+  packets: number;
+  bytes: number;
+  lost: number;
+  duplicated: number;
+  reordered: number;
+  droppedDown: number;
+  droppedMtu: number;
+  droppedQueue: number;
+}
+
+/** A native link: two interfaces joined with no JS on the data path. */
+export declare class Link {
+  readonly a: TunInterface | TapInterface;
+  readonly b: TunInterface | TapInterface;
+  readonly conditions: LinkConditions & { up: boolean };
+  readonly destroyed: boolean;
+  set(conditions: LinkConditions): this;
+  down(): this;
+  up(): this;
+  stats(): { aToB: LinkDirectionStats; bToA: LinkDirectionStats };
+  destroy(): void;
+}
+
+/** Joins two TUN or two TAP interfaces (of two stacks, usually) natively. */
+export declare function link(a: TunInterface, b: TunInterface, conditions?: LinkConditions): Link;
+export declare function link(a: TapInterface, b: TapInterface, conditions?: LinkConditions): Link;
 
 /** One isolated TCP/IP stack: an lwIP instance on its own worker thread. */
 export declare class Stack {

@@ -1,6 +1,6 @@
 // Compiled (not run) by test/types.test.js: the declarations must accept
 // what users write against Node's net API, and reject misuse.
-import { Stack, Socket, Server } from '../..';
+import { Stack, Socket, Server, link, Link } from '../..';
 import tcpipDefault = require('../..');
 
 const stack: Stack = new Stack({ backend: 'native' });
@@ -27,6 +27,13 @@ const mac: string = tap.macAddress;
 void tap.stats().then((stats) => stats.dropped.malformed + stats.packetsIn);
 void tun.readable.pipeTo(tap.writable);
 void mac;
+const other = new Stack();
+const joined: Link = link(tun, other.createTunInterface({ ipAddress: '10.0.0.2/24' }), { latency: 20, loss: 0.01 });
+joined.set({ jitter: 2 }).down().up();
+const lost: number = joined.stats().aToB.lost;
+void lost;
+// @ts-expect-error TUN and TAP cannot be linked
+link(tun, tap);
 const viaDefault: typeof Stack = tcpipDefault.Stack;
 void first;
 void viaDefault;
