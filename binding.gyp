@@ -18,6 +18,7 @@
         "src/core/tcp_socket.c",
         "src/core/tun.c",
         "src/node/binding.cc",
+        "src/node/capture.cc",
         "src/node/link.cc",
         "src/node/stack_worker.cc",
         "<(lwip)/core/def.c",

@@ -3,6 +3,7 @@
 // (Ethernet frames) whose traffic JS sees and injects.
 const EventEmitter = require('node:events');
 const crypto = require('node:crypto');
+const fs = require('node:fs');
 const { isIP } = require('node:net');
 const { ReadableStream, WritableStream, CountQueuingStrategy } = require('node:stream/web');
 const errors = require('./errors.js');
@@ -11,6 +12,53 @@ const { validateObject, validateBoolean } = require('./validators.js');
 const KIND = Object.freeze({ loopback: 1, tun: 2, tap: 3 });
 const MTU_MIN = { loopback: 576, tun: 576, tap: 576 };
 const MTU_MAX = 65535;
+// pcap link types: what a capture's records hold.
+const LINKTYPE_ETHERNET = 1;
+const LINKTYPE_RAW = 101; // bare IPv4/IPv6 packets
+
+function pcapHeader(linktype) {
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0); // microsecond timestamps, little-endian
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(0x10000, 16); // snapshot length: whole packets
+  header.writeUInt32LE(linktype, 20);
+  return header;
+}
+
+/** A running capture: iface.capture(path). */
+class Capture {
+  /** @internal */
+  constructor(iface, path) {
+    this.interface = iface;
+    this.path = path;
+    this._closed = null;
+    this._resolveClosed = null;
+  }
+
+  /**
+   * Stops capturing; resolves once every record is in the file.
+   * @returns {Promise<void>}
+   */
+  stop() {
+    if (!this._closed) {
+      this._closed = new Promise((resolve, reject) => {
+        this._resolveClosed = (ok) => (ok ? resolve() : reject(errors.simple(Error, 'ERR_TCPIP_CAPTURE_WRITE', `Writing the capture to ${this.path} failed`)));
+      });
+      const iface = this.interface;
+      if (iface._stack.destroyed) this._resolveClosed(true);
+      else iface._stack._backend.captureStop(iface._id);
+    }
+    return this._closed;
+  }
+
+  _onClosed(ok) {
+    if (this.interface._capture === this) this.interface._capture = null;
+    if (!this._resolveClosed) this.stop();
+    this._resolveClosed(ok);
+  }
+}
+
 // Packets a `.readable` holds for a slow reader before it drops new ones.
 const READABLE_QUEUE = 1024;
 
@@ -96,6 +144,7 @@ class Interface extends EventEmitter {
     this._statsWaiters = [];
     this._jsDrops = { queueFull: 0, readableFull: 0 };
     this._link = null;
+    this._capture = null;
     this._readable = null;
     this._readableController = null;
     this._writable = null;
@@ -152,6 +201,32 @@ class Interface extends EventEmitter {
     resolve(stats);
   }
 
+  /**
+   * Writes every packet (or frame) in and out of this interface to a pcap
+   * file that tshark and Wireshark read. Native links included.
+   * @param {string} path
+   * @returns {Capture}
+   */
+  capture(path) {
+    if (typeof path !== 'string') throw errors.invalidArgType('path', 'string', path);
+    if (this._removed) throw errors.simple(Error, 'ERR_TCPIP_INTERFACE_REMOVED', 'The interface has been removed');
+    if (this._capture) throw errors.simple(Error, 'ERR_TCPIP_CAPTURE_RUNNING', 'The interface is already being captured');
+    const fd = fs.openSync(path, 'w');
+    try {
+      fs.writeSync(fd, pcapHeader(this._type === 'tap' ? LINKTYPE_ETHERNET : LINKTYPE_RAW));
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
+    this._stack._backend.captureStart(this._id, fd);
+    this._capture = new Capture(this, path);
+    return this._capture;
+  }
+
+  _onCaptureClosed(ok) {
+    if (this._capture) this._capture._onClosed(ok);
+  }
+
   /** The native link this interface is joined by, or null. */
   get link() {
     return this._link;
@@ -161,6 +236,7 @@ class Interface extends EventEmitter {
     if (this._removed) return;
     this._removed = true;
     if (this._link) this._link.destroy();
+    if (this._capture && !this._stack.destroyed) this._stack._backend.captureStop(this._id);
     this._stack._forgetInterface(this);
     if (!this._stack.destroyed) this._stack._backend.removeInterface(this._id);
     if (this._readableController) {
@@ -244,4 +320,4 @@ class TapInterface extends HookInterface {
   }
 }
 
-module.exports = { Interface, LoopbackInterface, TunInterface, TapInterface, parseCidr };
+module.exports = { Interface, LoopbackInterface, TunInterface, TapInterface, Capture, parseCidr };

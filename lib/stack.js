@@ -156,6 +156,11 @@ class Stack {
         if (iface) iface._onPacket(a);
         break;
       }
+      case EVENTS.CAPTURE_CLOSED: {
+        const iface = this._interfacesById.get(id);
+        if (iface) iface._onCaptureClosed(a);
+        break;
+      }
       case EVENTS.STATS: {
         const iface = this._interfacesById.get(id);
         if (iface) iface._onStats(a);

@@ -6,6 +6,7 @@
 #   build-essential, python3                                       -> node-gyp addon
 #   patch, xz-utils                                                -> deps/fetch.js
 #   iproute2                                                       -> TAP/netns tests
+#   tshark                                                         -> capture tests
 #
 # Idempotent: apt-get runs only when a package is actually missing, so a
 # second run is a few dpkg queries. Safe to run as non-root when nothing is
@@ -27,7 +28,7 @@ want() {
   done
 }
 
-want build-essential python3 iproute2 patch xz-utils clang lld wasi-libc
+want build-essential python3 iproute2 patch xz-utils clang lld wasi-libc tshark
 
 # clang needs compiler-rt's wasm32 builtins (libclang_rt.builtins-wasm32.a) to
 # link for wasm32-wasi. Debian ships it per LLVM version: take the one matching

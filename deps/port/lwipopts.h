@@ -57,6 +57,12 @@
 #define LWIP_NETIF_LOOPBACK 1
 #define LWIP_LOOPBACK_MAX_PBUFS 0
 #define LWIP_NETIF_LOOPBACK_MULTITHREADING 0
+/* Packet capture on loopback (deps/patches/0004): looped packets bypass
+ * the interface's output function. */
+struct pbuf;
+struct netif;
+void tcpip_loopback_capture(struct pbuf *p, struct netif *netif);
+#define LWIP_HOOK_NETIF_LOOPBACK_INPUT(p, netif) tcpip_loopback_capture(p, netif)
 #define LWIP_SINGLE_NETIF 0
 #define LWIP_NETIF_HOSTNAME 0
 #define LWIP_NUM_NETIF_CLIENT_DATA 1

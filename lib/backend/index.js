@@ -6,6 +6,8 @@
 //   removeInterface(id)
 //   interfaceInput(id, bytes) -> boolean   false: dropped, queue full
 //   interfaceStats(id)                    answered by a STATS event
+//   captureStart(id, fd) / captureStop(id) pcap records appended to fd (header
+//                                          written by JS); CAPTURE_CLOSED follows stop
 //   listen(id, address, port, backlog, ipv6Only)
 //   connect(id, address, port, localAddress, localPort)
 //   write(id, bytes) / writev(id, [bytes]) bytes are copied before return
@@ -26,6 +28,7 @@ const EVENTS = Object.freeze({
   ERROR: 8,
   PACKET: 9,
   STATS: 10,
+  CAPTURE_CLOSED: 100,
 });
 
 const backends = {

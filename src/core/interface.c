@@ -103,6 +103,7 @@ tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
 
 static void interface_free(tcpip_interface *iface) {
   struct netif *netif = &iface->netif;
+  free(iface->capture_scratch);
   netif_remove(netif);
   /* Loopback packets still queued belong to the interface. */
   if (netif->loop_first != NULL) pbuf_free(netif->loop_first);
@@ -159,9 +160,11 @@ static bool ethernet_frame_well_formed(const uint8_t *bytes, size_t length) {
   }
 }
 
-/* Decides whether `iface` takes what arrived, counting the reason if not. */
+/* Decides whether `iface` takes what arrived, counting the reason if not.
+ * A capture sees it either way, as a capture on a wire would. */
 static bool admit(tcpip_interface *iface, const uint8_t *bytes, size_t length) {
   tcpip_interface_stats *stats = &iface->stats;
+  if (iface->capture != NULL) iface->capture(iface->capture_context, bytes, length, false);
   if (!netif_is_up(&iface->netif) || !netif_is_link_up(&iface->netif)) {
     stats->dropped_down++;
     return false;
@@ -263,9 +266,32 @@ void tcpip_interface_request_stats(tcpip_stack *stack, uint32_t id) {
   tcpip_emit(stack, &event);
 }
 
+void tcpip_interface_set_capture(tcpip_stack *stack, uint32_t id, tcpip_capture_fn fn,
+                                 void *context) {
+  tcpip_interface *iface = find(stack, id);
+  if (iface == NULL) return;
+  if (fn != NULL && iface->capture_scratch == NULL) {
+    iface->capture_scratch = malloc(0x10000);
+    if (iface->capture_scratch == NULL) return;
+  }
+  iface->capture = fn;
+  iface->capture_context = context;
+}
+
+void tcpip_interface_capture_out(tcpip_interface *iface, const struct pbuf *p) {
+  if (iface->capture == NULL) return;
+  const uint8_t *bytes = p->payload;
+  if (p->next != NULL) {
+    pbuf_copy_partial(p, iface->capture_scratch, p->tot_len, 0);
+    bytes = iface->capture_scratch;
+  }
+  iface->capture(iface->capture_context, bytes, p->tot_len, true);
+}
+
 err_t tcpip_interface_emit(tcpip_interface *iface, struct pbuf *p) {
   iface->stats.packets_out++;
   iface->stats.bytes_out += p->tot_len;
+  tcpip_interface_capture_out(iface, p);
   if (iface->sink != NULL) {
     /* lwIP keeps `p` (TCP may resend it): the sink gets its own copy. */
     tcpip_packet *packet = packet_from(p);

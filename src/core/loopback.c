@@ -16,6 +16,14 @@ static err_t loop_output6(struct netif *netif, struct pbuf *p,
   return netif_loop_output(netif, p);
 }
 
+/* lwIP loops packets for its own addresses without calling the netif's
+ * output, so a capture sees each looped packet once, as it comes back
+ * (LWIP_HOOK_NETIF_LOOPBACK_INPUT). Any interface can loop packets for its
+ * own addresses; only ours carry a capture. */
+void tcpip_loopback_capture(struct pbuf *p, struct netif *netif) {
+  tcpip_interface_capture_out(TCPIP_INTERFACE(netif), p);
+}
+
 err_t tcpip_loopback_init(struct netif *netif) {
   netif->name[0] = 'l';
   netif->name[1] = 'o';

@@ -49,6 +49,9 @@ typedef struct tcpip_interface {
   tcpip_interface_stats stats;
   tcpip_packet_sink sink; /* when set, output goes here instead of events */
   void *sink_context;
+  tcpip_capture_fn capture; /* when set, sees all traffic in and out */
+  void *capture_context;
+  uint8_t *capture_scratch; /* flattens chained buffers for the capture */
 } tcpip_interface;
 
 #define TCPIP_INTERFACE(netif_pointer) ((tcpip_interface *)(void *)(netif_pointer))
@@ -86,5 +89,7 @@ err_t tcpip_tun_init(struct netif *netif);
 err_t tcpip_tap_init(struct netif *netif);
 /* Counts and reports a packet or frame the stack sends out of `iface`. */
 err_t tcpip_interface_emit(tcpip_interface *iface, struct pbuf *p);
+/* Shows an outgoing buffer chain to the interface's capture, if any. */
+void tcpip_interface_capture_out(tcpip_interface *iface, const struct pbuf *p);
 
 #endif

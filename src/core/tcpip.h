@@ -166,6 +166,14 @@ void tcpip_packet_free(tcpip_packet *packet);
 typedef void (*tcpip_packet_sink)(void *context, tcpip_packet *packet);
 void tcpip_interface_set_sink(tcpip_stack *stack, uint32_t id, tcpip_packet_sink sink,
                               void *context);
+/* Shows every packet or frame that enters or leaves interface `id` to `fn`
+ * (on the stack's thread, bytes valid during the call), for packet capture;
+ * a NULL fn stops it. */
+typedef void (*tcpip_capture_fn)(void *context, const uint8_t *bytes, size_t length,
+                                 bool outgoing);
+void tcpip_interface_set_capture(tcpip_stack *stack, uint32_t id, tcpip_capture_fn fn,
+                                 void *context);
+
 /* Like tcpip_interface_input() but takes the packet, without a copy. */
 void tcpip_interface_input_packet(tcpip_stack *stack, uint32_t id, tcpip_packet *packet);
 

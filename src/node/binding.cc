@@ -28,6 +28,8 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
             InstanceMethod<&StackBinding::RemoveInterface>("removeInterface"),
             InstanceMethod<&StackBinding::InterfaceInput>("interfaceInput"),
             InstanceMethod<&StackBinding::InterfaceStats>("interfaceStats"),
+            InstanceMethod<&StackBinding::CaptureStart>("captureStart"),
+            InstanceMethod<&StackBinding::CaptureStop>("captureStop"),
             InstanceMethod<&StackBinding::Listen>("listen"),
             InstanceMethod<&StackBinding::Connect>("connect"),
             InstanceMethod<&StackBinding::Write>("write"),
@@ -174,6 +176,23 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     if (command.length) std::memcpy(command.data, packet.Data(), command.length);
     posted_++;
     return Napi::Boolean::New(info.Env(), worker_->PostInput(std::move(command)));
+  }
+
+  // captureStart(id, fd): the worker appends pcap records to `fd` (whose
+  // header JS wrote) and owns it from now on.
+  Napi::Value CaptureStart(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Command command;
+    command.type = Command::Type::kCaptureStart;
+    command.id = IdOf(info);
+    command.number = info[1].As<Napi::Number>().Int32Value();
+    PostCommand(std::move(command));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value CaptureStop(const Napi::CallbackInfo& info) {
+    if (Alive(info.Env())) Post(Command::Type::kCaptureStop, IdOf(info));
+    return info.Env().Undefined();
   }
 
   Napi::Value InterfaceStats(const Napi::CallbackInfo& info) {
@@ -372,7 +391,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
       size_t argc = 3;
       args[0] = Napi::Number::New(env, event.type);
       args[1] = Napi::Number::New(env, event.id);
-      switch (event.type) {
+      switch (static_cast<int>(event.type)) {
         case TCPIP_EV_DATA: {
           // Small payloads are cheaper to copy than to hand over with a
           // finalizer; large ones become external buffers (or copies where
@@ -410,6 +429,9 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
         }
         case TCPIP_EV_WRITTEN:
           args[2] = Napi::Number::New(env, static_cast<double>(event.count));
+          break;
+        case kEventCaptureClosed:
+          args[2] = Napi::Boolean::New(env, event.error == TCPIP_OK);
           break;
         case TCPIP_EV_ERROR:
           args[2] = Napi::String::New(env, tcpip_error_name(event.error));

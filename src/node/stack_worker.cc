@@ -181,6 +181,16 @@ void StackWorker::Apply(tcpip_stack* stack, Command& c) {
       tcpip_interface_set_sink(stack, c.id, &LinkDirection::Sink, c.link.get());
       links_[c.id] = std::move(c.link);
       break;
+    case Command::Type::kCaptureStart: {
+      StopCapture(stack, c.id);
+      auto writer = std::make_unique<PcapWriter>(c.number);
+      tcpip_interface_set_capture(stack, c.id, &PcapWriter::Record, writer.get());
+      captures_[c.id] = std::move(writer);
+      break;
+    }
+    case Command::Type::kCaptureStop:
+      StopCapture(stack, c.id);
+      break;
     case Command::Type::kDetachLink:
       tcpip_interface_set_sink(stack, c.id, nullptr, nullptr);
       tcpip_interface_set_checksums(stack, c.id, true);
@@ -221,6 +231,19 @@ void StackWorker::Apply(tcpip_stack* stack, Command& c) {
 // After a busy turn the worker polls for commands this long before it
 // sleeps: request/response traffic then never pays for a thread wake-up.
 static constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
+
+void StackWorker::StopCapture(tcpip_stack* stack, uint32_t interface_id) {
+  auto found = captures_.find(interface_id);
+  if (found == captures_.end()) return;
+  tcpip_interface_set_capture(stack, interface_id, nullptr, nullptr);
+  bool ok = found->second->Flush();
+  captures_.erase(found);  // closes the file
+  Event event{};
+  event.type = static_cast<tcpip_event_type>(kEventCaptureClosed);
+  event.id = interface_id;
+  event.error = ok ? TCPIP_OK : TCPIP_EINVAL;
+  produced_.push_back(event);
+}
 
 Clock::time_point StackWorker::DeliverDue(tcpip_stack* stack) {
   Clock::time_point now = Clock::now();
@@ -270,13 +293,18 @@ void StackWorker::Run() {
     batch.clear();
     Clock::time_point next_delivery = DeliverDue(stack);
     uint32_t sleep_ms = tcpip_stack_poll(stack);
+    // Captures reach their files before the worker rests.
+    for (auto& capture : captures_) capture.second->Flush();
     PublishEvents();
     wake_at = sleep_ms == TCPIP_SLEEP_FOREVER ? Clock::time_point::max()
                                               : Clock::now() + std::chrono::milliseconds(sleep_ms);
     wake_at = std::min(wake_at, next_delivery);
   }
-  // Interfaces go with the stack: their links must stop sending into it.
+  // Interfaces go with the stack: their links must stop sending into it,
+  // and their captures end.
   for (auto& entry : links_) tcpip_interface_set_sink(stack, entry.first, nullptr, nullptr);
+  for (auto& entry : captures_) tcpip_interface_set_capture(stack, entry.first, nullptr, nullptr);
+  captures_.clear();
   tcpip_stack_destroy(stack);
   links_.clear();
   while (!timed_.empty()) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../core/tcpip.h"
+#include "capture.h"
 #include "link.h"
 
 namespace tcpip {
@@ -39,6 +40,8 @@ struct Command {
     kDeliver,     // a packet from a link, due at `due`
     kAttachLink,  // interface `id` sends into `link`
     kDetachLink,
+    kCaptureStart,  // interface `id` is captured to file descriptor `number`
+    kCaptureStop,   // answered by a kEventCaptureClosed event
   };
   Type type;
   uint32_t id = 0;
@@ -56,6 +59,9 @@ struct Command {
   Clock::time_point due{};         // kDeliver
   std::shared_ptr<LinkDirection> link;  // kAttachLink
 };
+
+// Events of the Node layer itself, numbered after the core's.
+constexpr int kEventCaptureClosed = 100;  // `id`: the interface; `error`: write failed
 
 // An event copied out of the core, safe to carry to another thread: DATA
 // events own a copy of their bytes.
@@ -109,6 +115,7 @@ class StackWorker {
   void Run();
   void Apply(tcpip_stack* stack, Command& command);
   void PublishEvents();
+  void StopCapture(tcpip_stack* stack, uint32_t interface_id);
   // Hands due link packets to the stack; returns when the next one is due.
   Clock::time_point DeliverDue(tcpip_stack* stack);
 
@@ -142,6 +149,7 @@ class StackWorker {
   std::priority_queue<TimedPacket, std::vector<TimedPacket>, std::greater<TimedPacket>> timed_;
   uint64_t timed_order_ = 0;
   std::map<uint32_t, std::shared_ptr<LinkDirection>> links_;
+  std::map<uint32_t, std::unique_ptr<PcapWriter>> captures_;
 
   std::thread thread_;
 };

@@ -1,0 +1,116 @@
+'use strict';
+// Packet capture: pcap files that tshark reads, for hook interfaces, native
+// links and loopback.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { Stack, link } = require('..');
+const { teardown } = require('./helpers/stack.js');
+const { listen, closeServer, within } = require('./helpers/util.js');
+
+/** tshark's one-line summaries of the packets in `file` matching `filter`. */
+function tshark(file, filter) {
+  const args = ['-r', file, '-n'];
+  if (filter) args.push('-Y', filter);
+  return execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    .split('\n').filter(Boolean);
+}
+
+/** One exchange: a client on `a` sends `bytes` and ends; the server echoes the end. */
+async function exchange(a, b, address, bytes) {
+  const server = b.net.createServer((s) => { s.resume(); s.on('end', () => s.end()); });
+  await listen(server, 80);
+  await within(new Promise((resolve, reject) => {
+    const c = a.net.connect(80, address, () => c.end(Buffer.alloc(bytes, 1)));
+    c.resume();
+    c.on('error', reject);
+    c.on('close', resolve);
+  }), 60000, 'exchange');
+  await closeServer(server);
+}
+
+describe('packet capture', function () {
+  let stacks = [];
+  let dir;
+  beforeEach(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpip-capture-'));
+  });
+  afterEach(function () {
+    for (const s of stacks) teardown(s);
+    stacks = [];
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  function twoStacks() {
+    const a = new Stack();
+    const b = new Stack();
+    stacks.push(a, b);
+    return [a, b];
+  }
+
+  it('a native TUN link capture shows the TCP handshake to tshark', async function () {
+    this.timeout(30000);
+    const [a, b] = twoStacks();
+    const ia = a.createTunInterface({ ipAddress: '10.0.0.1/24' });
+    const ib = b.createTunInterface({ ipAddress: '10.0.0.2/24' });
+    link(ia, ib);
+    const file = path.join(dir, 'tun.pcap');
+    const capture = ia.capture(file);
+    await exchange(a, b, '10.0.0.2', 100000);
+    await capture.stop();
+    const syn = tshark(file, 'tcp.flags.syn == 1 && tcp.flags.ack == 0');
+    const synAck = tshark(file, 'tcp.flags.syn == 1 && tcp.flags.ack == 1');
+    assert.equal(syn.length, 1, syn.join('\n'));
+    assert.match(syn[0], /10\.0\.0\.1 → 10\.0\.0\.2 .*\[SYN\]/);
+    assert.equal(synAck.length, 1);
+    assert.ok(tshark(file, 'tcp.flags.fin == 1').length >= 2, 'both FINs are there');
+    assert.ok(tshark(file, 'tcp.len > 0').length > 10, 'and the data');
+  });
+
+  it('a lossy link capture shows the retransmissions', async function () {
+    this.timeout(120000);
+    const [a, b] = twoStacks();
+    const ia = a.createTunInterface({ ipAddress: '10.0.0.1/24', mtu: 65535 });
+    const ib = b.createTunInterface({ ipAddress: '10.0.0.2/24', mtu: 65535 });
+    const l = link(ia, ib, { loss: 0.05, duplicate: 0.01, reorder: 0.02, latency: 20 });
+    const file = path.join(dir, 'lossy.pcap');
+    const capture = ia.capture(file);
+    await exchange(a, b, '10.0.0.2', 4 * 1024 * 1024);
+    await capture.stop();
+    assert.ok(l.stats().aToB.lost > 0);
+    assert.ok(tshark(file, 'tcp.analysis.retransmission || tcp.analysis.fast_retransmission').length > 0);
+  });
+
+  it('a TAP capture holds Ethernet frames with ARP; a loopback capture holds the packets once', async function () {
+    this.timeout(30000);
+    const [a, b] = twoStacks();
+    const ia = a.createTapInterface({ ipAddress: '10.1.0.1/24' });
+    const ib = b.createTapInterface({ ipAddress: '10.1.0.2/24' });
+    ia.on('frame', (f) => ib.send(f));
+    ib.on('frame', (f) => ia.send(f));
+    const tapFile = path.join(dir, 'tap.pcap');
+    const tapCapture = ia.capture(tapFile);
+    await exchange(a, b, '10.1.0.2', 10000);
+    await tapCapture.stop();
+    assert.ok(tshark(tapFile, 'arp').length >= 2, 'ARP request and reply');
+    assert.equal(tshark(tapFile, 'tcp.flags.syn == 1 && tcp.flags.ack == 0').length, 1);
+
+    const lo = a.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+    const loFile = path.join(dir, 'lo.pcap');
+    const loCapture = lo.capture(loFile);
+    await exchange(a, a, '127.0.0.1', 1000);
+    await loCapture.stop();
+    assert.equal(tshark(loFile, 'tcp.flags.syn == 1 && tcp.flags.ack == 0').length, 1);
+  });
+
+  it('rejects a path it cannot write, and a second capture of one interface', function () {
+    const [a] = twoStacks();
+    const tun = a.createTunInterface({ ipAddress: '10.2.0.1/24' });
+    assert.throws(() => tun.capture(path.join(dir, 'missing', 'x.pcap')), { code: 'ENOENT' });
+    assert.throws(() => tun.capture(42), { code: 'ERR_INVALID_ARG_TYPE' });
+    const capture = tun.capture(path.join(dir, 'one.pcap'));
+    assert.throws(() => tun.capture(path.join(dir, 'two.pcap')), { code: 'ERR_TCPIP_CAPTURE_RUNNING' });
+    return capture.stop();
+  });
+});
