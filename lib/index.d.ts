@@ -54,6 +54,14 @@ export interface InterfaceStats {
   };
 }
 
+/** A running capture: `iface.capture(path)`. */
+export declare class Capture {
+  readonly interface: Interface;
+  readonly path: string;
+  /** Stops capturing; resolves once every record is in the file. */
+  stop(): Promise<void>;
+}
+
 export declare class Interface extends EventEmitter {
   readonly type: 'loopback' | 'tun' | 'tap';
   /** The addresses in CIDR notation. */
@@ -66,6 +74,8 @@ export declare class Interface extends EventEmitter {
   /** The native link joining this interface, or null. */
   readonly link: Link | null;
   stats(): Promise<InterfaceStats>;
+  /** Writes every packet or frame in and out to a pcap file (tshark, Wireshark). */
+  capture(path: string): Capture;
   remove(): void;
 }
 

@@ -1,6 +1,6 @@
 'use strict';
 const { Stack } = require('./stack.js');
 const { link, Link } = require('./link.js');
-const { Interface, LoopbackInterface, TunInterface, TapInterface } = require('./interfaces.js');
+const { Interface, LoopbackInterface, TunInterface, TapInterface, Capture } = require('./interfaces.js');
 
-module.exports = { Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface };
+module.exports = { Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, Capture };

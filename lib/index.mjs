@@ -1,4 +1,4 @@
 import tcpip from './index.js';
 
-export const { Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface } = tcpip;
+export const { Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, Capture } = tcpip;
 export default tcpip;
