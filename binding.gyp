@@ -19,6 +19,7 @@
         "src/core/tun.c",
         "src/node/binding.cc",
         "src/node/capture.cc",
+        "src/node/device.cc",
         "src/node/link.cc",
         "src/node/stack_worker.cc",
         "<(lwip)/core/def.c",

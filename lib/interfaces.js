@@ -6,6 +6,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const { isIP } = require('node:net');
 const { ReadableStream, WritableStream, CountQueuingStrategy } = require('node:stream/web');
+const util = require('node:util');
 const errors = require('./errors.js');
 const { validateObject, validateBoolean } = require('./validators.js');
 
@@ -107,6 +108,29 @@ function parseMac(value) {
   return mac;
 }
 
+const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/**
+ * Opens kernel TUN/TAP device `name` (created if missing, inside the
+ * caller's network namespace). Errors are Node's system errors.
+ */
+function openKernelDevice(name, type) {
+  if (typeof name !== 'string') throw errors.invalidArgType('options.device', 'string', name);
+  if (!DEVICE_NAME.test(name)) throw errors.invalidArgValue('options.device', name, 'must be 1-15 letters, digits, ".", "_" or "-"');
+  if (type === 'loopback') throw errors.invalidArgValue('options.device', name, 'is not for a loopback interface');
+  const { loadAddon } = require('./backend/native.js');
+  const [result, syscall] = loadAddon().openKernelDevice(name, type === 'tap');
+  if (result >= 0) return result;
+  const [code, description] = util.getSystemErrorMap().get(result) || [util.getSystemErrorName(result), 'unknown error'];
+  const error = new Error(`${syscall} ${code}: ${description}, /dev/net/tun (device ${name})`);
+  error.errno = result;
+  error.code = code;
+  error.syscall = syscall;
+  error.path = '/dev/net/tun';
+  error.device = name;
+  throw error;
+}
+
 function formatMac(mac) {
   return [...mac].map((byte) => byte.toString(16).padStart(2, '0')).join(':');
 }
@@ -137,6 +161,7 @@ class Interface extends EventEmitter {
       gateway = options.gateway;
     }
     if (options.defaultRoute !== undefined) validateBoolean(options.defaultRoute, 'options.defaultRoute');
+    const deviceFd = options.device === undefined ? -1 : openKernelDevice(options.device, type);
     this._gateway = gateway || null;
     this._defaultRoute = options.defaultRoute !== undefined ? options.defaultRoute : Boolean(gateway);
     this._id = stack._allocateId();
@@ -150,6 +175,8 @@ class Interface extends EventEmitter {
     this._writable = null;
     stack._backend.createInterface(this._id, KIND[type], this._addresses.map((a) => a.cidr), this._mtu,
       this._mac || undefined, gateway || undefined, this._defaultRoute);
+    this._device = options.device === undefined ? null : options.device;
+    if (deviceFd >= 0) stack._backend.attachDevice(this._id, deviceFd);
   }
 
   get type() {
@@ -175,6 +202,11 @@ class Interface extends EventEmitter {
 
   get gateway() {
     return this._gateway;
+  }
+
+  /** The kernel device this interface is attached to, or null. */
+  get device() {
+    return this._device;
   }
 
   get removed() {

@@ -5,7 +5,7 @@
 #   clang, lld (wasm-ld), wasi-libc, compiler-rt wasm32 builtins  -> build:wasm
 #   build-essential, python3                                       -> node-gyp addon
 #   patch, xz-utils                                                -> deps/fetch.js
-#   iproute2                                                       -> TAP/netns tests
+#   iproute2, iputils-ping, curl                                   -> kernel device tests
 #   tshark                                                         -> capture tests
 #
 # Idempotent: apt-get runs only when a package is actually missing, so a
@@ -28,7 +28,7 @@ want() {
   done
 }
 
-want build-essential python3 iproute2 patch xz-utils clang lld wasi-libc tshark
+want build-essential python3 iproute2 iputils-ping curl patch xz-utils clang lld wasi-libc tshark
 
 # clang needs compiler-rt's wasm32 builtins (libclang_rt.builtins-wasm32.a) to
 # link for wasm32-wasi. Debian ships it per LLVM version: take the one matching

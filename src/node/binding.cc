@@ -30,6 +30,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
             InstanceMethod<&StackBinding::InterfaceStats>("interfaceStats"),
             InstanceMethod<&StackBinding::CaptureStart>("captureStart"),
             InstanceMethod<&StackBinding::CaptureStop>("captureStop"),
+            InstanceMethod<&StackBinding::AttachDevice>("attachDevice"),
             InstanceMethod<&StackBinding::Listen>("listen"),
             InstanceMethod<&StackBinding::Connect>("connect"),
             InstanceMethod<&StackBinding::Write>("write"),
@@ -184,6 +185,17 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     if (!Alive(info.Env())) return info.Env().Undefined();
     Command command;
     command.type = Command::Type::kCaptureStart;
+    command.id = IdOf(info);
+    command.number = info[1].As<Napi::Number>().Int32Value();
+    PostCommand(std::move(command));
+    return info.Env().Undefined();
+  }
+
+  // attachDevice(id, fd): the worker owns the kernel device's fd from now on.
+  Napi::Value AttachDevice(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Command command;
+    command.type = Command::Type::kAttachDevice;
     command.id = IdOf(info);
     command.number = info[1].As<Napi::Number>().Int32Value();
     PostCommand(std::move(command));
@@ -389,9 +401,9 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
       Napi::HandleScope event_scope(env);
       napi_value args[8];
       size_t argc = 3;
-      args[0] = Napi::Number::New(env, event.type);
+      args[0] = Napi::Number::New(env, event.code);
       args[1] = Napi::Number::New(env, event.id);
-      switch (static_cast<int>(event.type)) {
+      switch (event.code) {
         case TCPIP_EV_DATA: {
           // Small payloads are cheaper to copy than to hand over with a
           // finalizer; large ones become external buffers (or copies where
@@ -600,7 +612,18 @@ static Napi::Value HeapBytesInUse(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// openKernelDevice(name, tap) -> [fd, ''] or [-errno, syscall]
+static Napi::Value OpenKernelDevice(const Napi::CallbackInfo& info) {
+  const char* syscall = "";
+  int result = tcpip::OpenKernelDevice(info[0].As<Napi::String>().Utf8Value(), info[1].ToBoolean(), &syscall);
+  Napi::Array pair = Napi::Array::New(info.Env(), 2);
+  pair.Set(0u, Napi::Number::New(info.Env(), result));
+  pair.Set(1u, Napi::String::New(info.Env(), result >= 0 ? "" : syscall));
+  return pair;
+}
+
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  exports.Set("openKernelDevice", Napi::Function::New(env, OpenKernelDevice));
   exports.Set("heapBytesInUse", Napi::Function::New(env, HeapBytesInUse));
   exports.Set("NativeStack", tcpip::StackBinding::Define(env));
   exports.Set("NativeLink", tcpip::LinkBinding::Define(env));

@@ -3,6 +3,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <system_error>
+#include <unistd.h>
 
 namespace tcpip {
 
@@ -15,8 +19,25 @@ static inline void CpuRelax() {
 }
 
 
+static void MakeWakePipe(int fds[2]) {
+  if (pipe(fds) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  for (int i = 0; i < 2; i++) {
+    fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+    fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+  }
+}
+
 StackWorker::StackWorker(std::function<void()> notify)
-    : notify_(std::move(notify)), inbox_(std::make_shared<Inbox>(this)), thread_([this] { Run(); }) {}
+    : notify_(std::move(notify)), inbox_(std::make_shared<Inbox>(this)) {
+  MakeWakePipe(wake_pipe_);
+  thread_ = std::thread([this] { Run(); });
+}
+
+void StackWorker::Wake() {
+  char byte = 1;
+  ssize_t ignored = write(wake_pipe_[1], &byte, 1);  // a full pipe wakes as well
+  (void)ignored;
+}
 
 static void FreeCommand(Command& command) {
   std::free(command.data);
@@ -29,6 +50,8 @@ StackWorker::~StackWorker() {
   Stop();
   FreeEvents(events_);
   for (Command& command : commands_) FreeCommand(command);
+  close(wake_pipe_[0]);
+  close(wake_pipe_[1]);
 }
 
 void StackWorker::Post(Command&& command) {
@@ -46,7 +69,7 @@ void StackWorker::Post(Command&& command) {
   }
   // Only a sleeping worker needs a wake-up; a running or spinning one takes
   // the whole queue at once on its next turn.
-  if (wake) commands_ready_.notify_one();
+  if (wake) Wake();
 }
 
 // Packets waiting for the worker, in bytes, before injection drops them.
@@ -98,7 +121,7 @@ void StackWorker::Stop() {
     std::lock_guard<std::mutex> lock(commands_mutex_);
     stopping_ = true;
   }
-  commands_ready_.notify_one();
+  Wake();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -106,6 +129,7 @@ void StackWorker::OnCoreEvent(void* context, const tcpip_event* event) {
   auto* self = static_cast<StackWorker*>(context);
   Event copy;
   static_cast<tcpip_event&>(copy) = *event;
+  copy.code = event->type;
   copy.data_ = nullptr;  // the core's buffer is gone once this returns
   copy.stats = nullptr;
   copy.data = nullptr;
@@ -191,6 +215,12 @@ void StackWorker::Apply(tcpip_stack* stack, Command& c) {
     case Command::Type::kCaptureStop:
       StopCapture(stack, c.id);
       break;
+    case Command::Type::kAttachDevice: {
+      auto device = std::make_unique<KernelDevice>(c.id, c.number);
+      tcpip_interface_set_sink(stack, c.id, &KernelDevice::Sink, device.get());
+      devices_[c.id] = std::move(device);
+      break;
+    }
     case Command::Type::kDetachLink:
       tcpip_interface_set_sink(stack, c.id, nullptr, nullptr);
       tcpip_interface_set_checksums(stack, c.id, true);
@@ -239,7 +269,7 @@ void StackWorker::StopCapture(tcpip_stack* stack, uint32_t interface_id) {
   bool ok = found->second->Flush();
   captures_.erase(found);  // closes the file
   Event event{};
-  event.type = static_cast<tcpip_event_type>(kEventCaptureClosed);
+  event.code = kEventCaptureClosed;
   event.id = interface_id;
   event.error = ok ? TCPIP_OK : TCPIP_EINVAL;
   produced_.push_back(event);
@@ -253,6 +283,21 @@ Clock::time_point StackWorker::DeliverDue(tcpip_stack* stack) {
     tcpip_interface_input_packet(stack, next.interface_id, next.packet);
   }
   return timed_.empty() ? Clock::time_point::max() : timed_.top().due;
+}
+
+void StackWorker::SleepUntil(Clock::time_point wake_at) {
+  std::vector<struct pollfd> fds;
+  fds.push_back({wake_pipe_[0], POLLIN, 0});
+  for (auto& device : devices_) fds.push_back({device.second->fd(), POLLIN, 0});
+  int timeout_ms = -1;
+  if (wake_at != Clock::time_point::max()) {
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(wake_at - Clock::now()).count();
+    timeout_ms = left <= 0 ? 0 : static_cast<int>(std::min<long long>((left + 999) / 1000, 1 << 30));
+  }
+  poll(fds.data(), fds.size(), timeout_ms);
+  char drain[64];
+  while (read(wake_pipe_[0], drain, sizeof drain) > 0) {
+  }
 }
 
 void StackWorker::Run() {
@@ -271,14 +316,12 @@ void StackWorker::Run() {
     {
       std::unique_lock<std::mutex> lock(commands_mutex_);
       if (commands_.empty() && !stopping_ && wake_at > Clock::now()) {
-        // Sleep until the next lwIP timeout, link delivery or command: no tick.
+        // Sleep until the next lwIP timeout, link delivery, device packet or
+        // command: no tick.
         sleeping_ = true;
-        auto ready = [this] { return !commands_.empty() || stopping_; };
-        if (wake_at == Clock::time_point::max()) {
-          commands_ready_.wait(lock, ready);
-        } else {
-          commands_ready_.wait_until(lock, wake_at, ready);
-        }
+        lock.unlock();
+        SleepUntil(wake_at);
+        lock.lock();
         sleeping_ = false;
       }
       if (stopping_) break;
@@ -286,6 +329,7 @@ void StackWorker::Run() {
       queued_input_bytes_ = 0;
       commands_posted_.store(false, std::memory_order_relaxed);
     }
+    for (auto& device : devices_) device.second->Receive(stack, 256);
     for (Command& command : batch) {
       Apply(stack, command);
       FreeCommand(command);  // what the core did not take (input it copied)
@@ -305,6 +349,8 @@ void StackWorker::Run() {
   for (auto& entry : links_) tcpip_interface_set_sink(stack, entry.first, nullptr, nullptr);
   for (auto& entry : captures_) tcpip_interface_set_capture(stack, entry.first, nullptr, nullptr);
   captures_.clear();
+  for (auto& entry : devices_) tcpip_interface_set_sink(stack, entry.first, nullptr, nullptr);
+  devices_.clear();  // closes them: the kernel removes non-persistent devices
   tcpip_stack_destroy(stack);
   links_.clear();
   while (!timed_.empty()) {

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -18,6 +17,7 @@
 
 #include "../core/tcpip.h"
 #include "capture.h"
+#include "device.h"
 #include "link.h"
 
 namespace tcpip {
@@ -42,6 +42,7 @@ struct Command {
     kDetachLink,
     kCaptureStart,  // interface `id` is captured to file descriptor `number`
     kCaptureStop,   // answered by a kEventCaptureClosed event
+    kAttachDevice,  // interface `id` is a kernel device, fd `number` (owned)
   };
   Type type;
   uint32_t id = 0;
@@ -66,6 +67,7 @@ constexpr int kEventCaptureClosed = 100;  // `id`: the interface; `error`: write
 // An event copied out of the core, safe to carry to another thread: DATA
 // events own a copy of their bytes.
 struct Event : tcpip_event {
+  int code;  // the core's tcpip_event_type, or one of the Node layer's kEvent*
   tcpip_interface_stats stats_copy;  // TCPIP_EV_STATS
   // TCPIP_EV_DATA: the bytes, owned by the event through `held` (a core
   // buffer, see tcpip_event_hold_data) or, when that is null, malloc'd.
@@ -116,6 +118,8 @@ class StackWorker {
   void Apply(tcpip_stack* stack, Command& command);
   void PublishEvents();
   void StopCapture(tcpip_stack* stack, uint32_t interface_id);
+  // Waits in poll() for the wake pipe, a kernel device, or `wake_at`.
+  void SleepUntil(Clock::time_point wake_at);
   // Hands due link packets to the stack; returns when the next one is due.
   Clock::time_point DeliverDue(tcpip_stack* stack);
 
@@ -130,11 +134,14 @@ class StackWorker {
   };
 
   std::function<void()> notify_;
+  // Wakes the worker from poll(): written when it sleeps and a command comes.
+  void Wake();
+
   std::mutex commands_mutex_;
-  std::condition_variable commands_ready_;
+  int wake_pipe_[2] = {-1, -1};
   std::vector<Command> commands_;
   bool stopping_ = false;
-  bool sleeping_ = false;  // the worker waits on commands_ready_
+  bool sleeping_ = false;  // the worker waits in poll(): posting must Wake() it
   size_t queued_input_bytes_ = 0;
   std::atomic<bool> commands_posted_{false};
   std::atomic<bool> events_ready_{false};
@@ -150,6 +157,7 @@ class StackWorker {
   uint64_t timed_order_ = 0;
   std::map<uint32_t, std::shared_ptr<LinkDirection>> links_;
   std::map<uint32_t, std::unique_ptr<PcapWriter>> captures_;
+  std::map<uint32_t, std::unique_ptr<KernelDevice>> devices_;
 
   std::thread thread_;
 };

@@ -1,0 +1,63 @@
+#include "device.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#endif
+
+namespace tcpip {
+
+int OpenKernelDevice(const std::string& name, bool tap, const char** syscall) {
+#if defined(__linux__)
+  *syscall = "open";
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct ifreq request;
+  std::memset(&request, 0, sizeof request);
+  request.ifr_flags = static_cast<short>((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI);
+  std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd, TUNSETIFF, &request) < 0) {
+    int error = errno;
+    close(fd);
+    *syscall = "ioctl";
+    return -error;
+  }
+  return fd;
+#else
+  (void)name;
+  (void)tap;
+  *syscall = "open";
+  return -ENOSYS;
+#endif
+}
+
+KernelDevice::~KernelDevice() { close(fd_); }
+
+void KernelDevice::Sink(void* context, tcpip_packet* packet) {
+  auto* self = static_cast<KernelDevice*>(context);
+  size_t length = 0;
+  const uint8_t* bytes = tcpip_packet_bytes(packet, &length);
+  // A full device queue drops, as a NIC's would; TCP resends.
+  ssize_t written;
+  do {
+    written = write(self->fd_, bytes, length);
+  } while (written < 0 && errno == EINTR);
+  tcpip_packet_free(packet);
+}
+
+void KernelDevice::Receive(tcpip_stack* stack, int budget) {
+  static thread_local uint8_t buffer[65536];
+  for (int i = 0; i < budget; i++) {
+    ssize_t length = read(fd_, buffer, sizeof buffer);
+    if (length < 0 && errno == EINTR) continue;
+    if (length <= 0) return;  // EAGAIN: drained (or the device went away)
+    tcpip_interface_input(stack, interface_id_, buffer, static_cast<size_t>(length));
+  }
+}
+
+}  // namespace tcpip

@@ -1,0 +1,37 @@
+// Real kernel TUN/TAP devices (Linux): the JS thread opens the device; the
+// stack's worker reads and writes its file descriptor directly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "../core/tcpip.h"
+
+namespace tcpip {
+
+// Opens /dev/net/tun as device `name` (TAP for Ethernet frames, TUN for IP
+// packets), non-blocking. Returns the fd, or -errno with `syscall` naming the
+// call that failed.
+int OpenKernelDevice(const std::string& name, bool tap, const char** syscall);
+
+// One attached device: the interface's sink writes to it, and the worker
+// reads what the kernel sends into the interface.
+class KernelDevice {
+ public:
+  KernelDevice(uint32_t interface_id, int fd) : interface_id_(interface_id), fd_(fd) {}
+  ~KernelDevice();
+  KernelDevice(const KernelDevice&) = delete;
+  KernelDevice& operator=(const KernelDevice&) = delete;
+
+  int fd() const { return fd_; }
+  // A tcpip_packet_sink.
+  static void Sink(void* context, tcpip_packet* packet);
+  // Hands the stack what the kernel sent, up to `budget` packets.
+  void Receive(tcpip_stack* stack, int budget);
+
+ private:
+  uint32_t interface_id_;
+  int fd_;
+};
+
+}  // namespace tcpip
