@@ -18,6 +18,8 @@ export interface LoopbackInterfaceOptions {
 
 export interface HookInterfaceOptions {
   ipAddress: string | string[];
+  /** Attach to kernel TUN/TAP device `name` (Linux, /dev/net/tun; created if missing). */
+  device?: string;
   /** 576..65535; 1500 by default. */
   mtu?: number;
   /** IPv4 next hop for off-link traffic; makes this the default route. */
@@ -70,6 +72,8 @@ export declare class Interface extends EventEmitter {
   readonly addresses: InterfaceAddress[];
   readonly mtu: number;
   readonly gateway: string | null;
+  /** The kernel device this interface is attached to, or null. */
+  readonly device: string | null;
   readonly removed: boolean;
   /** The native link joining this interface, or null. */
   readonly link: Link | null;

@@ -32,6 +32,8 @@ const joined: Link = link(tun, other.createTunInterface({ ipAddress: '10.0.0.2/2
 joined.set({ jitter: 2 }).down().up();
 const lost: number = joined.stats().aToB.lost;
 void lost;
+const device: string | null = tun.device;
+void device;
 void tun.capture('/tmp/x.pcap').stop().then(() => undefined);
 // @ts-expect-error TUN and TAP cannot be linked
 link(tun, tap);
