@@ -8,6 +8,7 @@
       "target_name": "tcpip",
       "sources": [
         "src/core/address.c",
+        "src/core/bridge.c",
         "src/core/errors.c",
         "src/core/id_map.c",
         "src/core/interface.c",

@@ -1,6 +1,10 @@
 'use strict';
 const { Stack } = require('./stack.js');
 const { link, Link } = require('./link.js');
-const { Interface, LoopbackInterface, TunInterface, TapInterface, Capture } = require('./interfaces.js');
+const {
+  Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
+} = require('./interfaces.js');
 
-module.exports = { Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, Capture };
+module.exports = {
+  Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
+};

@@ -1,4 +1,6 @@
 import tcpip from './index.js';
 
-export const { Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, Capture } = tcpip;
+export const {
+  Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
+} = tcpip;
 export default tcpip;

@@ -10,8 +10,8 @@ const util = require('node:util');
 const errors = require('./errors.js');
 const { validateObject, validateBoolean } = require('./validators.js');
 
-const KIND = Object.freeze({ loopback: 1, tun: 2, tap: 3 });
-const MTU_MIN = { loopback: 576, tun: 576, tap: 576 };
+const KIND = Object.freeze({ loopback: 1, tun: 2, tap: 3, bridge: 4 });
+const MTU_MIN = { loopback: 576, tun: 576, tap: 576, bridge: 576 };
 const MTU_MAX = 65535;
 // pcap link types: what a capture's records hold.
 const LINKTYPE_ETHERNET = 1;
@@ -81,7 +81,8 @@ function parseCidr(value, name) {
   return Object.freeze({ address, prefix, family, cidr: `${address}/${prefix}` });
 }
 
-function parseAddresses(value, name) {
+function parseAddresses(value, name, optional) {
+  if (value === undefined && optional) return [];
   const list = Array.isArray(value) ? value : [value];
   const addresses = list.map((item) => parseCidr(item, name));
   if (addresses.filter((a) => a.family === 4).length > 1) {
@@ -131,6 +132,19 @@ function openKernelDevice(name, type) {
   throw error;
 }
 
+function checkPorts(stack, ports) {
+  if (!Array.isArray(ports)) throw errors.invalidArgType('options.ports', 'Array', ports);
+  if (ports.length > 32) throw errors.invalidArgValue('options.ports', ports.length, 'may hold at most 32 interfaces');
+  ports.forEach((port, index) => {
+    if (!(port instanceof TapInterface)) throw errors.invalidArgType(`options.ports[${index}]`, 'TapInterface', port);
+    if (port._stack !== stack) throw errors.invalidArgValue(`options.ports[${index}]`, port.macAddress, 'must belong to this stack');
+    if (port.removed) throw errors.invalidArgValue(`options.ports[${index}]`, port.macAddress, 'has been removed');
+    if (port._bridge) throw errors.invalidArgValue(`options.ports[${index}]`, port.macAddress, 'is already a bridge port');
+    if (ports.indexOf(port) !== index) throw errors.invalidArgValue(`options.ports[${index}]`, port.macAddress, 'is listed twice');
+  });
+  return [...ports];
+}
+
 function formatMac(mac) {
   return [...mac].map((byte) => byte.toString(16).padStart(2, '0')).join(':');
 }
@@ -151,9 +165,11 @@ class Interface extends EventEmitter {
     validateObject(options, 'options');
     this._stack = stack;
     this._type = type;
-    this._addresses = parseAddresses(options.ipAddress, 'options.ipAddress');
+    // A TAP port of a bridge, like a Linux bridge port, may have no address.
+    this._addresses = parseAddresses(options.ipAddress, 'options.ipAddress', type === 'tap' || type === 'bridge');
     this._mtu = validateMtu(options.mtu, type) || (type === 'loopback' ? 65535 : 1500);
-    this._mac = type === 'tap' ? parseMac(options.macAddress) : null;
+    this._mac = type === 'tap' || type === 'bridge' ? parseMac(options.macAddress) : null;
+    const ports = type === 'bridge' ? checkPorts(stack, options.ports) : [];
     let gateway = '';
     if (options.gateway !== undefined) {
       if (type === 'loopback') throw errors.invalidArgValue('options.gateway', options.gateway, 'is not for a loopback interface');
@@ -169,12 +185,16 @@ class Interface extends EventEmitter {
     this._statsWaiters = [];
     this._jsDrops = { queueFull: 0, readableFull: 0 };
     this._link = null;
+    this._bridge = null;
+    this._ports = [];
     this._capture = null;
     this._readable = null;
     this._readableController = null;
     this._writable = null;
     stack._backend.createInterface(this._id, KIND[type], this._addresses.map((a) => a.cidr), this._mtu,
-      this._mac || undefined, gateway || undefined, this._defaultRoute);
+      this._mac || undefined, gateway || undefined, this._defaultRoute, ports.map((port) => port._id));
+    for (const port of ports) port._bridge = this;
+    this._ports = ports;
     this._device = options.device === undefined ? null : options.device;
     if (deviceFd >= 0) stack._backend.attachDevice(this._id, deviceFd);
   }
@@ -268,6 +288,8 @@ class Interface extends EventEmitter {
     if (this._removed) return;
     this._removed = true;
     if (this._link) this._link.destroy();
+    if (this._bridge) this._bridge._ports = this._bridge._ports.filter((port) => port !== this);
+    for (const port of this._ports) port._bridge = null;
     if (this._capture && !this._stack.destroyed) this._stack._backend.captureStop(this._id);
     this._stack._forgetInterface(this);
     if (!this._stack.destroyed) this._stack._backend.removeInterface(this._id);
@@ -350,6 +372,29 @@ class TapInterface extends HookInterface {
   get macAddress() {
     return formatMac(this._mac);
   }
+
+  /** The bridge this interface is a port of, or null. */
+  get bridge() {
+    return this._bridge;
+  }
 }
 
-module.exports = { Interface, LoopbackInterface, TunInterface, TapInterface, Capture, parseCidr };
+/** An L2 switch over TAP ports of the same stack, with an address of its own. */
+class BridgeInterface extends Interface {
+  constructor(stack, options) {
+    super(stack, 'bridge', options);
+  }
+
+  get macAddress() {
+    return formatMac(this._mac);
+  }
+
+  /** The TAP interfaces it switches between. */
+  get ports() {
+    return [...this._ports];
+  }
+}
+
+module.exports = {
+  Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture, parseCidr,
+};

@@ -5,7 +5,9 @@ const errors = require('./errors.js');
 const { validateObject } = require('./validators.js');
 const { EVENTS, createBackend } = require('./backend/index.js');
 const { createNet } = require('./net/index.js');
-const { LoopbackInterface, TunInterface, TapInterface } = require('./interfaces.js');
+const {
+  LoopbackInterface, TunInterface, TapInterface, BridgeInterface,
+} = require('./interfaces.js');
 
 const ID_LIMIT = 0x7fffffff;
 
@@ -47,6 +49,15 @@ class Stack {
    */
   createTapInterface(options) {
     return this._addInterface(TapInterface, options);
+  }
+
+  /**
+   * An L2 switch over TAP interfaces of this stack (`ports`), with an
+   * Ethernet interface and addresses of its own, as Linux's br0.
+   * @param {{ ports: import('./interfaces.js').TapInterface[], ipAddress?: string | string[], macAddress?: string, mtu?: number }} options
+   */
+  createBridgeInterface(options) {
+    return this._addInterface(BridgeInterface, options);
   }
 
   _addInterface(Kind, options) {

@@ -65,6 +65,7 @@ tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
     case TCPIP_INTERFACE_LOOPBACK: init = tcpip_loopback_init; break;
     case TCPIP_INTERFACE_TUN: init = tcpip_tun_init; break;
     case TCPIP_INTERFACE_TAP: init = tcpip_tap_init; break;
+    case TCPIP_INTERFACE_BRIDGE: init = tcpip_bridge_init; break;
     default: return TCPIP_EINVAL;
   }
   if (id == 0 || find(stack, id) != NULL) return TCPIP_EINVAL;
@@ -88,8 +89,21 @@ tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
 #if LWIP_IPV6 && LWIP_ND6_ALLOW_RA_UPDATES
   iface->netif.mtu6 = iface->netif.mtu;
 #endif
+  if (config->kind == TCPIP_INTERFACE_BRIDGE) {
+    tcpip_interface *ports[TCPIP_MAX_INTERFACES];
+    size_t count = config->port_count < TCPIP_MAX_INTERFACES ? config->port_count : TCPIP_MAX_INTERFACES;
+    for (size_t i = 0; i < count; i++) ports[i] = find(stack, config->ports[i]);
+    error = config->port_count > count ? TCPIP_EINVAL : tcpip_bridge_attach(iface, ports, count);
+    if (error != TCPIP_OK) {
+      netif_remove(&iface->netif);
+      free(iface);
+      return error;
+    }
+  }
   stack->interfaces[stack->interface_count++] = iface;
-  if (config->kind == TCPIP_INTERFACE_TAP) netif_create_ip6_linklocal_address(&iface->netif, 1);
+  if (config->kind == TCPIP_INTERFACE_TAP || config->kind == TCPIP_INTERFACE_BRIDGE) {
+    netif_create_ip6_linklocal_address(&iface->netif, 1);
+  }
   for (size_t i = 0; i < addresses.v6_count; i++) {
     s8_t index;
     if (netif_add_ip6_address(&iface->netif, &addresses.v6[i], &index) == ERR_OK)
@@ -103,6 +117,8 @@ tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
 
 static void interface_free(tcpip_interface *iface) {
   struct netif *netif = &iface->netif;
+  if (iface->bridge != NULL) tcpip_bridge_forget_port(iface);
+  tcpip_bridge_detach_all(iface);
   free(iface->capture_scratch);
   netif_remove(netif);
   /* Loopback packets still queued belong to the interface. */
@@ -171,7 +187,7 @@ static bool admit(tcpip_interface *iface, const uint8_t *bytes, size_t length) {
   }
   size_t limit = iface->netif.mtu;
   bool well_formed;
-  if (iface->kind == TCPIP_INTERFACE_TAP) {
+  if (iface->kind == TCPIP_INTERFACE_TAP || iface->kind == TCPIP_INTERFACE_BRIDGE) {
     limit += ETHERNET_HEADER_MAX;
     well_formed = ethernet_frame_well_formed(bytes, length);
   } else {
@@ -192,7 +208,17 @@ static bool admit(tcpip_interface *iface, const uint8_t *bytes, size_t length) {
 
 static tcpip_interface *find_hook(tcpip_stack *stack, uint32_t id) {
   tcpip_interface *iface = find(stack, id);
-  return iface != NULL && iface->kind != TCPIP_INTERFACE_LOOPBACK ? iface : NULL;
+  return iface != NULL && (iface->kind == TCPIP_INTERFACE_TUN || iface->kind == TCPIP_INTERFACE_TAP)
+             ? iface : NULL;
+}
+
+/* An admitted packet or frame (owned) enters the stack, or its bridge. */
+static void deliver(tcpip_interface *iface, struct pbuf *p) {
+  if (iface->bridge != NULL) {
+    tcpip_bridge_receive(iface, p);
+    return;
+  }
+  if (iface->netif.input(p, &iface->netif) != ERR_OK) pbuf_free(p);
 }
 
 void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
@@ -205,7 +231,7 @@ void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
     return;
   }
   memcpy(p->payload, bytes, length);
-  if (iface->netif.input(p, &iface->netif) != ERR_OK) pbuf_free(p);
+  deliver(iface, p);
 }
 
 /* A tcpip_packet is a contiguous PBUF_RAM pbuf: freeing one returns it to
@@ -241,7 +267,7 @@ void tcpip_interface_input_packet(tcpip_stack *stack, uint32_t id, tcpip_packet 
     pbuf_free(p);
     return;
   }
-  if (iface->netif.input(p, &iface->netif) != ERR_OK) pbuf_free(p);
+  deliver(iface, p);
 }
 
 void tcpip_interface_set_sink(tcpip_stack *stack, uint32_t id, tcpip_packet_sink sink,

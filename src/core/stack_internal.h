@@ -52,6 +52,8 @@ typedef struct tcpip_interface {
   tcpip_capture_fn capture; /* when set, sees all traffic in and out */
   void *capture_context;
   uint8_t *capture_scratch; /* flattens chained buffers for the capture */
+  struct tcpip_interface *bridge; /* a port: the bridge its frames go to */
+  struct tcpip_bridge *switching; /* a bridge: its ports and learned MACs */
 } tcpip_interface;
 
 #define TCPIP_INTERFACE(netif_pointer) ((tcpip_interface *)(void *)(netif_pointer))
@@ -87,6 +89,13 @@ void tcpip_interfaces_destroy_all(tcpip_stack *stack);
 err_t tcpip_loopback_init(struct netif *netif);
 err_t tcpip_tun_init(struct netif *netif);
 err_t tcpip_tap_init(struct netif *netif);
+err_t tcpip_bridge_init(struct netif *netif);
+/* bridge.c: ports are TAP interfaces of the same stack. */
+tcpip_error tcpip_bridge_attach(tcpip_interface *bridge, tcpip_interface *const *ports, size_t count);
+void tcpip_bridge_detach_all(tcpip_interface *bridge);
+void tcpip_bridge_forget_port(tcpip_interface *port);
+/* A frame that arrived on `port` (owned): switched, or delivered to the bridge. */
+void tcpip_bridge_receive(tcpip_interface *port, struct pbuf *p);
 /* Counts and reports a packet or frame the stack sends out of `iface`. */
 err_t tcpip_interface_emit(tcpip_interface *iface, struct pbuf *p);
 /* Shows an outgoing buffer chain to the interface's capture, if any. */

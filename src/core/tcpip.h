@@ -126,7 +126,8 @@ uint32_t tcpip_stack_poll(tcpip_stack *stack);
 typedef enum tcpip_interface_kind {
   TCPIP_INTERFACE_LOOPBACK = 1, /* delivers what it sends back to the stack */
   TCPIP_INTERFACE_TUN,          /* L3: IP packets in and out */
-  TCPIP_INTERFACE_TAP           /* L2: Ethernet frames, with ARP and ND */
+  TCPIP_INTERFACE_TAP,          /* L2: Ethernet frames, with ARP and ND */
+  TCPIP_INTERFACE_BRIDGE        /* an L2 switch over TAP ports, with its own address */
 } tcpip_interface_kind;
 
 typedef struct tcpip_interface_config {
@@ -137,6 +138,8 @@ typedef struct tcpip_interface_config {
   uint8_t mac[6];     /* TAP only */
   const char *gateway; /* IPv4 next hop for off-link traffic, or NULL */
   bool default_route; /* route what no other interface matches through it */
+  const uint32_t *ports; /* BRIDGE only: TAP interfaces it switches between */
+  size_t port_count;
 } tcpip_interface_config;
 
 tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,

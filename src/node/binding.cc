@@ -139,7 +139,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   }
 
   // createInterface(id, kind, [cidr, ...], mtu, mac (6-byte buffer or
-  // undefined), gateway (string or undefined), defaultRoute)
+  // undefined), gateway (string or undefined), defaultRoute, [port id, ...])
   Napi::Value CreateInterface(const Napi::CallbackInfo& info) {
     if (!Alive(info.Env())) return info.Env().Undefined();
     Command command;
@@ -155,6 +155,10 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     }
     command.address = StringOr(info[5]);
     command.flag = info[6].ToBoolean();
+    if (info[7].IsArray()) {
+      Napi::Array ports = info[7].As<Napi::Array>();
+      for (uint32_t i = 0; i < ports.Length(); i++) command.ports.push_back(ports.Get(i).As<Napi::Number>().Uint32Value());
+    }
     PostCommand(std::move(command));
     return info.Env().Undefined();
   }

@@ -179,6 +179,8 @@ void StackWorker::Apply(tcpip_stack* stack, Command& c) {
       std::memcpy(config.mac, c.mac, sizeof config.mac);
       config.gateway = c.address.c_str();
       config.default_route = c.flag;
+      config.ports = c.ports.data();
+      config.port_count = c.ports.size();
       tcpip_interface_create(stack, c.id, &config);
       break;
     }

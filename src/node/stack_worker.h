@@ -53,6 +53,7 @@ struct Command {
   std::string address;
   std::string local_address;
   std::vector<std::string> cidrs;
+  std::vector<uint32_t> ports;  // kInterfaceCreate of a bridge
   uint8_t mac[6] = {0};
   void* data = nullptr;  // kWrite, kInterfaceInput: malloc'd, owned by the command
   size_t length = 0;     // kWrite, kConsumed, kInterfaceInput
