@@ -17,7 +17,8 @@ export interface LoopbackInterfaceOptions {
 }
 
 export interface HookInterfaceOptions {
-  ipAddress: string | string[];
+  /** Required for TUN; a TAP that is a bridge port may have none. */
+  ipAddress?: string | string[];
   /** Attach to kernel TUN/TAP device `name` (Linux, /dev/net/tun; created if missing). */
   device?: string;
   /** 576..65535; 1500 by default. */
@@ -31,6 +32,16 @@ export interface HookInterfaceOptions {
 export interface TapInterfaceOptions extends HookInterfaceOptions {
   /** 'xx:xx:xx:xx:xx:xx', unicast; random and locally administered by default. */
   macAddress?: string;
+}
+
+export interface BridgeInterfaceOptions {
+  /** TAP interfaces of the same stack to switch between (at most 32). */
+  ports: TapInterface[];
+  ipAddress?: string | string[];
+  macAddress?: string;
+  mtu?: number;
+  gateway?: string;
+  defaultRoute?: boolean;
 }
 
 export interface InterfaceAddress {
@@ -56,6 +67,13 @@ export interface InterfaceStats {
   };
 }
 
+/** An L2 learning switch over TAP ports, with an address of its own (like br0). */
+export declare class BridgeInterface extends Interface {
+  readonly type: 'bridge';
+  readonly macAddress: string;
+  readonly ports: TapInterface[];
+}
+
 /** A running capture: `iface.capture(path)`. */
 export declare class Capture {
   readonly interface: Interface;
@@ -65,7 +83,7 @@ export declare class Capture {
 }
 
 export declare class Interface extends EventEmitter {
-  readonly type: 'loopback' | 'tun' | 'tap';
+  readonly type: 'loopback' | 'tun' | 'tap' | 'bridge';
   /** The addresses in CIDR notation. */
   readonly ipAddresses: string[];
   readonly ipAddress: string | undefined;
@@ -101,6 +119,8 @@ export declare class TunInterface extends Interface {
 export declare class TapInterface extends Interface {
   readonly type: 'tap';
   readonly macAddress: string;
+  /** The bridge this interface is a port of, or null. */
+  readonly bridge: BridgeInterface | null;
   /** Injects one Ethernet frame; false when dropped for a full queue. */
   send(frame: Uint8Array): boolean;
   readonly readable: ReadableStream<Buffer>;
@@ -280,6 +300,7 @@ export declare class Stack {
   createLoopbackInterface(options: LoopbackInterfaceOptions): LoopbackInterface;
   createTunInterface(options: HookInterfaceOptions): TunInterface;
   createTapInterface(options: TapInterfaceOptions): TapInterface;
+  createBridgeInterface(options: BridgeInterfaceOptions): BridgeInterface;
   /** Ends every socket and server, joins the worker, frees all native memory. */
   destroy(): void;
 }

@@ -1,6 +1,6 @@
 // Compiled (not run) by test/types.test.js: the declarations must accept
 // what users write against Node's net API, and reject misuse.
-import { Stack, Socket, Server, link, Link } from '../..';
+import { Stack, Socket, Server, link, Link, TapInterface } from '../..';
 import tcpipDefault = require('../..');
 
 const stack: Stack = new Stack({ backend: 'native' });
@@ -32,6 +32,10 @@ const joined: Link = link(tun, other.createTunInterface({ ipAddress: '10.0.0.2/2
 joined.set({ jitter: 2 }).down().up();
 const lost: number = joined.stats().aToB.lost;
 void lost;
+const port = stack.createTapInterface({});
+const bridge = stack.createBridgeInterface({ ports: [port], ipAddress: '10.9.0.1/24' });
+const ports: TapInterface[] = bridge.ports;
+void ports;
 const device: string | null = tun.device;
 void device;
 void tun.capture('/tmp/x.pcap').stop().then(() => undefined);
