@@ -35,11 +35,12 @@ describe('kernel devices', function () {
   });
 
   for (const kind of ['tap', 'tun']) {
-    it(`a stack on a kernel ${kind.toUpperCase()} device: the kernel pings it, curl fetches from it, it connects to a kernel server`, function () {
+    it(`a stack on a kernel ${kind.toUpperCase()} device: the kernel pings it (fragmented too), curl fetches from it, it connects to a kernel server`, function () {
       this.timeout(60000);
       const result = inNamespace(kind);
       assert.equal(result.error, undefined, JSON.stringify(result));
       assert.equal(result.ping, true, 'ping got 3 replies');
+      assert.equal(result.fragmentedPing, true, '4000-byte pings over a 1500 MTU, fragmented both ways');
       assert.equal(result.curl, 'hello /from-kernel');
       assert.equal(result.echo, 1 << 20, '1 MiB echoed by the kernel server');
       assert.ok(result.stats.packetsIn > 0 && result.stats.packetsOut > 0);
