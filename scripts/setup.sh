@@ -7,6 +7,7 @@
 #   patch, xz-utils                                                -> deps/fetch.js
 #   iproute2, iputils-ping, curl                                   -> kernel device tests
 #   tshark                                                         -> capture tests
+#   wrk                                                            -> bench/kernel-tap.js
 #
 # Idempotent: apt-get runs only when a package is actually missing, so a
 # second run is a few dpkg queries. Safe to run as non-root when nothing is
@@ -28,7 +29,7 @@ want() {
   done
 }
 
-want build-essential python3 iproute2 iputils-ping curl patch xz-utils clang lld wasi-libc tshark
+want build-essential python3 iproute2 iputils-ping curl patch xz-utils clang lld wasi-libc tshark wrk
 
 # clang needs compiler-rt's wasm32 builtins (libclang_rt.builtins-wasm32.a) to
 # link for wasm32-wasi. Debian ships it per LLVM version: take the one matching
