@@ -21,6 +21,8 @@ export interface HookInterfaceOptions {
   ipAddress?: string | string[];
   /** Attach to kernel TUN/TAP device `name` (Linux, /dev/net/tun; created if missing). */
   device?: string;
+  /** Attach to an already open TUN/TAP device descriptor; the stack owns it from then on. */
+  fd?: number;
   /** 576..65535; 1500 by default. */
   mtu?: number;
   /** IPv4 next hop for off-link traffic; makes this the default route. */
@@ -289,6 +291,12 @@ export declare class Link {
 /** Joins two TUN or two TAP interfaces (of two stacks, usually) natively. */
 export declare function link(a: TunInterface, b: TunInterface, conditions?: LinkConditions): Link;
 export declare function link(a: TapInterface, b: TapInterface, conditions?: LinkConditions): Link;
+
+/**
+ * Opens kernel TUN/TAP device `name` (Linux) and returns its descriptor, for
+ * `createTapInterface({ fd })` here or in a less privileged process.
+ */
+export declare function openKernelDevice(name: string, type?: 'tap' | 'tun'): number;
 
 /** One isolated TCP/IP stack: an lwIP instance on its own worker thread. */
 export declare class Stack {

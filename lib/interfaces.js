@@ -111,11 +111,16 @@ function parseMac(value) {
 
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
+function validateInt32Fd(fd) {
+  if (!Number.isInteger(fd)) throw errors.invalidArgType('options.fd', 'integer', fd);
+  if (fd < 0 || fd > 2147483647) throw errors.outOfRange('options.fd', '>= 0 && <= 2147483647', fd);
+}
+
 /**
  * Opens kernel TUN/TAP device `name` (created if missing, inside the
  * caller's network namespace). Errors are Node's system errors.
  */
-function openKernelDevice(name, type) {
+function openKernelDevice(name, type = 'tap') {
   if (typeof name !== 'string') throw errors.invalidArgType('options.device', 'string', name);
   if (!DEVICE_NAME.test(name)) throw errors.invalidArgValue('options.device', name, 'must be 1-15 letters, digits, ".", "_" or "-"');
   if (type === 'loopback') throw errors.invalidArgValue('options.device', name, 'is not for a loopback interface');
@@ -177,7 +182,16 @@ class Interface extends EventEmitter {
       gateway = options.gateway;
     }
     if (options.defaultRoute !== undefined) validateBoolean(options.defaultRoute, 'options.defaultRoute');
-    const deviceFd = options.device === undefined ? -1 : openKernelDevice(options.device, type);
+    if (options.device !== undefined && options.fd !== undefined) {
+      throw errors.invalidArgValue('options.fd', options.fd, 'cannot be combined with options.device');
+    }
+    let deviceFd = -1;
+    if (options.device !== undefined) deviceFd = openKernelDevice(options.device, type);
+    if (options.fd !== undefined) {
+      if (type === 'loopback' || type === 'bridge') throw errors.invalidArgValue('options.fd', options.fd, `is not for a ${type} interface`);
+      validateInt32Fd(options.fd);
+      deviceFd = options.fd;
+    }
     this._gateway = gateway || null;
     this._defaultRoute = options.defaultRoute !== undefined ? options.defaultRoute : Boolean(gateway);
     this._id = stack._allocateId();
@@ -195,7 +209,7 @@ class Interface extends EventEmitter {
       this._mac || undefined, gateway || undefined, this._defaultRoute, ports.map((port) => port._id));
     for (const port of ports) port._bridge = this;
     this._ports = ports;
-    this._device = options.device === undefined ? null : options.device;
+    this._device = options.device === undefined ? (options.fd === undefined ? null : `fd:${options.fd}`) : options.device;
     if (deviceFd >= 0) stack._backend.attachDevice(this._id, deviceFd);
   }
 
@@ -396,5 +410,5 @@ class BridgeInterface extends Interface {
 }
 
 module.exports = {
-  Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture, parseCidr,
+  Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture, parseCidr, openKernelDevice,
 };

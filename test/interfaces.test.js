@@ -145,6 +145,24 @@ describe('interfaces', function () {
       c.destroy();
     });
 
+    it('a gateway takes off-subnet traffic: a TAP asks ARP for the gateway, not for the destination', async function () {
+      const s = stack();
+      const tap = s.createTapInterface({ ipAddress: '10.7.1.1/24', gateway: '10.7.1.254' });
+      assert.equal(tap.gateway, '10.7.1.254');
+      // The interface announces its own address first (gratuitous ARP); the
+      // request that matters asks for someone else.
+      const isArpRequest = (f) => f.readUInt16BE(12) === 0x0806 && f.readUInt16BE(20) === 1;
+      const ownAddress = (f) => f.subarray(28, 32).equals(f.subarray(38, 42));
+      const frame = new Promise((resolve) => tap.on('frame', (f) => {
+        if (isArpRequest(f) && !ownAddress(f)) resolve(f);
+      }));
+      const c = s.net.connect(80, '10.99.0.1');
+      c.on('error', () => {});
+      const arp = await within(frame, 5000, 'an ARP request out of the TAP interface');
+      assert.deepEqual([...arp.subarray(38, 42)], [10, 7, 1, 254], 'for the gateway');
+      c.destroy();
+    });
+
     it('validates options with Node-style errors', function () {
       const s = stack();
       assert.throws(() => s.createTunInterface(), { code: 'ERR_INVALID_ARG_TYPE' });

@@ -19,8 +19,8 @@ function namespacesAvailable() {
 
 const missing = namespacesAvailable();
 
-function inNamespace(kind) {
-  const child = spawnSync('unshare', ['-n', process.execPath, FIXTURE, kind], { encoding: 'utf8', timeout: 60000 });
+function inNamespace(kind, how = 'name') {
+  const child = spawnSync('unshare', ['-n', process.execPath, FIXTURE, kind, how], { encoding: 'utf8', timeout: 60000 });
   assert.equal(child.status, 0, `fixture failed: ${child.stdout}${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').pop());
 }
@@ -34,10 +34,10 @@ describe('kernel devices', function () {
     }
   });
 
-  for (const kind of ['tap', 'tun']) {
-    it(`a stack on a kernel ${kind.toUpperCase()} device: the kernel pings it (fragmented too), curl fetches from it, it connects to a kernel server`, function () {
+  for (const [kind, how] of [['tap', 'name'], ['tun', 'name'], ['tap', 'fd']]) {
+    it(`a stack on a kernel ${kind.toUpperCase()} device (by ${how}): the kernel pings it (fragmented too), curl fetches from it, it connects to a kernel server`, function () {
       this.timeout(60000);
-      const result = inNamespace(kind);
+      const result = inNamespace(kind, how);
       assert.equal(result.error, undefined, JSON.stringify(result));
       assert.equal(result.ping, true, 'ping got 3 replies');
       assert.equal(result.fragmentedPing, true, '4000-byte pings over a 1500 MTU, fragmented both ways');
@@ -55,6 +55,9 @@ describe('kernel devices', function () {
         { code: 'ERR_INVALID_ARG_VALUE' });
       assert.throws(() => stack.createTunInterface({ device: 42, ipAddress: '10.0.0.1/24' }),
         { code: 'ERR_INVALID_ARG_TYPE' });
+      assert.throws(() => stack.createTapInterface({ fd: -1, ipAddress: '10.0.0.1/24' }), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => stack.createTapInterface({ fd: 3, device: 'x', ipAddress: '10.0.0.1/24' }),
+        { code: 'ERR_INVALID_ARG_VALUE' });
       // Opening a device as another user is refused by the kernel.
       const child = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `
         const { Stack } = require(${JSON.stringify(path.join(__dirname, '..'))});

@@ -3,6 +3,10 @@
 // real packet loss, duplication and reordering that TCP must repair,
 // conditions changed under traffic, partitions, and bad arguments.
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 const { Stack, link } = require('..');
 const { teardown } = require('./helpers/stack.js');
 const { RandomStream } = require('./helpers/random.js');
@@ -66,15 +70,26 @@ describe('native links', function () {
     await transfer(a, b, 'fd00::2', 16 * MiB);
   });
 
-  it('5% loss, 1% duplication, reordering and 20 ms latency: 16 MiB arrive byte-exact', async function () {
+  it('5% loss, 1% duplication, reordering and 20 ms latency: 16 MiB arrive byte-exact; the capture shows the retransmissions', async function () {
     this.timeout(120000);
     const { a, b, ia, ib } = pair('tun', { mtu: 65535 });
     const l = link(ia, ib, { loss: 0.05, duplicate: 0.01, reorder: 0.02, latency: 20 });
-    await transfer(a, b, '10.0.0.2', 16 * MiB);
-    const { aToB, bToA } = l.stats();
-    assert.ok(aToB.lost + bToA.lost > 0, 'packets were lost, so TCP retransmitted');
-    assert.ok(aToB.duplicated + bToA.duplicated > 0, 'packets were duplicated');
-    assert.ok(aToB.reordered + bToA.reordered > 0, 'packets were reordered');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpip-lossy-'));
+    try {
+      const file = path.join(dir, 'lossy.pcap');
+      const capture = ia.capture(file);
+      await transfer(a, b, '10.0.0.2', 16 * MiB);
+      await capture.stop();
+      const { aToB, bToA } = l.stats();
+      assert.ok(aToB.lost + bToA.lost > 0, 'packets were lost');
+      assert.ok(aToB.duplicated + bToA.duplicated > 0, 'packets were duplicated');
+      assert.ok(aToB.reordered + bToA.reordered > 0, 'packets were reordered');
+      const retransmissions = execFileSync('tshark', ['-r', file, '-n', '-Y', 'tcp.analysis.retransmission || tcp.analysis.fast_retransmission'],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean);
+      assert.ok(retransmissions.length > 0, 'tshark finds TCP retransmissions in the capture');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('conditions change while traffic flows, and a partition stalls traffic until up()', async function () {

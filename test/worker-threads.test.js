@@ -40,9 +40,13 @@ describe('worker_threads', function () {
     assert.equal(code, 0);
   });
 
-  it('a worker terminated in the middle of traffic goes away without taking the process', async function () {
-    const code = await runWorker(TRAFFIC, { terminateOnMessage: true });
-    assert.equal(code, 1); // terminate()'s exit code
+  it('workers terminated in the middle of traffic go away without taking the process', async function () {
+    this.timeout(30000);
+    // Termination races with event delivery: try it several times.
+    for (let i = 0; i < 8; i++) {
+      const code = await runWorker(TRAFFIC, { terminateOnMessage: true });
+      assert.equal(code, 1); // terminate()'s exit code
+    }
   });
 
   it('process.exit() inside a busy worker ends only that worker', async function () {

@@ -260,7 +260,10 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     size_t length = chunk.ByteLength();
     if (length == 0) return info.Env().Undefined();
     void* data = std::malloc(length);
-    if (data == nullptr) throw Napi::Error::New(info.Env(), "out of memory");
+    if (data == nullptr) {
+      Napi::Error::New(info.Env(), "out of memory").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
     std::memcpy(data, chunk.Data(), length);
     PostWrite(IdOf(info), data, length);
     return info.Env().Undefined();
@@ -275,7 +278,10 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     for (uint32_t i = 0; i < count; i++) total += chunks.Get(i).As<Napi::Uint8Array>().ByteLength();
     if (total == 0) return info.Env().Undefined();
     auto* data = static_cast<unsigned char*>(std::malloc(total));
-    if (data == nullptr) throw Napi::Error::New(info.Env(), "out of memory");
+    if (data == nullptr) {
+      Napi::Error::New(info.Env(), "out of memory").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
     size_t offset = 0;
     for (uint32_t i = 0; i < count; i++) {
       Napi::Uint8Array chunk = chunks.Get(i).As<Napi::Uint8Array>();
@@ -355,8 +361,9 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   static void OnAsync(uv_async_t* handle) {
     auto* self = static_cast<StackBinding*>(handle->data);
     if (self == nullptr || self->worker_ == nullptr) return;
-    // Nothing may leave a libuv callback: when the environment is going away
-    // (worker.terminate()), N-API calls fail and throw; stop delivering then.
+    // Nothing may leave a libuv callback. N-API failures (a worker_thread
+    // being terminated) leave pending exceptions, not C++ ones
+    // (NAPI_DISABLE_CPP_EXCEPTIONS); this guards what the C++ library throws.
     try {
       self->Deliver();
     } catch (...) {

@@ -36,6 +36,11 @@ int OpenKernelDevice(const std::string& name, bool tap, const char** syscall) {
 #endif
 }
 
+KernelDevice::KernelDevice(uint32_t interface_id, int fd) : interface_id_(interface_id), fd_(fd) {
+  int flags = fcntl(fd_, F_GETFL);
+  if (flags >= 0) fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
+}
+
 KernelDevice::~KernelDevice() { close(fd_); }
 
 void KernelDevice::Sink(void* context, tcpip_packet* packet) {

@@ -18,7 +18,8 @@ int OpenKernelDevice(const std::string& name, bool tap, const char** syscall);
 // reads what the kernel sends into the interface.
 class KernelDevice {
  public:
-  KernelDevice(uint32_t interface_id, int fd) : interface_id_(interface_id), fd_(fd) {}
+  // Takes `fd`, made non-blocking: the worker must never wait on it.
+  KernelDevice(uint32_t interface_id, int fd);
   ~KernelDevice();
   KernelDevice(const KernelDevice&) = delete;
   KernelDevice& operator=(const KernelDevice&) = delete;
