@@ -1,25 +1,14 @@
 'use strict';
 // Bridges: an L2 learning switch over TAP ports, with an address of its own.
 const assert = require('node:assert/strict');
-const { Stack, link } = require('..');
-const { teardown } = require('./helpers/stack.js');
-const { RandomStream } = require('./helpers/random.js');
-const { hashStream } = require('./helpers/hash.js');
-const { listen, closeServer, within } = require('./helpers/util.js');
+const { link } = require('..');
+const { withStacks } = require('./helpers/stack.js');
+const { assertTransfer } = require('./helpers/transfer.js');
 
 const MiB = 1024 * 1024;
 
 describe('bridges', function () {
-  let stacks = [];
-  function stack() {
-    const s = new Stack();
-    stacks.push(s);
-    return s;
-  }
-  afterEach(function () {
-    for (const s of stacks) teardown(s);
-    stacks = [];
-  });
+  const stack = withStacks();
 
   /** Hosts a, b and c, each on its own stack, linked to ports of a bridge on a fourth. */
   function lan() {
@@ -35,34 +24,22 @@ describe('bridges', function () {
     return { sw, bridge, hosts };
   }
 
-  async function send(from, to, address, size) {
-    const server = to.net.createServer();
-    const received = new Promise((resolve) => server.once('connection', (s) => resolve(hashStream(s))));
-    await listen(server, 80);
-    const source = new RandomStream(size);
-    source.pipe(from.net.connect(80, address));
-    const result = await within(received, 60000, 'transfer through the bridge');
-    await closeServer(server);
-    assert.equal(result.bytes, size);
-    assert.equal(result.hash, source.digest());
-  }
-
   it('switches 64 MiB between two hosts byte-exact, without flooding the third once it has learned', async function () {
     this.timeout(60000);
     const { bridge, hosts: [a, b, c] } = lan();
     assert.deepEqual(bridge.ports, [a.port, b.port, c.port]);
     assert.equal(a.port.bridge, bridge);
-    await send(a.stack, b.stack, '10.0.0.2', 64 * MiB);
+    await assertTransfer(a.stack, b.stack, '10.0.0.2', 64 * MiB);
     const third = await c.tap.stats();
     assert.ok(third.bytesIn < 1 * MiB, `the third host saw ${third.bytesIn} bytes of someone else's transfer`);
-    await send(b.stack, a.stack, 'fd00::1', 8 * MiB);
+    await assertTransfer(b.stack, a.stack, 'fd00::1', 8 * MiB);
   });
 
   it("hosts reach the bridge's own addresses, IPv4 and IPv6", async function () {
     this.timeout(20000);
     const { sw, hosts: [a] } = lan();
-    await send(a.stack, sw, '10.0.0.3', 1 * MiB);
-    await send(a.stack, sw, 'fd00::3', 1 * MiB);
+    await assertTransfer(a.stack, sw, '10.0.0.3', 1 * MiB);
+    await assertTransfer(a.stack, sw, 'fd00::3', 1 * MiB);
   });
 
   it('JS-hooked TAP interfaces work as ports too', async function () {
@@ -74,7 +51,7 @@ describe('bridges', function () {
     tap.on('frame', (f) => port.send(f));
     port.on('frame', (f) => tap.send(f));
     sw.createBridgeInterface({ ports: [port], ipAddress: '10.1.0.3/24' });
-    await send(a, sw, '10.1.0.3', 1 * MiB);
+    await assertTransfer(a, sw, '10.1.0.3', 1 * MiB);
   });
 
   it('validates its ports', function () {

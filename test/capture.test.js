@@ -6,8 +6,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { Stack, link } = require('..');
-const { teardown } = require('./helpers/stack.js');
+const { link } = require('..');
+const { withStacks } = require('./helpers/stack.js');
 const { listen, closeServer, within } = require('./helpers/util.js');
 
 /** tshark's one-line summaries of the packets in `file` matching `filter`. */
@@ -32,21 +32,16 @@ async function exchange(a, b, address, bytes) {
 }
 
 describe('packet capture', function () {
-  let stacks = [];
+  const stack = withStacks();
   let dir;
   beforeEach(function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpip-capture-'));
   });
   afterEach(function () {
-    for (const s of stacks) teardown(s);
-    stacks = [];
     fs.rmSync(dir, { recursive: true, force: true });
   });
   function twoStacks() {
-    const a = new Stack();
-    const b = new Stack();
-    stacks.push(a, b);
-    return [a, b];
+    return [stack(), stack()];
   }
 
   it('a native TUN link capture shows the TCP handshake to tshark', async function () {

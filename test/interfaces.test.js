@@ -2,10 +2,8 @@
 // TUN and TAP interfaces: stacks joined through JS hooks, MTU limits,
 // counters, and garbage injected from JS.
 const assert = require('node:assert/strict');
-const { Stack } = require('..');
-const { teardown } = require('./helpers/stack.js');
-const { RandomStream } = require('./helpers/random.js');
-const { hashStream } = require('./helpers/hash.js');
+const { withStacks } = require('./helpers/stack.js');
+const { assertTransfer } = require('./helpers/transfer.js');
 const { garbage } = require('./helpers/packets.js');
 const { listen, closeServer, delay, within } = require('./helpers/util.js');
 
@@ -17,31 +15,8 @@ function join(a, b, event) {
   b.on(event, (data) => a.send(data));
 }
 
-/** Sends `size` random bytes from `from` to a server on `to`, returns both hashes. */
-async function transfer(from, to, address, size) {
-  const server = to.net.createServer();
-  const received = new Promise((resolve) => server.once('connection', (socket) => resolve(hashStream(socket))));
-  await listen(server, 80);
-  const source = new RandomStream(size);
-  const client = from.net.connect(80, address);
-  source.pipe(client);
-  const result = await within(received, 60000, 'transfer');
-  client.destroy();
-  await closeServer(server);
-  return { sent: source.digest(), received: result };
-}
-
 describe('interfaces', function () {
-  let stacks = [];
-  function stack() {
-    const s = new Stack();
-    stacks.push(s);
-    return s;
-  }
-  afterEach(function () {
-    for (const s of stacks) teardown(s);
-    stacks = [];
-  });
+  const stack = withStacks();
 
   describe('TUN', function () {
     it('two stacks joined by TUN hooks carry 64 MiB byte-exact', async function () {
@@ -51,9 +26,7 @@ describe('interfaces', function () {
       const ta = a.createTunInterface({ ipAddress: '10.0.0.1/24', mtu: 65535 });
       const tb = b.createTunInterface({ ipAddress: '10.0.0.2/24', mtu: 65535 });
       join(ta, tb, 'packet');
-      const { sent, received } = await transfer(a, b, '10.0.0.2', 64 * MiB);
-      assert.equal(received.bytes, 64 * MiB);
-      assert.equal(received.hash, sent);
+      await assertTransfer(a, b, '10.0.0.2', 64 * MiB);
       const stats = await tb.stats();
       assert.ok(stats.packetsIn > 0 && stats.bytesIn > 64 * MiB, 'the receiver counted what came in');
       assert.equal(stats.dropped.malformed, 0);
@@ -66,8 +39,7 @@ describe('interfaces', function () {
       const ta = a.createTunInterface({ ipAddress: '10.1.0.1/24' });
       const tb = b.createTunInterface({ ipAddress: '10.1.0.2/24' });
       const pipes = [ta.readable.pipeTo(tb.writable).catch(() => {}), tb.readable.pipeTo(ta.writable).catch(() => {})];
-      const { sent, received } = await transfer(a, b, '10.1.0.2', 2 * MiB);
-      assert.equal(received.hash, sent);
+      await assertTransfer(a, b, '10.1.0.2', 2 * MiB);
       ta.remove();
       tb.remove();
       await Promise.all(pipes);
@@ -92,9 +64,7 @@ describe('interfaces', function () {
         ta.on('frame', watch);
         tb.on('frame', watch);
         join(ta, tb, 'frame');
-        const { sent, received } = await transfer(a, b, target, 64 * MiB);
-        assert.equal(received.bytes, 64 * MiB);
-        assert.equal(received.hash, sent);
+        await assertTransfer(a, b, target, 64 * MiB);
         assert.ok(largest <= 1514, `largest frame ${largest} bytes`);
         assert.ok(largest > 1400, `full-size frames were used (largest ${largest})`);
       });

@@ -7,45 +7,22 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { Stack, link } = require('..');
-const { teardown } = require('./helpers/stack.js');
-const { RandomStream } = require('./helpers/random.js');
-const { hashStream } = require('./helpers/hash.js');
+const { link } = require('..');
+const { withStacks } = require('./helpers/stack.js');
+const { assertTransfer } = require('./helpers/transfer.js');
 const { listen, closeServer, delay, within } = require('./helpers/util.js');
 
 const MiB = 1024 * 1024;
 
 describe('native links', function () {
-  let stacks = [];
+  const stack = withStacks();
   function pair(kind, { mtu, addresses = ['10.0.0.1/24', '10.0.0.2/24'] } = {}) {
-    const a = new Stack();
-    const b = new Stack();
-    stacks.push(a, b);
+    const a = stack();
+    const b = stack();
     const make = kind === 'tap' ? 'createTapInterface' : 'createTunInterface';
     const ia = a[make]({ ipAddress: addresses[0], mtu });
     const ib = b[make]({ ipAddress: addresses[1], mtu });
     return { a, b, ia, ib };
-  }
-  afterEach(function () {
-    for (const s of stacks) teardown(s);
-    stacks = [];
-  });
-
-  /** Streams `size` random bytes from stack a to a server on b. */
-  async function transfer(a, b, address, size, { during } = {}) {
-    const server = b.net.createServer();
-    const received = new Promise((resolve) => server.once('connection', (s) => resolve(hashStream(s))));
-    await listen(server, 80);
-    const source = new RandomStream(size);
-    const client = a.net.connect(80, address);
-    client.on('error', () => {});
-    source.pipe(client);
-    if (during) await during(client);
-    const result = await within(received, 60000, 'transfer over the link');
-    client.destroy();
-    await closeServer(server);
-    assert.equal(result.bytes, size);
-    assert.equal(result.hash, source.digest());
   }
 
   it('a TUN link carries 64 MiB byte-exact, with no packet through JS', async function () {
@@ -56,7 +33,7 @@ describe('native links', function () {
     ib.on('packet', () => seenInJs++);
     const l = link(ia, ib);
     assert.equal(ia.link, l);
-    await transfer(a, b, '10.0.0.2', 64 * MiB);
+    await assertTransfer(a, b, '10.0.0.2', 64 * MiB);
     assert.equal(seenInJs, 0);
     const stats = l.stats();
     assert.ok(stats.aToB.bytes > 64 * MiB && stats.bToA.packets > 0);
@@ -66,8 +43,8 @@ describe('native links', function () {
     this.timeout(60000);
     const { a, b, ia, ib } = pair('tap', { addresses: [['10.0.0.1/24', 'fd00::1/64'], ['10.0.0.2/24', 'fd00::2/64']] });
     link(ia, ib);
-    await transfer(a, b, '10.0.0.2', 64 * MiB);
-    await transfer(a, b, 'fd00::2', 16 * MiB);
+    await assertTransfer(a, b, '10.0.0.2', 64 * MiB);
+    await assertTransfer(a, b, 'fd00::2', 16 * MiB);
   });
 
   it('5% loss, 1% duplication, reordering and 20 ms latency: 16 MiB arrive byte-exact; the capture shows the retransmissions', async function () {
@@ -78,7 +55,7 @@ describe('native links', function () {
     try {
       const file = path.join(dir, 'lossy.pcap');
       const capture = ia.capture(file);
-      await transfer(a, b, '10.0.0.2', 16 * MiB);
+      await assertTransfer(a, b, '10.0.0.2', 16 * MiB);
       await capture.stop();
       const { aToB, bToA } = l.stats();
       assert.ok(aToB.lost + bToA.lost > 0, 'packets were lost');
@@ -144,7 +121,7 @@ describe('native links', function () {
     const { a, b, ia, ib } = pair('tun');
     link(ia, ib, { rate: 16e6 }); // 16 Mbit/s: 2 MiB need at least ~1 s
     const started = process.hrtime.bigint();
-    await transfer(a, b, '10.0.0.2', 2 * MiB);
+    await assertTransfer(a, b, '10.0.0.2', 2 * MiB);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     assert.ok(seconds > 0.9, `2 MiB at 16 Mbit/s took only ${seconds.toFixed(2)} s`);
   });

@@ -52,4 +52,21 @@ function withStack(ipAddress = LOOPBACK) {
   return ctx;
 }
 
-module.exports = { createStack, withStack, teardown, LOOPBACK };
+/**
+ * Mocha hook for tests that build their own stacks: returns `make()`, and
+ * every stack it made is destroyed after each test.
+ */
+function withStacks() {
+  let made = [];
+  afterEach(function destroyTestStacks() {
+    for (const stack of made) teardown(stack);
+    made = [];
+  });
+  return function make() {
+    const stack = new Stack();
+    made.push(stack);
+    return stack;
+  };
+}
+
+module.exports = { createStack, withStack, withStacks, teardown, LOOPBACK };
