@@ -11,6 +11,13 @@ const {
 
 const ID_LIMIT = 0x7fffffff;
 
+// Events addressed to an interface, and the method that takes each.
+const INTERFACE_EVENTS = Object.freeze({
+  [EVENTS.PACKET]: '_onPacket',
+  [EVENTS.STATS]: '_onStats',
+  [EVENTS.CAPTURE_CLOSED]: '_onCaptureClosed',
+});
+
 class Stack {
   /**
    * @param {{ backend?: 'native' }} [options]
@@ -162,23 +169,12 @@ class Stack {
       case EVENTS.ERROR:
         if (handle) handle._onError(a);
         break;
-      case EVENTS.PACKET: {
-        const iface = this._interfacesById.get(id);
-        if (iface) iface._onPacket(a);
+      default: {
+        const method = INTERFACE_EVENTS[type];
+        const iface = method && this._interfacesById.get(id);
+        if (iface) iface[method](a);
         break;
       }
-      case EVENTS.CAPTURE_CLOSED: {
-        const iface = this._interfacesById.get(id);
-        if (iface) iface._onCaptureClosed(a);
-        break;
-      }
-      case EVENTS.STATS: {
-        const iface = this._interfacesById.get(id);
-        if (iface) iface._onStats(a);
-        break;
-      }
-      default:
-        break;
     }
   }
 
