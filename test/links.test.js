@@ -58,9 +58,11 @@ describe('native links', function () {
       await assertTransfer(a, b, '10.0.0.2', 16 * MiB);
       await capture.stop();
       const { aToB, bToA } = l.stats();
+      // About 500 packets cross: a 5% loss misses them all with p < 1e-11, and
+      // duplication and reordering together (3%) with p < 1e-6.
       assert.ok(aToB.lost + bToA.lost > 0, 'packets were lost');
-      assert.ok(aToB.duplicated + bToA.duplicated > 0, 'packets were duplicated');
-      assert.ok(aToB.reordered + bToA.reordered > 0, 'packets were reordered');
+      assert.ok(aToB.duplicated + bToA.duplicated + aToB.reordered + bToA.reordered > 0,
+        'packets were duplicated or reordered');
       const retransmissions = execFileSync('tshark', ['-r', file, '-n', '-Y', 'tcp.analysis.retransmission || tcp.analysis.fast_retransmission'],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean);
       assert.ok(retransmissions.length > 0, 'tshark finds TCP retransmissions in the capture');
