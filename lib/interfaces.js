@@ -410,5 +410,5 @@ class BridgeInterface extends Interface {
 }
 
 module.exports = {
-  Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture, parseCidr, openKernelDevice,
+  Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture, openKernelDevice,
 };

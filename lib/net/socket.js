@@ -53,7 +53,6 @@ function connectionState() {
     pendingFinal: null,
     pendingRead: false,
     reading: false, // as Node's handle.reading: the window reopens only while set
-    pendingConnect: false,
     eofPending: false,
     eofDelivered: false,
     handleCreated: false,
@@ -66,7 +65,6 @@ function connectionState() {
     remote: null,
     reset: false,
     hadError: false,
-    connectTimer: null,
     // Settings, kept across connections (see Socket#_undestroy):
     refed: true,
     noDelay: false,
@@ -147,14 +145,9 @@ class Socket extends Duplex {
     this.connecting = false;
     state.local = local;
     state.remote = remote;
-    if (state.connectTimer) {
-      clearTimeout(state.connectTimer);
-      state.connectTimer = null;
-    }
     this._applyOptions();
     this._touch();
     if (this.destroyed) return;
-    // A readable that ended before connect (`end()` with allowHalfOpen) stays.
     this.emit('connect');
     this.emit('ready');
     if (state.pendingWrite) {
@@ -174,10 +167,9 @@ class Socket extends Duplex {
     state.bytesRead += chunk.length;
     this._touch();
     state.unconsumed += chunk.length;
-    // The window reopens only as the reader keeps up: a paused reader stops
-    // the peer within one window.
     // Like Node's handle, stop reading when the reader is full: the window
-    // stays closed until _read() asks for more.
+    // stays closed until _read() asks for more, so a paused reader stops the
+    // peer within one window.
     if (!this.push(chunk)) state.reading = false;
     else if (state.reading) this._acknowledge();
   }
@@ -258,6 +250,11 @@ class Socket extends Duplex {
       this[kState].pendingRead = true;
       return;
     }
+    this._resumeReading();
+  }
+
+  // The reader wants data again: reopen the window and show a FIN that waited.
+  _resumeReading() {
     const state = this[kState];
     state.reading = true;
     this._acknowledge();
@@ -311,7 +308,6 @@ class Socket extends Duplex {
   _destroy(error, cb) {
     const state = this[kState];
     this._clearTimer();
-    if (state.connectTimer) clearTimeout(state.connectTimer);
     this.connecting = false;
     const id = this[kId];
     const stack = this[kStack];
@@ -388,7 +384,6 @@ class Socket extends Duplex {
     this._host = host;
     this[kState].handleCreated = true;
     this.connecting = true;
-    this[kState].pendingConnect = true;
     stack._refHandle(this);
     const familyNumber = family === 'IPv4' ? 4 : family === 'IPv6' ? 6 : family;
     const addressType = isIP(host);
@@ -429,7 +424,6 @@ class Socket extends Duplex {
     const id = stack._allocateId();
     this[kId] = id;
     this[kState].connectTarget = { address, port };
-    this[kState].pendingConnect = false;
     stack._register(id, this);
     this.emit('connectionAttempt', address, port, isIP(address));
     stack._backend.connect(id, address, port, localAddress || '', localPort || 0);
@@ -598,9 +592,7 @@ class Socket extends Duplex {
           state.reading = Boolean(value);
         },
         readStart() {
-          state.reading = true;
-          socket._acknowledge();
-          if (state.eofPending) socket._deliverEof();
+          socket._resumeReading();
           return 0;
         },
         readStop() {
@@ -655,4 +647,4 @@ function writeAfterFIN(chunk, encoding, cb) {
   return false;
 }
 
-module.exports = { Socket, normalizeArgs, familyName, NATIVE_WRITE_BUDGET, kId };
+module.exports = { Socket, normalizeArgs, familyName };
