@@ -1,5 +1,7 @@
 'use strict';
-// `npm install` entry: obtain lwIP, then build the addon with node-gyp.
+// `npm install` entry: obtain lwIP, then build the addon with node-gyp and
+// the wasm module with clang. Either one is enough to run: without the addon,
+// stacks use the wasm backend (with a warning).
 // Node's headers come from the running Node installation when it ships
 // them (as Debian's and NodeSource's packages do), so no download is needed.
 const { spawnSync } = require('node:child_process');
@@ -41,10 +43,33 @@ function build(extraArgs = []) {
   }
 }
 
+function buildWasm() {
+  const result = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'build-wasm.js'), '--quiet'], {
+    cwd: path.join(__dirname, '..'),
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) {
+    throw new Error('building the wasm module failed: clang, lld and wasi-libc are needed (scripts/setup.sh installs them)');
+  }
+}
+
 function main() {
   fetchLwip();
   const sanitize = process.argv.includes('--sanitize');
-  build(sanitize ? ['--sanitize=1'] : []);
+  if (sanitize) {
+    build(['--sanitize=1']);
+    return;
+  }
+  const failures = [];
+  for (const step of [() => build(), buildWasm]) {
+    try {
+      step();
+    } catch (error) {
+      failures.push(error);
+      console.error(`tcpip: ${error.message}`);
+    }
+  }
+  if (failures.length === 2) throw new Error('neither the native addon nor the wasm module could be built');
 }
 
 if (require.main === module) {

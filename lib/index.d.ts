@@ -5,9 +5,26 @@ import type { EventEmitter } from 'node:events';
 import type { ReadableStream, WritableStream } from 'node:stream/web';
 
 export interface StackOptions {
-  /** The engine behind the stack. Only 'native' (the Node-API addon) exists today. */
-  backend?: 'native';
+  /**
+   * The engine behind the stack: 'native' (the Node-API addon, a worker
+   * thread per stack) or 'wasm' (the same core in WebAssembly, on this
+   * thread). By default TCPIP_BACKEND from the environment, else native, else
+   * wasm (with a warning in Node).
+   */
+  backend?: 'native' | 'wasm';
 }
+
+export interface InitOptions {
+  /** Where the wasm module comes from (a WebAssembly.Module, its bytes, a URL to fetch, or a fetch Response); by default the one built into the package. */
+  wasm?: ArrayBuffer | ArrayBufferView | string | URL | object;
+}
+
+/**
+ * Makes the engines ready: compiles the wasm module unless the native addon
+ * serves every stack. Required before `new Stack()` in a browser; a no-op
+ * with the native addon.
+ */
+export declare function init(options?: InitOptions): Promise<void>;
 
 export interface LoopbackInterfaceOptions {
   /** One CIDR ('127.0.0.1/8') or several (one IPv4 and up to three IPv6). */
@@ -298,13 +315,15 @@ export declare function link(a: TapInterface, b: TapInterface, conditions?: Link
  */
 export declare function openKernelDevice(name: string, type?: 'tap' | 'tun'): number;
 
-/** One isolated TCP/IP stack: an lwIP instance on its own worker thread. */
+/** One isolated TCP/IP stack: an lwIP instance on its own worker thread (native) or wasm instance. */
 export declare class Stack {
   constructor(options?: StackOptions);
   /** Node's `net` API over this stack. */
   readonly net: StackNet;
   readonly interfaces: Interface[];
   readonly destroyed: boolean;
+  /** The engine this stack runs on. */
+  readonly backend: 'native' | 'wasm';
   createLoopbackInterface(options: LoopbackInterfaceOptions): LoopbackInterface;
   createTunInterface(options: HookInterfaceOptions): TunInterface;
   createTapInterface(options: TapInterfaceOptions): TapInterface;
@@ -312,3 +331,12 @@ export declare class Stack {
   /** Ends every socket and server, joins the worker, frees all native memory. */
   destroy(): void;
 }
+
+/**
+ * Makes `stack` the one behind `tcpip/polyfill/net` (the `net` module a
+ * bundler gives to code that imports 'net') and returns it. Without an
+ * argument, creates a stack with a loopback interface (127.0.0.1/8, ::1/128);
+ * `null` takes the polyfilled stack away.
+ */
+export declare function polyfill(stack?: Stack): Stack;
+export declare function polyfill(stack: null): null;

@@ -1,11 +1,13 @@
 'use strict';
 const { Stack } = require('./stack.js');
+const { init } = require('./backend/index.js');
 const { link, Link } = require('./link.js');
+const { polyfill } = require('./polyfill.js');
 const {
   Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture, openKernelDevice,
 } = require('./interfaces.js');
 
 module.exports = {
-  Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
-  openKernelDevice,
+  init, Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
+  openKernelDevice, polyfill,
 };

@@ -1,7 +1,7 @@
 import tcpip from './index.js';
 
 export const {
-  Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
-  openKernelDevice,
+  init, Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
+  openKernelDevice, polyfill,
 } = tcpip;
 export default tcpip;

@@ -5,6 +5,7 @@ const errors = require('./errors.js');
 const { validateObject } = require('./validators.js');
 const { EVENTS, createBackend } = require('./backend/index.js');
 const { createNet } = require('./net/index.js');
+const { nextTick } = require('./platform/node.js');
 const {
   LoopbackInterface, TunInterface, TapInterface, BridgeInterface,
 } = require('./interfaces.js');
@@ -20,7 +21,8 @@ const INTERFACE_EVENTS = Object.freeze({
 
 class Stack {
   /**
-   * @param {{ backend?: 'native' }} [options]
+   * @param {{ backend?: 'native' | 'wasm' }} [options] without a backend:
+   *   TCPIP_BACKEND from the environment, else native, else wasm
    */
   constructor(options = {}) {
     validateObject(options, 'options');
@@ -30,8 +32,15 @@ class Stack {
     this._interfaces = [];
     this._interfacesById = new Map(); // interfaces share the id space of sockets
     this.destroyed = false;
-    this._backend = createBackend(options.backend, (type, id, a, b, c, d, e) => this._dispatch(type, id, a, b, c, d, e));
+    const { name, backend } = createBackend(options.backend, (type, id, a, b, c, d, e) => this._dispatch(type, id, a, b, c, d, e));
+    this._backend = backend;
+    this._backendName = name;
     this.net = createNet(this);
+  }
+
+  /** The engine this stack runs on: 'native' (a worker thread) or 'wasm' (this thread). */
+  get backend() {
+    return this._backendName;
   }
 
   /**
@@ -90,7 +99,7 @@ class Stack {
   // addresses; other names need a `lookup` option (as in Node).
   _lookup(hostname, options, callback) {
     const family = options && options.family ? Number(options.family === 'IPv6' ? 6 : options.family === 'IPv4' ? 4 : options.family) : 0;
-    process.nextTick(() => {
+    nextTick(() => {
       if (hostname === 'localhost') {
         const candidates = [];
         for (const iface of this._interfaces) {

@@ -45,7 +45,10 @@
 #define IPV6_FRAG_COPYHEADER 1
 #define LWIP_IPV6_DHCP6 0
 #define LWIP_IPV6_AUTOCONFIG 0
-#define LWIP_IPV6_MLD 1
+/* MLD reports only matter to multicast routers and its 100 ms timer would
+ * wake every idle stack ten times a second; without it lwIP still accepts
+ * solicited-node traffic, so neighbour discovery works. */
+#define LWIP_IPV6_MLD 0
 #define LWIP_IPV6_NUM_ADDRESSES 3
 #define LWIP_IPV6_SCOPES 0
 #define IP_FORWARD 0

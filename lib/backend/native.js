@@ -1,7 +1,13 @@
 'use strict';
+// The native backend: the addon built by `npm install` (src/node), one
+// worker thread per stack. Bundles replace this file with native.browser.js.
 const path = require('node:path');
 
 let addon = null;
+let lastError = null;
+
+// In Node an addon is expected: its absence deserves a warning.
+const expected = true;
 
 function loadAddon() {
   if (addon) return addon;
@@ -9,7 +15,6 @@ function loadAddon() {
   const candidates = process.env.TCPIP_ADDON_PATH
     ? [path.resolve(process.env.TCPIP_ADDON_PATH)]
     : [path.join(root, 'Release', 'tcpip.node'), path.join(root, 'Debug', 'tcpip.node')];
-  let lastError = null;
   for (const candidate of candidates) {
     try {
       addon = require(candidate);
@@ -23,9 +28,13 @@ function loadAddon() {
   throw error;
 }
 
+function loadError() {
+  return lastError;
+}
+
 function create(dispatch) {
   const { NativeStack } = loadAddon();
   return new NativeStack(dispatch);
 }
 
-module.exports = { create, loadAddon };
+module.exports = { create, loadAddon, loadError, expected };

@@ -1,0 +1,511 @@
+'use strict';
+// The wasm backend: the C core compiled to wasm32 (src/wasm/ is its export
+// layer), one module instance per stack, driven on the calling JS thread.
+// It keeps the contract of lib/backend/index.js: commands run in the core at
+// once, and the events they cause are queued and delivered on a later task,
+// as the native backend's arrive from its worker. Timers are armed for
+// lwIP's next timeout, never on a fixed tick.
+const { Buffer } = require('../platform/node.js');
+const host = require('./wasm-host.js');
+const { EVENTS } = require('./events.js');
+
+const SLEEP_FOREVER = 0xffffffff;
+// Rounds of poll-and-dispatch in one task before the host's other work
+// (I/O, timers, rendering) gets a turn.
+const MAX_ROUNDS = 64;
+// pcap records wait in memory up to this size before a write.
+const CAPTURE_FLUSH_AT = 64 * 1024;
+const ERROR_COUNT = 11; // TCPIP_ERROR_COUNT
+
+// tcpip_wasm_event, as src/wasm/tcpip_wasm.h lays it out.
+const RECORD = Object.freeze({
+  type: 0, id: 4, otherId: 8, error: 12, count: 16, data: 20, localPort: 24, remotePort: 28,
+  localAddress: 32, remoteAddress: 80, stats: 128,
+});
+const ADDRESS_LENGTH = 48;
+
+let compiled = null; // the WebAssembly.Module every stack instantiates
+let compiling = null;
+
+function notInitialized() {
+  const error = new Error('tcpip: call `await init()` before creating a stack with the wasm backend');
+  error.code = 'ERR_TCPIP_NOT_INITIALIZED';
+  return error;
+}
+
+async function toModule(source) {
+  if (source instanceof WebAssembly.Module) return source;
+  if (typeof source === 'string' || (typeof URL !== 'undefined' && source instanceof URL)) {
+    source = await fetch(source);
+  }
+  if (typeof Response !== 'undefined' && source instanceof Response) {
+    if (typeof WebAssembly.compileStreaming === 'function' &&
+        (source.headers.get('content-type') || '').startsWith('application/wasm')) {
+      return WebAssembly.compileStreaming(source);
+    }
+    source = await source.arrayBuffer();
+  }
+  return WebAssembly.compile(source);
+}
+
+/**
+ * Compiles the module once. `source` may be a WebAssembly.Module, the bytes,
+ * a URL or a fetch Response; by default the built module is used.
+ */
+function load(source) {
+  if (compiled) return Promise.resolve(compiled);
+  if (!compiling) {
+    compiling = toModule(source === undefined ? host.readModuleBytes() : source)
+      .then((module) => { compiled = module; return module; }, (error) => { compiling = null; throw error; });
+  }
+  return compiling;
+}
+
+function moduleSync() {
+  if (compiled) return compiled;
+  if (!host.canCompileSynchronously) throw notInitialized();
+  compiled = new WebAssembly.Module(host.readModuleBytes());
+  return compiled;
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+// The few WASI calls wasi-libc makes: a clock, and stdout/stderr for lwIP's
+// assertion messages. Files do not exist.
+function wasiImports(backend) {
+  const EBADF = 8;
+  const ENOSYS = 52;
+  const origin = typeof performance !== 'undefined' ? performance : Date;
+  return {
+    clock_time_get(id, precision, out) {
+      const ms = id === 0 ? Date.now() : origin.now();
+      backend._view().setBigUint64(out, BigInt(Math.round(ms * 1e6)), true);
+      return 0;
+    },
+    fd_write(fd, iovs, count, written) {
+      if (fd !== 1 && fd !== 2) return EBADF;
+      const view = backend._view();
+      let text = '';
+      let total = 0;
+      for (let i = 0; i < count; i++) {
+        const base = view.getUint32(iovs + i * 8, true);
+        const length = view.getUint32(iovs + i * 8 + 4, true);
+        text += textDecoder.decode(backend._bytes().subarray(base, base + length));
+        total += length;
+      }
+      host.writeConsole(text);
+      view.setUint32(written, total, true);
+      return 0;
+    },
+    fd_close: () => EBADF,
+    fd_seek: () => ENOSYS,
+  };
+}
+
+class WasmBackend {
+  constructor(dispatch) {
+    this._dispatch = dispatch;
+    this._instance = new WebAssembly.Instance(moduleSync(), {
+      tcpip: {
+        event: (record) => this._onEvent(record),
+        capture: (id, bytes, length, outgoing) => this._onCapture(id, bytes, length, outgoing),
+      },
+      wasi_snapshot_preview1: wasiImports(this),
+    });
+    this._core = this._instance.exports;
+    this._memory = this._core.memory;
+    this._buffer = null;
+    this._u8 = null;
+    this._dataView = null;
+    this._core._initialize();
+    if (!this._core.tcpip_wasm_create()) throw new Error('tcpip: the wasm stack could not be created');
+    this._stack = this._core.tcpip_wasm_stack();
+    this._errorNames = [];
+    for (let i = 0; i < ERROR_COUNT; i++) this._errorNames.push(this._cString(this._core.tcpip_error_name(i)));
+    // Events wait here, flat: type, id and five arguments each.
+    this._queue = [];
+    this._scheduled = false;
+    this._running = false;
+    this._dirty = false;
+    this._timer = null;
+    this._timerDue = Infinity;
+    this._release = null; // holds the process open while refed
+    this._captures = new Map();
+    this._destroyed = false;
+    this._runTask = () => this._run();
+    this._onTimer = () => {
+      this._timer = null;
+      this._timerDue = Infinity;
+      this._run();
+    };
+  }
+
+  // ------------------------------------------------------------ memory views
+
+  _bytes() {
+    if (this._buffer !== this._memory.buffer) this._refreshViews();
+    return this._u8;
+  }
+
+  _view() {
+    if (this._buffer !== this._memory.buffer) this._refreshViews();
+    return this._dataView;
+  }
+
+  _refreshViews() {
+    this._buffer = this._memory.buffer;
+    this._u8 = new Uint8Array(this._buffer);
+    this._dataView = new DataView(this._buffer);
+  }
+
+  _cString(pointer, limit = 256) {
+    const bytes = this._bytes();
+    let end = pointer;
+    while (end < pointer + limit && bytes[end] !== 0) end++;
+    return textDecoder.decode(bytes.subarray(pointer, end));
+  }
+
+  // Writes NUL-terminated strings into the core's scratch buffer.
+  _putStrings(...strings) {
+    const encoded = strings.map((s) => textEncoder.encode(s || ''));
+    const size = encoded.reduce((sum, e) => sum + e.length + 1, 0);
+    const pointer = this._core.tcpip_wasm_scratch(size);
+    if (!pointer) throw new Error('tcpip: the wasm stack is out of memory');
+    const bytes = this._bytes();
+    let at = pointer;
+    for (const e of encoded) {
+      bytes.set(e, at);
+      at += e.length;
+      bytes[at++] = 0;
+    }
+    return pointer;
+  }
+
+  // ------------------------------------------------------------ events
+
+  _onEvent(record) {
+    const view = this._view();
+    const type = view.getUint32(record + RECORD.type, true);
+    const id = view.getUint32(record + RECORD.id, true);
+    const queue = this._queue;
+    switch (type) {
+      case EVENTS.DATA:
+      case EVENTS.PACKET: {
+        const count = view.getUint32(record + RECORD.count, true);
+        const data = view.getUint32(record + RECORD.data, true);
+        queue.push(type, id, Buffer.from(this._u8.subarray(data, data + count)), undefined, undefined, undefined, undefined);
+        break;
+      }
+      case EVENTS.WRITTEN:
+        queue.push(type, id, view.getUint32(record + RECORD.count, true), undefined, undefined, undefined, undefined);
+        break;
+      case EVENTS.ERROR:
+        queue.push(type, id, this._errorNames[view.getUint32(record + RECORD.error, true)], undefined, undefined, undefined, undefined);
+        break;
+      case EVENTS.ACCEPTED:
+      case EVENTS.CONNECTED:
+      case EVENTS.LISTENING:
+        queue.push(type, id, view.getUint32(record + RECORD.otherId, true),
+          this._cString(record + RECORD.localAddress, ADDRESS_LENGTH), view.getUint32(record + RECORD.localPort, true),
+          this._cString(record + RECORD.remoteAddress, ADDRESS_LENGTH), view.getUint32(record + RECORD.remotePort, true));
+        break;
+      case EVENTS.STATS: {
+        const at = record + RECORD.stats;
+        const counter = (i) => Number(view.getBigUint64(at + i * 8, true));
+        queue.push(type, id, {
+          packetsIn: counter(0),
+          bytesIn: counter(1),
+          packetsOut: counter(2),
+          bytesOut: counter(3),
+          dropped: { malformed: counter(4), oversize: counter(5), down: counter(6), noMemory: counter(7) },
+        }, undefined, undefined, undefined, undefined);
+        break;
+      }
+      default:
+        queue.push(type, id, undefined, undefined, undefined, undefined, undefined);
+        break;
+    }
+  }
+
+  // ------------------------------------------------------------ the loop
+
+  // A command ran in the core: poll and deliver on the next task.
+  _touch() {
+    this._dirty = true;
+    if (!this._scheduled && !this._running && !this._destroyed) {
+      this._scheduled = true;
+      host.scheduleTask(this._runTask);
+    }
+  }
+
+  _run() {
+    this._scheduled = false;
+    if (this._destroyed || this._running) return;
+    this._running = true;
+    let sleep = SLEEP_FOREVER;
+    try {
+      for (let round = 0; round < MAX_ROUNDS && !this._destroyed; round++) {
+        this._dirty = false;
+        sleep = this._core.tcpip_wasm_poll();
+        if (this._queue.length === 0 && !this._dirty && sleep !== 0) break;
+        this._deliver();
+      }
+    } finally {
+      this._running = false;
+    }
+    if (this._destroyed) return;
+    this._flushCaptures();
+    if (this._dirty || this._queue.length !== 0 || sleep === 0) {
+      this._scheduled = true;
+      host.scheduleTask(this._runTask);
+    } else if (sleep !== SLEEP_FOREVER) {
+      this._armTimer(sleep);
+    }
+  }
+
+  _deliver() {
+    const queue = this._queue;
+    const dispatch = this._dispatch;
+    for (let i = 0; i < queue.length && !this._destroyed; i += 7) {
+      try {
+        dispatch(queue[i], queue[i + 1], queue[i + 2], queue[i + 3], queue[i + 4], queue[i + 5], queue[i + 6]);
+      } catch (error) {
+        // An exception in a user's handler is an uncaught exception, as for
+        // Node's own sockets; the other events still arrive.
+        queueMicrotask(() => { throw error; });
+      }
+    }
+    queue.length = 0;
+  }
+
+  _armTimer(ms) {
+    const due = Date.now() + ms;
+    if (this._timer !== null) {
+      if (this._timerDue <= due) return;
+      clearTimeout(this._timer);
+    }
+    this._timerDue = due;
+    this._timer = host.setTimer(this._onTimer, ms);
+  }
+
+  // ------------------------------------------------------------ interfaces
+
+  createInterface(id, kind, cidrs, mtu, mac, gateway, defaultRoute, ports = []) {
+    this._putStrings(...cidrs, gateway || '');
+    // mac and ports go after the strings, in a block of their own.
+    const extra = this._core.tcpip_wasm_alloc(8 + 4 * ports.length);
+    try {
+      const macPointer = mac ? extra : 0;
+      if (mac) this._bytes().set(mac, extra);
+      const portsPointer = extra + 8;
+      const view = this._view();
+      ports.forEach((port, i) => view.setUint32(portsPointer + i * 4, port, true));
+      const result = this._core.tcpip_wasm_interface_create(id, kind, cidrs.length, mtu || 0, macPointer,
+        Boolean(defaultRoute), portsPointer, ports.length);
+      if (result !== 0) {
+        const error = new Error(`tcpip: the interface could not be created (${this._errorNames[result]})`);
+        error.code = this._errorNames[result];
+        throw error;
+      }
+    } finally {
+      this._core.tcpip_wasm_free(extra);
+    }
+    this._touch();
+  }
+
+  removeInterface(id) {
+    this._closeCapture(id, true);
+    this._core.tcpip_interface_remove(this._stack, id);
+    this._touch();
+  }
+
+  interfaceInput(id, bytes) {
+    const pointer = this._core.tcpip_wasm_scratch(bytes.length);
+    if (!pointer) return false;
+    this._bytes().set(bytes, pointer);
+    this._core.tcpip_wasm_interface_input(id, bytes.length);
+    this._touch();
+    return true;
+  }
+
+  interfaceStats(id) {
+    this._core.tcpip_interface_request_stats(this._stack, id);
+    this._touch();
+  }
+
+  setChecksums(id, enabled) {
+    this._core.tcpip_interface_set_checksums(this._stack, id, enabled);
+  }
+
+  captureStart(id, fd) {
+    this._closeCapture(id, true);
+    this._captures.set(id, { file: host.captureFile(fd), chunks: [], size: 0, failed: false });
+    this._core.tcpip_wasm_interface_capture(id, true);
+  }
+
+  captureStop(id) {
+    if (this._captures.has(id)) this._core.tcpip_wasm_interface_capture(id, false);
+    this._closeCapture(id, false);
+  }
+
+  _onCapture(id, pointer, length, outgoing) {
+    const capture = this._captures.get(id);
+    if (!capture || capture.failed) return;
+    const now = Date.now();
+    const record = Buffer.allocUnsafe(16 + length);
+    record.writeUInt32LE(Math.floor(now / 1000), 0);
+    record.writeUInt32LE((now % 1000) * 1000, 4);
+    record.writeUInt32LE(length, 8);
+    record.writeUInt32LE(length, 12);
+    record.set(this._bytes().subarray(pointer, pointer + length), 16);
+    capture.chunks.push(record);
+    capture.size += record.length;
+    if (capture.size >= CAPTURE_FLUSH_AT) this._flushCapture(capture);
+  }
+
+  _flushCapture(capture) {
+    if (capture.size === 0 || capture.failed) return;
+    try {
+      capture.file.write(Buffer.concat(capture.chunks, capture.size));
+    } catch {
+      capture.failed = true;
+    }
+    capture.chunks = [];
+    capture.size = 0;
+  }
+
+  // Captures reach their files before the stack rests.
+  _flushCaptures() {
+    for (const capture of this._captures.values()) this._flushCapture(capture);
+  }
+
+  _closeCapture(id, silently) {
+    const capture = this._captures.get(id);
+    if (!capture) return;
+    this._captures.delete(id);
+    this._flushCapture(capture);
+    try {
+      capture.file.close();
+    } catch {
+      capture.failed = true;
+    }
+    if (!silently) {
+      this._queue.push(EVENTS.CAPTURE_CLOSED, id, !capture.failed, undefined, undefined, undefined, undefined);
+      this._touch();
+    }
+  }
+
+  // ------------------------------------------------------------ TCP
+
+  listen(id, address, port, backlog, ipv6Only) {
+    this._putStrings(address);
+    this._core.tcpip_wasm_tcp_listen(id, port, backlog, Boolean(ipv6Only));
+    this._touch();
+  }
+
+  connect(id, address, port, localAddress, localPort) {
+    this._putStrings(address, localAddress);
+    this._core.tcpip_wasm_tcp_connect(id, port, localPort || 0);
+    this._touch();
+  }
+
+  write(id, bytes) {
+    const pointer = this._core.tcpip_wasm_alloc(bytes.length);
+    if (!pointer && bytes.length) throw new Error('tcpip: the wasm stack is out of memory');
+    this._bytes().set(bytes, pointer);
+    this._core.tcpip_tcp_write(this._stack, id, pointer, bytes.length);
+    this._touch();
+  }
+
+  writev(id, chunks) {
+    let length = 0;
+    for (const chunk of chunks) length += chunk.length;
+    const pointer = this._core.tcpip_wasm_alloc(length);
+    if (!pointer && length) throw new Error('tcpip: the wasm stack is out of memory');
+    const bytes = this._bytes();
+    let at = pointer;
+    for (const chunk of chunks) {
+      bytes.set(chunk, at);
+      at += chunk.length;
+    }
+    this._core.tcpip_tcp_write(this._stack, id, pointer, length);
+    this._touch();
+  }
+
+  consumed(id, count) {
+    this._core.tcpip_tcp_consumed(this._stack, id, count);
+    this._touch();
+  }
+
+  shutdown(id) {
+    this._core.tcpip_tcp_shutdown(this._stack, id);
+    this._touch();
+  }
+
+  close(id) {
+    this._core.tcpip_tcp_close(this._stack, id);
+    this._touch();
+  }
+
+  abort(id) {
+    this._core.tcpip_tcp_abort(this._stack, id);
+    this._touch();
+  }
+
+  setNoDelay(id, enable) {
+    this._core.tcpip_tcp_set_nodelay(this._stack, id, Boolean(enable));
+    this._touch();
+  }
+
+  setKeepAlive(id, enable, idleMs) {
+    this._core.tcpip_tcp_set_keepalive(this._stack, id, Boolean(enable), idleMs >>> 0);
+    this._touch();
+  }
+
+  // ------------------------------------------------------------ lifetime
+
+  ref() {
+    if (!this._release && !this._destroyed) this._release = host.holdOpen();
+  }
+
+  unref() {
+    if (this._release) {
+      this._release();
+      this._release = null;
+    }
+  }
+
+  /** Bytes of the core's C heap in use. */
+  heapBytesInUse() {
+    return this._destroyed ? 0 : this._core.tcpip_wasm_heap_in_use();
+  }
+
+  /** Bytes of linear memory: it grows to the peak in use and stays. */
+  memoryBytes() {
+    return this._destroyed ? 0 : this._memory.buffer.byteLength;
+  }
+
+  destroy() {
+    if (this._destroyed) return;
+    for (const id of [...this._captures.keys()]) this._closeCapture(id, true);
+    this._core.tcpip_wasm_destroy();
+    this._destroyed = true;
+    this.unref();
+    if (this._timer !== null) clearTimeout(this._timer);
+    this._timer = null;
+    this._queue.length = 0;
+    this._core = null;
+    this._instance = null;
+    this._memory = null;
+    this._buffer = null;
+    this._u8 = null;
+    this._dataView = null;
+  }
+}
+
+function create(dispatch) {
+  return new WasmBackend(dispatch);
+}
+
+module.exports = { create, load, WasmBackend };

@@ -1,0 +1,202 @@
+/* The wasm32 export layer (see tcpip_wasm.h). One module instance holds one
+ * stack, so the layer's state is plain globals. */
+#include "tcpip_wasm.h"
+
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(offsetof(tcpip_wasm_event, data) == 20, "JS reads the record at fixed offsets");
+_Static_assert(offsetof(tcpip_wasm_event, local_address) == 32, "JS reads the record at fixed offsets");
+_Static_assert(offsetof(tcpip_wasm_event, remote_address) == 80, "JS reads the record at fixed offsets");
+_Static_assert(offsetof(tcpip_wasm_event, stats) == 128, "JS reads the record at fixed offsets");
+_Static_assert(sizeof(tcpip_interface_stats) == 8 * sizeof(uint64_t), "stats are eight counters");
+
+__attribute__((import_module("tcpip"), import_name("event")))
+extern void tcpip_wasm_import_event(const tcpip_wasm_event *record);
+
+__attribute__((import_module("tcpip"), import_name("capture")))
+extern void tcpip_wasm_import_capture(uint32_t interface_id, const uint8_t *bytes,
+                                      uint32_t length, uint32_t outgoing);
+
+static tcpip_stack *stack;
+static tcpip_wasm_event record;
+static uint8_t *scratch;
+static uint32_t scratch_size;
+/* DATA that arrives in pieces is gathered here for JS to copy in one go. */
+static uint8_t *gather;
+static uint32_t gather_size;
+static size_t heap_in_use;
+
+/* The C heap, counted: the linker routes every malloc, calloc, realloc and
+ * free of our code and lwIP's here (-Wl,--wrap). */
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t count, size_t size);
+void *__real_realloc(void *pointer, size_t size);
+void __real_free(void *pointer);
+
+void *__wrap_malloc(size_t size) {
+  void *pointer = __real_malloc(size);
+  if (pointer != NULL) heap_in_use += malloc_usable_size(pointer);
+  return pointer;
+}
+
+void *__wrap_calloc(size_t count, size_t size) {
+  void *pointer = __real_calloc(count, size);
+  if (pointer != NULL) heap_in_use += malloc_usable_size(pointer);
+  return pointer;
+}
+
+void *__wrap_realloc(void *pointer, size_t size) {
+  size_t before = pointer != NULL ? malloc_usable_size(pointer) : 0;
+  void *moved = __real_realloc(pointer, size);
+  if (moved != NULL) heap_in_use += malloc_usable_size(moved) - before;
+  else if (size == 0) heap_in_use -= before;
+  return moved;
+}
+
+void __wrap_free(void *pointer) {
+  if (pointer != NULL) heap_in_use -= malloc_usable_size(pointer);
+  __real_free(pointer);
+}
+
+void *tcpip_wasm_alloc(uint32_t size) { return malloc(size); }
+void tcpip_wasm_free(void *pointer) { free(pointer); }
+uint32_t tcpip_wasm_heap_in_use(void) { return (uint32_t)heap_in_use; }
+
+static bool reserve(uint8_t **buffer, uint32_t *capacity, uint32_t size) {
+  if (size <= *capacity) return true;
+  uint32_t grown = *capacity ? *capacity : 256;
+  while (grown < size) grown = grown > UINT32_MAX / 2 ? size : grown * 2;
+  uint8_t *moved = realloc(*buffer, grown);
+  if (moved == NULL) return false;
+  *buffer = moved;
+  *capacity = grown;
+  return true;
+}
+
+uint8_t *tcpip_wasm_scratch(uint32_t size) {
+  return reserve(&scratch, &scratch_size, size) ? scratch : NULL;
+}
+
+static void copy_endpoint(char *address, uint32_t *port, const tcpip_endpoint *endpoint) {
+  memcpy(address, endpoint->address, TCPIP_ADDRSTRLEN);
+  address[TCPIP_ADDRSTRLEN - 1] = '\0';
+  *port = endpoint->port;
+}
+
+static void on_event(void *context, const tcpip_event *event) {
+  (void)context;
+  record.type = event->type;
+  record.id = event->id;
+  record.other_id = event->other_id;
+  record.error = event->error;
+  record.count = (uint32_t)event->count;
+  record.data = 0;
+  void *held = NULL;
+  switch (event->type) {
+    case TCPIP_EV_DATA:
+    case TCPIP_EV_PACKET: {
+      const void *bytes = NULL;
+      held = tcpip_event_hold_data(event, &bytes);
+      if (held == NULL) {
+        if (!reserve(&gather, &gather_size, record.count)) {
+          /* JS sees a DATA event it cannot read as a reset; never silently
+           * lose bytes of a stream. */
+          record.type = TCPIP_EV_ERROR;
+          record.error = TCPIP_ENOBUFS;
+          record.count = 0;
+          break;
+        }
+        tcpip_event_copy_data(event, gather);
+        bytes = gather;
+      }
+      record.data = (uint32_t)(uintptr_t)bytes;
+      break;
+    }
+    case TCPIP_EV_ACCEPTED:
+    case TCPIP_EV_CONNECTED:
+    case TCPIP_EV_LISTENING:
+      copy_endpoint(record.local_address, &record.local_port, &event->local);
+      copy_endpoint(record.remote_address, &record.remote_port, &event->remote);
+      break;
+    case TCPIP_EV_STATS:
+      memcpy(record.stats, event->stats, sizeof record.stats);
+      break;
+    default:
+      break;
+  }
+  tcpip_wasm_import_event(&record);
+  tcpip_data_release(held);
+}
+
+bool tcpip_wasm_create(void) {
+  if (stack != NULL) return false;
+  stack = tcpip_stack_create(on_event, NULL);
+  return stack != NULL;
+}
+
+void tcpip_wasm_destroy(void) {
+  tcpip_stack_destroy(stack);
+  stack = NULL;
+  free(scratch);
+  scratch = NULL;
+  scratch_size = 0;
+  free(gather);
+  gather = NULL;
+  gather_size = 0;
+}
+
+tcpip_stack *tcpip_wasm_stack(void) { return stack; }
+
+uint32_t tcpip_wasm_poll(void) { return tcpip_stack_poll(stack); }
+
+uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_count,
+                                     uint32_t mtu, const uint8_t *mac, bool default_route,
+                                     const uint32_t *ports, uint32_t port_count) {
+  enum { MAX_CIDRS = 8 };
+  if (cidr_count > MAX_CIDRS || scratch == NULL) return TCPIP_EINVAL;
+  const char *cidrs[MAX_CIDRS];
+  const char *cursor = (const char *)scratch;
+  for (uint32_t i = 0; i < cidr_count; i++) {
+    cidrs[i] = cursor;
+    cursor += strlen(cursor) + 1;
+  }
+  tcpip_interface_config config = {
+      .kind = (tcpip_interface_kind)kind,
+      .cidrs = cidrs,
+      .cidr_count = cidr_count,
+      .mtu = (uint16_t)mtu,
+      .gateway = *cursor != '\0' ? cursor : NULL,
+      .default_route = default_route,
+      .ports = ports,
+      .port_count = port_count,
+  };
+  if (mac != NULL) memcpy(config.mac, mac, sizeof config.mac);
+  return tcpip_interface_create(stack, id, &config);
+}
+
+void tcpip_wasm_interface_input(uint32_t id, uint32_t length) {
+  if (scratch != NULL) tcpip_interface_input(stack, id, scratch, length);
+}
+
+static void on_capture(void *context, const uint8_t *bytes, size_t length, bool outgoing) {
+  tcpip_wasm_import_capture((uint32_t)(uintptr_t)context, bytes, (uint32_t)length, outgoing);
+}
+
+void tcpip_wasm_interface_capture(uint32_t id, bool enabled) {
+  tcpip_interface_set_capture(stack, id, enabled ? on_capture : NULL,
+                              (void *)(uintptr_t)id);
+}
+
+void tcpip_wasm_tcp_listen(uint32_t id, uint32_t port, int32_t backlog, bool ipv6_only) {
+  if (scratch == NULL) return;
+  tcpip_tcp_listen(stack, id, (const char *)scratch, (uint16_t)port, backlog, ipv6_only);
+}
+
+void tcpip_wasm_tcp_connect(uint32_t id, uint32_t port, uint32_t local_port) {
+  if (scratch == NULL) return;
+  const char *address = (const char *)scratch;
+  const char *local_address = address + strlen(address) + 1;
+  tcpip_tcp_connect(stack, id, address, (uint16_t)port, local_address, (uint16_t)local_port);
+}

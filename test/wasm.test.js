@@ -1,0 +1,180 @@
+'use strict';
+// What only the wasm backend has: choosing it, falling back to it, its
+// timers (no fixed tick), its flat memory, and instances that stay apart.
+// The rest of the suite runs against it as a whole (npm run test:wasm).
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { Stack, init } = require('..');
+const { assertTransfer } = require('./helpers/transfer.js');
+const { RandomStream } = require('./helpers/random.js');
+const { hashStream } = require('./helpers/hash.js');
+const { listen, closeServer, connect, delay, within } = require('./helpers/util.js');
+
+const ROOT = path.join(__dirname, '..');
+const MiB = 1024 * 1024;
+
+// Runs `code` in a fresh Node with `env` added (and TCPIP_BACKEND removed
+// unless given), and returns its exit status and output.
+function runNode(code, env = {}) {
+  const childEnv = { ...process.env };
+  delete childEnv.TCPIP_BACKEND;
+  const child = spawnSync(process.execPath, ['-e', code], {
+    cwd: ROOT, encoding: 'utf8', timeout: 20000, env: { ...childEnv, ...env },
+  });
+  return { status: child.status, stdout: child.stdout, stderr: child.stderr };
+}
+
+describe('wasm backend', function () {
+  function wasmStack(addresses = ['127.0.0.1/8', '::1/128']) {
+    const stack = new Stack({ backend: 'wasm' });
+    stack.createLoopbackInterface({ ipAddress: addresses });
+    return stack;
+  }
+
+  it("new Stack({ backend: 'wasm' }) runs on wasm; init() resolves; unknown backends are refused", async function () {
+    await init();
+    const stack = wasmStack();
+    try {
+      assert.equal(stack.backend, 'wasm');
+      assert.throws(() => new Stack({ backend: 'java' }), { code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' });
+    } finally {
+      stack.destroy();
+    }
+  });
+
+  it('without the addon, Node falls back to wasm with one warning line, and the stack works', function () {
+    const result = runNode(`
+      const { Stack } = require('.');
+      const a = new Stack();
+      const b = new Stack();
+      a.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+      const server = a.net.createServer((s) => s.end('hello from ' + a.backend));
+      server.listen(80, () => {
+        let reply = '';
+        a.net.connect(80, '127.0.0.1').on('data', (d) => { reply += d; }).on('close', () => {
+          console.log(JSON.stringify({ a: a.backend, b: b.backend, reply }));
+          server.close(); a.destroy(); b.destroy();
+        });
+      });
+    `, { TCPIP_ADDON_PATH: path.join(ROOT, 'no-such-addon.node') });
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { a: 'wasm', b: 'wasm', reply: 'hello from wasm' });
+    const warnings = result.stderr.split('\n').filter((line) => line.includes('TCPIP_WASM_FALLBACK'));
+    assert.equal(warnings.length, 1, result.stderr);
+    assert.match(warnings[0], /the native addon is not available .*; using the wasm backend/);
+  });
+
+  it("asking for 'native' without the addon is an error, not a silent fallback", function () {
+    const result = runNode(`
+      const { Stack } = require('.');
+      try { new Stack({ backend: 'native' }); console.log('created'); }
+      catch (e) { console.log(e.code); }
+    `, { TCPIP_ADDON_PATH: path.join(ROOT, 'no-such-addon.node') });
+    assert.equal(result.stdout.trim(), 'ERR_TCPIP_NO_ADDON', result.stderr);
+  });
+
+  it("an idle stack sleeps until lwIP's next timeout (1 s), with no polling tick", async function () {
+    this.timeout(15000);
+    const stack = wasmStack();
+    try {
+      const server = stack.net.createServer((s) => s.end('bye'));
+      await listen(server, 80);
+      const client = await connect(stack.net, 80, '127.0.0.1');
+      client.resume();
+      await new Promise((resolve) => client.on('close', resolve));
+      // Connections in TIME_WAIT need TCP's 50 ms timer for 2 s; wait it out.
+      await delay(2500);
+      const backend = stack._backend;
+      let wakeUps = 0;
+      const run = backend._run;
+      backend._run = function countedRun() {
+        wakeUps++;
+        return run.call(this);
+      };
+      await delay(3000);
+      backend._run = run;
+      // lwIP's cyclic timers (ARP, ND, reassembly) are due once a second;
+      // tcpip.js's fixed 100 ms tick would wake 30 times here.
+      assert.ok(wakeUps >= 1 && wakeUps <= 6, `${wakeUps} wake-ups in 3 s of idleness`);
+      // Sleeping never delays an answer.
+      const again = await connect(stack.net, 80, '127.0.0.1');
+      again.destroy();
+      await closeServer(server);
+    } finally {
+      stack.destroy();
+    }
+  });
+
+  it('1 GiB through one stack leaves its memory where the first 64 MiB put it', async function () {
+    this.timeout(120000);
+    const stack = wasmStack();
+    try {
+      const server = stack.net.createServer();
+      const hashes = [];
+      server.on('connection', (socket) => hashes.push(hashStream(socket)));
+      await listen(server, 80);
+      const send = async (size) => {
+        const source = new RandomStream(size);
+        const client = await connect(stack.net, 80, '127.0.0.1');
+        source.pipe(client);
+        await within(new Promise((resolve) => client.on('close', resolve)), 100000, 'transfer');
+        const result = await hashes.shift();
+        assert.equal(result.bytes, size);
+        assert.equal(result.hash, source.digest());
+      };
+      await send(64 * MiB);
+      const memoryAfterWarmUp = stack._backend.memoryBytes();
+      for (let i = 0; i < 4; i++) await send(256 * MiB);
+      const memoryAfter = stack._backend.memoryBytes();
+      console.log(`      wasm memory: ${(memoryAfterWarmUp / MiB).toFixed(1)} MiB after 64 MiB, ${(memoryAfter / MiB).toFixed(1)} MiB after 1 GiB more`);
+      assert.equal(memoryAfter, memoryAfterWarmUp);
+      await closeServer(server);
+    } finally {
+      stack.destroy();
+    }
+  });
+
+  it('each stack is its own instance: same addresses and ports, separate sockets', async function () {
+    const a = wasmStack();
+    const b = wasmStack();
+    try {
+      assert.notEqual(a._backend._memory, b._backend._memory);
+      const servers = [];
+      for (const [stack, name] of [[a, 'a'], [b, 'b']]) {
+        const server = stack.net.createServer((s) => s.end(name));
+        await listen(server, 80, '127.0.0.1');
+        servers.push(server);
+      }
+      for (const [stack, name] of [[a, 'a'], [b, 'b']]) {
+        const socket = await connect(stack.net, 80, '127.0.0.1');
+        const reply = await new Promise((resolve) => {
+          let text = '';
+          socket.on('data', (d) => { text += d; });
+          socket.on('end', () => resolve(text));
+        });
+        assert.equal(reply, name);
+      }
+      for (const server of servers) await closeServer(server);
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  });
+
+  it('two wasm stacks joined by TUN hooks in JS carry 32 MiB byte-exact', async function () {
+    this.timeout(60000);
+    const wa = new Stack({ backend: 'wasm' });
+    const wb = new Stack({ backend: 'wasm' });
+    try {
+      const ia = wa.createTunInterface({ ipAddress: '10.0.0.1/24', mtu: 65535 });
+      const ib = wb.createTunInterface({ ipAddress: '10.0.0.2/24', mtu: 65535 });
+      ia.on('packet', (packet) => ib.send(packet));
+      ib.on('packet', (packet) => ia.send(packet));
+      await assertTransfer(wa, wb, '10.0.0.2', 32 * MiB);
+    } finally {
+      wa.destroy();
+      wb.destroy();
+    }
+  });
+});
