@@ -1,15 +1,18 @@
 'use strict';
-// `npm start`: Node's own http module serves and fetches over a tcpip stack.
+// `npm start`: Node's own http module serves and fetches over a tcpip stack,
+// once on each backend: native (a worker thread) and wasm (this thread).
 const http = require('node:http');
 const crypto = require('node:crypto');
 const { Stack } = require('..');
 
 const BODY_BYTES = 64 * 1024 * 1024;
 
-async function main() {
-  const stack = new Stack();
+const WHERE = { native: 'on its own lwIP worker thread', wasm: 'in its own wasm instance on this thread' };
+
+async function run(backend) {
+  const stack = new Stack({ backend });
   stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8', '::1/128'] });
-  console.log('stack up: loopback 127.0.0.1/8 and ::1/128 on its own lwIP worker thread');
+  console.log(`${backend} stack up: loopback 127.0.0.1/8 and ::1/128 ${WHERE[backend]}`);
 
   const body = crypto.randomBytes(BODY_BYTES);
   const digest = crypto.createHash('sha256').update(body).digest('hex');
@@ -51,11 +54,18 @@ async function main() {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const intact = big.digest === digest && big.bytes === BODY_BYTES;
   console.log(`GET /big -> ${big.status}: ${big.bytes} bytes, sha256 ${intact ? 'matches' : 'DIFFERS'}`);
-  console.log(`throughput: ${((big.bytes * 8) / seconds / 1e9).toFixed(2)} Gbit/s over http on one stack (${(seconds * 1000).toFixed(0)} ms)`);
+  console.log(`throughput: ${((big.bytes * 8) / seconds / 1e9).toFixed(2)} Gbit/s over http on one ${backend} stack (${(seconds * 1000).toFixed(0)} ms)`);
 
   await new Promise((resolve) => server.close(resolve));
   stack.destroy();
   if (!intact) process.exitCode = 1;
+}
+
+async function main() {
+  for (const backend of ['native', 'wasm']) {
+    await run(backend);
+    console.log('');
+  }
 }
 
 main().catch((error) => {

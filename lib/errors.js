@@ -2,8 +2,7 @@
 // Errors shaped exactly like Node's own: argument errors carry Node's `code`
 // and message; system errors carry `code`, `errno`, `syscall`, `address`,
 // `port` as libuv reports them.
-const os = require('node:os');
-const util = require('node:util');
+const { inspect, errno, name: platformName } = require('./platform/node.js');
 
 const UV_EAI_NONAME = -3008;
 
@@ -14,9 +13,9 @@ function describeReceived(value) {
     if (value.constructor && value.constructor.name) {
       return ` Received an instance of ${value.constructor.name}`;
     }
-    return ` Received ${util.inspect(value, { depth: -1 })}`;
+    return ` Received ${inspect(value, { depth: -1 })}`;
   }
-  let shown = util.inspect(value, { colors: false });
+  let shown = inspect(value, { colors: false });
   if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
   return ` Received type ${typeof value} (${shown})`;
 }
@@ -51,7 +50,7 @@ function invalidArgType(name, expected, actual) {
 function invalidArgValue(name, value, reason = 'is invalid') {
   const kind = name.includes('.') ? 'property' : 'argument';
   return makeError(TypeError, 'ERR_INVALID_ARG_VALUE',
-    `The ${kind} '${name}' ${reason}. Received ${util.inspect(value)}`);
+    `The ${kind} '${name}' ${reason}. Received ${inspect(value)}`);
 }
 
 function outOfRange(name, range, value) {
@@ -78,8 +77,15 @@ function simple(Base, code, message) {
   return makeError(Base, code, message);
 }
 
+// Something this build or environment cannot do (kernel devices or a
+// capture file in a browser, native links without the addon).
+function notSupported(what) {
+  const where = platformName === 'browser' ? 'in a browser' : 'here';
+  return makeError(Error, 'ERR_TCPIP_NOT_SUPPORTED', `${what} is not supported ${where}`);
+}
+
 function errnoOf(code) {
-  const value = os.constants.errno[code];
+  const value = errno[code];
   return value === undefined ? undefined : -value;
 }
 
@@ -140,5 +146,6 @@ module.exports = {
   systemError,
   uvError,
   notFound,
+  notSupported,
   errnoOf,
 };

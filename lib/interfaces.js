@@ -1,12 +1,10 @@
 'use strict';
 // Network interfaces of a stack: loopback, TUN (IP packets) and TAP
 // (Ethernet frames) whose traffic JS sees and injects.
-const EventEmitter = require('node:events');
-const crypto = require('node:crypto');
-const fs = require('node:fs');
-const { isIP } = require('node:net');
-const { ReadableStream, WritableStream, CountQueuingStrategy } = require('node:stream/web');
-const util = require('node:util');
+const {
+  EventEmitter, Buffer, isIP, randomBytes, fs, systemErrorInfo, ReadableStream, WritableStream, CountQueuingStrategy,
+  name: platformName,
+} = require('./platform/node.js');
 const errors = require('./errors.js');
 const { validateObject, validateBoolean } = require('./validators.js');
 
@@ -96,7 +94,7 @@ function parseAddresses(value, name, optional) {
 
 function parseMac(value) {
   if (value === undefined) {
-    const mac = crypto.randomBytes(6);
+    const mac = randomBytes(6);
     mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
     return mac;
   }
@@ -120,14 +118,19 @@ function validateInt32Fd(fd) {
  * Opens kernel TUN/TAP device `name` (created if missing, inside the
  * caller's network namespace). Errors are Node's system errors.
  */
-function openKernelDevice(name, type = 'tap') {
+function validateDeviceName(name, type) {
   if (typeof name !== 'string') throw errors.invalidArgType('options.device', 'string', name);
   if (!DEVICE_NAME.test(name)) throw errors.invalidArgValue('options.device', name, 'must be 1-15 letters, digits, ".", "_" or "-"');
   if (type === 'loopback') throw errors.invalidArgValue('options.device', name, 'is not for a loopback interface');
+}
+
+function openKernelDevice(name, type = 'tap') {
+  validateDeviceName(name, type);
+  if (platformName === 'browser') throw errors.notSupported('Kernel TUN/TAP devices');
   const { loadAddon } = require('./backend/native.js');
   const [result, syscall] = loadAddon().openKernelDevice(name, type === 'tap');
   if (result >= 0) return result;
-  const [code, description] = util.getSystemErrorMap().get(result) || [util.getSystemErrorName(result), 'unknown error'];
+  const [code, description] = systemErrorInfo(result);
   const error = new Error(`${syscall} ${code}: ${description}, /dev/net/tun (device ${name})`);
   error.errno = result;
   error.code = code;
@@ -135,6 +138,10 @@ function openKernelDevice(name, type = 'tap') {
   error.path = '/dev/net/tun';
   error.device = name;
   throw error;
+}
+
+function nativeOnly(what) {
+  return errors.simple(Error, 'ERR_TCPIP_NOT_SUPPORTED', `${what} need the native backend`);
 }
 
 function checkPorts(stack, ports) {
@@ -186,10 +193,16 @@ class Interface extends EventEmitter {
       throw errors.invalidArgValue('options.fd', options.fd, 'cannot be combined with options.device');
     }
     let deviceFd = -1;
-    if (options.device !== undefined) deviceFd = openKernelDevice(options.device, type);
+    if (options.device !== undefined) {
+      validateDeviceName(options.device, type);
+      if (!stack._backend.attachDevice) throw nativeOnly('Kernel TUN/TAP devices');
+      deviceFd = openKernelDevice(options.device, type);
+    }
     if (options.fd !== undefined) {
       if (type === 'loopback' || type === 'bridge') throw errors.invalidArgValue('options.fd', options.fd, `is not for a ${type} interface`);
       validateInt32Fd(options.fd);
+      if (!stack._backend.attachDevice) throw nativeOnly('Kernel TUN/TAP devices');
+      if (platformName === 'browser') throw errors.notSupported('Kernel TUN/TAP devices');
       deviceFd = options.fd;
     }
     this._gateway = gateway || null;
@@ -199,6 +212,7 @@ class Interface extends EventEmitter {
     this._statsWaiters = [];
     this._jsDrops = { queueFull: 0, readableFull: 0 };
     this._link = null;
+    this._linkSink = null; // a JS-engine link's direction: takes what leaves
     this._bridge = null;
     this._ports = [];
     this._capture = null;
@@ -277,6 +291,7 @@ class Interface extends EventEmitter {
     if (typeof path !== 'string') throw errors.invalidArgType('path', 'string', path);
     if (this._removed) throw errors.simple(Error, 'ERR_TCPIP_INTERFACE_REMOVED', 'The interface has been removed');
     if (this._capture) throw errors.simple(Error, 'ERR_TCPIP_CAPTURE_RUNNING', 'The interface is already being captured');
+    if (!fs) throw errors.notSupported('Capture to a file');
     const fd = fs.openSync(path, 'w');
     try {
       fs.writeSync(fd, pcapHeader(this._type === 'tap' ? LINKTYPE_ETHERNET : LINKTYPE_RAW));
@@ -293,7 +308,7 @@ class Interface extends EventEmitter {
     if (this._capture) this._capture._onClosed(ok);
   }
 
-  /** The native link this interface is joined by, or null. */
+  /** The link this interface is joined by, or null. */
   get link() {
     return this._link;
   }
@@ -361,6 +376,11 @@ class HookInterface extends Interface {
   }
 
   _onPacket(buffer) {
+    // Joined by a JS-engine link: the packet is the link's, as with a native one.
+    if (this._linkSink !== null) {
+      this._linkSink.send(buffer);
+      return;
+    }
     const controller = this._readableController;
     if (controller) {
       if (controller.desiredSize > 0) controller.enqueue(buffer);

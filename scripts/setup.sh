@@ -8,6 +8,8 @@
 #   iproute2, iputils-ping, curl                                   -> kernel device tests
 #   tshark                                                         -> capture tests
 #   wrk                                                            -> bench/kernel-tap.js
+#   chromium                                                       -> test/browser.test.js
+#                                 (driven by playwright-core, which downloads no browser)
 #
 # Idempotent: apt-get runs only when a package is actually missing, so a
 # second run is a few dpkg queries. Safe to run as non-root when nothing is
@@ -29,7 +31,7 @@ want() {
   done
 }
 
-want build-essential python3 iproute2 iputils-ping curl patch xz-utils clang lld wasi-libc tshark wrk
+want build-essential python3 iproute2 iputils-ping curl patch xz-utils clang lld wasi-libc tshark wrk chromium
 
 # clang needs compiler-rt's wasm32 builtins (libclang_rt.builtins-wasm32.a) to
 # link for wasm32-wasi. Debian ships it per LLVM version: take the one matching

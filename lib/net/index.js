@@ -1,6 +1,6 @@
 'use strict';
 // Node's `net` module, bound to one stack: stack.net.
-const nodeNet = require('node:net');
+const platform = require('../platform/node.js');
 const { Socket, normalizeArgs } = require('./socket.js');
 const { Server } = require('./server.js');
 
@@ -44,11 +44,11 @@ function createNet(stack) {
     connect,
     createConnection: connect,
     createServer,
-    isIP: nodeNet.isIP,
-    isIPv4: nodeNet.isIPv4,
-    isIPv6: nodeNet.isIPv6,
-    BlockList: nodeNet.BlockList,
-    SocketAddress: nodeNet.SocketAddress,
+    isIP: platform.isIP,
+    isIPv4: platform.isIPv4,
+    isIPv6: platform.isIPv6,
+    BlockList: platform.BlockList,
+    SocketAddress: platform.SocketAddress,
     getDefaultAutoSelectFamily: () => false,
     setDefaultAutoSelectFamily: () => {},
     stack,

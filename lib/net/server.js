@@ -1,8 +1,8 @@
 'use strict';
 // net.Server over a tcpip stack, following Node's lib/net.js semantics.
-const EventEmitter = require('node:events');
-const { inspect } = require('node:util');
-const { isIP } = require('node:net');
+const {
+  EventEmitter, inspect, isIP, nextTick,
+} = require('../platform/node.js');
 const errors = require('../errors.js');
 const {
   validateFunction, validateObject, validatePort, validateNumber, validateAbortSignal,
@@ -94,7 +94,7 @@ class Server extends EventEmitter {
       const { signal } = options;
       validateAbortSignal(signal, 'options.signal');
       if (signal.aborted) {
-        process.nextTick(() => this.close());
+        nextTick(() => this.close());
       } else {
         signal.addEventListener('abort', () => this.close(), { once: true });
       }
@@ -116,10 +116,10 @@ class Server extends EventEmitter {
       stack._backend.listen(id, address || '', port, backlog, Boolean(options.ipv6Only));
     };
     if (host === undefined || host === null || host === '' || isIP(host)) {
-      process.nextTick(start, host || '');
+      nextTick(start, host || '');
     } else {
       if (typeof host !== 'string') throw errors.invalidArgType('options.host', 'string', host);
-      process.nextTick(() => {
+      nextTick(() => {
         stack._lookup(host, { family: 0 }, (err, ip) => {
           if (err) {
             this._listeningPending = false;
@@ -195,7 +195,7 @@ class Server extends EventEmitter {
   _emitCloseIfDrained() {
     if (this._id !== 0 || this._connections > 0 || !this._closing) return;
     this._closing = false;
-    process.nextTick(() => this.emit('close'));
+    nextTick(() => this.emit('close'));
   }
 
   close(cb) {
@@ -228,7 +228,7 @@ class Server extends EventEmitter {
 
   getConnections(cb) {
     validateFunction(cb, 'callback');
-    process.nextTick(cb, null, this._connections);
+    nextTick(cb, null, this._connections);
     return this;
   }
 

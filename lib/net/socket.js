@@ -1,7 +1,8 @@
 'use strict';
 // net.Socket over a tcpip stack, following Node's lib/net.js semantics.
-const { Duplex } = require('node:stream');
-const { isIP } = require('node:net');
+const {
+  Duplex, Buffer, isIP, nextTick, setTimeout, clearTimeout,
+} = require('../platform/node.js');
 const errors = require('../errors.js');
 const {
   validateFunction,
@@ -329,8 +330,8 @@ class Socket extends Duplex {
     }
     cb(error);
     // Node emits 'close' with hadError when a handle was closed, bare otherwise.
-    if (hadHandle) process.nextTick(() => this.emit('close', Boolean(error) || state.hadError));
-    else process.nextTick(() => this.emit('close'));
+    if (hadHandle) nextTick(() => this.emit('close', Boolean(error) || state.hadError));
+    else nextTick(() => this.emit('close'));
   }
 
   // --- connect -----------------------------------------------------------
@@ -343,7 +344,7 @@ class Socket extends Duplex {
     if (this.connecting || this[kId]) {
       // Node lets the second connect fail at the socket, with EALREADY.
       const target = this[kState].connectTarget || {};
-      process.nextTick(() => this.destroy(errors.systemError('EALREADY', 'connect', target.address, target.port)));
+      nextTick(() => this.destroy(errors.systemError('EALREADY', 'connect', target.address, target.port)));
       return this;
     }
     if (options.path !== undefined) {
@@ -388,12 +389,12 @@ class Socket extends Duplex {
     const familyNumber = family === 'IPv4' ? 4 : family === 'IPv6' ? 6 : family;
     const addressType = isIP(host);
     if (addressType) {
-      process.nextTick(() => this._connectTo(host, portNumber, localAddress, localPort));
+      nextTick(() => this._connectTo(host, portNumber, localAddress, localPort));
       return this;
     }
     const resolve = lookup || ((name, opts, done) => stack._lookup(name, opts, done));
     const lookupOptions = { family: familyNumber, hints: hints || 0 };
-    process.nextTick(() => {
+    nextTick(() => {
       if (!this.connecting) return;
       resolve(host, lookupOptions, (err, ip, ipFamily) => {
         if (!this.connecting) return;
@@ -642,7 +643,7 @@ function writeAfterFIN(chunk, encoding, cb) {
   }
   const error = errors.simple(Error, 'EPIPE', 'This socket has been ended by the other party');
   error.code = 'EPIPE';
-  if (typeof cb === 'function') process.nextTick(cb, error);
+  if (typeof cb === 'function') nextTick(cb, error);
   this.destroy(error);
   return false;
 }

@@ -1,0 +1,109 @@
+'use strict';
+// The stack in a real browser: Debian's Chromium driven by playwright-core
+// (no browser download). Pages from test/fixtures/browser/ are bundled with
+// webpack 5 (resolve.fallback.net) and esbuild (an alias), served from
+// 127.0.0.1, and report through window.result; any console error or page
+// error fails the test.
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const browserTest = require('./helpers/browser.js');
+
+const MiB = 1024 * 1024;
+
+// The pages' byte pattern (fixtures/browser/common.js), recomputed here so
+// that the SHA-256 a page reports is checked against an independent source.
+function patternSha256(size, seed) {
+  const { pattern } = require('./fixtures/browser/common.js');
+  return crypto.createHash('sha256').update(pattern(size, seed)).digest('hex');
+}
+
+function assertByteExact(result, size, seed) {
+  assert.equal(result.ok, true, result.error);
+  assert.equal(result.sentBytes, size);
+  assert.equal(result.receivedBytes, size);
+  assert.equal(result.firstDifference, -1, `first differing byte at ${result.firstDifference}`);
+  const expected = patternSha256(size, seed);
+  assert.equal(result.sentSha256, expected);
+  assert.equal(result.receivedSha256, expected);
+}
+
+function assertLoopbackPage(result) {
+  assertByteExact(result, 16 * MiB, 0x7c9e1d33);
+  assert.equal(result.backend, 'wasm');
+  assert.equal(result.serverBytes, 16 * MiB);
+  assert.equal(result.connections, 1);
+  assert.equal(result.isSocket, true);
+  assert.deepEqual(result.isIP, [4, 6, 0]);
+  assert.equal(result.remote.address, '127.0.0.1');
+  assert.equal(result.remote.port, result.port);
+  assert.equal(result.local.address, '127.0.0.1');
+  assert.equal(result.local.family, 'IPv4');
+  const { errors } = result;
+  assert.deepEqual(errors.refused, {
+    code: 'ECONNREFUSED', errno: -111, syscall: 'connect', message: 'connect ECONNREFUSED 127.0.0.1:1',
+  });
+  // The same message as Node's own net.
+  assert.throws(() => require('node:net').connect(70000), (error) => {
+    assert.deepEqual(errors.badPort, { code: error.code, message: error.message, name: error.name });
+    return true;
+  });
+  assert.equal(errors.capture.code, 'ERR_TCPIP_NOT_SUPPORTED');
+  assert.match(errors.capture.message, /Capture to a file is not supported in a browser/);
+  assert.equal(errors.device.code, 'ERR_TCPIP_NOT_SUPPORTED');
+}
+
+describe('browser (Chromium, playwright-core)', function () {
+  this.timeout(60000);
+  let outDir = null;
+  let site = null;
+  let browser = null;
+
+  before(async function () {
+    const missing = browserTest.missingPrerequisite();
+    if (missing) {
+      // CI installs all of it (scripts/setup.sh, npm install): there, a gap is a failure.
+      if (process.env.CI) throw new Error(`browser tests cannot run: ${missing}`);
+      console.log(`      skipped: ${missing}`);
+      this.skip();
+    }
+    browserTest.ensureWasmBuilt();
+    outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpip-browser-'));
+    // Chromium starts while the bundlers run; after() closes it whatever fails.
+    const launching = browserTest.launchChromium().then((launched) => { browser = launched; });
+    const results = await Promise.allSettled([
+      launching,
+      browserTest.bundleWithWebpack({ loopback: 'loopback.js', tun: 'tun.js' }, outDir),
+      browserTest.bundleWithEsbuild('loopback-esbuild', 'loopback.js', outDir),
+    ]);
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    site = await browserTest.serveStatic(outDir);
+  });
+
+  after(async function () {
+    if (browser) await browser.close();
+    if (site) await site.close();
+    if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('webpack 5: unmodified net libraries (echo server, client) exchange 16 MiB over a polyfilled stack', async function () {
+    const result = await browserTest.runPage(browser, `${site.url}/loopback.html`, 45000);
+    assertLoopbackPage(result);
+  });
+
+  it('webpack 5: two stacks joined by TUN hooks carry 16 MiB of TCP byte-exact', async function () {
+    const result = await browserTest.runPage(browser, `${site.url}/tun.html`, 45000);
+    assertByteExact(result, 16 * MiB, 0x2545f491);
+    assert.deepEqual(result.backends, ['wasm', 'wasm']);
+    assert.ok(result.packets > 16 * MiB / result.mtu, `${result.packets} packets`);
+    assert.ok(result.packetsOut > 0);
+  });
+
+  it('esbuild with the alias net -> tcpip/polyfill/net runs the same page', async function () {
+    const result = await browserTest.runPage(browser, `${site.url}/loopback-esbuild.html`, 45000);
+    assertLoopbackPage(result);
+  });
+});
