@@ -112,7 +112,7 @@ export declare class Interface extends EventEmitter {
   /** The kernel device this interface is attached to, or null. */
   readonly device: string | null;
   readonly removed: boolean;
-  /** The native link joining this interface, or null. */
+  /** The link joining this interface, or null. */
   readonly link: Link | null;
   stats(): Promise<InterfaceStats>;
   /** Writes every packet or frame in and out to a pcap file (tshark, Wireshark). */
@@ -292,7 +292,7 @@ export interface LinkDirectionStats {
   droppedQueue: number;
 }
 
-/** A native link: two interfaces joined with no JS on the data path. */
+/** A link between two TUN or two TAP interfaces, under conditions: native (no JS on the data path) between two native stacks, a JS engine with the same conditions and counters otherwise. */
 export declare class Link {
   readonly a: TunInterface | TapInterface;
   readonly b: TunInterface | TapInterface;

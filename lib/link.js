@@ -1,11 +1,13 @@
 'use strict';
-// Native links: two TUN or two TAP interfaces (of two stacks, usually)
-// joined with no JS on the data path, under conditions that can change
-// while traffic flows.
+// Links: two TUN or two TAP interfaces (of two stacks, usually) joined
+// under conditions that can change while traffic flows. Between two native
+// stacks the addon's NativeLink carries the packets with no JS on the data
+// path; otherwise (wasm, browser) the JS engine of link-engine.js does, with
+// the same conditions and counters.
 const errors = require('./errors.js');
 const { validateObject } = require('./validators.js');
 const { TunInterface, TapInterface } = require('./interfaces.js');
-const { loadAddon } = require('./backend/native.js');
+const { JsLink } = require('./link-engine.js');
 
 const ETHERNET_HEADER = 14;
 
@@ -19,6 +21,31 @@ const RANGES = {
   mtu: [0, 65535], // 0: no limit beyond the interfaces'
   queue: [0, 2 ** 31], // bytes that may wait behind a rate limit, 0: automatic
 };
+
+// Loaded on first use only, so that this module loads without the addon.
+function nativeAddon() {
+  return require('./backend/native.js').loadAddon();
+}
+
+// Whether a stack's backend is the addon's; no addon (a browser, no build)
+// means no.
+function isNativeBackend(backend) {
+  let addon;
+  try {
+    addon = nativeAddon();
+  } catch {
+    return false;
+  }
+  return backend instanceof addon.NativeStack;
+}
+
+// Internal, for tests: options.engine 'js' forces the JS engine even
+// between two native stacks. Not part of the documented API.
+function chooseEngine(a, b, forced) {
+  if (forced !== undefined && forced !== 'js') throw errors.invalidArgValue('options.engine', forced, "must be 'js'");
+  if (forced === 'js') return 'js';
+  return isNativeBackend(a._stack._backend) && isNativeBackend(b._stack._backend) ? 'native' : 'js';
+}
 
 function checkConditions(options) {
   validateObject(options, 'options');
@@ -51,12 +78,18 @@ class Link {
     }
     if (a === b) throw errors.invalidArgValue('b', 'the same interface', 'must differ from a');
     this._conditions = { up: true, ...checkConditions(options) };
+    /** @internal 'native' or 'js': which engine carries the packets. */
+    this._engineType = chooseEngine(a, b, options.engine);
     this.a = a;
     this.b = b;
-    const { NativeLink } = loadAddon();
-    this._native = new NativeLink(a._stack._backend, a._id, b._stack._backend, b._id,
-      kind === TapInterface ? ETHERNET_HEADER : 0);
-    this._native.setConditions(this._conditions);
+    const headerBytes = kind === TapInterface ? ETHERNET_HEADER : 0;
+    if (this._engineType === 'native') {
+      const { NativeLink } = nativeAddon();
+      this._engine = new NativeLink(a._stack._backend, a._id, b._stack._backend, b._id, headerBytes);
+    } else {
+      this._engine = new JsLink(a, b, headerBytes);
+    }
+    this._engine.setConditions(this._conditions);
     a._link = this;
     b._link = this;
   }
@@ -70,7 +103,7 @@ class Link {
   set(options) {
     this._assertOpen();
     this._conditions = { ...this._conditions, ...checkConditions(options) };
-    this._native.setConditions(this._conditions);
+    this._engine.setConditions(this._conditions);
     return this;
   }
 
@@ -78,43 +111,43 @@ class Link {
   down() {
     this._assertOpen();
     this._conditions.up = false;
-    this._native.setConditions(this._conditions);
+    this._engine.setConditions(this._conditions);
     return this;
   }
 
   up() {
     this._assertOpen();
     this._conditions.up = true;
-    this._native.setConditions(this._conditions);
+    this._engine.setConditions(this._conditions);
     return this;
   }
 
   /** Counters per direction: packets, bytes, lost, duplicated, reordered, dropped*. */
   stats() {
     this._assertOpen();
-    return this._native.stats();
+    return this._engine.stats();
   }
 
   /** Takes the link away; the interfaces' traffic goes back to JS events. */
   destroy() {
-    if (!this._native) return;
-    this._native.detach();
-    this._native = null;
+    if (!this._engine) return;
+    this._engine.detach();
+    this._engine = null;
     this.a._link = null;
     this.b._link = null;
   }
 
   get destroyed() {
-    return this._native === null;
+    return this._engine === null;
   }
 
   _assertOpen() {
-    if (!this._native) throw errors.simple(Error, 'ERR_TCPIP_LINK_DESTROYED', 'The link has been destroyed');
+    if (!this._engine) throw errors.simple(Error, 'ERR_TCPIP_LINK_DESTROYED', 'The link has been destroyed');
   }
 }
 
 /**
- * Joins two TUN or two TAP interfaces natively.
+ * Joins two TUN or two TAP interfaces: natively when both stacks are native.
  * @param {import('./interfaces.js').TunInterface|import('./interfaces.js').TapInterface} a
  * @param {import('./interfaces.js').TunInterface|import('./interfaces.js').TapInterface} b
  * @param {object} [options] latency and jitter (ms), loss, duplicate and reorder
@@ -124,4 +157,4 @@ function link(a, b, options = {}) {
   return new Link(a, b, options);
 }
 
-module.exports = { link, Link };
+module.exports = { link, Link, isNativeBackend };

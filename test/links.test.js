@@ -1,21 +1,50 @@
 'use strict';
-// Native links between stacks: byte-exact transfer over TUN and TAP links,
-// real packet loss, duplication and reordering that TCP must repair,
-// conditions changed under traffic, partitions, and bad arguments.
+// Links between stacks: byte-exact transfer over TUN and TAP links, real
+// packet loss, duplication and reordering that TCP must repair, conditions
+// changed under traffic, partitions, and bad arguments. Every scenario runs
+// twice: with the addon's NativeLink and with the JS engine
+// (lib/link-engine.js, forced here with the internal option engine: 'js').
+// On the suite's wasm run (TCPIP_BACKEND=wasm) stacks are wasm, so only the
+// JS engine can join them and the native-engine scenarios are skipped.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { link } = require('..');
-const { withStacks } = require('./helpers/stack.js');
+const { link: publicLink, Stack } = require('..');
+const { isNativeBackend } = require('../lib/link.js');
+const { withStacks, teardown } = require('./helpers/stack.js');
 const { assertTransfer } = require('./helpers/transfer.js');
 const { listen, closeServer, delay, within } = require('./helpers/util.js');
 
 const MiB = 1024 * 1024;
 
-describe('native links', function () {
+function defaultBackend() {
+  const probe = new Stack();
+  const name = probe.backend;
+  probe.destroy();
+  return name;
+}
+
+function nativeAvailable() {
+  try {
+    require('../lib/backend/native.js').loadAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const DEFAULT_BACKEND = defaultBackend();
+
+for (const engine of ['native', 'js']) (engine === 'js' || DEFAULT_BACKEND === 'native' ? describe : describe.skip)(`links, ${engine} engine`, function () {
   const stack = withStacks();
+  // link() with this suite's engine, checked to be the one in use.
+  function link(ia, ib, options = {}) {
+    const l = publicLink(ia, ib, engine === 'js' ? { ...options, engine } : options);
+    assert.equal(l._engineType, engine);
+    return l;
+  }
   function pair(kind, { mtu, addresses = ['10.0.0.1/24', '10.0.0.2/24'] } = {}) {
     const a = stack();
     const b = stack();
@@ -25,16 +54,32 @@ describe('native links', function () {
     return { a, b, ia, ib };
   }
 
+  // A client on `a` writes `bytes` to a server on `b` until the link counts
+  // a drop of kind `counter` from a to b; the connection is then reset.
+  async function burstUntilDropped(a, b, l, counter, { port = 80, bytes = 8000 } = {}) {
+    const server = b.net.createServer((s) => s.on('error', () => {}));
+    await listen(server, port);
+    const client = a.net.connect(port, '10.0.0.2', () => client.write(Buffer.alloc(bytes)));
+    client.on('error', () => {});
+    await within((async () => { while (l.stats().aToB[counter] === 0) await delay(5); })(), 5000, `a drop counted as ${counter}`);
+    // The data never gets through, so a FIN would queue behind it: reset.
+    client.resetAndDestroy();
+    await closeServer(server);
+  }
+
   it('a TUN link carries 64 MiB byte-exact, with no packet through JS', async function () {
     this.timeout(60000);
     const { a, b, ia, ib } = pair('tun', { mtu: 65535 });
     let seenInJs = 0;
     ia.on('packet', () => seenInJs++);
     ib.on('packet', () => seenInJs++);
+    const readable = ia.readable; // nothing may reach it either
     const l = link(ia, ib);
     assert.equal(ia.link, l);
+    assert.equal(ib.link, l);
     await assertTransfer(a, b, '10.0.0.2', 64 * MiB);
     assert.equal(seenInJs, 0);
+    assert.ok(readable.locked === false && ia._readableController.desiredSize === 1024, 'nothing queued on .readable');
     const stats = l.stats();
     assert.ok(stats.aToB.bytes > 64 * MiB && stats.bToA.packets > 0);
   });
@@ -108,14 +153,7 @@ describe('native links', function () {
   it('a link MTU smaller than the packets drops them and counts it', async function () {
     const { a, b, ia, ib } = pair('tun');
     const l = link(ia, ib, { mtu: 1000 });
-    const server = b.net.createServer((s) => s.on('error', () => {}));
-    await listen(server, 80);
-    const client = a.net.connect(80, '10.0.0.2', () => client.write(Buffer.alloc(8000)));
-    client.on('error', () => {});
-    await within((async () => { while (l.stats().aToB.droppedMtu === 0) await delay(5); })(), 5000, 'an oversize packet');
-    // The data never gets through, so a FIN would queue behind it: reset.
-    client.resetAndDestroy();
-    await closeServer(server);
+    await burstUntilDropped(a, b, l, 'droppedMtu');
   });
 
   it('a rate limit paces the transfer', async function () {
@@ -158,5 +196,168 @@ describe('native links', function () {
     assert.throws(() => l.set({ jitter: -1 }), { code: 'ERR_OUT_OF_RANGE' });
     l.destroy();
     assert.throws(() => l.set({ latency: 1 }), { code: 'ERR_TCPIP_LINK_DESTROYED' });
+  });
+
+  it('stats() count per direction with the native shape', async function () {
+    const { a, b, ia, ib } = pair('tun');
+    const l = link(ia, ib);
+    const keys = ['packets', 'bytes', 'lost', 'duplicated', 'reordered', 'droppedDown', 'droppedMtu', 'droppedQueue'];
+    const zero = Object.fromEntries(keys.map((key) => [key, 0]));
+    assert.deepEqual(l.stats(), { aToB: zero, bToA: zero });
+    await assertTransfer(a, b, '10.0.0.2', 256 * 1024);
+    const { aToB, bToA } = l.stats();
+    assert.deepEqual(Object.keys(aToB), keys);
+    assert.deepEqual(Object.keys(bToA), keys);
+    assert.ok(aToB.bytes > 256 * 1024 && aToB.packets > 0 && bToA.packets > 0);
+    assert.equal(aToB.lost + aToB.droppedDown + aToB.droppedMtu + aToB.droppedQueue, 0);
+  });
+
+  it('latency delays every packet: a handshake takes a round trip', async function () {
+    const { a, b, ia, ib } = pair('tun');
+    link(ia, ib, { latency: 60 });
+    const server = b.net.createServer();
+    await listen(server, 80);
+    const started = Date.now();
+    const client = a.net.connect(80, '10.0.0.2');
+    await within(new Promise((resolve) => client.once('connect', resolve)), 5000, 'connect');
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 115, `the SYN and the SYN-ACK crossed in ${elapsed} ms`);
+    client.destroy();
+    await closeServer(server);
+  });
+
+  it('duplicate: 1 doubles every packet, and the transfer stays byte-exact', async function () {
+    this.timeout(30000);
+    const { a, b, ia, ib } = pair('tun');
+    const l = link(ia, ib, { duplicate: 1 });
+    await assertTransfer(a, b, '10.0.0.2', MiB);
+    const { aToB, bToA } = l.stats();
+    assert.equal(aToB.duplicated, aToB.packets);
+    assert.equal(bToA.duplicated, bToA.packets);
+  });
+
+  it('a TAP link MTU counts IP bytes, not the Ethernet header', async function () {
+    this.timeout(30000);
+    const { a, b, ia, ib } = pair('tap');
+    const l = link(ia, ib, { mtu: 1500 });
+    await assertTransfer(a, b, '10.0.0.2', MiB);
+    assert.equal(l.stats().aToB.droppedMtu, 0, 'full 1514-byte frames pass a 1500 MTU');
+    l.set({ mtu: 1499 });
+    await burstUntilDropped(a, b, l, 'droppedMtu', { port: 81 });
+  });
+
+  it('a small queue behind a rate limit drops what does not fit', async function () {
+    const { a, b, ia, ib } = pair('tun');
+    const l = link(ia, ib, { rate: 1e6, queue: 4000 });
+    await burstUntilDropped(a, b, l, 'droppedQueue', { bytes: 256 * 1024 });
+  });
+
+  it('destroy() gives the traffic back to packet events', async function () {
+    const { a, ia, ib } = pair('tun');
+    const l = link(ia, ib, { latency: 1000 });
+    l.destroy();
+    assert.equal(l.destroyed, true);
+    assert.equal(ia.link, null);
+    assert.equal(ib.link, null);
+    assert.throws(() => l.stats(), { code: 'ERR_TCPIP_LINK_DESTROYED' });
+    const seen = new Promise((resolve) => ia.once('packet', resolve));
+    const client = a.net.connect(80, '10.0.0.2');
+    client.on('error', () => {});
+    await within(seen, 5000, 'a packet event');
+    client.destroy();
+    const relinked = link(ia, ib);
+    assert.equal(ia.link, relinked);
+  });
+});
+
+describe('links: choosing the engine', function () {
+  const stack = withStacks();
+  let made = []; // stacks with a chosen backend
+  afterEach(function destroyMadeStacks() {
+    for (const s of made) teardown(s);
+    made = [];
+  });
+  // A stack on this backend; a test that needs the addon skips without it.
+  function stackOn(backend, test) {
+    if (backend === 'native' && !nativeAvailable()) test.skip();
+    const s = new Stack({ backend });
+    made.push(s);
+    return s;
+  }
+
+  // The stack's native backend behind a plain object: what a non-native
+  // backend (wasm) looks like to lib/link.js.
+  function disguise(s) {
+    const real = s._backend;
+    const plain = {};
+    for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(real))) {
+      if (name !== 'constructor' && typeof real[name] === 'function') plain[name] = (...args) => real[name](...args);
+    }
+    s._backend = plain;
+    return s;
+  }
+
+  it('two native stacks get the native engine', function () {
+    const a = stackOn('native', this);
+    const b = stackOn('native', this);
+    assert.equal(isNativeBackend(a._backend), true);
+    const l = publicLink(a.createTunInterface({ ipAddress: '10.0.0.1/24' }), b.createTunInterface({ ipAddress: '10.0.0.2/24' }));
+    assert.equal(l._engineType, 'native');
+  });
+
+  it('a stack whose backend is not the native addon\'s gets the JS engine, which carries a transfer byte-exact', async function () {
+    this.timeout(30000);
+    const a = stackOn('native', this);
+    const b = disguise(stackOn('native', this));
+    assert.equal(isNativeBackend(b._backend), false);
+    const ia = a.createTunInterface({ ipAddress: '10.0.0.1/24' });
+    const ib = b.createTunInterface({ ipAddress: '10.0.0.2/24' });
+    let seenInJs = 0;
+    ia.on('packet', () => seenInJs++);
+    ib.on('packet', () => seenInJs++);
+    const l = publicLink(ia, ib);
+    assert.equal(l._engineType, 'js');
+    await assertTransfer(a, b, '10.0.0.2', 4 * MiB);
+    assert.equal(seenInJs, 0);
+  });
+
+  it('rejects an unknown engine', function () {
+    const a = stack();
+    const ia = a.createTunInterface({ ipAddress: '10.0.0.1/24' });
+    const ib = stack().createTunInterface({ ipAddress: '10.0.0.2/24' });
+    assert.throws(() => publicLink(ia, ib, { engine: 'fast' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.equal(ia.link, null);
+  });
+
+  it('the JS engine holds delayed packets on one unref\'d timer per direction, cleared by destroy()', async function () {
+    const a = stack();
+    const b = stack();
+    const ia = a.createTunInterface({ ipAddress: '10.0.0.1/24' });
+    const ib = b.createTunInterface({ ipAddress: '10.0.0.2/24' });
+    const l = publicLink(ia, ib, { engine: 'js', latency: 10000 });
+    const clients = [80, 81, 82].map((port) => a.net.connect(port, '10.0.0.2').on('error', () => {}));
+    const [aToB, bToA] = l._engine._directions;
+    await within((async () => { while (l.stats().aToB.packets < 3) await delay(5); })(), 5000, 'held packets');
+    assert.equal(aToB._queue._bytes.length, l.stats().aToB.packets, 'every packet sent waits');
+    assert.ok(aToB._timer !== null && aToB._timer.hasRef() === false, 'one unref\'d timer');
+    assert.equal(bToA._timer, null, 'nothing waits the other way');
+    l.destroy();
+    assert.equal(aToB._timer, null);
+    assert.equal(aToB._queue.peekDue(), Infinity);
+    assert.equal(ia._linkSink, null);
+    for (const client of clients) client.destroy();
+  });
+
+  it('a native stack linked to a wasm stack uses the JS engine, in both orders', async function () {
+    this.timeout(30000);
+    for (const backends of [['native', 'wasm'], ['wasm', 'native'], ['wasm', 'wasm']]) {
+      const [a, b] = backends.map((backend) => stackOn(backend, this));
+      const ia = a.createTunInterface({ ipAddress: '10.0.0.1/24', mtu: 65535 });
+      const ib = b.createTunInterface({ ipAddress: '10.0.0.2/24', mtu: 65535 });
+      const l = publicLink(ia, ib, { latency: 1, loss: 0.01 });
+      assert.equal(l._engineType, 'js', backends.join('-'));
+      await assertTransfer(a, b, '10.0.0.2', 4 * MiB);
+      assert.ok(l.stats().aToB.packets > 0);
+    }
   });
 });
