@@ -4,32 +4,37 @@
 const nodeNet = require('node:net');
 const { Stack } = require('..');
 
-function createLoopbackStack() {
-  const stack = new Stack();
+// `backend` ('native' | 'wasm') forces one; without it, the default backend.
+function newStack(backend) {
+  return backend ? new Stack({ backend }) : new Stack();
+}
+
+function createLoopbackStack(backend) {
+  const stack = newStack(backend);
   stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8', '::1/128'] });
   return stack;
 }
 
-function twoStacks(join) {
-  const { Stack } = require('..');
-  const a = new Stack();
-  const b = new Stack();
+function twoStacks(join, backend) {
+  const a = newStack(backend);
+  const b = newStack(backend);
   const ends = join(a, b);
   return { a, b, ends };
 }
 
 // Each target is { name, net, host, teardown }; `extra` adds targets after
-// the baseline and the one-stack loopback.
-function targets(extra = []) {
+// the baseline and the one-stack loopback. `backends` lists the backends to
+// give a one-stack loopback each (by default one, on the default backend).
+function targets(extra = [], backends = [undefined]) {
   return [
     { name: 'kernel loopback (node:net)', make: () => ({ net: nodeNet, host: '127.0.0.1', teardown() {} }) },
-    {
-      name: 'tcpip, one stack',
+    ...backends.map((backend) => ({
+      name: backend ? `tcpip ${backend}, one stack` : 'tcpip, one stack',
       make: () => {
-        const stack = createLoopbackStack();
-        return { net: stack.net, host: '127.0.0.1', teardown: () => stack.destroy() };
+        const stack = createLoopbackStack(backend);
+        return { net: stack.net, host: '127.0.0.1', stack, teardown: () => stack.destroy() };
       },
-    },
+    })),
     ...extra,
   ];
 }
@@ -48,8 +53,8 @@ function closeServer(server) {
 
 // Measures every target in turn, round after round, so that a noisy
 // neighbour hits baseline and subject alike; keeps each target's best.
-async function compare({ warmup, measure, rounds, better = 'higher', extra = [] }) {
-  const envs = targets(extra).map((target) => ({ name: target.name, env: target.make(), best: null }));
+async function compare({ warmup, measure, rounds, better = 'higher', extra = [], backends }) {
+  const envs = targets(extra, backends).map((target) => ({ name: target.name, env: target.make(), best: null }));
   for (const entry of envs) await warmup(entry.env);
   for (let round = 0; round < rounds; round++) {
     for (const entry of envs) {
@@ -58,7 +63,7 @@ async function compare({ warmup, measure, rounds, better = 'higher', extra = [] 
     }
   }
   for (const entry of envs) entry.env.teardown();
-  return envs.map(({ name, best }) => ({ name, value: best }));
+  return envs.map(({ name, env, best }) => ({ name, env, value: best }));
 }
 
 function format(value, digits = 2) {

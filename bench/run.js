@@ -10,6 +10,7 @@ const benches = [
   ['connect-rate.js'],
   ['memory.js', '--expose-gc'],
   ['links.js'],
+  ['wasm.js'],
   ['kernel-tap.js'],
 ];
 

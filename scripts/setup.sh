@@ -3,6 +3,7 @@
 # Debian 12 machine (Node and npm are expected to be there already).
 #
 #   clang, lld (wasm-ld), wasi-libc, compiler-rt wasm32 builtins  -> build:wasm
+#   binaryen (wasm-opt; optional, the module is 15% smaller)       -> build:wasm
 #   build-essential, python3                                       -> node-gyp addon
 #   patch, xz-utils                                                -> deps/fetch.js
 #   iproute2, iputils-ping, curl                                   -> kernel device tests
@@ -31,7 +32,7 @@ want() {
   done
 }
 
-want build-essential python3 iproute2 iputils-ping curl patch xz-utils clang lld wasi-libc tshark wrk chromium
+want build-essential python3 iproute2 iputils-ping curl patch xz-utils clang lld wasi-libc binaryen tshark wrk chromium
 
 # clang needs compiler-rt's wasm32 builtins (libclang_rt.builtins-wasm32.a) to
 # link for wasm32-wasi. Debian ships it per LLVM version: take the one matching

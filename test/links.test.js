@@ -37,7 +37,7 @@ function nativeAvailable() {
 
 const DEFAULT_BACKEND = defaultBackend();
 
-for (const engine of ['native', 'js']) (engine === 'js' || DEFAULT_BACKEND === 'native' ? describe : describe.skip)(`links, ${engine} engine`, function () {
+for (const engine of ['native', 'js']) (engine === 'js' || DEFAULT_BACKEND === 'native' ? describe : describe.skip)(`links, ${engine} engine${engine === 'native' && DEFAULT_BACKEND !== 'native' ? ' (native-only: skipped, the suite runs on the wasm backend)' : ''}`, function () {
   const stack = withStacks();
   // link() with this suite's engine, checked to be the one in use.
   function link(ia, ib, options = {}) {

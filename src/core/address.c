@@ -1,6 +1,4 @@
 /* Textual addresses in and out of the core, the way Node prints them. */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "stack_internal.h"
@@ -15,10 +13,12 @@ void tcpip_endpoint_set(tcpip_endpoint *endpoint, const ip_addr_t *address,
     const ip6_addr_t *v6 = ip_2_ip6(address);
     /* An IPv4-mapped peer of a dual-stack listener is shown as Node shows it. */
     if (ip6_addr_isipv4mappedipv6(v6)) {
+      static const char prefix[] = "::ffff:";
       ip4_addr_t v4;
       unmap_ipv4_mapped_ipv6(&v4, v6);
-      snprintf(endpoint->address, sizeof endpoint->address, "::ffff:%s",
-               ip4addr_ntoa(&v4));
+      memcpy(endpoint->address, prefix, sizeof prefix - 1);
+      ip4addr_ntoa_r(&v4, endpoint->address + sizeof prefix - 1,
+                     (int)(sizeof endpoint->address - (sizeof prefix - 1)));
     } else {
       ip6addr_ntoa_r(v6, endpoint->address, sizeof endpoint->address);
     }
@@ -50,12 +50,18 @@ bool tcpip_parse_cidr(const char *text, ip_addr_t *address, unsigned *prefix) {
   char *slash = strchr(buffer, '/');
   if (slash == NULL) return false;
   *slash = '\0';
-  char *end = NULL;
-  unsigned long value = strtoul(slash + 1, &end, 10);
-  if (end == slash + 1 || *end != '\0') return false;
+  /* Digits only (no strtoul: it would pull number parsing into the wasm
+   * module, and accepts signs and spaces besides). */
+  const char *digit = slash + 1;
+  unsigned value = 0;
+  if (*digit == '\0') return false;
+  for (; *digit != '\0'; digit++) {
+    if (*digit < '0' || *digit > '9' || value > 128u) return false;
+    value = value * 10u + (unsigned)(*digit - '0');
+  }
   if (!tcpip_parse_address(buffer, address)) return false;
   if (value > (IP_IS_V6(address) ? 128u : 32u)) return false;
-  *prefix = (unsigned)value;
+  *prefix = value;
   return true;
 }
 

@@ -25,12 +25,23 @@
 /* An lwIP assertion is a bug in the engine, never something a caller can
  * trigger: stop loudly so tests and sanitizers see it. */
 #define LWIP_PLATFORM_DIAG(x) do { printf x; } while (0)
+#ifdef __wasm__
+/* wasm: the same message without stdio, which would cost the module a few KB
+ * (src/wasm/assert.c). */
+__attribute__((noreturn, cold)) void tcpip_wasm_assert_failed(const char *message,
+                                                             const char *file, int line);
+#define LWIP_PLATFORM_ASSERT(x)                                              \
+  do {                                                                       \
+    tcpip_wasm_assert_failed((x), __FILE__, __LINE__);                       \
+  } while (0)
+#else
 #define LWIP_PLATFORM_ASSERT(x)                                              \
   do {                                                                       \
     fprintf(stderr, "tcpip: lwIP assertion \"%s\" failed at %s:%d\n", x,     \
             __FILE__, __LINE__);                                             \
     abort();                                                                 \
   } while (0)
+#endif
 
 uint32_t tcpip_core_random(void);
 #define LWIP_RAND() tcpip_core_random()
