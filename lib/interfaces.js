@@ -41,19 +41,27 @@ class Capture {
    */
   stop() {
     if (!this._closed) {
-      this._closed = new Promise((resolve, reject) => {
-        this._resolveClosed = (ok) => (ok ? resolve() : reject(errors.simple(Error, 'ERR_TCPIP_CAPTURE_WRITE', `Writing the capture to ${this.path} failed`)));
-      });
+      this._expectClose();
       const iface = this.interface;
       if (iface._stack.destroyed) this._resolveClosed(true);
-      else iface._stack._backend.captureStop(iface._id);
+      else if (!iface.removed) iface._stack._backend.captureStop(iface._id);
+      // else: remove() stopped it, and its CAPTURE_CLOSED settles this
     }
     return this._closed;
   }
 
+  _expectClose() {
+    if (this._closed) return;
+    this._closed = new Promise((resolve, reject) => {
+      this._resolveClosed = (ok) => (ok ? resolve() : reject(errors.simple(Error, 'ERR_TCPIP_CAPTURE_WRITE', `Writing the capture to ${this.path} failed`)));
+    });
+    // Nobody may be waiting yet: a failure is reported when stop() is awaited.
+    this._closed.catch(() => {});
+  }
+
   _onClosed(ok) {
     if (this.interface._capture === this) this.interface._capture = null;
-    if (!this._resolveClosed) this.stop();
+    this._expectClose();
     this._resolveClosed(ok);
   }
 }
@@ -319,7 +327,12 @@ class Interface extends EventEmitter {
     if (this._link) this._link.destroy();
     if (this._bridge) this._bridge._ports = this._bridge._ports.filter((port) => port !== this);
     for (const port of this._ports) port._bridge = null;
-    if (this._capture && !this._stack.destroyed) this._stack._backend.captureStop(this._id);
+    if (this._capture && !this._stack.destroyed) {
+      // The interface is forgotten below: the stack settles the capture
+      // when the engine confirms its file is complete.
+      this._stack._closingCaptures.set(this._id, this._capture);
+      this._stack._backend.captureStop(this._id);
+    }
     this._stack._forgetInterface(this);
     if (!this._stack.destroyed) this._stack._backend.removeInterface(this._id);
     if (this._readableController) {

@@ -10,9 +10,10 @@
 // is injected right away, without allocating; delayed packets wait in a
 // heap per direction with ONE timer armed for the earliest.
 
-const clock = typeof performance !== 'undefined' && typeof performance.now === 'function'
-  ? () => performance.now()
-  : () => Date.now();
+// The engines' clock and timers, not the globals a test may fake later.
+const host = require('./backend/wasm-host.js');
+
+const clock = host.now;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -215,12 +216,11 @@ class LinkDirection {
   }
 
   _arm(due, now) {
-    if (this._timer !== null) clearTimeout(this._timer);
+    if (this._timer !== null) host.clearTimer(this._timer);
     this._timerDue = due;
     // Past 2^31-1 ms a timer would fire at once: wake then, and re-arm.
-    this._timer = setTimeout(this._onTimer, Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(due - now))));
-    // Timers must not keep a process alive; in browsers they are numbers.
-    if (typeof this._timer === 'object') this._timer.unref?.();
+    // host.setTimer's timers never keep a process alive.
+    this._timer = host.setTimer(this._onTimer, Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(due - now))));
   }
 
   _fire() {
@@ -232,9 +232,10 @@ class LinkDirection {
       deliver(this, queue.pop());
       if (this._closed) return;
     }
-    // A delivery may have armed the timer already (a synchronous answer).
+    // A delivery may have armed the timer already (a synchronous answer);
+    // deliveries take time, so the next delay counts from now.
     const next = queue.peekDue();
-    if (next < this._timerDue) this._arm(next, now);
+    if (next < this._timerDue) this._arm(next, clock());
   }
 
   _inject(bytes) {
@@ -245,7 +246,7 @@ class LinkDirection {
 
   _close() {
     this._closed = true;
-    if (this._timer !== null) clearTimeout(this._timer);
+    if (this._timer !== null) host.clearTimer(this._timer);
     this._timer = null;
     this._timerDue = Infinity;
     this._queue.clear();
@@ -270,6 +271,18 @@ class JsLink {
     this._directions = [new LinkDirection(this._shared, a, b, headerBytes), new LinkDirection(this._shared, b, a, headerBytes)];
     a._linkSink = this._directions[0];
     b._linkSink = this._directions[1];
+    // No wire can corrupt a packet between two in-process stacks: skip
+    // checksums, as native links do, where both engines can (wasm).
+    const backends = [a._stack._backend, b._stack._backend];
+    this._checksumsOff = backends.every((backend) => typeof backend.setChecksums === 'function');
+    this._ends = [a, b];
+    if (this._checksumsOff) this._setChecksums(false);
+  }
+
+  _setChecksums(enabled) {
+    for (const end of this._ends) {
+      if (!end._removed && !end._stack.destroyed) end._stack._backend.setChecksums(end._id, enabled);
+    }
   }
 
   // { latency, jitter, loss, duplicate, reorder, rate, mtu, queue, up }, checked by lib/link.js.
@@ -294,6 +307,8 @@ class JsLink {
   /** Drops what is in flight and gives both interfaces back to JS hooks. */
   detach() {
     for (const direction of this._directions) direction._close();
+    if (this._checksumsOff) this._setChecksums(true);
+    this._checksumsOff = false;
   }
 }
 

@@ -11,6 +11,8 @@ const {
 } = require('./interfaces.js');
 
 const ID_LIMIT = 0x7fffffff;
+// TCPIP_MAX_INTERFACES in src/core/stack_internal.h.
+const MAX_INTERFACES = 64;
 
 // Events addressed to an interface, and the method that takes each.
 const INTERFACE_EVENTS = Object.freeze({
@@ -31,6 +33,7 @@ class Stack {
     this._nextId = 1;
     this._interfaces = [];
     this._interfacesById = new Map(); // interfaces share the id space of sockets
+    this._closingCaptures = new Map(); // id -> Capture of a removed interface
     this.destroyed = false;
     const { name, backend } = createBackend(options.backend, (type, id, a, b, c, d, e) => this._dispatch(type, id, a, b, c, d, e));
     this._backend = backend;
@@ -78,6 +81,9 @@ class Stack {
 
   _addInterface(Kind, options) {
     this._assertAlive();
+    if (this._interfaces.length >= MAX_INTERFACES) {
+      throw errors.simple(Error, 'ERR_TCPIP_TOO_MANY_INTERFACES', `A stack has at most ${MAX_INTERFACES} interfaces`);
+    }
     const iface = new Kind(this, options);
     this._interfaces.push(iface);
     this._interfacesById.set(iface._id, iface);
@@ -182,6 +188,7 @@ class Stack {
         const method = INTERFACE_EVENTS[type];
         const iface = method && this._interfacesById.get(id);
         if (iface) iface[method](a);
+        else if (type === EVENTS.CAPTURE_CLOSED) this._settleClosingCapture(id, a);
         break;
       }
     }
@@ -199,6 +206,15 @@ class Stack {
     this._handles.clear();
     this._refed.clear();
     this._backend.destroy();
+    // Both engines complete their capture files as they stop.
+    for (const id of [...this._closingCaptures.keys()]) this._settleClosingCapture(id, true);
+  }
+
+  _settleClosingCapture(id, ok) {
+    const capture = this._closingCaptures.get(id);
+    if (!capture) return;
+    this._closingCaptures.delete(id);
+    capture._onClosed(ok);
   }
 }
 

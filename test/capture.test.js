@@ -118,6 +118,27 @@ describe('packet capture', function () {
     assert.equal(tshark(loFile, 'tcp.flags.syn == 1 && tcp.flags.ack == 0').length, 1);
   });
 
+  it('removing an interface, or destroying its stack, completes its capture and settles stop()', async function () {
+    this.timeout(30000);
+    const [a, b] = twoStacks();
+    const ia = a.createTunInterface({ ipAddress: '10.3.0.1/24' });
+    const ib = b.createTunInterface({ ipAddress: '10.3.0.2/24' });
+    ia.on('packet', (p) => ib.send(p));
+    ib.on('packet', (p) => ia.send(p));
+    const removedFile = path.join(dir, 'removed.pcap');
+    const removedCapture = ia.capture(removedFile);
+    const destroyedFile = path.join(dir, 'destroyed.pcap');
+    const destroyedCapture = ib.capture(destroyedFile);
+    await exchange(a, b, '10.3.0.2', 10000);
+    ia.remove();
+    await within(removedCapture.stop(), 5000, 'stop() after remove()');
+    assert.equal(tshark(removedFile, 'tcp.flags.syn == 1 && tcp.flags.ack == 0').length, 1);
+    const stopping = destroyedCapture.stop();
+    b.destroy();
+    await within(stopping, 5000, 'stop() pending across destroy()');
+    assert.equal(tshark(destroyedFile, 'tcp.flags.syn == 1 && tcp.flags.ack == 0').length, 1);
+  });
+
   it('rejects a path it cannot write, and a second capture of one interface', function () {
     const [a] = twoStacks();
     const tun = a.createTunInterface({ ipAddress: '10.2.0.1/24' });

@@ -4,7 +4,7 @@
 const assert = require('node:assert/strict');
 const { withStacks } = require('./helpers/stack.js');
 const { assertTransfer } = require('./helpers/transfer.js');
-const { garbage } = require('./helpers/packets.js');
+const { garbage, icmpEchoRequest } = require('./helpers/packets.js');
 const { listen, closeServer, delay, within } = require('./helpers/util.js');
 
 const MiB = 1024 * 1024;
@@ -131,6 +131,22 @@ describe('interfaces', function () {
       const arp = await within(frame, 5000, 'an ARP request out of the TAP interface');
       assert.deepEqual([...arp.subarray(38, 42)], [10, 7, 1, 254], 'for the gateway');
       c.destroy();
+    });
+
+    it('a stack holds at most 64 interfaces; removing one makes room, and every one of them works', async function () {
+      const s = stack();
+      const tuns = [];
+      for (let i = 0; i < 64; i++) tuns.push(s.createTunInterface({ ipAddress: `10.${i}.0.1/24` }));
+      assert.throws(() => s.createTunInterface({ ipAddress: '10.200.0.1/24' }),
+        { code: 'ERR_TCPIP_TOO_MANY_INTERFACES', message: 'A stack has at most 64 interfaces' });
+      tuns.pop().remove();
+      const last = s.createTunInterface({ ipAddress: '10.201.0.1/24' });
+      // The engine has the last one too: it answers a ping through it.
+      const reply = new Promise((resolve) => last.once('packet', resolve));
+      last.send(icmpEchoRequest('10.201.0.2', '10.201.0.1'));
+      const packet = await within(reply, 5000, 'echo reply');
+      assert.equal(packet[9], 1, 'ICMP');
+      assert.equal(packet[20], 0, 'echo reply');
     });
 
     it('validates options with Node-style errors', function () {

@@ -162,6 +162,109 @@ describe('wasm backend', function () {
     }
   });
 
+  it('init() takes the module as bytes or as a fetch Response (compileStreaming)', function () {
+    for (const how of ['bytes', 'response']) {
+      const result = runNode(`
+        const fs = require('fs');
+        const { init, Stack } = require('.');
+        const bytes = fs.readFileSync('dist/wasm/tcpip.wasm');
+        const wasm = ${JSON.stringify(how)} === 'bytes'
+          ? bytes : new Response(bytes, { headers: { 'content-type': 'application/wasm' } });
+        init({ wasm }).then(() => {
+          const stack = new Stack({ backend: 'wasm' });
+          stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+          const server = stack.net.createServer((s) => s.end('ok')).listen(80, () => {
+            let reply = '';
+            stack.net.connect(80, '127.0.0.1').on('data', (d) => { reply += d; }).on('close', () => {
+              console.log(reply);
+              server.close();
+              stack.destroy();
+            });
+          });
+        });
+      `, { TCPIP_WASM_PATH: path.join(ROOT, 'no-such-module.wasm') });
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout.trim(), 'ok', how);
+    }
+  });
+
+  it('an exception in a handler is an uncaught exception, and the events after it still arrive', function () {
+    const result = runNode(`
+      const { Stack } = require('.');
+      const stack = new Stack({ backend: 'wasm' });
+      stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+      const caught = [];
+      process.on('uncaughtException', (error) => caught.push(error.message));
+      const server = stack.net.createServer((s) => {
+        s.end('reply');
+        throw new Error('thrown in the connection handler');
+      }).listen(80, () => {
+        let reply = '';
+        stack.net.connect(80, '127.0.0.1').on('data', (d) => { reply += d; }).on('close', () => {
+          console.log(JSON.stringify({ caught, reply }));
+          server.close();
+          stack.destroy();
+        });
+      });
+    `);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { caught: ['thrown in the connection handler'], reply: 'reply' });
+  });
+
+  it('destroy() from inside a data handler stops delivery at once; the process exits', function () {
+    const result = runNode(`
+      const { Stack } = require('.');
+      const stack = new Stack({ backend: 'wasm' });
+      stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+      let after = 0;
+      const events = [];
+      stack.net.createServer((s) => s.on('error', () => {}).end(Buffer.alloc(4 << 20))).listen(80, () => {
+        const c = stack.net.connect(80, '127.0.0.1');
+        c.on('error', (e) => events.push(e.code));
+        c.on('data', () => {
+          if (stack.destroyed) after++;
+          else stack.destroy();
+        });
+        c.on('close', () => events.push('close'));
+      });
+      process.on('exit', () => console.log(JSON.stringify({ after, events })));
+    `);
+    assert.equal(result.status, 0, result.stderr);
+    const { after, events } = JSON.parse(result.stdout);
+    assert.equal(after, 0, 'no data after destroy()');
+    assert.deepEqual(events, ['ECONNABORTED', 'close']);
+  });
+
+  it('fake timers installed after require() do not stop TCP or link latency', function () {
+    const result = runNode(`
+      const { Stack, link } = require('.');
+      // What sinon's fake timers do to the globals: time stands still.
+      const frozen = Date.now();
+      Date.now = () => frozen;
+      performance.now = () => 0;
+      globalThis.setTimeout = () => 0;
+      globalThis.setInterval = () => 0;
+      globalThis.setImmediate = () => 0;
+      globalThis.clearTimeout = () => {};
+      const a = new Stack({ backend: 'wasm' });
+      const b = new Stack({ backend: 'wasm' });
+      const ia = a.createTunInterface({ ipAddress: '10.0.0.1/24' });
+      const ib = b.createTunInterface({ ipAddress: '10.0.0.2/24' });
+      link(ia, ib, { latency: 20 });
+      const server = b.net.createServer((s) => s.end('through the link')).listen(80, () => {
+        let reply = '';
+        a.net.connect(80, '10.0.0.2').on('data', (d) => { reply += d; }).on('close', () => {
+          console.log(reply);
+          server.close();
+          a.destroy();
+          b.destroy();
+        });
+      });
+    `);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'through the link');
+  });
+
   it('two wasm stacks joined by TUN hooks in JS carry 32 MiB byte-exact', async function () {
     this.timeout(60000);
     const wa = new Stack({ backend: 'wasm' });

@@ -41,7 +41,7 @@ function nativeAvailable() {
 // expected (Node) but is missing.
 function defaultBackend() {
   const fromEnvironment = typeof process !== 'undefined' && process.env ? process.env.TCPIP_BACKEND : undefined;
-  if (fromEnvironment) return fromEnvironment;
+  if (fromEnvironment) return checkName(fromEnvironment, 'process.env.TCPIP_BACKEND');
   if (nativeAvailable()) return 'native';
   if (native.expected && !fallbackWarned) {
     fallbackWarned = true;
@@ -54,13 +54,16 @@ function defaultBackend() {
   return 'wasm';
 }
 
-function resolveName(name) {
-  if (name === undefined) return defaultBackend();
+function checkName(name, where) {
   if (!NAMES.includes(name)) {
     const errors = require('../errors.js');
-    throw errors.invalidArgValue('options.backend', name, "must be one of: 'native', 'wasm'");
+    throw errors.invalidArgValue(where, name, "must be one of: 'native', 'wasm'");
   }
   return name;
+}
+
+function resolveName(name) {
+  return name === undefined ? defaultBackend() : checkName(name, 'options.backend');
 }
 
 function createBackend(name, dispatch) {

@@ -15,8 +15,24 @@ function readModuleBytes() {
 // init() compiles asynchronously first.
 const canCompileSynchronously = false;
 
+// The engines' own clocks and timers, taken when this file loads (see
+// wasm-host.js: fake timers installed later do not stop TCP).
+const realSetTimeout = globalThis.setTimeout.bind(globalThis);
+const realClearTimeout = globalThis.clearTimeout.bind(globalThis);
+const realQueueMicrotask = globalThis.queueMicrotask.bind(globalThis);
+const realPerformanceNow = performance.now.bind(performance);
+const realDateNow = Date.now;
+
+const now = realPerformanceNow;
+const wallNow = realDateNow;
+
+function reportError(error) {
+  realQueueMicrotask(() => { throw error; });
+}
+
 // A task after pending events, without setTimeout's clamping: a message to
-// ourselves through a channel.
+// ourselves through a channel. One stack's failure does not stall the
+// others queued behind it.
 const queue = [];
 let channel = null;
 function scheduleTask(fn) {
@@ -24,7 +40,13 @@ function scheduleTask(fn) {
     channel = new MessageChannel();
     channel.port1.onmessage = () => {
       const due = queue.splice(0);
-      for (const task of due) task();
+      for (const task of due) {
+        try {
+          task();
+        } catch (error) {
+          reportError(error);
+        }
+      }
     };
   }
   queue.push(fn);
@@ -32,8 +54,10 @@ function scheduleTask(fn) {
 }
 
 function setTimer(fn, ms) {
-  return setTimeout(fn, ms);
+  return realSetTimeout(fn, ms);
 }
+
+const clearTimer = realClearTimeout;
 
 // A page stays open by itself.
 function holdOpen() {
@@ -51,5 +75,6 @@ function writeConsole(text) {
 }
 
 module.exports = {
-  readModuleBytes, canCompileSynchronously, scheduleTask, setTimer, holdOpen, captureFile, writeConsole,
+  readModuleBytes, canCompileSynchronously, now, wallNow, scheduleTask, setTimer, clearTimer, holdOpen, reportError,
+  captureFile, writeConsole,
 };

@@ -21,20 +21,45 @@ function readModuleBytes() {
 
 const canCompileSynchronously = true;
 
+// The engines' own clocks and timers, taken when this file loads: a test
+// that installs fake timers afterwards (sinon and the like) fakes its own
+// code's time, not TCP's, as with the native backend's worker.
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+const realSetInterval = globalThis.setInterval;
+const realClearInterval = globalThis.clearInterval;
+const realSetImmediate = globalThis.setImmediate;
+const realQueueMicrotask = globalThis.queueMicrotask;
+const realPerformanceNow = performance.now.bind(performance);
+const realDateNow = Date.now;
+
+/** Monotonic milliseconds. */
+const now = realPerformanceNow;
+/** Milliseconds since the epoch. */
+const wallNow = realDateNow;
+
 // Runs fn after pending I/O, as the native backend's events arrive.
-const scheduleTask = setImmediate;
+const scheduleTask = realSetImmediate;
 
 // A timer that does not hold the process open by itself.
 function setTimer(fn, ms) {
-  const timer = setTimeout(fn, ms);
+  const timer = realSetTimeout(fn, ms);
   timer.unref();
   return timer;
 }
 
+const clearTimer = realClearTimeout;
+
 // Holds the process open while the stack has referenced handles.
 function holdOpen() {
-  const timer = setInterval(() => {}, 0x7fffffff);
-  return () => clearInterval(timer);
+  const timer = realSetInterval(() => {}, 0x7fffffff);
+  return () => realClearInterval(timer);
+}
+
+// An exception from a user's handler, as an uncaught exception, after the
+// other events of the batch have been delivered.
+function reportError(error) {
+  realQueueMicrotask(() => { throw error; });
 }
 
 // pcap records go to a file descriptor the backend owns from captureStart.
@@ -55,5 +80,6 @@ function writeConsole(text) {
 }
 
 module.exports = {
-  readModuleBytes, canCompileSynchronously, scheduleTask, setTimer, holdOpen, captureFile, writeConsole,
+  readModuleBytes, canCompileSynchronously, now, wallNow, scheduleTask, setTimer, clearTimer, holdOpen, reportError,
+  captureFile, writeConsole,
 };

@@ -27,6 +27,12 @@ const ADDRESS_LENGTH = 48;
 let compiled = null; // the WebAssembly.Module every stack instantiates
 let compiling = null;
 
+function outOfMemory() {
+  const error = new Error('tcpip: the wasm stack is out of memory');
+  error.code = 'ENOBUFS';
+  return error;
+}
+
 function notInitialized() {
   const error = new Error('tcpip: call `await init()` before creating a stack with the wasm backend');
   error.code = 'ERR_TCPIP_NOT_INITIALIZED';
@@ -71,15 +77,15 @@ function moduleSync() {
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-// The few WASI calls wasi-libc makes: a clock, and stdout/stderr for lwIP's
-// assertion messages. Files do not exist.
+// The few WASI calls wasi-libc makes: a clock, entropy for the random
+// generator's seed, and stdout/stderr for lwIP's assertion messages. Files
+// do not exist.
 function wasiImports(backend) {
   const EBADF = 8;
   const ENOSYS = 52;
-  const origin = typeof performance !== 'undefined' ? performance : Date;
   return {
     clock_time_get(id, precision, out) {
-      const ms = id === 0 ? Date.now() : origin.now();
+      const ms = id === 0 ? host.wallNow() : host.now();
       backend._view().setBigUint64(out, BigInt(Math.round(ms * 1e6)), true);
       return 0;
     },
@@ -96,6 +102,13 @@ function wasiImports(backend) {
       }
       host.writeConsole(text);
       view.setUint32(written, total, true);
+      return 0;
+    },
+    random_get(pointer, length) {
+      const bytes = backend._bytes();
+      for (let at = 0; at < length; at += 65536) {
+        globalThis.crypto.getRandomValues(bytes.subarray(pointer + at, pointer + Math.min(length, at + 65536)));
+      }
       return 0;
     },
     fd_close: () => EBADF,
@@ -166,12 +179,13 @@ class WasmBackend {
     return textDecoder.decode(bytes.subarray(pointer, end));
   }
 
-  // Writes NUL-terminated strings into the core's scratch buffer.
+  // Writes NUL-terminated strings into the core's scratch buffer; false
+  // when memory ran out.
   _putStrings(...strings) {
     const encoded = strings.map((s) => textEncoder.encode(s || ''));
     const size = encoded.reduce((sum, e) => sum + e.length + 1, 0);
     const pointer = this._core.tcpip_wasm_scratch(size);
-    if (!pointer) throw new Error('tcpip: the wasm stack is out of memory');
+    if (!pointer) return false;
     const bytes = this._bytes();
     let at = pointer;
     for (const e of encoded) {
@@ -179,7 +193,14 @@ class WasmBackend {
       at += e.length;
       bytes[at++] = 0;
     }
-    return pointer;
+    return true;
+  }
+
+  // A socket or listener the core could not be given memory for fails as
+  // the core fails one: an ENOBUFS error event.
+  _outOfMemory(id) {
+    this._queue.push(EVENTS.ERROR, id, 'ENOBUFS', undefined, undefined, undefined, undefined);
+    this._touch();
   }
 
   // ------------------------------------------------------------ events
@@ -273,17 +294,17 @@ class WasmBackend {
       } catch (error) {
         // An exception in a user's handler is an uncaught exception, as for
         // Node's own sockets; the other events still arrive.
-        queueMicrotask(() => { throw error; });
+        host.reportError(error);
       }
     }
     queue.length = 0;
   }
 
   _armTimer(ms) {
-    const due = Date.now() + ms;
+    const due = host.now() + ms;
     if (this._timer !== null) {
       if (this._timerDue <= due) return;
-      clearTimeout(this._timer);
+      host.clearTimer(this._timer);
     }
     this._timerDue = due;
     this._timer = host.setTimer(this._onTimer, ms);
@@ -292,9 +313,10 @@ class WasmBackend {
   // ------------------------------------------------------------ interfaces
 
   createInterface(id, kind, cidrs, mtu, mac, gateway, defaultRoute, ports = []) {
-    this._putStrings(...cidrs, gateway || '');
+    if (!this._putStrings(...cidrs, gateway || '')) throw outOfMemory();
     // mac and ports go after the strings, in a block of their own.
     const extra = this._core.tcpip_wasm_alloc(8 + 4 * ports.length);
+    if (!extra) throw outOfMemory();
     try {
       const macPointer = mac ? extra : 0;
       if (mac) this._bytes().set(mac, extra);
@@ -352,7 +374,7 @@ class WasmBackend {
   _onCapture(id, pointer, length, outgoing) {
     const capture = this._captures.get(id);
     if (!capture || capture.failed) return;
-    const now = Date.now();
+    const now = host.wallNow();
     const record = Buffer.allocUnsafe(16 + length);
     record.writeUInt32LE(Math.floor(now / 1000), 0);
     record.writeUInt32LE((now % 1000) * 1000, 4);
@@ -399,20 +421,29 @@ class WasmBackend {
   // ------------------------------------------------------------ TCP
 
   listen(id, address, port, backlog, ipv6Only) {
-    this._putStrings(address);
+    if (!this._putStrings(address)) {
+      this._outOfMemory(id);
+      return;
+    }
     this._core.tcpip_wasm_tcp_listen(id, port, backlog, Boolean(ipv6Only));
     this._touch();
   }
 
   connect(id, address, port, localAddress, localPort) {
-    this._putStrings(address, localAddress);
+    if (!this._putStrings(address, localAddress)) {
+      this._outOfMemory(id);
+      return;
+    }
     this._core.tcpip_wasm_tcp_connect(id, port, localPort || 0);
     this._touch();
   }
 
   write(id, bytes) {
     const pointer = this._core.tcpip_wasm_alloc(bytes.length);
-    if (!pointer && bytes.length) throw new Error('tcpip: the wasm stack is out of memory');
+    if (!pointer && bytes.length) {
+      this._outOfMemory(id);
+      return;
+    }
     this._bytes().set(bytes, pointer);
     this._core.tcpip_tcp_write(this._stack, id, pointer, bytes.length);
     this._touch();
@@ -422,7 +453,10 @@ class WasmBackend {
     let length = 0;
     for (const chunk of chunks) length += chunk.length;
     const pointer = this._core.tcpip_wasm_alloc(length);
-    if (!pointer && length) throw new Error('tcpip: the wasm stack is out of memory');
+    if (!pointer && length) {
+      this._outOfMemory(id);
+      return;
+    }
     const bytes = this._bytes();
     let at = pointer;
     for (const chunk of chunks) {
@@ -492,7 +526,7 @@ class WasmBackend {
     this._core.tcpip_wasm_destroy();
     this._destroyed = true;
     this.unref();
-    if (this._timer !== null) clearTimeout(this._timer);
+    if (this._timer !== null) host.clearTimer(this._timer);
     this._timer = null;
     this._queue.length = 0;
     this._core = null;

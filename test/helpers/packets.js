@@ -14,6 +14,24 @@ function ipv4(protocol, payload, { source = [10, 0, 0, 2], destination = [10, 0,
   return Buffer.concat([header, payload]);
 }
 
+// RFC 1071: the ones' complement of the ones' complement sum of 16-bit words.
+function internetChecksum(bytes) {
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i += 2) sum += (bytes[i] << 8) + (i + 1 < bytes.length ? bytes[i + 1] : 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** An IPv4 ICMP echo request with valid checksums, addresses as dotted quads. */
+function icmpEchoRequest(source, destination, data = Buffer.from('tcpip echo')) {
+  const icmp = Buffer.concat([Buffer.from([8, 0, 0, 0, 0x12, 0x34, 0, 1]), data]);
+  icmp.writeUInt16BE(internetChecksum(icmp), 2);
+  const quad = (text) => text.split('.').map(Number);
+  const packet = ipv4(1, icmp, { source: quad(source), destination: quad(destination) });
+  packet.writeUInt16BE(internetChecksum(packet.subarray(0, 20)), 10);
+  return packet;
+}
+
 function ipv6(nextHeader, payload) {
   const header = Buffer.alloc(40);
   header[0] = 0x60;
@@ -80,4 +98,4 @@ function garbage(layer) {
     : ethernet(packet[0] >> 4 === 6 ? ETHERTYPE.ipv6 : ETHERTYPE.ipv4, packet);
 }
 
-module.exports = { ipv4, ipv6, tcpSyn, ethernet, ETHERTYPE, mutate, garbage };
+module.exports = { ipv4, ipv6, tcpSyn, ethernet, ETHERTYPE, mutate, garbage, internetChecksum, icmpEchoRequest };
