@@ -75,8 +75,8 @@ describe('browser (Chromium, playwright-core)', function () {
     const launching = browserTest.launchChromium().then((launched) => { browser = launched; });
     const results = await Promise.allSettled([
       launching,
-      browserTest.bundleWithWebpack({ loopback: 'loopback.js', tun: 'tun.js' }, outDir),
-      browserTest.bundleWithEsbuild('loopback-esbuild', 'loopback.js', outDir),
+      browserTest.bundleWithWebpack({ loopback: 'loopback-entry.js', tun: 'tun.js' }, outDir),
+      browserTest.bundleWithEsbuild('loopback-esbuild', 'loopback-entry.mjs', outDir),
     ]);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
@@ -102,7 +102,7 @@ describe('browser (Chromium, playwright-core)', function () {
     assert.ok(result.packetsOut > 0);
   });
 
-  it('esbuild with the alias net -> tcpip/polyfill/net runs the same page', async function () {
+  it('esbuild with the alias net -> tcpip/polyfill/net runs the same page, imported as ES modules', async function () {
     const result = await browserTest.runPage(browser, `${site.url}/loopback-esbuild.html`, 45000);
     assertLoopbackPage(result);
   });

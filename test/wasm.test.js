@@ -106,7 +106,7 @@ describe('wasm backend', function () {
     }
   });
 
-  it('1 GiB through one stack leaves its memory where the first 64 MiB put it', async function () {
+  it('1 GiB through one stack leaves its memory where the first 64 MiB put it, and its C heap where it was', async function () {
     this.timeout(120000);
     const stack = wasmStack();
     try {
@@ -125,10 +125,17 @@ describe('wasm backend', function () {
       };
       await send(64 * MiB);
       const memoryAfterWarmUp = stack._backend.memoryBytes();
+      // Closed connections wait out TIME_WAIT (2 s) before their memory goes.
+      await delay(2500);
+      const heapAfterWarmUp = stack._backend.heapBytesInUse();
       for (let i = 0; i < 4; i++) await send(256 * MiB);
       const memoryAfter = stack._backend.memoryBytes();
       console.log(`      wasm memory: ${(memoryAfterWarmUp / MiB).toFixed(1)} MiB after 64 MiB, ${(memoryAfter / MiB).toFixed(1)} MiB after 1 GiB more`);
       assert.equal(memoryAfter, memoryAfterWarmUp);
+      await delay(2500);
+      const heapAfter = stack._backend.heapBytesInUse();
+      console.log(`      C heap in use: ${heapAfterWarmUp} bytes before, ${heapAfter} bytes after`);
+      assert.ok(Math.abs(heapAfter - heapAfterWarmUp) < 16 * 1024, `C heap went from ${heapAfterWarmUp} to ${heapAfter} bytes`);
       await closeServer(server);
     } finally {
       stack.destroy();
