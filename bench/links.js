@@ -2,7 +2,7 @@
 // Bulk TCP between two stacks: over a native link, and over TUN hooks in
 // JS, next to one stack's loopback and the kernel loopback in the same run.
 const { compare, twoStacks, format } = require('./common.js');
-const { measure } = require('./throughput.js');
+const { measure, measureWithPacketRate } = require('./throughput.js');
 const { link } = require('..');
 
 function tunPair(a, b, mtu) {
@@ -48,16 +48,7 @@ async function main() {
     rounds,
     extra,
     warmup: (env) => measure(env.net, env.host, 32 * 1024 * 1024, env.clientNet),
-    measure: async (env) => {
-      const before = env.packets ? env.packets() : 0;
-      const start = process.hrtime.bigint();
-      const gbps = await measure(env.net, env.host, bytes, env.clientNet);
-      if (env.packets) {
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        packetRates.set(env, Math.max(packetRates.get(env) || 0, (env.packets() - before) / seconds));
-      }
-      return gbps;
-    },
+    measure: measureWithPacketRate(bytes, packetRates),
   });
   const [kernel, loopback] = results;
   console.log(`bulk TCP between stacks, ${bytes / 2 ** 20} MiB per run, best of ${rounds}`);

@@ -58,5 +58,22 @@ async function main() {
   return results;
 }
 
+/**
+ * A compare() round for targets that may count packets (`env.packets()`):
+ * Gbit/s of `bytes`, and each target's best packet rate into `packetRates`.
+ */
+function measureWithPacketRate(bytes, packetRates) {
+  return async (env) => {
+    const before = env.packets ? env.packets() : 0;
+    const start = process.hrtime.bigint();
+    const gbps = await measure(env.net, env.host, bytes, env.clientNet);
+    if (env.packets) {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      packetRates.set(env, Math.max(packetRates.get(env) || 0, (env.packets() - before) / seconds));
+    }
+    return gbps;
+  };
+}
+
 if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });
-module.exports = { main, measure };
+module.exports = { main, measure, measureWithPacketRate };

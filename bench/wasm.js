@@ -6,7 +6,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { compare, twoStacks, format } = require('./common.js');
-const { measure } = require('./throughput.js');
+const { measure, measureWithPacketRate } = require('./throughput.js');
 
 const BACKENDS = ['native', 'wasm'];
 const WASM_PATH = process.env.TCPIP_WASM_PATH
@@ -62,19 +62,14 @@ async function main() {
   const bytes = Number(process.env.BENCH_BYTES || 1024 * 1024 * 1024);
   const rounds = Number(process.env.BENCH_ROUNDS || 5);
   const packetRates = new Map();
+  const measureRound = measureWithPacketRate(bytes, packetRates);
   const results = await compare({
     rounds,
     backends: BACKENDS,
     extra: BACKENDS.map(joinedInJs),
     warmup: (env) => measure(env.net, env.host, 32 * 1024 * 1024, env.clientNet),
     measure: async (env) => {
-      const before = env.packets ? env.packets() : 0;
-      const start = process.hrtime.bigint();
-      const gbps = await measure(env.net, env.host, bytes, env.clientNet);
-      if (env.packets) {
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        packetRates.set(env, Math.max(packetRates.get(env) || 0, (env.packets() - before) / seconds));
-      }
+      const gbps = await measureRound(env);
       recordMemory(env);
       return gbps;
     },
