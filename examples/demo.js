@@ -63,7 +63,12 @@ async function run(backend) {
 
 async function main() {
   for (const backend of ['native', 'wasm']) {
-    await run(backend);
+    try {
+      await run(backend);
+    } catch (error) {
+      if (error.code !== 'ERR_TCPIP_NO_ADDON') throw error;
+      console.log(`${backend}: not available here (${error.message.split('\n')[0]})`);
+    }
     console.log('');
   }
 }
