@@ -16,10 +16,10 @@ const MiB = 1024 * 1024;
 
 // Runs `code` in a fresh Node with `env` added (and TCPIP_BACKEND removed
 // unless given), and returns its exit status and output.
-function runNode(code, env = {}) {
+function runNode(code, env = {}, flags = []) {
   const childEnv = { ...process.env };
   delete childEnv.TCPIP_BACKEND;
-  const child = spawnSync(process.execPath, ['-e', code], {
+  const child = spawnSync(process.execPath, [...flags, '-e', code], {
     cwd: ROOT, encoding: 'utf8', timeout: 20000, env: { ...childEnv, ...env },
   });
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
@@ -270,6 +270,45 @@ describe('wasm backend', function () {
     `);
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout.trim(), 'through the link');
+  });
+
+  it('a stack nobody holds is garbage once nothing is open on it; one with a listening server is not', function () {
+    const result = runNode(`
+      const { Stack } = require('.');
+      const collected = [];
+      const registry = new FinalizationRegistry((name) => collected.push(name));
+      function make(name) {
+        const stack = new Stack({ backend: 'wasm' });
+        stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+        registry.register(stack, name);
+        return stack;
+      }
+      function exchangeAndDrop() {
+        const stack = make('finished');
+        return new Promise((resolve) => {
+          const server = stack.net.createServer((c) => c.end('x')).listen(80, () => {
+            stack.net.connect(80, '127.0.0.1').resume().on('close', () => server.close(resolve));
+          });
+        });
+      }
+      const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+      (async () => {
+        await exchangeAndDrop();
+        make('listening').net.createServer().listen(80);
+        // TIME_WAIT timers still run on the dropped stack for 2 s: it goes anyway.
+        for (let i = 0; i < 50 && !collected.includes('finished'); i++) {
+          await pause(100);
+          global.gc();
+        }
+        await pause(100);
+        global.gc();
+        await pause(100);
+        console.log(JSON.stringify(collected));
+        process.exit(0);
+      })();
+    `, {}, ['--expose-gc']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), ['finished']);
   });
 
   it('two wasm stacks joined by TUN hooks in JS carry 32 MiB byte-exact', async function () {

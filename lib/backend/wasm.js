@@ -25,6 +25,9 @@ const RECORD = Object.freeze({
 const ADDRESS_LENGTH = 48;
 
 let compiled = null; // the WebAssembly.Module every stack instantiates
+// Backends with referenced handles (listening, connected): alive whether or
+// not anyone holds their stack, as Node keeps such handles.
+const referenced = new Set();
 let compiling = null;
 
 function outOfMemory() {
@@ -116,6 +119,17 @@ function wasiImports(backend) {
   };
 }
 
+// A function that calls object[method]() while the object lives, without
+// keeping it alive. (Made outside the object's methods: a closure shares its
+// scope with its siblings, and one that uses `this` would hold it.)
+function weakly(object, method) {
+  const ref = new WeakRef(object);
+  return () => {
+    const target = ref.deref();
+    if (target) target[method]();
+  };
+}
+
 class WasmBackend {
   constructor(dispatch) {
     this._dispatch = dispatch;
@@ -146,12 +160,17 @@ class WasmBackend {
     this._release = null; // holds the process open while refed
     this._captures = new Map();
     this._destroyed = false;
-    this._runTask = () => this._run();
-    this._onTimer = () => {
-      this._timer = null;
-      this._timerDue = Infinity;
-      this._run();
-    };
+    // The host's task queue and timers hold the backend only weakly: a stack
+    // nobody references and with nothing referenced open (as Node's handles
+    // count) is garbage, timers and all. ref() holds it strongly.
+    this._runTask = weakly(this, '_run');
+    this._onTimer = weakly(this, '_onTimerFired');
+  }
+
+  _onTimerFired() {
+    this._timer = null;
+    this._timerDue = Infinity;
+    this._run();
   }
 
   // ------------------------------------------------------------ memory views
@@ -500,14 +519,16 @@ class WasmBackend {
   // ------------------------------------------------------------ lifetime
 
   ref() {
-    if (!this._release && !this._destroyed) this._release = host.holdOpen();
+    if (this._release || this._destroyed) return;
+    this._release = host.holdOpen();
+    referenced.add(this);
   }
 
   unref() {
-    if (this._release) {
-      this._release();
-      this._release = null;
-    }
+    if (!this._release) return;
+    this._release();
+    this._release = null;
+    referenced.delete(this);
   }
 
   /** Bytes of the core's C heap in use. */
