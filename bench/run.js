@@ -11,6 +11,7 @@ const benches = [
   ['memory.js', '--expose-gc'],
   ['links.js'],
   ['wasm.js'],
+  ['browser.js'],
   ['kernel-tap.js'],
 ];
 
