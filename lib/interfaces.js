@@ -31,6 +31,7 @@ class Capture {
   constructor(iface, path) {
     this.interface = iface;
     this.path = path;
+    this._refed = true; // for the stack's count of what keeps the process alive
     this._closed = null;
     this._resolveClosed = null;
   }
@@ -43,12 +44,22 @@ class Capture {
     if (!this._closed) {
       this._expectClose();
       const iface = this.interface;
-      if (iface._stack.destroyed) this._resolveClosed(true);
-      else if (!iface.removed) iface._stack._backend.captureStop(iface._id);
-      // else: remove() stopped it, and its CAPTURE_CLOSED settles this
+      if (iface._stack.destroyed) {
+        this._resolveClosed(true);
+      } else {
+        // Like a pending write to a file, a closing capture keeps the
+        // process alive until its file is complete.
+        iface._stack._refHandle(this);
+        // (After remove(), the engine is stopping it already, and its
+        // CAPTURE_CLOSED settles this.)
+        if (!iface.removed) iface._stack._backend.captureStop(iface._id);
+      }
     }
     return this._closed;
   }
+
+  // The stack's destroy() completes the file and settles stop().
+  _onStackDestroy() {}
 
   _expectClose() {
     if (this._closed) return;
@@ -61,6 +72,7 @@ class Capture {
 
   _onClosed(ok) {
     if (this.interface._capture === this) this.interface._capture = null;
+    this.interface._stack._unrefHandle(this);
     this._expectClose();
     this._resolveClosed(ok);
   }

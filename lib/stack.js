@@ -11,6 +11,10 @@ const {
 } = require('./interfaces.js');
 
 const ID_LIMIT = 0x7fffffff;
+// Stacks with open servers or sockets, referenced or not: alive whether or
+// not anyone holds them, as Node keeps open handles. (A wasm stack with
+// nothing open and no holder is garbage; see lib/backend/wasm.js.)
+const stacksWithOpenHandles = new Set();
 // TCPIP_MAX_INTERFACES in src/core/stack_internal.h.
 const MAX_INTERFACES = 64;
 
@@ -136,10 +140,11 @@ class Stack {
 
   _register(id, handle) {
     this._handles.set(id, handle);
+    stacksWithOpenHandles.add(this);
   }
 
   _unregister(id) {
-    this._handles.delete(id);
+    if (this._handles.delete(id) && this._handles.size === 0) stacksWithOpenHandles.delete(this);
   }
 
   // The process stays alive while any referenced server or socket is open.
@@ -204,6 +209,7 @@ class Stack {
     for (const iface of [...this._interfaces]) iface._onStackDestroy();
     this.destroyed = true;
     this._handles.clear();
+    stacksWithOpenHandles.delete(this);
     this._refed.clear();
     this._backend.destroy();
     // Both engines complete their capture files as they stop.

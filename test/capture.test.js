@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const { link } = require('..');
 const { withStacks } = require('./helpers/stack.js');
 const { listen, closeServer, within } = require('./helpers/util.js');
@@ -84,8 +84,10 @@ describe('packet capture', function () {
       c.on('close', resolve);
     });
     await within((async () => { while (received < 1024 * 1024) await new Promise((r) => setTimeout(r, 2)); })(), 10000, 'the first MiB');
+    // Longer than the sender's retransmission timeout, so it resends into
+    // the partition whichever direction lost packets first.
     l.down();
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1200));
     l.up();
     await within(done, 30000, 'the rest after the partition');
     await closeServer(server);
@@ -116,6 +118,27 @@ describe('packet capture', function () {
     await exchange(a, a, '127.0.0.1', 1000);
     await loCapture.stop();
     assert.equal(tshark(loFile, 'tcp.flags.syn == 1 && tcp.flags.ack == 0').length, 1);
+  });
+
+  it('a closing capture keeps the process alive until its file is complete', function () {
+    const file = path.join(dir, 'exit.pcap');
+    const child = spawnSync(process.execPath, ['-e', `
+      const { Stack } = require(${JSON.stringify(path.join(__dirname, '..'))});
+      const stack = new Stack();
+      const lo = stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+      const capture = lo.capture(${JSON.stringify(file)});
+      const server = stack.net.createServer((s) => s.end('x')).listen(80, () => {
+        stack.net.connect(80, '127.0.0.1').resume().on('close', () => {
+          server.close(() => setTimeout(() => {
+            // Nothing else is open now: only the closing capture holds the process.
+            capture.stop().then(() => console.log('stopped'));
+          }, 100));
+        });
+      });
+    `], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.trim(), 'stopped');
+    assert.equal(tshark(file, 'tcp.flags.syn == 1 && tcp.flags.ack == 0').length, 1);
   });
 
   it('removing an interface, or destroying its stack, completes its capture and settles stop()', async function () {

@@ -272,7 +272,7 @@ describe('wasm backend', function () {
     assert.equal(result.stdout.trim(), 'through the link');
   });
 
-  it('a stack nobody holds is garbage once nothing is open on it; one with a listening server is not', function () {
+  it('a stack nobody holds is garbage once nothing is open on it; one with a listening server, even unref()ed, is not', function () {
     const result = runNode(`
       const { Stack } = require('.');
       const collected = [];
@@ -295,6 +295,7 @@ describe('wasm backend', function () {
       (async () => {
         await exchangeAndDrop();
         make('listening').net.createServer().listen(80);
+        make('unref').net.createServer().listen(80).unref();
         // TIME_WAIT timers still run on the dropped stack for 2 s: it goes anyway.
         for (let i = 0; i < 50 && !collected.includes('finished'); i++) {
           await pause(100);

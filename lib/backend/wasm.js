@@ -25,9 +25,6 @@ const RECORD = Object.freeze({
 const ADDRESS_LENGTH = 48;
 
 let compiled = null; // the WebAssembly.Module every stack instantiates
-// Backends with referenced handles (listening, connected): alive whether or
-// not anyone holds their stack, as Node keeps such handles.
-const referenced = new Set();
 let compiling = null;
 
 function outOfMemory() {
@@ -161,8 +158,8 @@ class WasmBackend {
     this._captures = new Map();
     this._destroyed = false;
     // The host's task queue and timers hold the backend only weakly: a stack
-    // nobody references and with nothing referenced open (as Node's handles
-    // count) is garbage, timers and all. ref() holds it strongly.
+    // that nobody holds and that has nothing open is garbage, timers and all
+    // (lib/stack.js holds stacks with open servers and sockets).
     this._runTask = weakly(this, '_run');
     this._onTimer = weakly(this, '_onTimerFired');
   }
@@ -521,14 +518,12 @@ class WasmBackend {
   ref() {
     if (this._release || this._destroyed) return;
     this._release = host.holdOpen();
-    referenced.add(this);
   }
 
   unref() {
     if (!this._release) return;
     this._release();
     this._release = null;
-    referenced.delete(this);
   }
 
   /** Bytes of the core's C heap in use. */
