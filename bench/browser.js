@@ -46,22 +46,7 @@ async function bundle(outDir, bundler) {
  * console error, page error or failed request fails the round.
  */
 async function openPage(browser, url) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const problems = [];
-  await context.route('**/*', (route) => {
-    const { hostname } = new URL(route.request().url());
-    if (hostname === '127.0.0.1') route.continue();
-    else {
-      problems.push(`request to ${route.request().url()} blocked`);
-      route.abort();
-    }
-  });
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console.error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.stack || error.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+  const { context, page, problems } = await browserHelper.openGuardedPage(browser);
   const check = () => {
     if (problems.length) throw new Error(`${url}:\n${problems.join('\n')}`);
   };

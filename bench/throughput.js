@@ -1,47 +1,12 @@
 'use strict';
 // Bulk TCP throughput, socket to socket, one direction.
-const { listen, closeServer, compare, format } = require('./common.js');
+const { compare, format } = require('./common.js');
+const { bulk } = require('./bulk.js');
 
-const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
-
-// `net` serves; `clientNet` (the same by default) connects.
+// `net` serves; `clientNet` (the same by default) connects. Gbit/s.
 async function measure(net, host, bytes, clientNet = net) {
-  const server = await listen(net, host);
-  const { port } = server.address();
-  const done = new Promise((resolve) => {
-    server.once('connection', (socket) => {
-      let received = 0;
-      const start = process.hrtime.bigint();
-      socket.on('data', (d) => { received += d.length; });
-      socket.on('end', () => {
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        socket.end();
-        resolve({ received, seconds });
-      });
-    });
-  });
-  const client = clientNet.connect(port, host);
-  await new Promise((resolve) => client.once('connect', resolve));
-  let sent = 0;
-  await new Promise((resolve) => {
-    const pump = () => {
-      while (sent < bytes) {
-        sent += CHUNK.length;
-        if (!client.write(CHUNK)) {
-          client.once('drain', pump);
-          return;
-        }
-      }
-      client.end();
-      resolve();
-    };
-    pump();
-  });
-  const result = await done;
-  client.destroy();
-  await closeServer(server);
-  if (result.received !== sent) throw new Error(`received ${result.received} of ${sent} bytes`);
-  return (result.received * 8) / result.seconds / 1e9;
+  const { received, seconds } = await bulk(net, clientNet, host, bytes);
+  return (received * 8) / seconds / 1e9;
 }
 
 async function main() {

@@ -140,11 +140,12 @@ function launchChromium() {
 }
 
 /**
- * Opens `url`, waits for the page to set `window.result`, and returns it.
- * Rejects on any console error, uncaught page error or failed request; only
- * 127.0.0.1 may be reached.
+ * A new page in its own context that may reach 127.0.0.1 only. `problems`
+ * collects what must fail a test or a benchmark: a blocked request, a
+ * console error, an uncaught page error, a failed request; `log` keeps the
+ * console.
  */
-async function runPage(browser, url, timeout) {
+async function openGuardedPage(browser) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const problems = [];
@@ -163,6 +164,16 @@ async function runPage(browser, url, timeout) {
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.stack || error.message}`));
   page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure() && request.failure().errorText}`));
+  return { context, page, problems, log };
+}
+
+/**
+ * Opens `url`, waits for the page to set `window.result`, and returns it.
+ * Rejects on any console error, uncaught page error or failed request; only
+ * 127.0.0.1 may be reached.
+ */
+async function runPage(browser, url, timeout) {
+  const { context, page, problems, log } = await openGuardedPage(browser);
   try {
     await page.goto(url, { waitUntil: 'load', timeout });
     const done = page.waitForFunction(() => window.result !== undefined, null, { timeout, polling: 100 });
@@ -182,5 +193,5 @@ async function runPage(browser, url, timeout) {
 
 module.exports = {
   ROOT, FIXTURES, missingPrerequisite, ensureWasmBuilt, bundleWithWebpack, bundleWithEsbuild, serveStatic,
-  launchChromium, runPage,
+  launchChromium, openGuardedPage, runPage,
 };
