@@ -15,7 +15,6 @@ const SLEEP_FOREVER = 0xffffffff;
 const MAX_ROUNDS = 64;
 // pcap records wait in memory up to this size before a write.
 const CAPTURE_FLUSH_AT = 64 * 1024;
-const ERROR_COUNT = 11; // TCPIP_ERROR_COUNT
 
 // tcpip_wasm_event, as src/wasm/tcpip_wasm.h lays it out.
 const RECORD = Object.freeze({
@@ -82,7 +81,6 @@ const textDecoder = new TextDecoder();
 // do not exist.
 function wasiImports(backend) {
   const EBADF = 8;
-  const ENOSYS = 52;
   return {
     clock_time_get(id, precision, out) {
       const ms = id === 0 ? host.wallNow() : host.now();
@@ -111,8 +109,6 @@ function wasiImports(backend) {
       }
       return 0;
     },
-    fd_close: () => EBADF,
-    fd_seek: () => ENOSYS,
   };
 }
 
@@ -130,14 +126,14 @@ function weakly(object, method) {
 class WasmBackend {
   constructor(dispatch) {
     this._dispatch = dispatch;
-    this._instance = new WebAssembly.Instance(moduleSync(), {
+    const instance = new WebAssembly.Instance(moduleSync(), {
       tcpip: {
         event: (record) => this._onEvent(record),
         capture: (id, bytes, length, outgoing) => this._onCapture(id, bytes, length, outgoing),
       },
       wasi_snapshot_preview1: wasiImports(this),
     });
-    this._core = this._instance.exports;
+    this._core = instance.exports;
     this._memory = this._core.memory;
     this._buffer = null;
     this._u8 = null;
@@ -145,8 +141,6 @@ class WasmBackend {
     this._core._initialize();
     if (!this._core.tcpip_wasm_create()) throw new Error('tcpip: the wasm stack could not be created');
     this._stack = this._core.tcpip_wasm_stack();
-    this._errorNames = [];
-    for (let i = 0; i < ERROR_COUNT; i++) this._errorNames.push(this._cString(this._core.tcpip_error_name(i)));
     // Events wait here, flat: type, id and five arguments each.
     this._queue = [];
     this._scheduled = false;
@@ -195,6 +189,11 @@ class WasmBackend {
     return textDecoder.decode(bytes.subarray(pointer, end));
   }
 
+  // tcpip_error_name(): the Node error code the core names.
+  _errorName(code) {
+    return this._cString(this._core.tcpip_error_name(code));
+  }
+
   // Writes NUL-terminated strings into the core's scratch buffer; false
   // when memory ran out.
   _putStrings(...strings) {
@@ -238,7 +237,7 @@ class WasmBackend {
         queue.push(type, id, view.getUint32(record + RECORD.count, true), undefined, undefined, undefined, undefined);
         break;
       case EVENTS.ERROR:
-        queue.push(type, id, this._errorNames[view.getUint32(record + RECORD.error, true)], undefined, undefined, undefined, undefined);
+        queue.push(type, id, this._errorName(view.getUint32(record + RECORD.error, true)), undefined, undefined, undefined, undefined);
         break;
       case EVENTS.ACCEPTED:
       case EVENTS.CONNECTED:
@@ -342,8 +341,8 @@ class WasmBackend {
       const result = this._core.tcpip_wasm_interface_create(id, kind, cidrs.length, mtu || 0, macPointer,
         Boolean(defaultRoute), portsPointer, ports.length);
       if (result !== 0) {
-        const error = new Error(`tcpip: the interface could not be created (${this._errorNames[result]})`);
-        error.code = this._errorNames[result];
+        const error = new Error(`tcpip: the interface could not be created (${this._errorName(result)})`);
+        error.code = this._errorName(result);
         throw error;
       }
     } finally {
@@ -546,7 +545,6 @@ class WasmBackend {
     this._timer = null;
     this._queue.length = 0;
     this._core = null;
-    this._instance = null;
     this._memory = null;
     this._buffer = null;
     this._u8 = null;
