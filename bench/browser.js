@@ -13,11 +13,8 @@ const path = require('node:path');
 const { Stack } = require('..');
 const browserHelper = require('../test/helpers/browser.js');
 const workload = require('./fixtures/workload.js');
-const { format } = require('./common.js');
+const { format, TCPIP_JS_GBPS } = require('./common.js');
 
-// tcpip.js (lwIP in wasm, two stacks joined in JS) on this kind of machine,
-// as issue 4 states it: a reference figure, not measured by this benchmark.
-const TCPIP_JS_GBPS = 0.25;
 const MiB = 1024 * 1024;
 const WARMUP_BYTES = 32 * MiB;
 const ROUND_TIMEOUT_MS = 60000;

@@ -5,16 +5,13 @@
 // the module's size and the linear memory the wasm stacks end with.
 const fs = require('node:fs');
 const path = require('node:path');
-const { compare, twoStacks, format } = require('./common.js');
+const { compare, twoStacks, format, TCPIP_JS_GBPS } = require('./common.js');
 const { measure, measureWithPacketRate } = require('./throughput.js');
 
 const BACKENDS = ['native', 'wasm'];
 const WASM_PATH = process.env.TCPIP_WASM_PATH
   ? path.resolve(process.env.TCPIP_WASM_PATH)
   : path.join(__dirname, '..', 'dist', 'wasm', 'tcpip.wasm');
-// tcpip.js (lwIP in wasm, two stacks joined in JS) on this kind of machine,
-// as issue 4 states it: a reference figure, not measured by this benchmark.
-const TCPIP_JS_GBPS = 0.25;
 const TARGET_GBPS = 1;
 
 // Linear memory of each wasm target's stacks after its latest run (it grows

@@ -43,18 +43,15 @@ function build(extraArgs = []) {
   }
 }
 
-// A packed package carries dist/wasm/: a failed build keeps that module.
-const WASM_OUTPUTS = ['tcpip.wasm', 'tcpip.wasm.js'].map((name) => path.join(__dirname, '..', 'dist', 'wasm', name));
-
+// A packed package carries dist/wasm/; a failed build leaves it in place
+// (build-wasm.js moves a module there only once it is built and valid).
 function buildWasm() {
-  const prebuilt = WASM_OUTPUTS.map((file) => (fs.existsSync(file) ? fs.readFileSync(file) : null));
   const result = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'build-wasm.js'), '--quiet'], {
     cwd: path.join(__dirname, '..'),
     stdio: 'inherit',
   });
   if (result.status === 0) return;
-  if (prebuilt.every(Boolean)) {
-    WASM_OUTPUTS.forEach((file, i) => fs.writeFileSync(file, prebuilt[i]));
+  if (fs.existsSync(path.join(__dirname, '..', 'dist', 'wasm', 'tcpip.wasm'))) {
     console.error('tcpip: building the wasm module failed; keeping the prebuilt dist/wasm/tcpip.wasm');
     return;
   }

@@ -255,8 +255,9 @@ export interface StackNet {
   isIP(input: string): number;
   isIPv4(input: string): boolean;
   isIPv6(input: string): boolean;
-  BlockList: typeof nodeNet.BlockList;
-  SocketAddress: typeof nodeNet.SocketAddress;
+  /** Node's own in Node; undefined in a browser. */
+  BlockList: typeof nodeNet.BlockList | undefined;
+  SocketAddress: typeof nodeNet.SocketAddress | undefined;
   getDefaultAutoSelectFamily(): boolean;
   setDefaultAutoSelectFamily(value: boolean): void;
   readonly stack: Stack;
@@ -305,7 +306,7 @@ export declare class Link {
   destroy(): void;
 }
 
-/** Joins two TUN or two TAP interfaces (of two stacks, usually) natively. */
+/** Joins two TUN or two TAP interfaces (of two stacks of either backend, usually). */
 export declare function link(a: TunInterface, b: TunInterface, conditions?: LinkConditions): Link;
 export declare function link(a: TapInterface, b: TapInterface, conditions?: LinkConditions): Link;
 
@@ -328,7 +329,7 @@ export declare class Stack {
   createTunInterface(options: HookInterfaceOptions): TunInterface;
   createTapInterface(options: TapInterfaceOptions): TapInterface;
   createBridgeInterface(options: BridgeInterfaceOptions): BridgeInterface;
-  /** Ends every socket and server, joins the worker, frees all native memory. */
+  /** Ends every socket and server, stops the engine (joins the worker, or drops the wasm instance) and frees its memory. */
   destroy(): void;
 }
 

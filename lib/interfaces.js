@@ -43,17 +43,12 @@ class Capture {
   stop() {
     if (!this._closed) {
       this._expectClose();
-      const iface = this.interface;
-      if (iface._stack.destroyed) {
-        this._resolveClosed(true);
-      } else {
-        // Like a pending write to a file, a closing capture keeps the
-        // process alive until its file is complete.
-        iface._stack._refHandle(this);
-        // (After remove(), the engine is stopping it already, and its
-        // CAPTURE_CLOSED settles this.)
-        if (!iface.removed) iface._stack._backend.captureStop(iface._id);
-      }
+      const { _stack: stack, _id: id } = this.interface;
+      // Like a pending write to a file, a closing capture keeps the process
+      // alive until the engine says its file is complete (CAPTURE_CLOSED,
+      // which the stack routes to _onClosed).
+      stack._refHandle(this);
+      stack._backend.captureStop(id);
     }
     return this._closed;
   }
@@ -158,6 +153,10 @@ function openKernelDevice(name, type = 'tap') {
   error.path = '/dev/net/tun';
   error.device = name;
   throw error;
+}
+
+function removedError() {
+  return errors.simple(Error, 'ERR_TCPIP_INTERFACE_REMOVED', 'The interface has been removed');
 }
 
 function nativeOnly(what) {
@@ -286,19 +285,19 @@ class Interface extends EventEmitter {
    * @returns {Promise<object>}
    */
   stats() {
-    if (this._removed) return Promise.reject(errors.simple(Error, 'ERR_TCPIP_INTERFACE_REMOVED', 'The interface has been removed'));
-    return new Promise((resolve) => {
-      this._statsWaiters.push(resolve);
+    if (this._removed) return Promise.reject(removedError());
+    return new Promise((resolve, reject) => {
+      this._statsWaiters.push({ resolve, reject });
       this._stack._backend.interfaceStats(this._id);
     });
   }
 
   _onStats(stats) {
-    const resolve = this._statsWaiters.shift();
-    if (!resolve) return;
+    const waiter = this._statsWaiters.shift();
+    if (!waiter) return;
     stats.dropped.queueFull = this._jsDrops.queueFull;
     stats.dropped.readableFull = this._jsDrops.readableFull;
-    resolve(stats);
+    waiter.resolve(stats);
   }
 
   /**
@@ -309,23 +308,21 @@ class Interface extends EventEmitter {
    */
   capture(path) {
     if (typeof path !== 'string') throw errors.invalidArgType('path', 'string', path);
-    if (this._removed) throw errors.simple(Error, 'ERR_TCPIP_INTERFACE_REMOVED', 'The interface has been removed');
+    if (this._removed) throw removedError();
     if (this._capture) throw errors.simple(Error, 'ERR_TCPIP_CAPTURE_RUNNING', 'The interface is already being captured');
     if (!fs) throw errors.notSupported('Capture to a file');
     const fd = fs.openSync(path, 'w');
     try {
-      fs.writeSync(fd, pcapHeader(this._type === 'tap' ? LINKTYPE_ETHERNET : LINKTYPE_RAW));
+      // TAP interfaces and bridges carry Ethernet frames; the others IP packets.
+      fs.writeSync(fd, pcapHeader(this._type === 'tap' || this._type === 'bridge' ? LINKTYPE_ETHERNET : LINKTYPE_RAW));
     } catch (error) {
       fs.closeSync(fd);
       throw error;
     }
     this._stack._backend.captureStart(this._id, fd);
     this._capture = new Capture(this, path);
+    this._stack._captures.set(this._id, this._capture);
     return this._capture;
-  }
-
-  _onCaptureClosed(ok) {
-    if (this._capture) this._capture._onClosed(ok);
   }
 
   /** The link this interface is joined by, or null. */
@@ -339,18 +336,14 @@ class Interface extends EventEmitter {
     if (this._link) this._link.destroy();
     if (this._bridge) this._bridge._ports = this._bridge._ports.filter((port) => port !== this);
     for (const port of this._ports) port._bridge = null;
-    if (this._capture && !this._stack.destroyed) {
-      // The interface is forgotten below: the stack settles the capture
-      // when the engine confirms its file is complete.
-      this._stack._closingCaptures.set(this._id, this._capture);
-      this._stack._backend.captureStop(this._id);
-    }
+    // The engine completes the file; the stack settles the capture then.
+    if (this._capture) this._capture.stop();
     this._stack._forgetInterface(this);
     if (!this._stack.destroyed) this._stack._backend.removeInterface(this._id);
     if (this._readableController) {
       try { this._readableController.close(); } catch { /* already closed */ }
     }
-    for (const resolve of this._statsWaiters.splice(0)) resolve(null);
+    for (const waiter of this._statsWaiters.splice(0)) waiter.reject(removedError());
     this.emit('close');
   }
 
@@ -375,7 +368,7 @@ class HookInterface extends Interface {
    */
   send(data) {
     if (!(data instanceof Uint8Array)) throw errors.invalidArgType('data', ['Buffer', 'Uint8Array'], data);
-    if (this._removed) throw errors.simple(Error, 'ERR_TCPIP_INTERFACE_REMOVED', 'The interface has been removed');
+    if (this._removed) throw removedError();
     const accepted = this._stack._backend.interfaceInput(this._id, data);
     if (!accepted) this._jsDrops.queueFull++;
     return accepted;

@@ -17,44 +17,6 @@ const clock = host.now;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-// Deliveries started while another one runs wait here and go out, in order,
-// once it returns: two stacks that answer synchronously (wasm on the JS
-// thread) then take turns instead of recursing one packet deeper each time.
-// Parallel arrays reused from one burst to the next: no allocation per packet.
-let delivering = false;
-const waitingDirections = [];
-const waitingBytes = [];
-let waitingHead = 0;
-let waitingTail = 0;
-
-function deliver(direction, bytes) {
-  if (delivering) {
-    waitingDirections[waitingTail] = direction;
-    waitingBytes[waitingTail++] = bytes;
-    return;
-  }
-  delivering = true;
-  try {
-    direction._inject(bytes);
-    while (waitingHead < waitingTail) {
-      const next = waitingDirections[waitingHead];
-      const nextBytes = waitingBytes[waitingHead];
-      waitingDirections[waitingHead] = undefined;
-      waitingBytes[waitingHead++] = undefined;
-      next._inject(nextBytes);
-    }
-  } finally {
-    // Normally empty here; after a throw the rest is dropped, not leaked.
-    for (let i = waitingHead; i < waitingTail; i++) {
-      waitingDirections[i] = undefined;
-      waitingBytes[i] = undefined;
-    }
-    waitingHead = 0;
-    waitingTail = 0;
-    delivering = false;
-  }
-}
-
 function earlier(due, order, otherDue, otherOrder) {
   return due < otherDue || (due === otherDue && order < otherOrder);
 }
@@ -201,14 +163,17 @@ class LinkDirection {
     counters.bytes += length;
     if (c.duplicate > 0 && Math.random() < c.duplicate) {
       counters.duplicated++;
-      this._schedule(new Uint8Array(bytes), due, now);
+      // Both engines copy what they are given: the same bytes serve twice.
+      this._schedule(bytes, due, now);
     }
     this._schedule(bytes, due, now);
   }
 
   _schedule(bytes, due, now) {
+    // Injecting never calls back into JS (both engines queue the events it
+    // causes), so it may happen right here, inside the sender's event.
     if (due === 0) {
-      deliver(this, bytes);
+      this._inject(bytes);
       return;
     }
     this._queue.push(due, bytes);
@@ -229,7 +194,7 @@ class LinkDirection {
     const queue = this._queue;
     const now = clock();
     while (queue.peekDue() <= now) {
-      deliver(this, queue.pop());
+      this._inject(queue.pop());
       if (this._closed) return;
     }
     // A delivery may have armed the timer already (a synchronous answer);
@@ -272,11 +237,9 @@ class JsLink {
     a._linkSink = this._directions[0];
     b._linkSink = this._directions[1];
     // No wire can corrupt a packet between two in-process stacks: skip
-    // checksums, as native links do, where both engines can (wasm).
-    const backends = [a._stack._backend, b._stack._backend];
-    this._checksumsOff = backends.every((backend) => typeof backend.setChecksums === 'function');
+    // checksums, as native links do.
     this._ends = [a, b];
-    if (this._checksumsOff) this._setChecksums(false);
+    this._setChecksums(false);
   }
 
   _setChecksums(enabled) {
@@ -307,9 +270,8 @@ class JsLink {
   /** Drops what is in flight and gives both interfaces back to JS hooks. */
   detach() {
     for (const direction of this._directions) direction._close();
-    if (this._checksumsOff) this._setChecksums(true);
-    this._checksumsOff = false;
+    this._setChecksums(true);
   }
 }
 
-module.exports = { JsLink, TimedQueue };
+module.exports = { JsLink };

@@ -22,29 +22,12 @@ const RANGES = {
   queue: [0, 2 ** 31], // bytes that may wait behind a rate limit, 0: automatic
 };
 
-// Loaded on first use only, so that this module loads without the addon.
-function nativeAddon() {
-  return require('./backend/native.js').loadAddon();
-}
-
-// Whether a stack's backend is the addon's; no addon (a browser, no build)
-// means no.
-function isNativeBackend(backend) {
-  let addon;
-  try {
-    addon = nativeAddon();
-  } catch {
-    return false;
-  }
-  return backend instanceof addon.NativeStack;
-}
-
 // Internal, for tests: options.engine 'js' forces the JS engine even
 // between two native stacks. Not part of the documented API.
 function chooseEngine(a, b, forced) {
   if (forced !== undefined && forced !== 'js') throw errors.invalidArgValue('options.engine', forced, "must be 'js'");
   if (forced === 'js') return 'js';
-  return isNativeBackend(a._stack._backend) && isNativeBackend(b._stack._backend) ? 'native' : 'js';
+  return a._stack.backend === 'native' && b._stack.backend === 'native' ? 'native' : 'js';
 }
 
 function checkConditions(options) {
@@ -84,7 +67,7 @@ class Link {
     this.b = b;
     const headerBytes = kind === TapInterface ? ETHERNET_HEADER : 0;
     if (this._engineType === 'native') {
-      const { NativeLink } = nativeAddon();
+      const { NativeLink } = require('./backend/native.js').loadAddon();
       this._engine = new NativeLink(a._stack._backend, a._id, b._stack._backend, b._id, headerBytes);
     } else {
       this._engine = new JsLink(a, b, headerBytes);
@@ -157,4 +140,4 @@ function link(a, b, options = {}) {
   return new Link(a, b, options);
 }
 
-module.exports = { link, Link, isNativeBackend };
+module.exports = { link, Link };

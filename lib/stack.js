@@ -18,12 +18,6 @@ const stacksWithOpenHandles = new Set();
 // TCPIP_MAX_INTERFACES in src/core/stack_internal.h.
 const MAX_INTERFACES = 64;
 
-// Events addressed to an interface, and the method that takes each.
-const INTERFACE_EVENTS = Object.freeze({
-  [EVENTS.PACKET]: '_onPacket',
-  [EVENTS.STATS]: '_onStats',
-  [EVENTS.CAPTURE_CLOSED]: '_onCaptureClosed',
-});
 
 class Stack {
   /**
@@ -35,9 +29,8 @@ class Stack {
     this._handles = new Map();
     this._refed = new Set();
     this._nextId = 1;
-    this._interfaces = [];
-    this._interfacesById = new Map(); // interfaces share the id space of sockets
-    this._closingCaptures = new Map(); // id -> Capture of a removed interface
+    this._interfaces = new Map(); // by id, in creation order; ids shared with sockets
+    this._captures = new Map(); // interface id -> running or closing Capture
     this.destroyed = false;
     const { name, backend } = createBackend(options.backend, (type, id, a, b, c, d, e) => this._dispatch(type, id, a, b, c, d, e));
     this._backend = backend;
@@ -85,24 +78,21 @@ class Stack {
 
   _addInterface(Kind, options) {
     this._assertAlive();
-    if (this._interfaces.length >= MAX_INTERFACES) {
+    if (this._interfaces.size >= MAX_INTERFACES) {
       throw errors.simple(Error, 'ERR_TCPIP_TOO_MANY_INTERFACES', `A stack has at most ${MAX_INTERFACES} interfaces`);
     }
     const iface = new Kind(this, options);
-    this._interfaces.push(iface);
-    this._interfacesById.set(iface._id, iface);
+    this._interfaces.set(iface._id, iface);
     return iface;
   }
 
   _forgetInterface(iface) {
-    const index = this._interfaces.indexOf(iface);
-    if (index !== -1) this._interfaces.splice(index, 1);
-    this._interfacesById.delete(iface._id);
+    this._interfaces.delete(iface._id);
   }
 
   /** The interfaces in creation order. */
   get interfaces() {
-    return [...this._interfaces];
+    return [...this._interfaces.values()];
   }
 
   // Name resolution for host names: `localhost` is this stack's loopback
@@ -112,7 +102,7 @@ class Stack {
     nextTick(() => {
       if (hostname === 'localhost') {
         const candidates = [];
-        for (const iface of this._interfaces) {
+        for (const iface of this._interfaces.values()) {
           if (iface.type !== 'loopback') continue;
           for (const a of iface._addresses) candidates.push(a);
         }
@@ -134,7 +124,7 @@ class Stack {
     for (;;) {
       const id = this._nextId;
       this._nextId = id >= ID_LIMIT ? 1 : id + 1;
-      if (!this._handles.has(id) && !this._interfacesById.has(id)) return id;
+      if (!this._handles.has(id) && !this._interfaces.has(id) && !this._captures.has(id)) return id;
     }
   }
 
@@ -189,13 +179,21 @@ class Stack {
       case EVENTS.ERROR:
         if (handle) handle._onError(a);
         break;
-      default: {
-        const method = INTERFACE_EVENTS[type];
-        const iface = method && this._interfacesById.get(id);
-        if (iface) iface[method](a);
-        else if (type === EVENTS.CAPTURE_CLOSED) this._settleClosingCapture(id, a);
+      case EVENTS.PACKET: {
+        const iface = this._interfaces.get(id);
+        if (iface) iface._onPacket(a);
         break;
       }
+      case EVENTS.STATS: {
+        const iface = this._interfaces.get(id);
+        if (iface) iface._onStats(a);
+        break;
+      }
+      case EVENTS.CAPTURE_CLOSED:
+        this._settleCapture(id, a);
+        break;
+      default:
+        break;
     }
   }
 
@@ -206,20 +204,22 @@ class Stack {
   destroy() {
     if (this.destroyed) return;
     for (const handle of new Set([...this._handles.values(), ...this._refed])) handle._onStackDestroy();
-    for (const iface of [...this._interfaces]) iface._onStackDestroy();
+    for (const iface of [...this._interfaces.values()]) iface._onStackDestroy();
     this.destroyed = true;
     this._handles.clear();
     stacksWithOpenHandles.delete(this);
     this._refed.clear();
     this._backend.destroy();
     // Both engines complete their capture files as they stop.
-    for (const id of [...this._closingCaptures.keys()]) this._settleClosingCapture(id, true);
+    for (const id of [...this._captures.keys()]) this._settleCapture(id, true);
   }
 
-  _settleClosingCapture(id, ok) {
-    const capture = this._closingCaptures.get(id);
+  // A capture's file is complete (CAPTURE_CLOSED), whether or not its
+  // interface is still there.
+  _settleCapture(id, ok) {
+    const capture = this._captures.get(id);
     if (!capture) return;
-    this._closingCaptures.delete(id);
+    this._captures.delete(id);
     capture._onClosed(ok);
   }
 }

@@ -128,6 +128,19 @@ describe('packet capture', function () {
     await exchange(a, a, '127.0.0.1', 1000);
     await loCapture.stop();
     assert.equal(tshark(loFile, 'tcp.flags.syn == 1 && tcp.flags.ack == 0').length, 1);
+
+    // A bridge switches Ethernet frames: its capture holds them as such.
+    const port = a.createTapInterface({});
+    const bridge = a.createBridgeInterface({ ports: [port], ipAddress: '10.4.0.1/24' });
+    const bridgeFile = path.join(dir, 'bridge.pcap');
+    const bridgeCapture = bridge.capture(bridgeFile);
+    const arp = new Promise((resolve) => port.once('frame', resolve));
+    const client = a.net.connect(80, '10.4.0.2').on('error', () => {});
+    await within(arp, 5000, 'an ARP request out of the bridge');
+    client.destroy();
+    await bridgeCapture.stop();
+    assert.equal(fs.readFileSync(bridgeFile).readUInt32LE(20), 1, 'LINKTYPE_ETHERNET');
+    assert.ok(tshark(bridgeFile, 'arp').length >= 1, 'tshark reads the ARP request as ARP');
   });
 
   it('a closing capture keeps the process alive until its file is complete', function () {

@@ -94,7 +94,10 @@ describe('interfaces', function () {
       assert.equal(tun.type, 'tun');
       assert.equal(tun.mtu, 9000);
       assert.deepEqual(tun.ipAddresses, ['10.6.0.1/24']);
+      const pendingStats = tun.stats();
       tun.remove();
+      await assert.rejects(pendingStats, { code: 'ERR_TCPIP_INTERFACE_REMOVED' });
+      await assert.rejects(tun.stats(), { code: 'ERR_TCPIP_INTERFACE_REMOVED' });
       assert.equal(tun.removed, true);
       assert.deepEqual(s.interfaces, [lo]);
       assert.throws(() => tun.send(Buffer.alloc(20)), { code: 'ERR_TCPIP_INTERFACE_REMOVED' });

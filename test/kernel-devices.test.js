@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { Stack } = require('..');
+const { DEFAULT_BACKEND } = require('./helpers/stack.js');
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'kernel-peer.js');
 
@@ -19,14 +20,7 @@ function namespacesAvailable() {
 
 // Kernel devices are a native-only feature: on the wasm backend (the suite's
 // second run) they are refused, which the last test shows.
-function defaultBackend() {
-  const stack = new Stack();
-  const name = stack.backend;
-  stack.destroy();
-  return name;
-}
-
-const missing = defaultBackend() === 'wasm' ? 'a native-only feature, and the suite runs on the wasm backend' : namespacesAvailable();
+const missing = DEFAULT_BACKEND === 'wasm' ? 'a native-only feature, and the suite runs on the wasm backend' : namespacesAvailable();
 
 function inNamespace(kind, how = 'name') {
   const child = spawnSync('unshare', ['-n', process.execPath, FIXTURE, kind, how], { encoding: 'utf8', timeout: 60000 });
@@ -56,6 +50,30 @@ describe('kernel devices', function () {
       assert.equal(result.stats.dropped.malformed, 0);
     });
   }
+
+  it('removing the interface closes its device: the kernel removes it', function () {
+    const child = spawnSync('unshare', ['-n', process.execPath, '-e', `
+      const { spawnSync } = require('child_process');
+      // (/sys/class/net shows the namespace sysfs was mounted in: ask ip.)
+      const exists = () => spawnSync('ip', ['link', 'show', 'tcpipgone0']).status === 0;
+      const { Stack } = require(${JSON.stringify(path.join(__dirname, '..'))});
+      const stack = new Stack();
+      const tap = stack.createTapInterface({ device: 'tcpipgone0', ipAddress: '10.9.0.1/24' });
+      const before = exists();
+      tap.remove();
+      const started = Date.now();
+      const poll = setInterval(() => {
+        const after = exists();
+        if (!after || Date.now() - started > 5000) {
+          clearInterval(poll);
+          console.log(JSON.stringify({ before, after }));
+          stack.destroy();
+        }
+      }, 20);
+    `], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(child.status, 0, child.stderr);
+    assert.deepEqual(JSON.parse(child.stdout), { before: true, after: false });
+  });
 
   it('a device that cannot be opened is a Node-style error, not a crash', function () {
     const stack = new Stack();

@@ -2,10 +2,9 @@
 // Resource lifecycle: no handle or memory growth across many connections,
 // and stack.destroy() in the middle of traffic.
 const assert = require('node:assert/strict');
-const path = require('node:path');
 const v8 = require('node:v8');
 const vm = require('node:vm');
-const { spawn } = require('node:child_process');
+const { runChild, ROOT } = require('./helpers/child.js');
 const { withStack } = require('./helpers/stack.js');
 const { makePair, closePair } = require('./helpers/pair.js');
 const { track, closed } = require('./helpers/events.js');
@@ -13,7 +12,6 @@ const { listen, closeServer, nextEvent, waitFor, delay, within } = require('./he
 const { loadAddon } = require('../lib/backend/native.js');
 
 const MiB = 1024 * 1024;
-const ROOT = path.join(__dirname, '..');
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -178,21 +176,11 @@ describe('lifecycle', function () {
       });
       process.on('exit', () => console.log(closes.sort().join(',')));
     `;
-    const started = Date.now();
-    const result = await new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => { stdout += d; });
-      child.stderr.on('data', (d) => { stderr += d; });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
-      child.once('error', reject);
-      child.once('close', (exitCode, signal) => { clearTimeout(timer); resolve({ exitCode, signal, stdout, stderr }); });
-    });
+    const result = await runChild(code);
     assert.equal(result.signal, null, `killed: ${result.stderr}`);
-    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.trim(), 'client,peer');
-    assert.ok(Date.now() - started < 5000);
+    assert.ok(result.ms < 5000);
   });
 
   it('a reader that stays paused past TIME_WAIT still closes cleanly, and destroy() afterwards is safe', async function () {

@@ -519,13 +519,14 @@ describe('net.Socket', function () {
       const pair = await makePair(t.net, { host: '127.0.0.1' });
       pair.client.resume();
       let fired = 0;
-      pair.client.setTimeout(200, () => fired++);
-      for (let i = 0; i < 8; i++) {
+      // 1 s idle timeout, traffic every 50 ms: margin for a loaded machine.
+      pair.client.setTimeout(1000, () => fired++);
+      for (let i = 0; i < 30; i++) {
         pair.peer.write('tick');
         await delay(50);
       }
       assert.equal(fired, 0, 'no timeout while data keeps flowing');
-      await waitFor(() => fired === 1, 2000, 'timeout after traffic stops');
+      await waitFor(() => fired === 1, 5000, 'timeout after traffic stops');
       await closePair(pair);
     });
 

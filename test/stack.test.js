@@ -1,32 +1,12 @@
 'use strict';
 // Stack isolation, destroy() and the process lifetime (ref/unref).
 const assert = require('node:assert/strict');
-const path = require('node:path');
 const fs = require('node:fs');
-const { spawn } = require('node:child_process');
 const { Stack } = require('..');
 const { createStack, teardown } = require('./helpers/stack.js');
 const { listen, connect, readAll, nextEvent, closeServer, waitFor, within } = require('./helpers/util.js');
 
-const ROOT = path.join(__dirname, '..');
-
-/** Runs `code` in a child node process; resolves { code, signal, stdout, stderr, ms }. */
-function runChild(code, { killAfter = 10000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), killAfter);
-    child.once('error', reject);
-    child.once('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      resolve({ code: exitCode, signal, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
+const { runChild, ROOT } = require('./helpers/child.js');
 
 const PRELUDE = `
   const { Stack } = require(${JSON.stringify(ROOT)});
@@ -251,7 +231,7 @@ describe('Stack', function () {
       assert.equal(r.signal, null);
       assert.equal(r.code, 0);
       assert.equal(r.stdout.trim(), 'listening');
-      assert.ok(r.ms < 2500, `took ${r.ms} ms`);
+      // (A process held open would have printed 'still alive' at 3 s.)
 
       const r2 = await runChild(`${PRELUDE}
         const server = stack.net.createServer().listen(80, () => { server.unref(); server.ref(); });
@@ -287,7 +267,7 @@ describe('Stack', function () {
       assert.equal(r2.signal, null);
       assert.equal(r2.code, 0);
       assert.equal(r2.stdout.trim(), 'accepted');
-      assert.ok(r2.ms < 2500, `took ${r2.ms} ms`);
+      // (A process held open would have printed 'still alive' at 3 s.)
     });
 
     it('a pending connect keeps the process alive until it settles', async function () {

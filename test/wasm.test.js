@@ -4,25 +4,18 @@
 // The rest of the suite runs against it as a whole (npm run test:wasm).
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
+const { runChild, ROOT } = require('./helpers/child.js');
 const { Stack, init } = require('..');
 const { assertTransfer } = require('./helpers/transfer.js');
 const { RandomStream } = require('./helpers/random.js');
 const { hashStream } = require('./helpers/hash.js');
 const { listen, closeServer, connect, delay, within } = require('./helpers/util.js');
 
-const ROOT = path.join(__dirname, '..');
 const MiB = 1024 * 1024;
 
-// Runs `code` in a fresh Node with `env` added (and TCPIP_BACKEND removed
-// unless given), and returns its exit status and output.
+// The children choose their backend themselves: TCPIP_BACKEND is removed.
 function runNode(code, env = {}, flags = []) {
-  const childEnv = { ...process.env };
-  delete childEnv.TCPIP_BACKEND;
-  const child = spawnSync(process.execPath, [...flags, '-e', code], {
-    cwd: ROOT, encoding: 'utf8', timeout: 20000, env: { ...childEnv, ...env },
-  });
-  return { status: child.status, stdout: child.stdout, stderr: child.stderr };
+  return runChild(code, { env: { TCPIP_BACKEND: undefined, ...env }, flags, killAfter: 20000 });
 }
 
 describe('wasm backend', function () {
@@ -43,8 +36,8 @@ describe('wasm backend', function () {
     }
   });
 
-  it('without the addon, Node falls back to wasm with one warning line, and the stack works', function () {
-    const result = runNode(`
+  it('without the addon, Node falls back to wasm with one warning line, and the stack works', async function () {
+    const result = await runNode(`
       const { Stack } = require('.');
       const a = new Stack();
       const b = new Stack();
@@ -58,15 +51,15 @@ describe('wasm backend', function () {
         });
       });
     `, { TCPIP_ADDON_PATH: path.join(ROOT, 'no-such-addon.node') });
-    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), { a: 'wasm', b: 'wasm', reply: 'hello from wasm' });
     const warnings = result.stderr.split('\n').filter((line) => line.includes('TCPIP_WASM_FALLBACK'));
     assert.equal(warnings.length, 1, result.stderr);
     assert.match(warnings[0], /the native addon is not available .*; using the wasm backend/);
   });
 
-  it("asking for 'native' without the addon is an error, not a silent fallback", function () {
-    const result = runNode(`
+  it("asking for 'native' without the addon is an error, not a silent fallback", async function () {
+    const result = await runNode(`
       const { Stack } = require('.');
       try { new Stack({ backend: 'native' }); console.log('created'); }
       catch (e) { console.log(e.code); }
@@ -169,9 +162,9 @@ describe('wasm backend', function () {
     }
   });
 
-  it('init() takes the module as bytes or as a fetch Response (compileStreaming)', function () {
+  it('init() takes the module as bytes or as a fetch Response (compileStreaming)', async function () {
     for (const how of ['bytes', 'response']) {
-      const result = runNode(`
+      const result = await runNode(`
         const fs = require('fs');
         const { init, Stack } = require('.');
         const bytes = fs.readFileSync('dist/wasm/tcpip.wasm');
@@ -190,13 +183,13 @@ describe('wasm backend', function () {
           });
         });
       `, { TCPIP_WASM_PATH: path.join(ROOT, 'no-such-module.wasm') });
-      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.code, 0, result.stderr);
       assert.equal(result.stdout.trim(), 'ok', how);
     }
   });
 
-  it('an exception in a handler is an uncaught exception, and the events after it still arrive', function () {
-    const result = runNode(`
+  it('an exception in a handler is an uncaught exception, and the events after it still arrive', async function () {
+    const result = await runNode(`
       const { Stack } = require('.');
       const stack = new Stack({ backend: 'wasm' });
       stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
@@ -214,12 +207,12 @@ describe('wasm backend', function () {
         });
       });
     `);
-    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), { caught: ['thrown in the connection handler'], reply: 'reply' });
   });
 
-  it('destroy() from inside a data handler stops delivery at once; the process exits', function () {
-    const result = runNode(`
+  it('destroy() from inside a data handler stops delivery at once; the process exits', async function () {
+    const result = await runNode(`
       const { Stack } = require('.');
       const stack = new Stack({ backend: 'wasm' });
       stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
@@ -236,14 +229,14 @@ describe('wasm backend', function () {
       });
       process.on('exit', () => console.log(JSON.stringify({ after, events })));
     `);
-    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
     const { after, events } = JSON.parse(result.stdout);
     assert.equal(after, 0, 'no data after destroy()');
     assert.deepEqual(events, ['ECONNABORTED', 'close']);
   });
 
-  it('fake timers installed after require() do not stop TCP or link latency', function () {
-    const result = runNode(`
+  it('fake timers installed after require() do not stop TCP or link latency', async function () {
+    const result = await runNode(`
       const { Stack, link } = require('.');
       // What sinon's fake timers do to the globals: time stands still.
       const frozen = Date.now();
@@ -268,12 +261,12 @@ describe('wasm backend', function () {
         });
       });
     `);
-    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.trim(), 'through the link');
   });
 
-  it('a stack nobody holds is garbage once nothing is open on it; one with a listening server, even unref()ed, is not', function () {
-    const result = runNode(`
+  it('a stack nobody holds is garbage once nothing is open on it; one with a listening server, even unref()ed, is not', async function () {
+    const result = await runNode(`
       const { Stack } = require('.');
       const collected = [];
       const registry = new FinalizationRegistry((name) => collected.push(name));
@@ -308,7 +301,7 @@ describe('wasm backend', function () {
         process.exit(0);
       })();
     `, {}, ['--expose-gc']);
-    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), ['finished']);
   });
 

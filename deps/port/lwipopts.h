@@ -69,9 +69,7 @@ void tcpip_loopback_capture(struct pbuf *p, struct netif *netif);
 /* lwIP's default initial sequence number is a counter that starts at 6510
  * in every stack: predictable, and equal across stacks. Random instead
  * (RFC 6528 asks for unpredictable ISNs). */
-#include <stdint.h>
-uint32_t tcpip_core_random(void);
-#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) tcpip_core_random()
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) LWIP_RAND()
 #define LWIP_SINGLE_NETIF 0
 #define LWIP_NETIF_HOSTNAME 0
 #define LWIP_NUM_NETIF_CLIENT_DATA 1

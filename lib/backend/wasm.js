@@ -13,8 +13,10 @@ const SLEEP_FOREVER = 0xffffffff;
 // Rounds of poll-and-dispatch in one task before the host's other work
 // (I/O, timers, rendering) gets a turn.
 const MAX_ROUNDS = 64;
-// pcap records wait in memory up to this size before a write.
-const CAPTURE_FLUSH_AT = 64 * 1024;
+// pcap records gather in a buffer of this size (or one packet's, if larger)
+// before a write.
+const CAPTURE_BUFFER = 256 * 1024;
+const PCAP_RECORD_HEADER = 16;
 
 // tcpip_wasm_event, as src/wasm/tcpip_wasm.h lays it out.
 const RECORD = Object.freeze({
@@ -291,13 +293,14 @@ class WasmBackend {
       this._running = false;
     }
     if (this._destroyed) return;
-    this._flushCaptures();
     if (this._dirty || this._queue.length !== 0 || sleep === 0) {
       this._scheduled = true;
       host.scheduleTask(this._runTask);
-    } else if (sleep !== SLEEP_FOREVER) {
-      this._armTimer(sleep);
+      return;
     }
+    // Captures reach their files before the stack rests.
+    this._flushCaptures();
+    if (sleep !== SLEEP_FOREVER) this._armTimer(sleep);
   }
 
   _deliver() {
@@ -377,7 +380,7 @@ class WasmBackend {
 
   captureStart(id, fd) {
     this._closeCapture(id, true);
-    this._captures.set(id, { file: host.captureFile(fd), chunks: [], size: 0, failed: false });
+    this._captures.set(id, { file: host.captureFile(fd), buffer: Buffer.allocUnsafe(CAPTURE_BUFFER), size: 0, failed: false });
     this._core.tcpip_wasm_interface_capture(id, true);
   }
 
@@ -389,30 +392,32 @@ class WasmBackend {
   _onCapture(id, pointer, length, outgoing) {
     const capture = this._captures.get(id);
     if (!capture || capture.failed) return;
+    const recordLength = PCAP_RECORD_HEADER + length;
+    if (capture.size + recordLength > capture.buffer.length) {
+      this._flushCapture(capture);
+      if (recordLength > capture.buffer.length) capture.buffer = Buffer.allocUnsafe(recordLength);
+    }
+    const { buffer } = capture;
+    const at = capture.size;
     const now = host.wallNow();
-    const record = Buffer.allocUnsafe(16 + length);
-    record.writeUInt32LE(Math.floor(now / 1000), 0);
-    record.writeUInt32LE((now % 1000) * 1000, 4);
-    record.writeUInt32LE(length, 8);
-    record.writeUInt32LE(length, 12);
-    record.set(this._bytes().subarray(pointer, pointer + length), 16);
-    capture.chunks.push(record);
-    capture.size += record.length;
-    if (capture.size >= CAPTURE_FLUSH_AT) this._flushCapture(capture);
+    buffer.writeUInt32LE(Math.floor(now / 1000), at);
+    buffer.writeUInt32LE((now % 1000) * 1000, at + 4);
+    buffer.writeUInt32LE(length, at + 8);
+    buffer.writeUInt32LE(length, at + 12);
+    buffer.set(this._bytes().subarray(pointer, pointer + length), at + PCAP_RECORD_HEADER);
+    capture.size += recordLength;
   }
 
   _flushCapture(capture) {
     if (capture.size === 0 || capture.failed) return;
     try {
-      capture.file.write(Buffer.concat(capture.chunks, capture.size));
+      capture.file.write(capture.buffer.subarray(0, capture.size));
     } catch {
       capture.failed = true;
     }
-    capture.chunks = [];
     capture.size = 0;
   }
 
-  // Captures reach their files before the stack rests.
   _flushCaptures() {
     for (const capture of this._captures.values()) this._flushCapture(capture);
   }

@@ -2,10 +2,8 @@
 /* The two services lwIP asks of its platform in NO_SYS mode: a millisecond
  * clock and random numbers. Both work on native and wasm32 (WASI clocks). */
 #include <stdint.h>
+#include <sys/random.h> /* getentropy: glibc, and WASI's random_get */
 #include <time.h>
-#ifdef __wasm__
-#include <sys/random.h> /* getentropy */
-#endif
 
 #include "lwip/arch.h"
 #include "lwip/sys.h"
@@ -21,14 +19,10 @@ u32_t sys_now(void) {
 static LWIP_THREAD_LOCAL uint64_t random_state;
 
 uint32_t tcpip_core_random(void) {
-  if (random_state == 0) {
-#ifdef __wasm__
-    /* Every instance has the same addresses and a millisecond clock: two
-     * stacks made together would pick the same ports. The host's entropy
-     * (WASI random_get) tells them apart. */
-    if (getentropy(&random_state, sizeof random_state) != 0) random_state = 0;
-#endif
-  }
+  /* Seeded from the host's entropy: wasm instances share addresses and a
+   * millisecond clock, so stacks made together would otherwise pick the
+   * same ports. The clock is the fallback where there is no entropy. */
+  if (random_state == 0 && getentropy(&random_state, sizeof random_state) != 0) random_state = 0;
   if (random_state == 0) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);

@@ -39,6 +39,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
             InstanceMethod<&StackBinding::Shutdown>("shutdown"),
             InstanceMethod<&StackBinding::Close>("close"),
             InstanceMethod<&StackBinding::Abort>("abort"),
+            InstanceMethod<&StackBinding::SetChecksums>("setChecksums"),
             InstanceMethod<&StackBinding::SetNoDelay>("setNoDelay"),
             InstanceMethod<&StackBinding::SetKeepAlive>("setKeepAlive"),
             InstanceMethod<&StackBinding::Ref>("ref"),
@@ -317,6 +318,17 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
 
   Napi::Value Abort(const Napi::CallbackInfo& info) {
     if (Alive(info.Env())) Post(Command::Type::kAbort, IdOf(info));
+    return info.Env().Undefined();
+  }
+
+  // setChecksums(id, enabled): for links whose ends no wire can corrupt.
+  Napi::Value SetChecksums(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    Command command;
+    command.type = Command::Type::kInterfaceChecksums;
+    command.id = IdOf(info);
+    command.flag = info[1].ToBoolean();
+    PostCommand(std::move(command));
     return info.Env().Undefined();
   }
 

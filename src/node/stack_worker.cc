@@ -185,7 +185,16 @@ void StackWorker::Apply(tcpip_stack* stack, Command& c) {
       break;
     }
     case Command::Type::kInterfaceRemove:
+      // What the worker attached to the interface goes with it: a kernel
+      // device's fd closes (and the kernel removes the device), a link
+      // direction and a capture end.
+      StopCapture(stack, c.id);
       tcpip_interface_remove(stack, c.id);
+      devices_.erase(c.id);
+      links_.erase(c.id);
+      break;
+    case Command::Type::kInterfaceChecksums:
+      tcpip_interface_set_checksums(stack, c.id, c.flag);
       break;
     case Command::Type::kInterfaceInput:
       tcpip_interface_input(stack, c.id, c.data, c.length);
@@ -307,8 +316,12 @@ void StackWorker::Run() {
   if (stack == nullptr) std::abort();
   std::vector<Command> batch;
   Clock::time_point wake_at = Clock::now();
+  // After a turn that applied commands more usually follow within
+  // microseconds (a reply's reply): spin briefly before sleeping then, but
+  // not after a timer-only turn.
+  bool busy = false;
   for (;;) {
-    if (wake_at > Clock::now()) {
+    if (busy && wake_at > Clock::now()) {
       auto deadline = std::min(wake_at, Clock::now() + kSpinBeforeSleep);
       for (int i = 1; !commands_posted_.load(std::memory_order_acquire); i++) {
         CpuRelax();
@@ -332,6 +345,7 @@ void StackWorker::Run() {
       commands_posted_.store(false, std::memory_order_relaxed);
     }
     for (auto& device : devices_) device.second->Receive(stack, 256);
+    busy = !batch.empty();
     for (Command& command : batch) {
       Apply(stack, command);
       FreeCommand(command);  // what the core did not take (input it copied)

@@ -28,6 +28,7 @@ struct Command {
     kInterfaceRemove,
     kInterfaceInput,
     kInterfaceStats,
+    kInterfaceChecksums,  // `flag`: generate and check checksums on interface `id`
     kListen,
     kConnect,
     kWrite,

@@ -4,6 +4,15 @@ const { Stack } = require('../..');
 
 const LOOPBACK = Object.freeze(['127.0.0.1/8', '::1/128']);
 
+// The backend `new Stack()` picks in this run (TCPIP_BACKEND): native-only
+// tests skip, saying why, when it is wasm.
+const DEFAULT_BACKEND = (() => {
+  const probe = new Stack();
+  const name = probe.backend;
+  probe.destroy();
+  return name;
+})();
+
 /**
  * Destroys a stack at the end of a test. Sockets a failed test left open
  * end with ECONNABORTED; that error is expected here, so nothing left
@@ -69,4 +78,4 @@ function withStacks() {
   };
 }
 
-module.exports = { createStack, withStack, withStacks, teardown, LOOPBACK };
+module.exports = { createStack, withStack, withStacks, teardown, LOOPBACK, DEFAULT_BACKEND };
