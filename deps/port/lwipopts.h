@@ -92,8 +92,13 @@ void tcpip_loopback_capture(struct pbuf *p, struct netif *netif);
 #define TCP_SNDQUEUELOWAT (TCP_SND_QUEUELEN / 2)
 #define TCP_OVERSIZE TCP_MSS
 #define TCP_QUEUE_OOSEQ 1
-#define TCP_OOSEQ_MAX_BYTES (2 * TCP_WND)
-#define TCP_OOSEQ_MAX_PBUFS 0
+/* The out-of-order queue is a list walked for every segment that joins it:
+ * a peer sending tiny segments into a wide window made each cost a walk of
+ * thousands and its memory ~128 bytes of overhead per byte. 256 segments
+ * hold a whole window of full-sized ones at MTU 4096 and up, and a quarter
+ * window at 1500; what does not fit is dropped, and its sender resends. */
+#define TCP_OOSEQ_MAX_BYTES TCP_WND
+#define TCP_OOSEQ_MAX_PBUFS 256
 #define LWIP_TCP_SACK_OUT 0
 #define TCP_LISTEN_BACKLOG 1
 /* lwIP keeps the backlog in a u8_t (init.c refuses more than 0xff). */
