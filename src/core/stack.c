@@ -5,6 +5,8 @@
 #include "stack_internal.h"
 
 #include "lwip/init.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/ip6_frag.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/timeouts.h"
@@ -28,6 +30,8 @@ void tcpip_stack_destroy(tcpip_stack *stack) {
   if (stack == NULL) return;
   tcpip_tcp_destroy_all(stack);
   tcpip_interfaces_destroy_all(stack);
+  ip_reass_free_all();
+  ip6_reass_free_all();
   sys_timeouts_free_all();
   tcpip_id_map_free(&stack->sockets);
   thread_stack = NULL;
