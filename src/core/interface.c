@@ -13,7 +13,8 @@
 #include "lwip/prot/etharp.h"
 #include "netif/ethernet.h"
 
-#define ETHERNET_HEADER_MAX 18 /* destination, source, one VLAN tag, type */
+#define ETHERNET_HEADER 14 /* destination, source, type */
+#define ETHERNET_VLAN_TAG 4
 
 typedef struct interface_addresses {
   ip4_addr_t v4, v4_mask, gateway;
@@ -69,6 +70,8 @@ tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
     default: return TCPIP_EINVAL;
   }
   if (id == 0 || find(stack, id) != NULL) return TCPIP_EINVAL;
+  /* below it, fragmentation would cut pieces of no payload, forever */
+  if (config->mtu != 0 && config->mtu < TCPIP_MTU_MIN) return TCPIP_EINVAL;
   if (stack->interface_count == TCPIP_MAX_INTERFACES) return TCPIP_ENOBUFS;
   interface_addresses addresses;
   tcpip_error error = parse_addresses(config, &addresses);
@@ -188,8 +191,12 @@ static bool admit(tcpip_interface *iface, const uint8_t *bytes, size_t length) {
   size_t limit = iface->netif.mtu;
   bool well_formed;
   if (iface->kind == TCPIP_INTERFACE_TAP || iface->kind == TCPIP_INTERFACE_BRIDGE) {
-    limit += ETHERNET_HEADER_MAX;
+    /* An MTU-sized payload behind the header, and a VLAN tag only when the
+     * frame has one: a bridge forwards what a port admits, and no port may
+     * send its peers a frame larger than Ethernet allows it. */
     well_formed = ethernet_frame_well_formed(bytes, length);
+    limit += ETHERNET_HEADER;
+    if (well_formed && read_be16(bytes + 12) == ETHTYPE_VLAN) limit += ETHERNET_VLAN_TAG;
   } else {
     well_formed = ip_packet_well_formed(bytes, length);
   }

@@ -26,6 +26,8 @@ extern "C" {
 #define TCPIP_CORE_ID_BASE 0x80000000u
 #define TCPIP_ADDRSTRLEN 48
 #define TCPIP_SLEEP_FOREVER UINT32_MAX
+/* The smallest interface MTU: IPv4's 576-byte datagram every host must take. */
+#define TCPIP_MTU_MIN 576
 
 typedef struct tcpip_stack tcpip_stack;
 
