@@ -64,15 +64,30 @@ void *tcpip_wasm_alloc(uint32_t size) { return malloc(size); }
 void tcpip_wasm_free(void *pointer) { free(pointer); }
 uint32_t tcpip_wasm_heap_in_use(void) { return (uint32_t)heap_in_use; }
 
+/* One byte more than the capacity, always NUL: a string JS left
+ * unterminated ends there instead of running past the buffer. */
 static bool reserve(uint8_t **buffer, uint32_t *capacity, uint32_t size) {
   if (size <= *capacity) return true;
   uint32_t grown = *capacity ? *capacity : 256;
   while (grown < size) grown = grown > UINT32_MAX / 2 ? size : grown * 2;
-  uint8_t *moved = realloc(*buffer, grown);
+  if (grown == UINT32_MAX) return false;
+  uint8_t *moved = realloc(*buffer, (size_t)grown + 1);
   if (moved == NULL) return false;
+  moved[grown] = 0;
   *buffer = moved;
   *capacity = grown;
   return true;
+}
+
+/* The next NUL-terminated string of the scratch buffer at *cursor, or NULL
+ * when none starts inside it. */
+static const char *next_string(const char **cursor) {
+  if (scratch == NULL) return NULL;
+  const char *start = *cursor;
+  const char *end = (const char *)scratch + scratch_size;
+  if (start > end) return NULL;
+  *cursor = start + strlen(start) + 1;
+  return start;
 }
 
 uint8_t *tcpip_wasm_scratch(uint32_t size) {
@@ -159,15 +174,15 @@ uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_c
   const char *cidrs[MAX_CIDRS];
   const char *cursor = (const char *)scratch;
   for (uint32_t i = 0; i < cidr_count; i++) {
-    cidrs[i] = cursor;
-    cursor += strlen(cursor) + 1;
+    if ((cidrs[i] = next_string(&cursor)) == NULL) return TCPIP_EINVAL;
   }
+  const char *gateway = next_string(&cursor);
   tcpip_interface_config config = {
       .kind = (tcpip_interface_kind)kind,
       .cidrs = cidrs,
       .cidr_count = cidr_count,
       .mtu = (uint16_t)mtu,
-      .gateway = *cursor != '\0' ? cursor : NULL,
+      .gateway = gateway != NULL && *gateway != '\0' ? gateway : NULL,
       .default_route = default_route,
       .ports = ports,
       .port_count = port_count,
@@ -177,7 +192,7 @@ uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_c
 }
 
 void tcpip_wasm_interface_input(uint32_t id, uint32_t length) {
-  if (scratch != NULL) tcpip_interface_input(stack, id, scratch, length);
+  if (scratch != NULL && length <= scratch_size) tcpip_interface_input(stack, id, scratch, length);
 }
 
 static void on_capture(void *context, const uint8_t *bytes, size_t length, bool outgoing) {
@@ -195,8 +210,10 @@ void tcpip_wasm_tcp_listen(uint32_t id, uint32_t port, int32_t backlog, bool ipv
 }
 
 void tcpip_wasm_tcp_connect(uint32_t id, uint32_t port, uint32_t local_port) {
-  if (scratch == NULL) return;
-  const char *address = (const char *)scratch;
-  const char *local_address = address + strlen(address) + 1;
+  const char *cursor = (const char *)scratch;
+  const char *address = next_string(&cursor);
+  const char *local_address = next_string(&cursor);
+  if (address == NULL) return;
+  if (local_address == NULL) local_address = "";
   tcpip_tcp_connect(stack, id, address, (uint16_t)port, local_address, (uint16_t)local_port);
 }
