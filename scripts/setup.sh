@@ -3,6 +3,7 @@
 # Debian 12 machine (Node and npm are expected to be there already).
 #
 #   clang, lld (wasm-ld), wasi-libc, compiler-rt wasm32 builtins  -> build:wasm
+#   compiler-rt (libFuzzer, ASan, UBSan)                           -> fuzz
 #   binaryen (wasm-opt; optional, the module is 15% smaller)       -> build:wasm
 #   build-essential, python3                                       -> node-gyp addon
 #   patch, xz-utils                                                -> deps/fetch.js
@@ -43,8 +44,13 @@ if command -v clang >/dev/null 2>&1 && installed clang; then
   if [ ! -f "$rt" ]; then
     missing+=("libclang-rt-${clang_major}-dev-wasm32")
   fi
+  # libFuzzer and the sanitizer runtimes, for npm run fuzz
+  fuzzer="$(clang -print-resource-dir)/lib/linux/libclang_rt.fuzzer-x86_64.a"
+  if [ "$(uname -m)" = x86_64 ] && [ ! -f "$fuzzer" ]; then
+    missing+=("libclang-rt-${clang_major}-dev")
+  fi
 else
-  want libclang-rt-dev-wasm32
+  want libclang-rt-dev-wasm32 libclang-rt-dev
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then

@@ -1,0 +1,111 @@
+/* The wasm export layer (src/wasm/tcpip_wasm.c), built natively: what JS
+ * calls on a module instance, in any order and with any arguments. Packets
+ * enter through the scratch buffer exactly as lib/backend/wasm.js puts them
+ * there; strings, interface configurations and lengths are the fuzzer's, so
+ * a length or string that does not fit the buffer must be refused, never
+ * read past it.
+ *
+ * Input: ops of [op][arguments...]; see the switch below. */
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "../src/wasm/tcpip_wasm.h"
+
+/* The module's imports, as JS provides them: each reads what it is shown. */
+static volatile uint8_t sink;
+
+void tcpip_wasm_import_event(const tcpip_wasm_event *record) {
+  if (record->data != 0) {
+    /* natively the record's 32-bit address cannot hold a pointer: the event
+     * path's bytes are checked by the other targets */
+  }
+  sink ^= (uint8_t)(record->type + record->count + (uint8_t)record->local_address[0] +
+                    (uint8_t)record->remote_address[0]);
+}
+
+void tcpip_wasm_import_capture(uint32_t interface_id, const uint8_t *bytes, uint32_t length,
+                               uint32_t outgoing) {
+  for (uint32_t i = 0; i < length; i++) sink ^= bytes[i];
+  sink ^= (uint8_t)(interface_id + outgoing);
+}
+
+/* The layer counts its heap through the linker's --wrap in wasm; natively
+ * the real allocator stands behind it. */
+void *__real_malloc(size_t size) { return malloc(size); }
+void *__real_calloc(size_t count, size_t size) { return calloc(count, size); }
+void *__real_realloc(void *pointer, size_t size) { return realloc(pointer, size); }
+void __real_free(void *pointer) { free(pointer); }
+
+/* Fills the scratch buffer as JS does: ask for `size`, write what fits. */
+static void fill_scratch(fuzz_reader *in) {
+  uint16_t size = fuzz_u16(in);
+  uint8_t *scratch = tcpip_wasm_scratch(size);
+  size_t got;
+  const uint8_t *bytes = fuzz_bytes(in, size, &got);
+  if (scratch != NULL) memcpy(scratch, bytes, got);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_reader in = {data, size, 0};
+  fuzz_clock_reset();
+  fuzz_random_reset(1);
+  if (!tcpip_wasm_create()) abort();
+  while (fuzz_more(&in)) {
+    uint8_t op = fuzz_u8(&in);
+    uint32_t id = (uint32_t)(op >> 4) + 1;
+    switch (op & 15) {
+      case 0: fill_scratch(&in); break;
+      case 1: {
+        uint8_t kind = fuzz_u8(&in) % 6;
+        uint8_t cidr_count = fuzz_u8(&in) % 10;
+        uint16_t mtu = fuzz_u16(&in);
+        uint8_t mac[6] = {2, 0, 0, 0, 0, (uint8_t)id};
+        uint32_t ports[4];
+        uint8_t port_count = fuzz_u8(&in) % 5;
+        for (uint8_t i = 0; i < port_count; i++) ports[i] = (fuzz_u8(&in) % 17) + 1;
+        tcpip_wasm_interface_create(id, kind, cidr_count, mtu, (op & 1) ? mac : NULL,
+                                    port_count == 1, ports, port_count);
+        break;
+      }
+      case 2: tcpip_wasm_interface_input(id, fuzz_u16(&in)); break;
+      case 3: {
+        uint16_t port = fuzz_u16(&in);
+        tcpip_wasm_tcp_listen(id, port, (int8_t)fuzz_u8(&in), op & 1);
+        break;
+      }
+      case 4: {
+        uint16_t port = fuzz_u16(&in);
+        tcpip_wasm_tcp_connect(id, port, fuzz_u16(&in));
+        break;
+      }
+      case 5: {
+        uint32_t sleep = tcpip_wasm_poll();
+        fuzz_clock_advance(sleep == TCPIP_SLEEP_FOREVER ? 1000 : sleep > 60000 ? 60000 : sleep);
+        break;
+      }
+      case 6: tcpip_wasm_interface_capture(id, op & 1); break;
+      case 7: tcpip_interface_remove(tcpip_wasm_stack(), id); break;
+      case 8: {
+        uint16_t length = fuzz_u16(&in);
+        void *bytes = tcpip_wasm_alloc(length ? length : 1);
+        if (bytes == NULL) abort();
+        memset(bytes, 'x', length);
+        tcpip_tcp_write(tcpip_wasm_stack(), id, bytes, length);
+        break;
+      }
+      case 9: tcpip_tcp_consumed(tcpip_wasm_stack(), id, fuzz_u16(&in)); break;
+      case 10: tcpip_tcp_close(tcpip_wasm_stack(), id); break;
+      case 11: tcpip_interface_set_checksums(tcpip_wasm_stack(), id, op & 1); break;
+      case 12: tcpip_interface_request_stats(tcpip_wasm_stack(), id); break;
+      case 13:
+        tcpip_wasm_destroy();
+        if (!tcpip_wasm_create()) abort();
+        break;
+      default: break;
+    }
+  }
+  tcpip_wasm_destroy();
+  return 0;
+}
