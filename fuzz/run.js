@@ -12,7 +12,8 @@
 // The lwIP sources and compile settings are binding.gyp's (the product's),
 // with fuzz/platform.c in place of src/core/sys_arch.c for a deterministic
 // clock and random source. Corpora grow in build-fuzz/corpus/<target>/ from
-// the seeds fuzz/seeds.js writes; findings land in build-fuzz/findings/.
+// the seeds fuzz/seeds.js writes and the inputs of fuzz/regressions/ (every
+// finding, kept as its reproducer); findings land in build-fuzz/findings/.
 // Exits non-zero when a target finds anything.
 const fs = require('node:fs');
 const os = require('node:os');
@@ -169,6 +170,7 @@ function fuzzOne(name, seconds) {
     '-rss_limit_mb=2048',
     corpus,
     seeds,
+    path.join(__dirname, 'regressions', name),
   ];
   return new Promise((resolve) => {
     const log = fs.createWriteStream(logFile);
