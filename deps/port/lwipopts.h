@@ -90,6 +90,13 @@ void tcpip_loopback_capture(struct pbuf *p, struct netif *netif);
  * is not built. The other TCP sanity checks hold for these settings. */
 #define LWIP_DISABLE_TCP_SANITY_CHECKS 1
 #define TCP_SNDQUEUELOWAT (TCP_SND_QUEUELEN / 2)
+/* An explicit window update once the window has grown by a quarter of what
+ * the peer can be told. lwIP's default, a quarter of TCP_WND (256 KiB), is
+ * more than a peer without window scaling can ever be told (64 KiB): such a
+ * peer never heard that a window a slow reader had closed was open again,
+ * and waited for its probes, backed off up to two minutes. Used only in
+ * tcp_recved(), where `pcb` is the connection. */
+#define TCP_WND_UPDATE_THRESHOLD (TCP_WND_MAX(pcb) / 4)
 #define TCP_OVERSIZE TCP_MSS
 #define TCP_QUEUE_OOSEQ 1
 /* The out-of-order queue is a list walked for every segment that joins it:
