@@ -1,6 +1,7 @@
 'use strict';
 // Hand-made IPv4/IPv6/Ethernet packets for injecting into TUN and TAP
-// interfaces, and a mutator that turns them into garbage.
+// interfaces, a mutator that turns them into garbage, and well-formed TCP
+// segments and fragments (with checksums) plus a parser for what a stack sends.
 const crypto = require('node:crypto');
 
 function ipv4(protocol, payload, { source = [10, 0, 0, 2], destination = [10, 0, 0, 1] } = {}) {
@@ -98,4 +99,198 @@ function garbage(layer) {
     : ethernet(packet[0] >> 4 === 6 ? ETHERTYPE.ipv6 : ETHERTYPE.ipv4, packet);
 }
 
-module.exports = { ipv4, ipv6, tcpSyn, ethernet, ETHERTYPE, mutate, garbage, internetChecksum, icmpEchoRequest };
+// --- Well-formed packets with real addresses and checksums ---------------
+
+/** 'a.b.c.d' or an IPv6 address (with or without '::') as 4 or 16 bytes. */
+function addressBytes(text) {
+  if (!text.includes(':')) {
+    const parts = text.split('.').map(Number);
+    if (parts.length !== 4 || parts.some((n) => !(n >= 0 && n <= 255))) throw new Error(`bad IPv4 address ${text}`);
+    return Buffer.from(parts);
+  }
+  const [head, tail] = text.split('::');
+  const groups = (part) => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...new Array(8 - left.length - right.length).fill(0), ...right];
+  if (all.length !== 8 || all.some((g) => !(g >= 0 && g <= 0xffff))) throw new Error(`bad IPv6 address ${text}`);
+  const bytes = Buffer.alloc(16);
+  all.forEach((g, i) => bytes.writeUInt16BE(g, 2 * i));
+  return bytes;
+}
+
+/** The text form of 4 or 16 address bytes (IPv6 compressed as RFC 5952 says). */
+function addressText(bytes) {
+  if (bytes.length === 4) return [...bytes].join('.');
+  const groups = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i));
+  let best = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) [best, bestLength] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLength).join(':')}`;
+}
+
+/**
+ * An IPv4 packet with a valid header checksum. `moreFragments` and
+ * `fragmentOffset` (in bytes, a multiple of 8) make it a fragment.
+ */
+function ipv4Packet({ source, destination, protocol, payload, identification = 0, moreFragments = false, fragmentOffset = 0, ttl = 64 }) {
+  const header = Buffer.alloc(20);
+  header[0] = 0x45;
+  header.writeUInt16BE(20 + payload.length, 2);
+  header.writeUInt16BE(identification, 4);
+  header.writeUInt16BE((moreFragments ? 0x2000 : 0) | (fragmentOffset / 8), 6);
+  header[8] = ttl;
+  header[9] = protocol;
+  addressBytes(source).copy(header, 12);
+  addressBytes(destination).copy(header, 16);
+  header.writeUInt16BE(internetChecksum(header), 10);
+  return Buffer.concat([header, payload]);
+}
+
+/** An IPv6 packet; with `identification` set, a fragment of one (RFC 8200 fragment header). */
+function ipv6Packet({ source, destination, protocol, payload, identification, moreFragments = false, fragmentOffset = 0, hopLimit = 64 }) {
+  let nextHeader = protocol;
+  if (identification !== undefined) {
+    const fragment = Buffer.alloc(8);
+    fragment[0] = protocol;
+    fragment.writeUInt16BE(fragmentOffset | (moreFragments ? 1 : 0), 2);
+    fragment.writeUInt32BE(identification >>> 0, 4);
+    payload = Buffer.concat([fragment, payload]);
+    nextHeader = 44;
+  }
+  const header = Buffer.alloc(40);
+  header[0] = 0x60;
+  header.writeUInt16BE(payload.length, 4);
+  header[6] = nextHeader;
+  header[7] = hopLimit;
+  addressBytes(source).copy(header, 8);
+  addressBytes(destination).copy(header, 24);
+  return Buffer.concat([header, payload]);
+}
+
+/** An IPv4 or IPv6 packet (by the addresses' family) carrying `payload`. */
+function ipPacket(fields) {
+  return fields.source.includes(':') ? ipv6Packet(fields) : ipv4Packet(fields);
+}
+
+const TCP = Object.freeze({ FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, PROTOCOL: 6 });
+
+/** The TCP checksum over the IPv4 or IPv6 pseudo-header. */
+function tcpChecksum(source, destination, segment) {
+  const src = addressBytes(source);
+  const dst = addressBytes(destination);
+  const pseudo = Buffer.alloc(src.length === 4 ? 12 : 40);
+  if (src.length === 4) {
+    src.copy(pseudo, 0);
+    dst.copy(pseudo, 4);
+    pseudo[9] = TCP.PROTOCOL;
+    pseudo.writeUInt16BE(segment.length, 10);
+  } else {
+    src.copy(pseudo, 0);
+    dst.copy(pseudo, 16);
+    pseudo.writeUInt32BE(segment.length, 32);
+    pseudo[39] = TCP.PROTOCOL;
+  }
+  return internetChecksum(Buffer.concat([pseudo, segment]));
+}
+
+/**
+ * A whole IP packet holding one TCP segment with correct checksums.
+ * `options` are the raw option bytes, padded with zeros (EOL) to a multiple
+ * of 4 unless `padOptions` is false (then they must already be).
+ */
+function tcpPacket({
+  source, destination, sourcePort, destinationPort, seq = 0, ack = 0, flags = TCP.ACK,
+  window = 65535, options = Buffer.alloc(0), payload = Buffer.alloc(0), padOptions = true,
+}) {
+  let optionBytes = Buffer.from(options);
+  if (padOptions && optionBytes.length % 4) optionBytes = Buffer.concat([optionBytes, Buffer.alloc(4 - (optionBytes.length % 4))]);
+  if (optionBytes.length % 4 || optionBytes.length > 40) throw new Error(`TCP options of ${optionBytes.length} bytes`);
+  const header = Buffer.alloc(20);
+  header.writeUInt16BE(sourcePort, 0);
+  header.writeUInt16BE(destinationPort, 2);
+  header.writeUInt32BE(seq >>> 0, 4);
+  header.writeUInt32BE(ack >>> 0, 8);
+  header[12] = ((20 + optionBytes.length) / 4) << 4;
+  header[13] = flags;
+  header.writeUInt16BE(window, 14);
+  const segment = Buffer.concat([header, optionBytes, payload]);
+  segment.writeUInt16BE(tcpChecksum(source, destination, segment), 16);
+  return ipPacket({ source, destination, protocol: TCP.PROTOCOL, payload: segment });
+}
+
+/**
+ * The IP header of a packet: { version, source, destination, protocol,
+ * payload } (IPv6 extension headers are not followed), or null.
+ */
+function parseIpPacket(packet) {
+  const version = packet[0] >> 4;
+  if (version === 4 && packet.length >= 20) {
+    const headerLength = (packet[0] & 0x0f) * 4;
+    return {
+      version,
+      source: addressText(packet.subarray(12, 16)),
+      destination: addressText(packet.subarray(16, 20)),
+      protocol: packet[9],
+      payload: packet.subarray(headerLength, packet.readUInt16BE(2)),
+    };
+  }
+  if (version === 6 && packet.length >= 40) {
+    return {
+      version,
+      source: addressText(packet.subarray(8, 24)),
+      destination: addressText(packet.subarray(24, 40)),
+      protocol: packet[6],
+      payload: packet.subarray(40, 40 + packet.readUInt16BE(4)),
+    };
+  }
+  return null;
+}
+
+/** The TCP segment in an IP packet, its checksum verified, or null if it holds none. */
+function parseTcpPacket(packet) {
+  const ip = parseIpPacket(packet);
+  if (!ip || ip.protocol !== TCP.PROTOCOL || ip.payload.length < 20) return null;
+  const segment = ip.payload;
+  const headerLength = (segment[12] >> 4) * 4;
+  return {
+    source: ip.source,
+    destination: ip.destination,
+    sourcePort: segment.readUInt16BE(0),
+    destinationPort: segment.readUInt16BE(2),
+    seq: segment.readUInt32BE(4),
+    ack: segment.readUInt32BE(8),
+    flags: segment[13],
+    window: segment.readUInt16BE(14),
+    options: segment.subarray(20, headerLength),
+    payload: segment.subarray(headerLength),
+    checksumValid: tcpChecksum(ip.source, ip.destination, segment) === 0,
+  };
+}
+
+/** An Ethernet frame; `vlan` (a VLAN id) inserts an 802.1Q tag. MACs as 6 bytes or 'aa:bb:..'. */
+function ethernetFrame({ destination, source, type, payload, vlan }) {
+  const mac = (m) => (typeof m === 'string' ? Buffer.from(m.split(':').map((h) => parseInt(h, 16))) : Buffer.from(m));
+  const tag = Buffer.alloc(vlan === undefined ? 0 : 4);
+  if (vlan !== undefined) {
+    tag.writeUInt16BE(0x8100, 0);
+    tag.writeUInt16BE(vlan & 0x0fff, 2);
+  }
+  const typeBytes = Buffer.alloc(2);
+  typeBytes.writeUInt16BE(type, 0);
+  return Buffer.concat([mac(destination), mac(source), tag, typeBytes, payload]);
+}
+
+module.exports = {
+  ipv4, ipv6, tcpSyn, ethernet, ETHERTYPE, mutate, garbage, internetChecksum, icmpEchoRequest,
+  addressBytes, addressText, ipv4Packet, ipv6Packet, ipPacket, TCP, tcpChecksum, tcpPacket,
+  parseIpPacket, parseTcpPacket, ethernetFrame,
+};

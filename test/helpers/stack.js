@@ -62,8 +62,9 @@ function withStack(ipAddress = LOOPBACK) {
 }
 
 /**
- * Mocha hook for tests that build their own stacks: returns `make()`, and
- * every stack it made is destroyed after each test.
+ * Mocha hook for tests that build their own stacks: returns `make(options)`
+ * (options as for `new Stack()`, e.g. `{ backend: 'wasm' }`), and every
+ * stack it made is destroyed after each test.
  */
 function withStacks() {
   let made = [];
@@ -71,8 +72,8 @@ function withStacks() {
     for (const stack of made) teardown(stack);
     made = [];
   });
-  return function make() {
-    const stack = new Stack();
+  return function make(options) {
+    const stack = new Stack(options);
     made.push(stack);
     return stack;
   };
