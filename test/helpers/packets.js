@@ -1,7 +1,8 @@
 'use strict';
 // Hand-made IPv4/IPv6/Ethernet packets for injecting into TUN and TAP
 // interfaces, a mutator that turns them into garbage, and well-formed TCP
-// segments and fragments (with checksums) plus a parser for what a stack sends.
+// segments, ICMPv6 messages and fragments (with checksums) plus a parser for
+// what a stack sends.
 const crypto = require('node:crypto');
 
 function ipv4(protocol, payload, { source = [10, 0, 0, 2], destination = [10, 0, 0, 1] } = {}) {
@@ -183,23 +184,42 @@ function ipPacket(fields) {
 
 const TCP = Object.freeze({ FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, PROTOCOL: 6 });
 
-/** The TCP checksum over the IPv4 or IPv6 pseudo-header. */
-function tcpChecksum(source, destination, segment) {
+/** The checksum of an upper-layer message over the IPv4 or IPv6 pseudo-header. */
+function pseudoHeaderChecksum(protocol, source, destination, message) {
   const src = addressBytes(source);
   const dst = addressBytes(destination);
   const pseudo = Buffer.alloc(src.length === 4 ? 12 : 40);
   if (src.length === 4) {
     src.copy(pseudo, 0);
     dst.copy(pseudo, 4);
-    pseudo[9] = TCP.PROTOCOL;
-    pseudo.writeUInt16BE(segment.length, 10);
+    pseudo[9] = protocol;
+    pseudo.writeUInt16BE(message.length, 10);
   } else {
     src.copy(pseudo, 0);
     dst.copy(pseudo, 16);
-    pseudo.writeUInt32BE(segment.length, 32);
-    pseudo[39] = TCP.PROTOCOL;
+    pseudo.writeUInt32BE(message.length, 32);
+    pseudo[39] = protocol;
   }
-  return internetChecksum(Buffer.concat([pseudo, segment]));
+  return internetChecksum(Buffer.concat([pseudo, message]));
+}
+
+/** The TCP checksum over the IPv4 or IPv6 pseudo-header. */
+function tcpChecksum(source, destination, segment) {
+  return pseudoHeaderChecksum(TCP.PROTOCOL, source, destination, segment);
+}
+
+const ICMPV6 = Object.freeze({
+  PROTOCOL: 58, PACKET_TOO_BIG: 2, ECHO_REQUEST: 128, ECHO_REPLY: 129, NEIGHBOR_SOLICITATION: 135, NEIGHBOR_ADVERTISEMENT: 136,
+});
+
+/**
+ * An IPv6 packet holding one ICMPv6 message with a valid checksum (over the
+ * pseudo-header, RFC 4443 2.3); `body` is what follows type, code and checksum.
+ */
+function icmpv6Packet({ source, destination, type, code = 0, body = Buffer.alloc(0), hopLimit = 64 }) {
+  const message = Buffer.concat([Buffer.from([type, code, 0, 0]), body]);
+  message.writeUInt16BE(pseudoHeaderChecksum(ICMPV6.PROTOCOL, source, destination, message), 2);
+  return ipv6Packet({ source, destination, protocol: ICMPV6.PROTOCOL, payload: message, hopLimit });
 }
 
 /**
@@ -292,5 +312,5 @@ function ethernetFrame({ destination, source, type, payload, vlan }) {
 module.exports = {
   ipv4, ipv6, tcpSyn, ethernet, ETHERTYPE, mutate, garbage, internetChecksum, icmpEchoRequest,
   addressBytes, addressText, ipv4Packet, ipv6Packet, ipPacket, TCP, tcpChecksum, tcpPacket,
-  parseIpPacket, parseTcpPacket, ethernetFrame,
+  parseIpPacket, parseTcpPacket, ethernetFrame, pseudoHeaderChecksum, ICMPV6, icmpv6Packet,
 };
