@@ -404,10 +404,10 @@ describe('wire faults found by fuzzing', function () {
    * A stack (of this run's backend unless `backend` says) with a TUN
    * interface on 10.0.0.1/24 and fd00::1/64, and a server on port 80.
    */
-  async function tunServer({ mtu = 1500, pauseOnConnect = false, backend } = {}) {
+  async function tunServer({ mtu = 1500, pauseOnConnect = false, allowHalfOpen = false, highWaterMark, backend } = {}) {
     const stack = make(backend && { backend });
     const tun = stack.createTunInterface({ ipAddress: ['10.0.0.1/24', 'fd00::1/64'], mtu });
-    const server = await listen(stack.net.createServer({ pauseOnConnect }), SERVER_PORT);
+    const server = await listen(stack.net.createServer({ pauseOnConnect, allowHalfOpen, highWaterMark }), SERVER_PORT);
     return { stack, tun, server };
   }
 
@@ -1048,6 +1048,134 @@ describe('wire faults found by fuzzing', function () {
           assert.equal(laterSocket.destroyed, false);
         });
       }
+    }
+  });
+
+  // Before the fix lwIP moved a FIN queued out of order to the end of a
+  // later segment that covered it, past bytes the peer sent beyond its own
+  // FIN. At the window's right edge the FIN then lay past the window, and an
+  // assertion aborted the process (native) or trapped the wasm instance:
+  // "tcp_receive: tcplen > rcv_wnd" for an in-order segment covering it,
+  // "tcp_receive: ooseq tcplen > rcv_wnd" for an out-of-order one, once the
+  // queue was delivered. The FIN ends the stream where the peer put it.
+  describe('a FIN queued out of order ends the stream where it stands', function () {
+    const MS = 20000;
+
+    /**
+     * A connection to a paused server (the window only shrinks) that allows
+     * half-open connections (it may still write after the peer's FIN), from
+     * a peer without window scaling: the stack's window is at most 65535.
+     * One packet cannot carry a whole 65,535-byte window, so 1000 bytes the
+     * server does not read shrink it first. Its socket's buffer holds one
+     * byte: with room left, a paused stream still reads ahead, and the
+     * window would reopen without being announced, its real right edge
+     * 1000 bytes past the announced one. Returns the 1000 bytes (`unread`),
+     * the stack's rcv_nxt after them (R) and the window it then announces
+     * (W), all the window there is.
+     */
+    async function connect(family) {
+      const { tun, server } = await tunServer({ mtu: 65535, pauseOnConnect: true, allowHalfOpen: true, highWaterMark: 1 });
+      const accepted = nextEvent(server, 'connection', MS);
+      const peer = new TcpPeer(tun, family);
+      // MSS only, no window scaling.
+      const synAck = await peer.handshake([2, 4, 0xff, 0x00]);
+      assert.equal(tcpOption(synAck.options, 3), null, 'no window scaling');
+      const [socket] = await accepted;
+      const reader = new Reader(socket);
+      const unread = crypto.randomBytes(1000);
+      peer.sendData(unread);
+      const acked = await peer.next((s) => s.ack === peer.sndNxt, 'the ACK of the unread data', MS);
+      assert.equal(acked.window, synAck.window - unread.length, 'unread data shrank the window by its size');
+      const window = acked.window;
+      assert.ok(window > 1000 && window <= 65535 - family.ipHeader - 20, `one packet can fill the ${window}-byte window`);
+      peer.skip();
+      return { peer, socket, reader, unread, rcvNxt: peer.sndNxt, window };
+    }
+
+    /** Sends `payload` at rcv_nxt + `offset` (out of order), and checks the duplicate ACK it gets. */
+    async function sendOutOfOrder({ peer, rcvNxt }, offset, payload, flags, label) {
+      peer.send({ seq: seqAdd(rcvNxt, offset), flags: TCP.ACK | TCP.PSH | flags, payload });
+      const duplicate = await peer.next(() => true, `the duplicate ACK for ${label}`, MS);
+      assert.equal(duplicate.flags & TCP.RST, 0, 'no reset');
+      assert.equal(duplicate.ack, rcvNxt, `${label} is out of order: rcv_nxt stays`);
+    }
+
+    /**
+     * After the segment that completes the stream (the stack's segments from
+     * `from` on answer it): the stack acknowledges R + 201 (200 bytes and
+     * the FIN at R + 200), the server reads exactly `expected` and then gets
+     * 'end', and it can still write: 1000 bytes reach the peer intact. No
+     * segment of the stack's acknowledges anything past the FIN.
+     */
+    async function expectEndAtFin({ peer, socket, reader, rcvNxt }, from, expected) {
+      const finAck = seqAdd(rcvNxt, 201);
+      const acked = await peer.next((s) => s.ack !== rcvNxt, 'the ACK of the stream up to the FIN', MS);
+      assert.equal(acked.flags & TCP.RST, 0, 'no reset');
+      assert.equal(acked.ack, finAck, `it acknowledges rcv_nxt + 201: the 200 bytes and the FIN (got rcv_nxt + ${(acked.ack - rcvNxt) >>> 0})`);
+      peer.sndNxt = finAck;
+
+      const ended = nextEvent(socket, 'end', MS);
+      socket.resume();
+      await ended;
+      assert.equal(reader.length, expected.length, `the server read ${expected.length} bytes before 'end'`);
+      assert.ok(reader.bytes().equals(expected), "the bytes read before 'end' are exactly the stream up to the FIN");
+
+      // Half closed by the peer only: the server still writes.
+      const reply = crypto.randomBytes(1000);
+      socket.write(reply);
+      const { bytes, beyondWindow } = await receiveStream(peer, reply.length, { ms: MS });
+      assert.ok(bytes.equals(reply), 'the peer received the 1000 bytes the server wrote after the FIN, intact');
+      assert.equal(beyondWindow, 0);
+      const acks = peer.segments.slice(from).map((s) => (s.ack - rcvNxt) >>> 0);
+      assert.ok(acks.every((ack) => ack === 201), `every later segment of the stack's acknowledges rcv_nxt + 201 (got rcv_nxt + ${acks.join(', ')})`);
+      assert.ok(peer.segments.slice(from).every((s) => (s.flags & TCP.RST) === 0), 'no reset');
+      assert.equal(reader.length, expected.length, 'nothing more was read');
+      assert.equal(socket.destroyed, false);
+    }
+
+    for (const family of FAMILIES) {
+      it(`${family.name}: [R+100, R+200) with FIN out of order, then an in-order segment from R to the right edge (past the FIN): the stack acknowledges R+201, the server reads the first 200 bytes of the in-order segment and gets 'end', and still writes 1000 bytes the peer receives intact`, async function () {
+        this.timeout(60000);
+        const ctx = await connect(family);
+        const { peer, rcvNxt, window, unread } = ctx;
+        const withFin = crypto.randomBytes(100);
+        const covering = crypto.randomBytes(window); // [R, R+W): 200 bytes, then W - 200 past the FIN
+        await sendOutOfOrder(ctx, 100, withFin, TCP.FIN, 'the FIN segment');
+        const from = peer.segments.length;
+        peer.send({ seq: rcvNxt, flags: TCP.ACK | TCP.PSH, payload: covering });
+        await expectEndAtFin(ctx, from, Buffer.concat([unread, covering.subarray(0, 200)]));
+      });
+
+      it(`${family.name}: [R+100, R+200) with FIN out of order, then [R+50, R+W) out of order (covering it, to the right edge), then the gap [R, R+50): the stack acknowledges R+201, the server reads the gap and the first 150 bytes of the covering segment and gets 'end', and still writes 1000 bytes the peer receives intact`, async function () {
+        this.timeout(60000);
+        const ctx = await connect(family);
+        const { peer, rcvNxt, window, unread } = ctx;
+        const withFin = crypto.randomBytes(100);
+        const covering = crypto.randomBytes(window - 50); // [R+50, R+W)
+        const gap = crypto.randomBytes(50); // [R, R+50)
+        await sendOutOfOrder(ctx, 100, withFin, TCP.FIN, 'the FIN segment');
+        await sendOutOfOrder(ctx, 50, covering, 0, 'the covering segment');
+        const from = peer.segments.length;
+        peer.send({ seq: rcvNxt, flags: TCP.ACK | TCP.PSH, payload: gap });
+        // The covering segment goes first in the queue and replaces the
+        // queued one (tcp_oos_insert_segment): it keeps its own bytes up to
+        // the FIN, [R+50, R+200) = its first 150, takes the FIN, and drops
+        // the rest; the FIN segment's 100 bytes are gone. The stream is the
+        // gap's 50 bytes, then those 150.
+        await expectEndAtFin(ctx, from, Buffer.concat([unread, gap, covering.subarray(0, 150)]));
+      });
+
+      it(`${family.name}: [R+100, R+200) with FIN out of order, then the in-order [R, R+100) exactly up to it: the stack acknowledges R+201, the server reads the 200 bytes intact and gets 'end', and still writes 1000 bytes the peer receives intact`, async function () {
+        this.timeout(60000);
+        const ctx = await connect(family);
+        const { peer, rcvNxt, unread } = ctx;
+        const withFin = crypto.randomBytes(100);
+        const first = crypto.randomBytes(100);
+        await sendOutOfOrder(ctx, 100, withFin, TCP.FIN, 'the FIN segment');
+        const from = peer.segments.length;
+        peer.send({ seq: rcvNxt, flags: TCP.ACK | TCP.PSH, payload: first });
+        await expectEndAtFin(ctx, from, Buffer.concat([unread, first, withFin]));
+      });
     }
   });
 });
