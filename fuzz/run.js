@@ -8,6 +8,7 @@
 //   npm run fuzz -- --only tcp --jobs 1   one target
 //   npm run fuzz -- --build-only
 //   npm run fuzz -- --out DIR             build, corpora and findings in DIR
+//   npm run fuzz -- --coverage [--out DIR] the lines the corpus runs, per file
 //
 // The lwIP sources and compile settings are binding.gyp's (the product's),
 // with fuzz/platform.c in place of src/core/sys_arch.c for a deterministic
@@ -29,16 +30,32 @@ const TARGETS = {
   wasm_entry: { sources: ['fuzz/wasm_entry.c', 'src/wasm/tcpip_wasm.c'], maxLen: 8192 },
 };
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined'];
-const CFLAGS = ['-std=c11', '-g', '-O1', '-fno-omit-frame-pointer', '-Wall', '-Wextra', ...SANITIZE];
+const CFLAGS = ['-std=c11', '-g', '-O1', '-fno-omit-frame-pointer', '-Wall', '-Wextra'];
+// The fuzzing build, and a build that counts which lines the corpus runs.
+const FLAVORS = {
+  fuzz: {
+    objects: 'obj', suffix: '',
+    compile: [...SANITIZE, '-fsanitize=fuzzer-no-link'], link: [...SANITIZE, '-fsanitize=fuzzer'],
+  },
+  coverage: {
+    objects: 'coverage-obj', suffix: '-coverage',
+    compile: ['-fprofile-instr-generate', '-fcoverage-mapping', '-fsanitize=fuzzer-no-link'],
+    link: ['-fprofile-instr-generate', '-fsanitize=fuzzer'],
+  },
+};
+// Files whose line coverage --coverage prints beside the total.
+const COVERAGE_FILES = ['tcp_in.c', 'tcp_out.c', 'tcp.c', 'ip4.c', 'ip4_frag.c', 'ip6.c', 'ip6_frag.c',
+  'nd6.c', 'icmp6.c', 'etharp.c', 'interface.c', 'bridge.c', 'tcp_socket.c', 'tcpip_wasm.c'];
 
 function parseArgs(argv) {
-  const options = { time: 60, jobs: 2, only: Object.keys(TARGETS), buildOnly: false };
+  const options = { time: 60, jobs: 2, only: Object.keys(TARGETS), buildOnly: false, coverage: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--time') options.time = Number(argv[++i]);
     else if (arg === '--jobs') options.jobs = Number(argv[++i]);
     else if (arg === '--only') options.only = argv[++i].split(',');
     else if (arg === '--build-only') options.buildOnly = true;
+    else if (arg === '--coverage') options.coverage = true;
     else if (arg === '--out') OUT = path.resolve(argv[++i]);
     else throw new Error(`fuzz: unknown argument ${arg}`);
   }
@@ -64,7 +81,7 @@ function includeFlags() {
 
 // Compiles in parallel, skipping objects newer than their source and every
 // header they could include (lwIP's, the port's, the core's).
-async function compile(files, jobs) {
+async function compile(files, jobs, flavor) {
   const headerDirs = ['deps/port', 'deps/port/arch', 'deps/lwip/src/include/lwip', 'src/core', 'src/wasm', 'fuzz'];
   let newestHeader = 0;
   for (const dir of headerDirs) {
@@ -77,16 +94,16 @@ async function compile(files, jobs) {
   const objects = [];
   const queue = [];
   for (const file of files) {
-    const object = path.join(OUT, 'obj', file.replace(/[/.]/g, '_') + '.o');
+    const object = path.join(OUT, flavor.objects, file.replace(/[/.]/g, '_') + '.o');
     objects.push(object);
     const source = fs.statSync(path.join(ROOT, file)).mtimeMs;
     const built = fs.existsSync(object) ? fs.statSync(object).mtimeMs : 0;
     if (built > source && built > newestHeader) continue;
     // the export layer's wasm import attributes mean nothing natively
     const extra = file.startsWith('src/wasm/') ? ['-Wno-unknown-attributes'] : [];
-    queue.push(['clang', [...CFLAGS, ...extra, '-fsanitize=fuzzer-no-link', ...includeFlags(), '-c', file, '-o', object]]);
+    queue.push(['clang', [...CFLAGS, ...flavor.compile, ...extra, ...includeFlags(), '-c', file, '-o', object]]);
   }
-  fs.mkdirSync(path.join(OUT, 'obj'), { recursive: true });
+  fs.mkdirSync(path.join(OUT, flavor.objects), { recursive: true });
   await runQueue(queue, jobs);
   return objects;
 }
@@ -117,17 +134,17 @@ function runQueue(queue, jobs) {
   });
 }
 
-async function build(names, jobs) {
+async function build(names, jobs, flavor = FLAVORS.fuzz) {
   const clang = spawnSync('clang', ['--version']);
   if (clang.status !== 0) throw new Error('fuzz: clang is needed (scripts/setup.sh installs it)');
   if (!fs.existsSync(path.join(ROOT, 'deps/lwip/src/include/lwip/init.h'))) {
     throw new Error('fuzz: lwIP is missing: run `npm install` (or node deps/fetch.js) first');
   }
-  const shared = await compile(productSources(), jobs);
+  const shared = await compile(productSources(), jobs, flavor);
   for (const name of names) {
-    const own = await compile(TARGETS[name].sources, jobs);
-    const binary = path.join(OUT, name);
-    const link = spawnSync('clang', [...SANITIZE, '-fsanitize=fuzzer', ...shared, ...own, '-o', binary], {
+    const own = await compile(TARGETS[name].sources, jobs, flavor);
+    const binary = path.join(OUT, name + flavor.suffix);
+    const link = spawnSync('clang', [...flavor.link, ...shared, ...own, '-o', binary], {
       cwd: ROOT, stdio: 'inherit',
     });
     if (link.status !== 0) throw new Error(`fuzz: linking ${name} failed`);
@@ -154,7 +171,6 @@ function summarize(log) {
 
 function fuzzOne(name, seconds) {
   const corpus = path.join(OUT, 'corpus', name);
-  const seeds = path.join(OUT, 'seeds', name);
   const findings = path.join(OUT, 'findings', name) + path.sep;
   fs.mkdirSync(corpus, { recursive: true });
   fs.mkdirSync(findings, { recursive: true });
@@ -168,9 +184,7 @@ function fuzzOne(name, seconds) {
     // a slow input is a finding too: the quadratic out-of-order queue was one
     '-timeout=10',
     '-rss_limit_mb=2048',
-    corpus,
-    seeds,
-    path.join(__dirname, 'regressions', name),
+    ...inputDirs(name),
   ];
   return new Promise((resolve) => {
     const log = fs.createWriteStream(logFile);
@@ -196,9 +210,49 @@ function fuzzOne(name, seconds) {
   });
 }
 
+function inputDirs(name) {
+  return [path.join(OUT, 'corpus', name), path.join(OUT, 'seeds', name), path.join(__dirname, 'regressions', name)]
+    .filter((dir) => fs.existsSync(dir));
+}
+
+function llvmTool(name) {
+  const versioned = `${name}-${String(spawnSync('clang', ['-dumpversion']).stdout).split('.')[0]}`;
+  return spawnSync(versioned, ['--version']).status === 0 ? versioned : name;
+}
+
+// Replays every input once in the coverage build and prints, per target,
+// the share of lines run: in all, and in the files that face the wire.
+async function coverage(names) {
+  await build(names, 2, FLAVORS.coverage);
+  writeSeeds(path.join(OUT, 'seeds'));
+  const dir = path.join(OUT, 'coverage');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const name of names) {
+    const binary = path.join(OUT, name + FLAVORS.coverage.suffix);
+    const raw = path.join(dir, `${name}.profraw`);
+    const data = path.join(dir, `${name}.profdata`);
+    const env = { ...process.env, LLVM_PROFILE_FILE: raw };
+    const replay = spawnSync(binary, ['-runs=0', ...inputDirs(name)], { cwd: ROOT, env, encoding: 'utf8' });
+    const inputs = (replay.stderr.match(/^#(\d+)\s+INITED/m) || [])[1] ?? '?';
+    if (spawnSync(llvmTool('llvm-profdata'), ['merge', '-sparse', raw, '-o', data]).status !== 0) {
+      throw new Error(`fuzz: llvm-profdata could not merge ${raw}`);
+    }
+    const report = spawnSync(llvmTool('llvm-cov'), ['report', binary, `-instr-profile=${data}`], { encoding: 'utf8' });
+    const lines = {};
+    for (const line of report.stdout.split('\n')) {
+      const columns = line.trim().split(/\s+/);
+      // Filename Regions Missed Cover Functions Missed Executed Lines Missed Cover ...
+      if (columns.length >= 10 && /%$/.test(columns[9])) lines[path.basename(columns[0])] = columns[9];
+    }
+    const files = COVERAGE_FILES.filter((file) => lines[file]).map((file) => `${file} ${lines[file]}`);
+    console.log(`coverage: ${name}: ${inputs} inputs, lines run: ${lines.TOTAL ?? '?'} in all; ${files.join(', ')}`);
+  }
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   process.chdir(ROOT);
+  if (options.coverage) return coverage(options.only);
   await build(options.only, 2);
   if (options.buildOnly) return;
   writeSeeds(path.join(OUT, 'seeds'));
