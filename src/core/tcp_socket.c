@@ -120,6 +120,14 @@ void tcpip_tcp_mark_dirty(tcpip_tcp_socket *socket) {
   socket->stack->dirty = socket;
 }
 
+/* The largest segment tcp_write() builds now: lwIP's mss_local, the MSS
+ * but no more than half the largest window the peer has offered. */
+static size_t segment_size(const struct tcp_pcb *pcb) {
+  size_t half_window = pcb->snd_wnd_max / 2;
+  size_t size = pcb->mss < half_window ? pcb->mss : half_window;
+  return size != 0 ? size : pcb->mss;
+}
+
 /* Moves queued chunks into TCP's send buffer as far as it has room, and
  * sends FIN once a requested shutdown finds the queue empty. */
 static err_t push_writes(tcpip_tcp_socket *socket) {
@@ -132,6 +140,14 @@ static err_t push_writes(tcpip_tcp_socket *socket) {
     size_t left = chunk->len - chunk->offset;
     size_t n = left < room ? left : room;
     if (n > LWIP_LEN_MAX) n = LWIP_LEN_MAX;
+    /* No more than the segments lwIP's queue has left can hold: a peer that
+     * offers tiny windows gets tiny segments (down to one byte), and a larger
+     * write built thousands of them only to fail with ERR_MEM, again at every
+     * ACK, so the connection never moved. */
+    size_t segments = TCP_SND_QUEUELEN - 1 - tcp_sndqueuelen(pcb);
+    size_t capacity = segments > 1 ? (segments - 1) * segment_size(pcb) : 0;
+    if (capacity == 0) break;
+    if (n > capacity) n = capacity;
     bool more = n < left || chunk->next != NULL;
     err_t err = tcp_write(pcb, chunk->data + chunk->offset, (u16_t)n,
                           TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
