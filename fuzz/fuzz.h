@@ -61,6 +61,11 @@ void fuzz_stack_run_for(fuzz_stack *fs, uint32_t ms);
 /* The application acts on connection slot `slot` (0..FUZZ_MAX_SOCKETS-1). */
 void fuzz_stack_app(fuzz_stack *fs, unsigned slot, uint8_t action, uint16_t amount);
 
+/* Runs `body` on a thread of its own, as the product runs each stack: lwIP's
+ * state is thread-local, so every input starts from a fresh lwIP (timer
+ * phases, counters, caches) and a finding replays alone. */
+void fuzz_run_isolated(void (*body)(void *), void *argument);
+
 /* Adds an interface; cidrs is NULL-terminated. Returns tcpip_error. */
 tcpip_error fuzz_add_interface(fuzz_stack *fs, uint32_t id, tcpip_interface_kind kind,
                                uint16_t mtu, const char *const *cidrs, uint8_t mac_last,

@@ -1,5 +1,6 @@
 /* The stack every target drives, and the reader over the fuzzer's bytes
  * (see fuzz.h). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,24 @@ void fuzz_stack_run_for(fuzz_stack *fs, uint32_t ms) {
   }
 }
 
+typedef struct isolated_run {
+  void (*body)(void *);
+  void *argument;
+} isolated_run;
+
+static void *run_body(void *context) {
+  isolated_run *run = context;
+  run->body(run->argument);
+  return NULL;
+}
+
+void fuzz_run_isolated(void (*body)(void *), void *argument) {
+  isolated_run run = {body, argument};
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, run_body, &run) != 0) abort();
+  if (pthread_join(thread, NULL) != 0) abort();
+}
+
 enum {
   APP_READ_ON,
   APP_READ_OFF,
@@ -153,6 +172,7 @@ enum {
   APP_NODELAY,
   APP_KEEPALIVE,
   APP_STATS,
+  APP_READ_SOME, /* part of what arrived: windows that reopen partly */
   APP_ACTIONS
 };
 
@@ -186,6 +206,14 @@ void fuzz_stack_app(fuzz_stack *fs, unsigned slot, uint8_t action, uint16_t amou
       if (id != 0) tcpip_tcp_set_keepalive(fs->stack, id, amount & 1, (uint32_t)(amount >> 1) * 100u);
       break;
     case APP_STATS: tcpip_interface_request_stats(fs->stack, amount & 7); break;
+    case APP_READ_SOME: {
+      size_t *unread = &fs->unread[slot % FUZZ_MAX_SOCKETS];
+      size_t count = (size_t)amount * 16 < *unread ? (size_t)amount * 16 : *unread;
+      if (id == 0 || count == 0) break;
+      tcpip_tcp_consumed(fs->stack, id, count);
+      *unread -= count;
+      break;
+    }
   }
 }
 

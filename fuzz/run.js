@@ -14,7 +14,8 @@
 // with fuzz/platform.c in place of src/core/sys_arch.c for a deterministic
 // clock and random source. Corpora grow in build-fuzz/corpus/<target>/ from
 // the seeds fuzz/seeds.js writes and the inputs of fuzz/regressions/ (every
-// finding, kept as its reproducer); findings land in build-fuzz/findings/.
+// finding, kept as its reproducer, run with the corpus at the start); a
+// run's findings land in build-fuzz/findings/, cleared when it starts.
 // Exits non-zero when a target finds anything.
 const fs = require('node:fs');
 const os = require('node:os');
@@ -35,12 +36,12 @@ const CFLAGS = ['-std=c11', '-g', '-O1', '-fno-omit-frame-pointer', '-Wall', '-W
 const FLAVORS = {
   fuzz: {
     objects: 'obj', suffix: '',
-    compile: [...SANITIZE, '-fsanitize=fuzzer-no-link'], link: [...SANITIZE, '-fsanitize=fuzzer'],
+    compile: [...SANITIZE, '-fsanitize=fuzzer-no-link'], link: [...SANITIZE, '-fsanitize=fuzzer', '-pthread'],
   },
   coverage: {
     objects: 'coverage-obj', suffix: '-coverage',
     compile: ['-fprofile-instr-generate', '-fcoverage-mapping', '-fsanitize=fuzzer-no-link'],
-    link: ['-fprofile-instr-generate', '-fsanitize=fuzzer'],
+    link: ['-fprofile-instr-generate', '-fsanitize=fuzzer', '-pthread'],
   },
 };
 // Files whose line coverage --coverage prints beside the total.
@@ -82,7 +83,8 @@ function includeFlags() {
 // Compiles in parallel, skipping objects newer than their source and every
 // header they could include (lwIP's, the port's, the core's).
 async function compile(files, jobs, flavor) {
-  const headerDirs = ['deps/port', 'deps/port/arch', 'deps/lwip/src/include/lwip', 'src/core', 'src/wasm', 'fuzz'];
+  const headerDirs = ['deps/port', 'deps/port/arch', 'deps/lwip/src/include/lwip', 'deps/lwip/src/include/lwip/priv',
+    'deps/lwip/src/include/lwip/prot', 'deps/lwip/src/include/netif', 'src/core', 'src/wasm', 'fuzz'];
   let newestHeader = 0;
   for (const dir of headerDirs) {
     const full = path.join(ROOT, dir);
@@ -173,6 +175,8 @@ function fuzzOne(name, seconds) {
   const corpus = path.join(OUT, 'corpus', name);
   const findings = path.join(OUT, 'findings', name) + path.sep;
   fs.mkdirSync(corpus, { recursive: true });
+  // what an earlier run found was reported then; this run reports its own
+  fs.rmSync(findings, { recursive: true, force: true });
   fs.mkdirSync(findings, { recursive: true });
   const logFile = path.join(OUT, `${name}.log`);
   const args = [

@@ -100,7 +100,7 @@ function segment(conn, flags, { seq = exact(), ack = exact(), isn = 1000, window
 }
 const time = (ms) => Buffer.concat([u8(OP.time), u16(Math.ceil(ms / 8))]);
 const app = (slot, action, amount = 0) => Buffer.concat([u8(OP.app), u8(slot), u8(action), u16(amount)]);
-const APP = { readOn: 0, readOff: 1, write: 2, shutdown: 3, close: 4, abort: 5 };
+const APP = { readOn: 0, readOff: 1, write: 2, shutdown: 3, close: 4, abort: 5, readSome: 9 };
 const handshake = (conn, options = [2, 4, 0x05, 0xb4]) => Buffer.concat([
   segment(conn, FLAG.syn, { options }), segment(conn, FLAG.ack)]);
 const setup = (mtuChoice, reading = true) => u8(mtuChoice | (reading ? 0 : 4));
@@ -111,15 +111,26 @@ function tcpSeeds() {
       segment(0, FLAG.ack | FLAG.fin), app(0, APP.write, 100), app(0, APP.close), segment(0, FLAG.ack), time(3000)]),
     'handshake-data-fin-v6': Buffer.concat([setup(0), handshake(2), segment(2, FLAG.ack | FLAG.psh, { payload: 30000 }),
       app(0, APP.shutdown), segment(2, FLAG.ack | FLAG.fin), time(3000)]),
+    // the stack's ACK moves on after each segment, and seq follows it: 18
+    // full segments close the 1 MiB window of an application not reading
     'window-scale-zero-window': Buffer.concat([setup(0, false), handshake(1, [2, 4, 0xff, 0xd7, 1, 3, 3, 7]),
-      segment(1, FLAG.ack, { payload: 60000 }), segment(1, FLAG.ack, { seq: plus16(60000), payload: 60000 }),
-      time(5000), app(0, APP.readOn), time(1000)]),
+      ...Array.from({ length: 18 }, () => segment(1, FLAG.ack, { payload: 65000 })),
+      time(5000), app(0, APP.readSome, 100), time(1000), app(0, APP.readOn), time(1000)]),
+    // a window closes only with new data or a new ack (RFC 9293's SND.WL1/2)
+    'persist-probe-acknowledged': Buffer.concat([setup(1), handshake(0),
+      segment(0, FLAG.ack, { payload: 1 }), segment(0, FLAG.ack, { window: 0 }), app(0, APP.write, 0), time(400),
+      segment(0, FLAG.ack, { window: 0 }), time(2000)]),
     'insane-offset-fin': Buffer.concat([setup(1), handshake(0), segment(0, FLAG.ack | FLAG.fin, { seq: halfway() }),
       segment(0, FLAG.ack | FLAG.psh, { payload: 10 })]),
     'insane-offset-syn-received': Buffer.concat([setup(1), segment(3, FLAG.syn),
       segment(3, FLAG.ack | FLAG.psh, { seq: halfway(), payload: 1 })]),
     'ooseq-past-window': Buffer.concat([setup(0, false), handshake(0, [2, 4, 0xff, 0xd7]),
       segment(0, FLAG.ack, { seq: plus16(1000), payload: 65000 }), segment(0, FLAG.ack, { payload: 1000 }), time(100)]),
+    // a closed window, then FIN and data 2^31 - 1 ahead; a partial read; a byte at rcv_nxt
+    'zero-window-half-space': Buffer.concat([setup(0, false), handshake(0, [2, 4, 0xff, 0xd7]),
+      segment(0, FLAG.ack, { payload: 65495 }), segment(0, FLAG.ack, { payload: 40 }),
+      segment(0, FLAG.ack | FLAG.fin, { seq: Buffer.from([0x05, 0xff]), payload: 60000 }),
+      app(0, APP.readSome, 1024), segment(0, FLAG.ack, { payload: 1 }), time(100)]),
     'ooseq-tiny': Buffer.concat([setup(1), handshake(1),
       ...Array.from({ length: 64 }, (_, i) => segment(1, FLAG.ack, { seq: plus16(2 + 2 * i), payload: 1 })),
       segment(1, FLAG.ack, { payload: 200 })]),

@@ -47,8 +47,8 @@ static void fill_scratch(fuzz_reader *in) {
   if (scratch != NULL) memcpy(scratch, bytes, got);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  fuzz_reader in = {data, size, 0};
+static void run(void *context) {
+  fuzz_reader in = *(fuzz_reader *)context;
   fuzz_clock_reset();
   fuzz_random_reset(1);
   if (!tcpip_wasm_create()) abort();
@@ -107,5 +107,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   }
   tcpip_wasm_destroy();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_reader in = {data, size, 0};
+  fuzz_run_isolated(run, &in);
   return 0;
 }
