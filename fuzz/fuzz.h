@@ -47,6 +47,7 @@ typedef struct fuzz_stack {
   bool reading; /* whether the application takes what arrives */
   uint32_t sockets[FUZZ_MAX_SOCKETS]; /* live connections, 0 when free */
   size_t unread[FUZZ_MAX_SOCKETS];    /* delivered and not yet consumed */
+  unsigned timer_steps_left; /* the input's budget of timer runs, for speed */
 } fuzz_stack;
 
 /* Makes a stack with a fresh clock and random source. */
@@ -56,7 +57,8 @@ void fuzz_stack_begin(fuzz_stack *fs, const fuzz_hooks *hooks, uint64_t seed);
 void fuzz_stack_end(fuzz_stack *fs);
 /* One driver turn: the app consumes what it read, then the stack polls. */
 void fuzz_stack_turn(fuzz_stack *fs);
-/* Lets `ms` milliseconds pass, running every lwIP timer that falls due. */
+/* Lets `ms` milliseconds pass, running every lwIP timer that falls due, as
+ * far as the input's budget of timer runs goes (minutes of TCP timers). */
 void fuzz_stack_run_for(fuzz_stack *fs, uint32_t ms);
 /* The application acts on connection slot `slot` (0..FUZZ_MAX_SOCKETS-1). */
 void fuzz_stack_app(fuzz_stack *fs, unsigned slot, uint8_t action, uint16_t amount);

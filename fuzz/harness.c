@@ -106,6 +106,9 @@ void fuzz_stack_begin(fuzz_stack *fs, const fuzz_hooks *hooks, uint64_t seed) {
   memset(fs, 0, sizeof *fs);
   if (hooks != NULL) fs->hooks = *hooks;
   fs->reading = true;
+  /* 8192 timer runs: minutes of lwIP's 50 ms TCP timer, enough for
+   * retransmissions to give up; more only slowed every input down */
+  fs->timer_steps_left = 8192;
   fuzz_clock_reset();
   fuzz_random_reset(seed);
   fs->stack = tcpip_stack_create(on_event, fs);
@@ -133,8 +136,8 @@ void fuzz_stack_turn(fuzz_stack *fs) {
 }
 
 void fuzz_stack_run_for(fuzz_stack *fs, uint32_t ms) {
-  /* bounded in steps too: each step jumps to the next timer */
-  for (int step = 0; step < 4096; step++) {
+  /* each step jumps to the next timer */
+  for (; fs->timer_steps_left > 0; fs->timer_steps_left--) {
     fuzz_stack_turn(fs);
     uint32_t sleep = tcpip_stack_poll(fs->stack);
     if (ms == 0) return;
@@ -158,7 +161,13 @@ static void *run_body(void *context) {
 void fuzz_run_isolated(void (*body)(void *), void *argument) {
   isolated_run run = {body, argument};
   pthread_t thread;
-  if (pthread_create(&thread, NULL, run_body, &run) != 0) abort();
+  pthread_attr_t attributes;
+  /* A small stack: the sanitizers prepare the shadow of all of it for every
+   * thread, and 8 MiB of it made each input cost milliseconds. */
+  if (pthread_attr_init(&attributes) != 0 || pthread_attr_setstacksize(&attributes, 512 * 1024) != 0)
+    abort();
+  if (pthread_create(&thread, &attributes, run_body, &run) != 0) abort();
+  pthread_attr_destroy(&attributes);
   if (pthread_join(thread, NULL) != 0) abort();
 }
 
