@@ -44,6 +44,8 @@ const nextPeerPort = () => ++lastPeerPort;
  * It keeps the two sequence numbers a peer needs (`sndNxt`, what it sends
  * next, which is the stack's rcv_nxt; `rcvNxt`, what it expects from the
  * stack), and collects the stack's segments for this connection in order.
+ * A segment that came in fragments (over a ReassemblingLink) keeps them, as
+ * they came, in `fragments` (null for one that came whole).
  */
 class TcpPeer {
   constructor(tun, family, { port = nextPeerPort(), stackPort = SERVER_PORT } = {}) {
@@ -57,13 +59,14 @@ class TcpPeer {
     this.segments = []; // everything the stack sent on this connection
     this._cursor = 0; // next() looks at segments from here on
     this._waiter = null;
-    tun.on('packet', (packet) => {
+    tun.on('packet', (packet, fragments = null) => {
       const segment = parseTcpPacket(packet);
       if (!segment || segment.source !== family.stackAddress || segment.sourcePort !== stackPort ||
           segment.destinationPort !== port) return;
       // Copies: a packet's buffer may hold engine memory until it is collected.
       segment.options = Buffer.from(segment.options);
       segment.payload = Buffer.from(segment.payload);
+      segment.fragments = fragments;
       this.segments.push(segment);
       if (this._waiter) this._waiter();
     });
@@ -323,7 +326,8 @@ class EthernetPeerLink extends EventEmitter {
 /**
  * Wraps a link: IPv6 fragments (a Fragment header, Next Header 44, right
  * after the IPv6 header) are put back together before 'packet' passes them
- * on. `packets` keeps every packet as it came, fragments too.
+ * on, with the fragments (copies, as they came) as a second argument.
+ * `packets` keeps every packet as it came, fragments too.
  */
 class ReassemblingLink extends EventEmitter {
   constructor(link) {
@@ -339,7 +343,7 @@ class ReassemblingLink extends EventEmitter {
         return;
       }
       const whole = this._reassemble(copy);
-      if (whole) this.emit('packet', whole);
+      if (whole) this.emit('packet', whole.packet, whole.fragments);
     });
   }
 
@@ -347,12 +351,13 @@ class ReassemblingLink extends EventEmitter {
     return this.link.send(packet);
   }
 
+  /** The whole packet and its fragments once `packet` completes one, else null. */
   _reassemble(packet) {
     const fragment = parseIpv6Fragment(packet);
-    const parts = this._partial.get(fragment.identification) || [];
-    parts.push(fragment);
-    this._partial.set(fragment.identification, parts);
-    parts.sort((a, b) => a.offset - b.offset);
+    const fragments = this._partial.get(fragment.identification) || []; // as they came
+    fragments.push(packet);
+    this._partial.set(fragment.identification, fragments);
+    const parts = fragments.map(parseIpv6Fragment).sort((a, b) => a.offset - b.offset);
     let end = 0;
     for (const part of parts) {
       if (part.offset !== end) return null; // a gap, or an overlap
@@ -360,10 +365,13 @@ class ReassemblingLink extends EventEmitter {
     }
     if (parts[parts.length - 1].more) return null;
     this._partial.delete(fragment.identification);
-    return ipv6Packet({
-      source: addressText(packet.subarray(8, 24)), destination: addressText(packet.subarray(24, 40)),
-      protocol: fragment.nextHeader, hopLimit: packet[7], payload: Buffer.concat(parts.map((part) => part.payload)),
-    });
+    return {
+      packet: ipv6Packet({
+        source: addressText(packet.subarray(8, 24)), destination: addressText(packet.subarray(24, 40)),
+        protocol: fragment.nextHeader, hopLimit: packet[7], payload: Buffer.concat(parts.map((part) => part.payload)),
+      }),
+      fragments,
+    };
   }
 }
 
@@ -1435,6 +1443,184 @@ describe('wire faults found by fuzzing', function () {
         assertWhole(quoted, limit, 8940, 'the connection opened before');
         assertWhole(later, limit, 8940, 'the connection opened afterwards');
       });
+    }
+  });
+
+  // Before the fix ip6_frag() pointed its fragments into the packet it cut
+  // up by moving the packet's own payload, len and tot_len, and never put
+  // them back. TCP keeps a segment's packet to send it again: the first
+  // buffer was set right before a resend, the later ones of a chain were
+  // not, and fragmenting the resent segment walked past the chain's end, a
+  // NULL dereference. The native engine crashed the process (SIGSEGV); the
+  // wasm one, in which reading address 0 does not trap, never returned from
+  // the resend, and the process hung (no test timeout can fire then: JS
+  // never runs again). Any IPv6 peer can make the stack fragment: a Packet
+  // Too Big lowers the path MTU below a connection's MSS, which lwIP leaves
+  // as it was. A segment is a chain when TCP put the bytes of two writes
+  // into it: here the first write waits alone in the queue (the peer's
+  // window is closed; the zero-window probe shows it is there), and the
+  // second fills that segment up to the MSS with a buffer of its own. (A
+  // single 20,000-byte write makes segments of one buffer each, which the
+  // unfixed code resent intact: that alone does not find the fault.)
+  describe('a fragmented segment sent again (ip6_frag and the retransmission timer)', function () {
+    const family = FAMILIES[1];
+    const JUMBO_MSS = [2, 4, 0x22, 0xec]; // 8940: what a peer on a 9000-byte link announces
+    const MSS = 8940;
+    const PATH_MTU = 1280;
+    const FIRST_WRITE = 5000;
+    const SIZE = 20000;
+    // Each resend waits for lwIP's retransmission timeout (1-3 s, doubled
+    // for the next one) on busy CPUs: the waits are for events, bounded
+    // generously.
+    const MS = 60000;
+
+    /**
+     * Checks the fragments `segment` came in: at least two, each at most
+     * 1280 bytes (the path MTU) and as long as its IPv6 header says, all of
+     * one identification, each with a Fragment header for TCP whose
+     * reserved bits are clear and a payload that is not empty. The offset
+     * field counts 8-byte units; for the offsets to be right every fragment
+     * but the last (the one with M = 0) holds a multiple of 8 bytes, and in
+     * order of their offsets the fragments cover the segment's packet from
+     * 0 to its end without a gap or an overlap. Returns the identification.
+     */
+    function assertFragments(segment, label) {
+      assert.ok(segment.fragments !== null && segment.fragments.length >= 2, `${label} came in fragments`);
+      const sizes = segment.fragments.map((packet) => packet.length);
+      assert.ok(sizes.every((size) => size <= PATH_MTU), `${label}: fragments of at most ${PATH_MTU} bytes (sizes: ${sizes.join(', ')})`);
+      for (const packet of segment.fragments) {
+        assert.equal(packet.readUInt16BE(4), packet.length - 40, `${label}: a fragment's IPv6 payload length is what it carries`);
+        assert.equal(packet[6], 44, `${label}: a Fragment header follows the IPv6 header`);
+        assert.equal(packet[40], TCP.PROTOCOL, `${label}: the fragmented packet is TCP`);
+        assert.equal(packet[41], 0, `${label}: the Fragment header's reserved byte is 0`);
+        assert.equal(packet[43] & 0x06, 0, `${label}: the Fragment header's reserved bits are 0`);
+      }
+      const parts = segment.fragments.map(parseIpv6Fragment).sort((a, b) => a.offset - b.offset);
+      const identification = parts[0].identification;
+      assert.ok(parts.every((part) => part.identification === identification), `${label}: the fragments share one identification`);
+      let end = 0;
+      parts.forEach((part, i) => {
+        const last = i === parts.length - 1;
+        assert.ok(part.payload.length > 0, `${label}: no empty fragment`);
+        assert.equal(part.offset, end, `${label}: fragment ${i + 1} of ${parts.length} starts where the one before ended (offsets: ${parts.map((p) => p.offset).join(', ')})`);
+        assert.equal(part.more, !last, `${label}: M = 1 on every fragment but the last`);
+        if (!last) assert.equal(part.payload.length % 8, 0, `${label}: fragment ${i + 1} of ${parts.length}, followed by more, holds a multiple of 8 bytes (${part.payload.length})`);
+        end += part.payload.length;
+      });
+      assert.equal(end, 20 + segment.options.length + segment.payload.length, `${label}: the fragments hold the segment, no more`);
+      return identification;
+    }
+
+    for (const kind of ['TUN', 'TAP']) {
+      for (const resends of [1, 2]) {
+        const times = resends === 1 ? 'once' : 'twice';
+        it(`IPv6 over ${kind}: after a Packet Too Big saying ${PATH_MTU} on a connection with MSS ${MSS}, the first ${MSS}-byte segment of ${SIZE} bytes the server writes (in ${FIRST_WRITE} + ${SIZE - FIRST_WRITE}) is lost and resent ${times} by the retransmission timer, in well-formed fragments of at most ${PATH_MTU} bytes holding the same sequence number and bytes; then acknowledged, all ${SIZE} bytes arrive intact and the connection closes cleanly`, async function () {
+          this.timeout(300000);
+          const stack = make();
+          const addresses = ['fd00::1/64'];
+          const wire = new ReassemblingLink(kind === 'TUN' ? stack.createTunInterface({ ipAddress: addresses, mtu: 65535 })
+            : new EthernetPeerLink(stack.createTapInterface({ ipAddress: addresses, mtu: 9000 }), family));
+          const server = await listen(stack.net.createServer(), SERVER_PORT);
+          const accepted = nextEvent(server, 'connection', MS);
+          const peer = new TcpPeer(wire, family);
+          // The window stays closed until both writes are queued.
+          await peer.handshake(JUMBO_MSS, 0);
+          const [socket] = await accepted;
+          const errors = [];
+          socket.on('error', (err) => errors.push(err));
+          const reader = new Reader(socket);
+
+          // The PTB quotes the SYN-ACK, whole.
+          const synAck = wire.packets.find((packet) => {
+            const segment = parseTcpPacket(packet);
+            return segment && segment.flags & TCP.SYN && segment.destinationPort === peer.port;
+          });
+          assert.ok(synAck, "the SYN-ACK's packet");
+          const mtuField = Buffer.alloc(4);
+          mtuField.writeUInt32BE(PATH_MTU);
+          assert.equal(wire.send(icmpv6Packet({
+            source: family.peerAddress, destination: family.stackAddress, type: ICMPV6.PACKET_TOO_BIG,
+            body: Buffer.concat([mtuField, synAck]),
+          })), true);
+          await echoBarrier(wire, family, 'the reply to an echo request sent after the Packet Too Big');
+
+          // The first write waits alone in the queue: the persist timer
+          // probes the closed window with its first byte. The second write
+          // follows it (a socket's writes and the interface's packets reach
+          // the engine in order), and then the window opens.
+          const start = peer.rcvNxt;
+          const data = crypto.randomBytes(SIZE);
+          socket.write(data.subarray(0, FIRST_WRITE));
+          const probe = await peer.next((s) => s.payload.length > 0, 'a zero-window probe', MS);
+          assert.equal(probe.seq, start, 'the probe starts at the first byte written');
+          assert.deepEqual(probe.payload, data.subarray(0, 1), 'the probe carries the first byte written');
+          const from = wire.packets.length;
+          socket.write(data.subarray(FIRST_WRITE));
+          peer.send({ flags: TCP.ACK, window: 65535 });
+
+          // The peer loses the first data segment, and keeps nothing that
+          // follows it (no out-of-order queue): it says nothing until the
+          // stack sends the first segment again.
+          const first = await peer.next((s) => s.seq === start && s.payload.length > 1, 'the first data segment', MS);
+          assert.equal(first.flags & (TCP.SYN | TCP.FIN | TCP.RST), 0, 'a plain data segment');
+          assert.equal(first.payload.length, MSS, `a full-sized segment: the ${FIRST_WRITE} bytes of the first write and ${MSS - FIRST_WRITE} of the second`);
+          assert.ok(first.payload.equals(data.subarray(0, MSS)), 'it carries the first bytes written');
+          const identifications = [assertFragments(first, 'the first data segment')];
+          let resent;
+          for (let round = 1; round <= resends; round++) {
+            const label = `resend ${round} of the first data segment`;
+            resent = await peer.next((s) => s.seq === start && s.payload.length > 0, label, MS);
+            assert.equal(resent.flags & (TCP.SYN | TCP.FIN | TCP.RST), 0, `${label}: a plain data segment`);
+            assert.equal(resent.payload.length, first.payload.length, `${label}: as long as the first transmission`);
+            assert.ok(resent.payload.equals(first.payload), `${label}: the same bytes as the first transmission`);
+            const identification = assertFragments(resent, label);
+            assert.ok(!identifications.includes(identification), `${label}: an identification of its own (${identification}; before: ${identifications.join(', ')})`);
+            identifications.push(identification);
+          }
+
+          // Acknowledged normally from the last resend on.
+          const { bytes, beyondWindow } = await receiveStream(peer, SIZE, { pending: [resent], ms: MS });
+          assert.equal(sha256(bytes), sha256(data), `the peer received the ${SIZE} bytes intact`);
+          assert.equal(beyondWindow, 0);
+
+          // Every copy of every data segment (and the probe) carries the
+          // bytes written at its place in the stream, and every packet to
+          // the peer since the window opened is at most the path MTU; each
+          // fragment on the wire belongs to one of the stack's segments.
+          const sent = peer.segments.filter((s) => s.payload.length > 0);
+          for (const segment of sent) {
+            const offset = (segment.seq - start) | 0;
+            assert.ok(offset >= 0 && offset + segment.payload.length <= SIZE, `a segment inside the stream (offset ${offset}, ${segment.payload.length} bytes)`);
+            assert.ok(segment.payload.equals(data.subarray(offset, offset + segment.payload.length)), `the segment at offset ${offset} (${segment.payload.length} bytes) carries the bytes written there`);
+            if (segment.fragments !== null) assertFragments(segment, `the segment at offset ${offset}`);
+          }
+          const later = wire.packets.slice(from);
+          const sizes = later.map((packet) => packet.length);
+          assert.ok(sizes.every((size) => size <= PATH_MTU), `packets since the window opened are at most ${PATH_MTU} bytes (sizes: ${sizes.join(', ')})`);
+          const fragmentsOfSegments = sent.reduce((n, s) => n + (s.fragments === null ? 0 : s.fragments.length), 0);
+          assert.equal(later.filter((packet) => packet[6] === 44).length, fragmentsOfSegments, 'no stray fragment');
+
+          // The peer closes; the server (not half-open) closes too.
+          const ended = nextEvent(socket, 'end', MS);
+          const closed = nextEvent(socket, 'close', MS);
+          peer.send({ flags: TCP.FIN | TCP.ACK });
+          peer.sndNxt = seqAdd(peer.sndNxt, 1);
+          await ended;
+          const fin = await peer.next((s) => s.flags & TCP.FIN, "the server's FIN", MS);
+          assert.equal(fin.seq, seqAdd(start, SIZE), `the server's FIN follows the ${SIZE} bytes it wrote`);
+          assert.equal(fin.ack, peer.sndNxt, "it acknowledges the peer's FIN");
+          assert.equal(fin.payload.length, 0);
+          peer.rcvNxt = seqAdd(fin.seq, 1);
+          peer.send({ flags: TCP.ACK });
+          const [hadError] = await closed;
+          assert.equal(hadError, false, 'the socket closed without an error');
+          await echoBarrier(wire, family, 'the reply to an echo request sent after the last ACK');
+          assert.deepEqual(errors, []);
+          assert.ok(peer.segments.every((s) => (s.flags & TCP.RST) === 0), 'no reset');
+          assert.equal(reader.length, 0, 'the server read nothing: the peer sent no data');
+          assert.equal(reader.ended, true);
+        });
+      }
     }
   });
 
