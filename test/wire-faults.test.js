@@ -242,6 +242,61 @@ async function echoBarrier(link, family, label = 'the reply to an echo request')
 }
 
 /**
+ * The peer sends a Packet Too Big saying `mtu`, quoting `quoted`, and waits
+ * until the stack has taken it.
+ */
+async function packetTooBig(link, family, mtu, quoted) {
+  const mtuField = Buffer.alloc(4);
+  mtuField.writeUInt32BE(mtu);
+  assert.equal(link.send(icmpv6Packet({
+    source: family.peerAddress, destination: family.stackAddress, type: ICMPV6.PACKET_TOO_BIG,
+    body: Buffer.concat([mtuField, quoted]),
+  })), true);
+  await echoBarrier(link, family, 'the reply to an echo request sent after the Packet Too Big');
+}
+
+/**
+ * Sends random data filling the window the stack announces, `window` bytes
+ * at first, in segments of `mss`, until an ACK announces 0; returns the
+ * buffers sent, in order.
+ */
+async function fillWindow(peer, window, mss, scale) {
+  const filled = [];
+  for (let round = 0; window > 0; round++) {
+    assert.ok(round < 20, `the window closes (${window} bytes open after ${round} rounds)`);
+    const bytes = crypto.randomBytes(window);
+    peer.sendData(bytes, mss);
+    filled.push(bytes);
+    const acked = await peer.next((s) => s.ack === peer.sndNxt, `the ACK of the data filling the window (round ${round + 1})`);
+    window = acked.window * 2 ** scale;
+  }
+  return filled;
+}
+
+/**
+ * The peer closes and the server, not half-open, closes too: the server
+ * sees 'end', its FIN comes at `finSeq` and acknowledges the peer's FIN,
+ * the socket closes without an error, and no reset was ever sent.
+ */
+async function closeFromPeer(peer, socket, link, finSeq, ms = 10000) {
+  const ended = nextEvent(socket, 'end', ms);
+  const closed = nextEvent(socket, 'close', ms);
+  peer.send({ flags: TCP.FIN | TCP.ACK });
+  peer.sndNxt = seqAdd(peer.sndNxt, 1);
+  await ended;
+  const fin = await peer.next((s) => s.flags & TCP.FIN, "the server's FIN", ms);
+  assert.equal(fin.seq, finSeq, "the server's FIN follows the bytes it wrote");
+  assert.equal(fin.ack, peer.sndNxt, "it acknowledges the peer's FIN");
+  assert.equal(fin.payload.length, 0);
+  peer.rcvNxt = seqAdd(fin.seq, 1);
+  peer.send({ flags: TCP.ACK });
+  const [hadError] = await closed;
+  assert.equal(hadError, false, 'the socket closed without an error');
+  await echoBarrier(link, peer.family, 'the reply to an echo request sent after the last ACK');
+  assert.ok(peer.segments.every((seg) => (seg.flags & TCP.RST) === 0), 'no reset');
+}
+
+/**
  * Plays a well-behaved receiver of the stack's byte stream from peer.rcvNxt
  * on: of each data segment (`pending` ones first, then as they come) it
  * takes the in-order bytes inside the window it announced, and it
@@ -862,16 +917,7 @@ describe('wire faults found by fuzzing', function () {
           assert.equal(mss, 1500 - family.ipHeader - 20, "the stack's MSS fits its MTU");
 
           // Fill what the stack announces (the server reads nothing) until it announces 0.
-          const filled = [];
-          let window = synAck.window; // never scaled in a SYN
-          for (let round = 0; window > 0; round++) {
-            assert.ok(round < 20, `the window closes (${window} bytes open after ${round} rounds)`);
-            const bytes = crypto.randomBytes(window);
-            peer.sendData(bytes, mss);
-            filled.push(bytes);
-            const acked = await peer.next((s) => s.ack === peer.sndNxt, `the ACK of the data filling the window (round ${round + 1})`);
-            window = acked.window * 2 ** scale;
-          }
+          const filled = await fillWindow(peer, synAck.window, mss, scale); // never scaled in a SYN
           const unread = Buffer.concat(filled);
           assert.ok(unread.length >= synAck.window, `the peer filled ${unread.length} bytes`);
           assert.equal(reader.length, 0, 'the paused server read nothing');
@@ -1166,22 +1212,8 @@ describe('wire faults found by fuzzing', function () {
           'every later data segment starts right after the probed byte: it is not sent again');
 
         // The peer closes; the server (not half-open) closes too.
-        const ended = nextEvent(socket, 'end');
-        const closed = nextEvent(socket, 'close');
-        peer.send({ flags: TCP.FIN | TCP.ACK });
-        peer.sndNxt = seqAdd(peer.sndNxt, 1);
-        await ended;
-        const fin = await peer.next((s) => s.flags & TCP.FIN, "the server's FIN");
-        assert.equal(fin.seq, peer.rcvNxt, "the server's FIN follows the 3 bytes it wrote");
-        assert.equal(fin.ack, peer.sndNxt, "it acknowledges the peer's FIN");
-        assert.equal(fin.payload.length, 0);
-        peer.rcvNxt = seqAdd(fin.seq, 1);
-        peer.send({ flags: TCP.ACK });
-        const [hadError] = await closed;
-        assert.equal(hadError, false, 'the socket closed without an error');
-        await echoBarrier(tun, family, 'the reply to an echo request sent after the last ACK');
+        await closeFromPeer(peer, socket, tun, peer.rcvNxt);
         assert.deepEqual(errors, []);
-        assert.ok(peer.segments.every((s) => (s.flags & TCP.RST) === 0), 'no reset');
         assert.deepEqual(reader.bytes(), sent, 'the server read the byte the peer sent');
         assert.equal(reader.ended, true);
       });
@@ -1261,13 +1293,7 @@ describe('wire faults found by fuzzing', function () {
             return segment && segment.flags & TCP.SYN && segment.destinationPort === peer.port;
           });
           assert.ok(synAck.length >= 48);
-          const mtuField = Buffer.alloc(4);
-          mtuField.writeUInt32BE(mtu);
-          assert.equal(wire.send(icmpv6Packet({
-            source: family.peerAddress, destination: family.stackAddress, type: ICMPV6.PACKET_TOO_BIG,
-            body: Buffer.concat([mtuField, synAck]),
-          })), true);
-          await echoBarrier(wire, family, 'the reply to an echo request sent after the Packet Too Big');
+          await packetTooBig(wire, family, mtu, synAck);
 
           const from = wire.packets.length;
           const acceptedLater = nextEvent(server, 'connection');
@@ -1341,17 +1367,6 @@ describe('wire faults found by fuzzing', function () {
       return { peer, socket, synAck };
     }
 
-    /** A Packet Too Big saying `mtu`, quoting `quoted`, from the peer behind the TUN interface. */
-    async function packetTooBig(tun, mtu, quoted) {
-      const mtuField = Buffer.alloc(4);
-      mtuField.writeUInt32BE(mtu);
-      assert.equal(tun.send(icmpv6Packet({
-        source: TUN_SIDE.peerAddress, destination: TUN_SIDE.stackAddress, type: ICMPV6.PACKET_TOO_BIG,
-        body: Buffer.concat([mtuField, quoted]),
-      })), true);
-      await echoBarrier(tun, TUN_SIDE, 'the reply to an echo request sent after the Packet Too Big');
-    }
-
     /**
      * The server writes `size` bytes on each connection, and each peer
      * receives them intact. Returns, per connection, the stack's packets to
@@ -1384,7 +1399,7 @@ describe('wire faults found by fuzzing', function () {
       this.timeout(60000);
       const { tun, tap, server } = await twoInterfaces();
       const before = { link: tap, ...(await connectFrom(server, tap, TAP_SIDE, MSS_1440)) };
-      await packetTooBig(tun, 1280, before.synAck);
+      await packetTooBig(tun, TUN_SIDE, 1280, before.synAck);
       const after = { link: tap, ...(await connectFrom(server, tap, TAP_SIDE, MSS_1440)) };
       const [quoted, later] = await transfer([before, after], 4000);
       assertWhole(quoted, 1500, 1440, 'the connection the PTB quotes');
@@ -1398,7 +1413,7 @@ describe('wire faults found by fuzzing', function () {
         source: TAP_SIDE.stackAddress, destination: TAP_SIDE.peerAddress, sourcePort: SERVER_PORT, destinationPort: 40000,
         flags: TCP.ACK, payload: crypto.randomBytes(1440),
       });
-      await packetTooBig(tun, 1280, quoted.subarray(0, 1232)); // as much as fits a 1280-byte PTB
+      await packetTooBig(tun, TUN_SIDE, 1280, quoted.subarray(0, 1232)); // as much as fits a 1280-byte PTB
       const after = { link: tap, ...(await connectFrom(server, tap, TAP_SIDE, MSS_1440)) };
       const [later] = await transfer([after], 4000);
       assertWhole(later, 1500, 1440, 'the connection opened afterwards');
@@ -1408,7 +1423,7 @@ describe('wire faults found by fuzzing', function () {
       this.timeout(60000);
       const { tun, tap, server } = await twoInterfaces();
       const before = { link: tun, ...(await connectFrom(server, tun, TUN_SIDE, JUMBO_MSS)) };
-      await packetTooBig(tun, 1280, before.synAck);
+      await packetTooBig(tun, TUN_SIDE, 1280, before.synAck);
       const after = { link: tun, ...(await connectFrom(server, tun, TUN_SIDE, JUMBO_MSS)) };
       const tapSide = { link: tap, ...(await connectFrom(server, tap, TAP_SIDE, MSS_1440)) };
       const [quoted, later, other] = await transfer([before, after, tapSide], 4000);
@@ -1431,13 +1446,13 @@ describe('wire faults found by fuzzing', function () {
         this.timeout(60000);
         const { tun, server } = await twoInterfaces();
         const before = { link: tun, ...(await connectFrom(server, tun, TUN_SIDE, JUMBO_MSS)) };
-        if (earlier !== null) await packetTooBig(tun, earlier, before.synAck);
+        if (earlier !== null) await packetTooBig(tun, TUN_SIDE, earlier, before.synAck);
         const segment = parseTcpPacket(before.synAck);
         const forged = tcpPacket({
           source: 'fd00::99', destination: TUN_SIDE.peerAddress, sourcePort: segment.sourcePort, destinationPort: segment.destinationPort,
           seq: segment.seq, ack: segment.ack, flags: segment.flags, window: segment.window, options: segment.options,
         });
-        await packetTooBig(tun, 1280, forged);
+        await packetTooBig(tun, TUN_SIDE, 1280, forged);
         const after = { link: tun, ...(await connectFrom(server, tun, TUN_SIDE, JUMBO_MSS)) };
         const [quoted, later] = await transfer([before, after], 20000);
         assertWhole(quoted, limit, 8940, 'the connection opened before');
@@ -1536,13 +1551,7 @@ describe('wire faults found by fuzzing', function () {
             return segment && segment.flags & TCP.SYN && segment.destinationPort === peer.port;
           });
           assert.ok(synAck, "the SYN-ACK's packet");
-          const mtuField = Buffer.alloc(4);
-          mtuField.writeUInt32BE(PATH_MTU);
-          assert.equal(wire.send(icmpv6Packet({
-            source: family.peerAddress, destination: family.stackAddress, type: ICMPV6.PACKET_TOO_BIG,
-            body: Buffer.concat([mtuField, synAck]),
-          })), true);
-          await echoBarrier(wire, family, 'the reply to an echo request sent after the Packet Too Big');
+          await packetTooBig(wire, family, PATH_MTU, synAck);
 
           // The first write waits alone in the queue: the persist timer
           // probes the closed window with its first byte. The second write
@@ -1601,22 +1610,8 @@ describe('wire faults found by fuzzing', function () {
           assert.equal(later.filter((packet) => packet[6] === 44).length, fragmentsOfSegments, 'no stray fragment');
 
           // The peer closes; the server (not half-open) closes too.
-          const ended = nextEvent(socket, 'end', MS);
-          const closed = nextEvent(socket, 'close', MS);
-          peer.send({ flags: TCP.FIN | TCP.ACK });
-          peer.sndNxt = seqAdd(peer.sndNxt, 1);
-          await ended;
-          const fin = await peer.next((s) => s.flags & TCP.FIN, "the server's FIN", MS);
-          assert.equal(fin.seq, seqAdd(start, SIZE), `the server's FIN follows the ${SIZE} bytes it wrote`);
-          assert.equal(fin.ack, peer.sndNxt, "it acknowledges the peer's FIN");
-          assert.equal(fin.payload.length, 0);
-          peer.rcvNxt = seqAdd(fin.seq, 1);
-          peer.send({ flags: TCP.ACK });
-          const [hadError] = await closed;
-          assert.equal(hadError, false, 'the socket closed without an error');
-          await echoBarrier(wire, family, 'the reply to an echo request sent after the last ACK');
+          await closeFromPeer(peer, socket, wire, seqAdd(start, SIZE), MS);
           assert.deepEqual(errors, []);
-          assert.ok(peer.segments.every((s) => (s.flags & TCP.RST) === 0), 'no reset');
           assert.equal(reader.length, 0, 'the server read nothing: the peer sent no data');
           assert.equal(reader.ended, true);
         });
@@ -1776,16 +1771,7 @@ describe('wire faults found by fuzzing', function () {
         const reader = new Reader(socket);
 
         // Fill what the stack announces until it announces 0.
-        const filled = [];
-        let window = synAck.window;
-        for (let round = 0; window > 0; round++) {
-          assert.ok(round < 20, `the window closes (${window} bytes open after ${round} rounds)`);
-          const bytes = crypto.randomBytes(window);
-          peer.sendData(bytes, mss);
-          filled.push(bytes);
-          const acked = await peer.next((s) => s.ack === peer.sndNxt, `the ACK of the data filling the window (round ${round + 1})`);
-          window = acked.window;
-        }
+        const filled = await fillWindow(peer, synAck.window, mss, 0);
         const unread = Buffer.concat(filled);
         const rcvNxt = peer.sndNxt;
 
