@@ -8,9 +8,8 @@ const {
 const errors = require('./errors.js');
 const { validateObject, validateBoolean } = require('./validators.js');
 
-const KIND = Object.freeze({ loopback: 1, tun: 2, tap: 3, bridge: 4 });
-const MTU_MIN = { loopback: 576, tun: 576, tap: 576, bridge: 576 };
-const MTU_MAX = 65535;
+const { INTERFACE_KINDS, LIMITS } = require('./backend/contract.js');
+
 // pcap link types: what a capture's records hold.
 const LINKTYPE_ETHERNET = 1;
 const LINKTYPE_RAW = 101; // bare IPv4/IPv6 packets
@@ -101,8 +100,8 @@ function parseAddresses(value, name, optional) {
   if (addresses.filter((a) => a.family === 4).length > 1) {
     throw errors.invalidArgValue(name, value, 'may hold one IPv4 address');
   }
-  if (addresses.filter((a) => a.family === 6).length > 3) {
-    throw errors.invalidArgValue(name, value, 'may hold at most three IPv6 addresses');
+  if (addresses.filter((a) => a.family === 6).length > LIMITS.MAX_IPV6_ADDRESSES) {
+    throw errors.invalidArgValue(name, value, `may hold at most ${LIMITS.MAX_IPV6_ADDRESSES} IPv6 addresses`);
   }
   return addresses;
 }
@@ -165,7 +164,9 @@ function nativeOnly(what) {
 
 function checkPorts(stack, ports) {
   if (!Array.isArray(ports)) throw errors.invalidArgType('options.ports', 'Array', ports);
-  if (ports.length > 32) throw errors.invalidArgValue('options.ports', ports.length, 'may hold at most 32 interfaces');
+  if (ports.length > LIMITS.MAX_BRIDGE_PORTS) {
+    throw errors.invalidArgValue('options.ports', ports.length, `may hold at most ${LIMITS.MAX_BRIDGE_PORTS} interfaces`);
+  }
   ports.forEach((port, index) => {
     if (!(port instanceof TapInterface)) throw errors.invalidArgType(`options.ports[${index}]`, 'TapInterface', port);
     if (port._stack !== stack) throw errors.invalidArgValue(`options.ports[${index}]`, port.macAddress, 'must belong to this stack');
@@ -180,11 +181,11 @@ function formatMac(mac) {
   return [...mac].map((byte) => byte.toString(16).padStart(2, '0')).join(':');
 }
 
-function validateMtu(value, type) {
+function validateMtu(value) {
   if (value === undefined) return 0;
   if (!Number.isInteger(value)) throw errors.invalidArgType('options.mtu', 'integer', value);
-  if (value < MTU_MIN[type] || value > MTU_MAX) {
-    throw errors.outOfRange('options.mtu', `>= ${MTU_MIN[type]} && <= ${MTU_MAX}`, value);
+  if (value < LIMITS.MTU_MIN || value > LIMITS.MTU_MAX) {
+    throw errors.outOfRange('options.mtu', `>= ${LIMITS.MTU_MIN} && <= ${LIMITS.MTU_MAX}`, value);
   }
   return value;
 }
@@ -198,7 +199,7 @@ class Interface extends EventEmitter {
     this._type = type;
     // A TAP port of a bridge, like a Linux bridge port, may have no address.
     this._addresses = parseAddresses(options.ipAddress, 'options.ipAddress', type === 'tap' || type === 'bridge');
-    this._mtu = validateMtu(options.mtu, type) || (type === 'loopback' ? 65535 : 1500);
+    this._mtu = validateMtu(options.mtu) || (type === 'loopback' ? LIMITS.MTU_DEFAULT_LOOPBACK : LIMITS.MTU_DEFAULT);
     this._mac = type === 'tap' || type === 'bridge' ? parseMac(options.macAddress) : null;
     const ports = type === 'bridge' ? checkPorts(stack, options.ports) : [];
     let gateway = '';
@@ -238,7 +239,7 @@ class Interface extends EventEmitter {
     this._readable = null;
     this._readableController = null;
     this._writable = null;
-    stack._backend.createInterface(this._id, KIND[type], this._addresses.map((a) => a.cidr), this._mtu,
+    stack._backend.createInterface(this._id, INTERFACE_KINDS[type], this._addresses.map((a) => a.cidr), this._mtu,
       this._mac || undefined, gateway || undefined, this._defaultRoute, ports.map((port) => port._id));
     for (const port of ports) port._bridge = this;
     this._ports = ports;
@@ -349,6 +350,17 @@ class Interface extends EventEmitter {
 
   _onStackDestroy() {
     this.remove();
+  }
+
+  // The engine could not create the interface: it never existed. As a
+  // socket's, the error comes before 'close'.
+  _onError(code) {
+    if (this._removed) return;
+    try {
+      this.emit('error', errors.systemError(code, 'createInterface'));
+    } finally {
+      this.remove();
+    }
   }
 }
 

@@ -15,8 +15,7 @@ const ID_LIMIT = 0x7fffffff;
 // not anyone holds them, as Node keeps open handles. (A wasm stack with
 // nothing open and no holder is garbage; see lib/backend/wasm.js.)
 const stacksWithOpenHandles = new Set();
-// TCPIP_MAX_INTERFACES in src/core/stack_internal.h.
-const MAX_INTERFACES = 64;
+const { LIMITS: { MAX_INTERFACES } } = require('./backend/contract.js');
 
 
 class Stack {
@@ -165,10 +164,10 @@ class Stack {
         break;
       }
       case EVENTS.CONNECTED:
-        if (handle) handle._onConnected({ address: b, port: c }, { address: d, port: e });
+        if (handle) handle._onConnected({ address: a, port: b }, { address: c, port: d });
         break;
       case EVENTS.LISTENING:
-        if (handle) handle._onListening({ address: b, port: c });
+        if (handle) handle._onListening({ address: a, port: b });
         break;
       case EVENTS.EOF:
         if (handle) handle._onEof();
@@ -176,9 +175,15 @@ class Stack {
       case EVENTS.SHUTDOWN:
         if (handle) handle._onShutdown();
         break;
-      case EVENTS.ERROR:
-        if (handle) handle._onError(a);
+      case EVENTS.ERROR: {
+        if (handle) {
+          handle._onError(a);
+          break;
+        }
+        const iface = this._interfaces.get(id);
+        if (iface) iface._onError(a);
         break;
+      }
       case EVENTS.PACKET: {
         const iface = this._interfaces.get(id);
         if (iface) iface._onPacket(a);

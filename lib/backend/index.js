@@ -1,25 +1,7 @@
 'use strict';
-// The one contract between lib/ and an engine. A backend is created with a
-// dispatcher `(type, id, ...args)` that receives the engine's events, and
-// offers these methods (all asynchronous, none returns a result):
-//   createInterface(id, kind, cidrs, mtu, mac, gateway, defaultRoute, ports)
-//   removeInterface(id)
-//   interfaceInput(id, bytes) -> boolean   false: dropped, queue full
-//   interfaceStats(id)                    answered by a STATS event
-//   captureStart(id, fd) / captureStop(id) pcap records appended to fd (header
-//                                          written by JS); CAPTURE_CLOSED follows stop
-//   attachDevice(id, fd)                  native only: a kernel TUN/TAP device
-//   listen(id, address, port, backlog, ipv6Only)
-//   connect(id, address, port, localAddress, localPort)
-//   write(id, bytes) / writev(id, [bytes]) bytes are copied before return
-//   consumed(id, count)                   the application read count bytes
-//   shutdown(id) / close(id) / abort(id)
-//   setNoDelay(id, enable) / setKeepAlive(id, enable, idleMs)
-//   ref() / unref()                       keep the event loop alive or not
-//   heapBytesInUse()                      bytes of the engine's C heap in use
-//   destroy()                             stop the engine, free everything
-// Event types (numbers) are listed in EVENTS.
-const { EVENTS } = require('./events.js');
+// Chooses and creates engines. What an engine is (its commands and events)
+// is declared in contract.js.
+const { EVENTS } = require('./contract.js');
 const native = require('./native.js');
 const wasm = require('./wasm.js');
 

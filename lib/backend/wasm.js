@@ -7,7 +7,7 @@
 // lwIP's next timeout, never on a fixed tick.
 const { Buffer } = require('../platform/node.js');
 const host = require('./wasm-host.js');
-const { EVENTS } = require('./events.js');
+const { EVENTS } = require('./contract.js');
 
 const SLEEP_FOREVER = 0xffffffff;
 // Rounds of poll-and-dispatch in one task before the host's other work
@@ -27,12 +27,6 @@ const ADDRESS_LENGTH = 48;
 
 let compiled = null; // the WebAssembly.Module every stack instantiates
 let compiling = null;
-
-function outOfMemory() {
-  const error = new Error('tcpip: the wasm stack is out of memory');
-  error.code = 'ENOBUFS';
-  return error;
-}
 
 function notInitialized() {
   const error = new Error('tcpip: call `await init()` before creating a stack with the wasm backend');
@@ -196,13 +190,16 @@ class WasmBackend {
     return this._cString(this._core.tcpip_error_name(code));
   }
 
-  // Writes NUL-terminated strings into the core's scratch buffer; false
-  // when memory ran out.
-  _putStrings(...strings) {
+  // Writes NUL-terminated strings, then `binary` bytes from a 4-byte aligned
+  // offset, into the core's scratch buffer. Returns that offset, or -1 when
+  // memory ran out: the scratch buffer is then gone, and the command that
+  // follows fails in the core with ENOBUFS.
+  _putArguments(strings, binary = 0) {
     const encoded = strings.map((s) => textEncoder.encode(s || ''));
-    const size = encoded.reduce((sum, e) => sum + e.length + 1, 0);
-    const pointer = this._core.tcpip_wasm_scratch(size);
-    if (!pointer) return false;
+    const stringBytes = encoded.reduce((sum, e) => sum + e.length + 1, 0);
+    const binaryOffset = (stringBytes + 3) & ~3;
+    const pointer = this._core.tcpip_wasm_scratch(binaryOffset + binary);
+    if (!pointer) return -1;
     const bytes = this._bytes();
     let at = pointer;
     for (const e of encoded) {
@@ -210,14 +207,7 @@ class WasmBackend {
       at += e.length;
       bytes[at++] = 0;
     }
-    return true;
-  }
-
-  // A socket or listener the core could not be given memory for fails as
-  // the core fails one: an ENOBUFS error event.
-  _outOfMemory(id) {
-    this._queue.push(EVENTS.ERROR, id, 'ENOBUFS', undefined, undefined, undefined, undefined);
-    this._touch();
+    return binaryOffset;
   }
 
   // ------------------------------------------------------------ events
@@ -241,12 +231,19 @@ class WasmBackend {
       case EVENTS.ERROR:
         queue.push(type, id, this._errorName(view.getUint32(record + RECORD.error, true)), undefined, undefined, undefined, undefined);
         break;
-      case EVENTS.ACCEPTED:
-      case EVENTS.CONNECTED:
       case EVENTS.LISTENING:
+        queue.push(type, id, this._cString(record + RECORD.localAddress, ADDRESS_LENGTH),
+          view.getUint32(record + RECORD.localPort, true), undefined, undefined, undefined);
+        break;
+      case EVENTS.ACCEPTED:
         queue.push(type, id, view.getUint32(record + RECORD.otherId, true),
           this._cString(record + RECORD.localAddress, ADDRESS_LENGTH), view.getUint32(record + RECORD.localPort, true),
           this._cString(record + RECORD.remoteAddress, ADDRESS_LENGTH), view.getUint32(record + RECORD.remotePort, true));
+        break;
+      case EVENTS.CONNECTED:
+        queue.push(type, id, this._cString(record + RECORD.localAddress, ADDRESS_LENGTH),
+          view.getUint32(record + RECORD.localPort, true), this._cString(record + RECORD.remoteAddress, ADDRESS_LENGTH),
+          view.getUint32(record + RECORD.remotePort, true), undefined);
         break;
       case EVENTS.STATS: {
         const at = record + RECORD.stats;
@@ -330,27 +327,16 @@ class WasmBackend {
 
   // ------------------------------------------------------------ interfaces
 
-  createInterface(id, kind, cidrs, mtu, mac, gateway, defaultRoute, ports = []) {
-    if (!this._putStrings(...cidrs, gateway || '')) throw outOfMemory();
-    // mac and ports go after the strings, in a block of their own.
-    const extra = this._core.tcpip_wasm_alloc(8 + 4 * ports.length);
-    if (!extra) throw outOfMemory();
-    try {
-      const macPointer = mac ? extra : 0;
-      if (mac) this._bytes().set(mac, extra);
-      const portsPointer = extra + 8;
+  createInterface(id, kind, cidrs, mtu, mac, gateway, defaultRoute, ports) {
+    const binaryOffset = this._putArguments([...cidrs, gateway], 8 + 4 * ports.length);
+    if (binaryOffset >= 0) {
+      const base = this._core.tcpip_wasm_scratch(0) + binaryOffset;
+      if (mac) this._bytes().set(mac, base);
       const view = this._view();
-      ports.forEach((port, i) => view.setUint32(portsPointer + i * 4, port, true));
-      const result = this._core.tcpip_wasm_interface_create(id, kind, cidrs.length, mtu || 0, macPointer,
-        Boolean(defaultRoute), portsPointer, ports.length);
-      if (result !== 0) {
-        const error = new Error(`tcpip: the interface could not be created (${this._errorName(result)})`);
-        error.code = this._errorName(result);
-        throw error;
-      }
-    } finally {
-      this._core.tcpip_wasm_free(extra);
+      ports.forEach((port, i) => view.setUint32(base + 8 + i * 4, port, true));
     }
+    this._core.tcpip_wasm_interface_create(id, kind, cidrs.length, mtu, Math.max(binaryOffset, 0), Boolean(mac),
+      Boolean(defaultRoute), ports.length);
     this._touch();
   }
 
@@ -441,30 +427,21 @@ class WasmBackend {
   // ------------------------------------------------------------ TCP
 
   listen(id, address, port, backlog, ipv6Only) {
-    if (!this._putStrings(address)) {
-      this._outOfMemory(id);
-      return;
-    }
+    this._putArguments([address]);
     this._core.tcpip_wasm_tcp_listen(id, port, backlog, Boolean(ipv6Only));
     this._touch();
   }
 
   connect(id, address, port, localAddress, localPort) {
-    if (!this._putStrings(address, localAddress)) {
-      this._outOfMemory(id);
-      return;
-    }
-    this._core.tcpip_wasm_tcp_connect(id, port, localPort || 0);
+    this._putArguments([address, localAddress]);
+    this._core.tcpip_wasm_tcp_connect(id, port, localPort);
     this._touch();
   }
 
   write(id, bytes) {
+    // Without memory the pointer is 0, and the core fails the connection.
     const pointer = this._core.tcpip_wasm_alloc(bytes.length);
-    if (!pointer && bytes.length) {
-      this._outOfMemory(id);
-      return;
-    }
-    this._bytes().set(bytes, pointer);
+    if (pointer) this._bytes().set(bytes, pointer);
     this._core.tcpip_tcp_write(this._stack, id, pointer, bytes.length);
     this._touch();
   }
@@ -473,15 +450,13 @@ class WasmBackend {
     let length = 0;
     for (const chunk of chunks) length += chunk.length;
     const pointer = this._core.tcpip_wasm_alloc(length);
-    if (!pointer && length) {
-      this._outOfMemory(id);
-      return;
-    }
-    const bytes = this._bytes();
-    let at = pointer;
-    for (const chunk of chunks) {
-      bytes.set(chunk, at);
-      at += chunk.length;
+    if (pointer) {
+      const bytes = this._bytes();
+      let at = pointer;
+      for (const chunk of chunks) {
+        bytes.set(chunk, at);
+        at += chunk.length;
+      }
     }
     this._core.tcpip_tcp_write(this._stack, id, pointer, length);
     this._touch();
@@ -507,13 +482,13 @@ class WasmBackend {
     this._touch();
   }
 
-  setNoDelay(id, enable) {
-    this._core.tcpip_tcp_set_nodelay(this._stack, id, Boolean(enable));
+  setNoDelay(id, enabled) {
+    this._core.tcpip_tcp_set_nodelay(this._stack, id, Boolean(enabled));
     this._touch();
   }
 
-  setKeepAlive(id, enable, idleMs) {
-    this._core.tcpip_tcp_set_keepalive(this._stack, id, Boolean(enable), idleMs >>> 0);
+  setKeepAlive(id, enabled, idleMs) {
+    this._core.tcpip_tcp_set_keepalive(this._stack, id, Boolean(enabled), idleMs >>> 0);
     this._touch();
   }
 

@@ -13,7 +13,6 @@
 #include "lwip/netif.h"
 #include "netif/ethernet.h"
 
-#define BRIDGE_MAX_PORTS 32
 #define BRIDGE_TABLE_SIZE 256
 
 typedef struct mac_entry {
@@ -23,7 +22,7 @@ typedef struct mac_entry {
 } mac_entry;
 
 struct tcpip_bridge {
-  tcpip_interface *ports[BRIDGE_MAX_PORTS];
+  tcpip_interface *ports[TCPIP_MAX_BRIDGE_PORTS];
   size_t port_count;
   mac_entry table[BRIDGE_TABLE_SIZE];
   uint32_t clock; /* counts frames, to replace the stalest entry */
@@ -92,7 +91,7 @@ err_t tcpip_bridge_init(struct netif *netif) {
 }
 
 tcpip_error tcpip_bridge_attach(tcpip_interface *bridge, tcpip_interface *const *ports, size_t count) {
-  if (count > BRIDGE_MAX_PORTS) return TCPIP_EINVAL;
+  if (count > TCPIP_MAX_BRIDGE_PORTS) return TCPIP_EINVAL;
   for (size_t i = 0; i < count; i++) {
     if (ports[i] == NULL || ports[i]->kind != TCPIP_INTERFACE_TAP || ports[i]->bridge != NULL) return TCPIP_EINVAL;
     for (size_t j = 0; j < i; j++) {

@@ -55,12 +55,16 @@ static tcpip_interface *find(tcpip_stack *stack, uint32_t id) {
   return NULL;
 }
 
+_Static_assert(TCPIP_MAX_IPV6_ADDRESSES == LWIP_IPV6_NUM_ADDRESSES,
+               "tcpip.h promises what lwIP keeps");
+
 static uint16_t default_mtu(tcpip_interface_kind kind) {
-  return kind == TCPIP_INTERFACE_LOOPBACK ? 65535 : 1500;
+  return kind == TCPIP_INTERFACE_LOOPBACK ? TCPIP_MTU_DEFAULT_LOOPBACK : TCPIP_MTU_DEFAULT;
 }
 
-tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
-                                   const tcpip_interface_config *config) {
+static tcpip_error create_interface(tcpip_stack *stack, uint32_t id,
+                                    const tcpip_interface_config *config) {
+  if (config == NULL) return TCPIP_ENOBUFS;
   netif_init_fn init;
   switch (config->kind) {
     case TCPIP_INTERFACE_LOOPBACK: init = tcpip_loopback_init; break;
@@ -116,6 +120,16 @@ tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
   netif_set_up(&iface->netif);
   netif_set_link_up(&iface->netif);
   return TCPIP_OK;
+}
+
+tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
+                                   const tcpip_interface_config *config) {
+  tcpip_error error = create_interface(stack, id, config);
+  if (error != TCPIP_OK) {
+    tcpip_event event = {.type = TCPIP_EV_ERROR, .id = id, .error = error};
+    tcpip_emit(stack, &event);
+  }
+  return error;
 }
 
 static void interface_free(tcpip_interface *iface) {

@@ -38,8 +38,6 @@ typedef struct tcpip_tcp_socket {
   struct tcpip_tcp_socket *next_dirty;
 } tcpip_tcp_socket;
 
-#define TCPIP_MAX_INTERFACES 64
-
 /* An interface: lwIP's netif first, so lwIP's netif pointers convert. */
 typedef struct tcpip_interface {
   struct netif netif;

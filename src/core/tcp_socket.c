@@ -32,6 +32,20 @@ static tcpip_tcp_socket *socket_find(tcpip_stack *stack, uint32_t id) {
   return tcpip_id_map_get(&stack->sockets, id);
 }
 
+/* A socket for a driver's listen or connect command. When there is no memory
+ * for it, or for the command's address (NULL), the driver hears ENOBUFS for
+ * its id; an id that is 0 or in use is a driver's bug, and ignored. */
+static tcpip_tcp_socket *socket_open(tcpip_stack *stack, uint32_t id, const char *address) {
+  if (id == 0 || socket_find(stack, id) != NULL) return NULL;
+  tcpip_tcp_socket *socket = address != NULL ? socket_create(stack, id) : NULL;
+  if (socket == NULL) {
+    tcpip_event event = {.type = TCPIP_EV_ERROR, .id = id, .error = TCPIP_ENOBUFS};
+    tcpip_emit(stack, &event);
+  }
+  return socket;
+}
+
+
 static void write_queue_free(tcpip_tcp_socket *socket) {
   tcpip_write_chunk *chunk = socket->write_head;
   while (chunk != NULL) {
@@ -325,11 +339,11 @@ static bool listener_conflicts(const ip_addr_t *address, uint16_t port) {
 
 void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,
                       uint16_t port, int backlog, bool ipv6_only) {
-  tcpip_tcp_socket *socket = socket_create(stack, id);
+  tcpip_tcp_socket *socket = socket_open(stack, id, address);
   if (socket == NULL) return;
   socket->listener = true;
   ip_addr_t bind_address;
-  if (address == NULL || *address == '\0') {
+  if (*address == '\0') {
     ip_addr_set_any(1, &bind_address);
     if (!ipv6_only) IP_SET_TYPE_VAL(bind_address, IPADDR_TYPE_ANY);
   } else if (!tcpip_parse_address(address, &bind_address)) {
@@ -375,7 +389,7 @@ void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,
 void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address,
                        uint16_t port, const char *local_address,
                        uint16_t local_port) {
-  tcpip_tcp_socket *socket = socket_create(stack, id);
+  tcpip_tcp_socket *socket = socket_open(stack, id, address);
   if (socket == NULL) return;
   ip_addr_t remote;
   if (!tcpip_parse_address(address, &remote)) {
@@ -430,10 +444,15 @@ void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address,
 
 void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len) {
   tcpip_tcp_socket *socket = socket_find(stack, id);
-  tcpip_write_chunk *chunk = NULL;
-  if (socket == NULL || socket->listener || socket->shutdown_requested || len == 0 ||
-      (chunk = malloc(sizeof *chunk)) == NULL) {
+  if (socket == NULL || socket->listener || socket->shutdown_requested || len == 0) {
     free(data);
+    return;
+  }
+  tcpip_write_chunk *chunk = data != NULL ? malloc(sizeof *chunk) : NULL;
+  if (chunk == NULL) {
+    /* Bytes the stream cannot carry would corrupt it: the connection ends. */
+    free(data);
+    fail_with_pcb(socket, socket->pcb, TCPIP_ENOBUFS);
     return;
   }
   chunk->next = NULL;

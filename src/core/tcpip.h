@@ -11,6 +11,14 @@
  * it); ids from TCPIP_CORE_ID_BASE up are chosen by the core for accepted
  * connections. Commands naming an unknown id are ignored: the socket may have
  * died while the command was in flight, and its error event says so.
+ *
+ * Every failure a driver reports comes from the core, as a TCPIP_EV_ERROR
+ * event: drivers never make one up. A driver that had no memory to pass a
+ * command's string or buffer passes NULL instead, and the core fails the
+ * command with TCPIP_ENOBUFS, as if it had run out of memory itself.
+ *
+ * lib/backend/contract.js declares the same constants, events and commands
+ * for the JS engines; test/contract.test.js holds the two together.
  */
 #ifndef TCPIP_CORE_H
 #define TCPIP_CORE_H
@@ -28,6 +36,20 @@ extern "C" {
 #define TCPIP_SLEEP_FOREVER UINT32_MAX
 /* The smallest interface MTU: IPv4's 576-byte datagram every host must take. */
 #define TCPIP_MTU_MIN 576
+#define TCPIP_MTU_MAX 65535
+/* What an MTU of 0 picks: loopback interfaces carry anything IP can. */
+#define TCPIP_MTU_DEFAULT 1500
+#define TCPIP_MTU_DEFAULT_LOOPBACK 65535
+/* Interfaces of one stack, bridges included. */
+#define TCPIP_MAX_INTERFACES 64
+/* TAP interfaces one bridge switches between. */
+#define TCPIP_MAX_BRIDGE_PORTS 32
+/* Addresses of one interface: one IPv4 address, up to three IPv6 ones. */
+#define TCPIP_MAX_IPV6_ADDRESSES 3
+/* Drivers number the events of their own layer from here (the core's are
+ * below): the capture of interface `id` has ended, its file is complete. */
+#define TCPIP_EV_DRIVER_BASE 100
+#define TCPIP_EV_CAPTURE_CLOSED TCPIP_EV_DRIVER_BASE
 
 typedef struct tcpip_stack tcpip_stack;
 
@@ -70,7 +92,8 @@ typedef enum tcpip_event_type {
   TCPIP_EV_WRITTEN,
   /* every write before the shutdown was taken, and FIN is queued */
   TCPIP_EV_SHUTDOWN,
-  /* the socket or listener failed and is gone: `error` says why */
+  /* the socket, listener or interface failed and is gone: `error` says why
+   * (an interface only fails to be created) */
   TCPIP_EV_ERROR,
   /* interface `id` sent a packet (TUN) or frame (TAP): copy it with
    * tcpip_event_copy_data() during the call */
@@ -144,6 +167,8 @@ typedef struct tcpip_interface_config {
   size_t port_count;
 } tcpip_interface_config;
 
+/* On failure the interface does not exist, and a TCPIP_EV_ERROR event for
+ * `id` says why, as the result does. A NULL config fails with ENOBUFS. */
 tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
                                    const tcpip_interface_config *config);
 void tcpip_interface_remove(tcpip_stack *stack, uint32_t id);
@@ -182,13 +207,15 @@ void tcpip_interface_set_capture(tcpip_stack *stack, uint32_t id, tcpip_capture_
 /* Like tcpip_interface_input() but takes the packet, without a copy. */
 void tcpip_interface_input_packet(tcpip_stack *stack, uint32_t id, tcpip_packet *packet);
 
-/* TCP. Results arrive as events. */
+/* TCP. Results arrive as events. A NULL address (the driver had no memory
+ * for it) fails the listener or connection with ENOBUFS. */
 void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,
                       uint16_t port, int backlog, bool ipv6_only);
 void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address,
                        uint16_t port, const char *local_address,
                        uint16_t local_port);
-/* Takes ownership of `data` (allocated with malloc). */
+/* Takes ownership of `data` (allocated with malloc). NULL data with a
+ * nonzero `len` (no memory for the bytes) fails the connection with ENOBUFS. */
 void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len);
 void tcpip_tcp_consumed(tcpip_stack *stack, uint32_t id, size_t len);
 void tcpip_tcp_shutdown(tcpip_stack *stack, uint32_t id);

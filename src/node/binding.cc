@@ -44,6 +44,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
             InstanceMethod<&StackBinding::SetKeepAlive>("setKeepAlive"),
             InstanceMethod<&StackBinding::Ref>("ref"),
             InstanceMethod<&StackBinding::Unref>("unref"),
+            InstanceMethod<&StackBinding::HeapBytesInUse>("heapBytesInUse"),
             InstanceMethod<&StackBinding::Destroy>("destroy"),
         });
   }
@@ -365,6 +366,9 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     return info.Env().Undefined();
   }
 
+  // The process's C heap: the native engine has no heap of its own.
+  Napi::Value HeapBytesInUse(const Napi::CallbackInfo& info);
+
   Napi::Value Destroy(const Napi::CallbackInfo& info) {
     Teardown();
     return info.Env().Undefined();
@@ -471,9 +475,19 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
         case TCPIP_EV_ERROR:
           args[2] = Napi::String::New(env, tcpip_error_name(event.error));
           break;
-        case TCPIP_EV_ACCEPTED:
-        case TCPIP_EV_CONNECTED:
         case TCPIP_EV_LISTENING:
+          args[2] = Napi::String::New(env, event.local.address);
+          args[3] = Napi::Number::New(env, event.local.port);
+          argc = 4;
+          break;
+        case TCPIP_EV_CONNECTED:
+          args[2] = Napi::String::New(env, event.local.address);
+          args[3] = Napi::Number::New(env, event.local.port);
+          args[4] = Napi::String::New(env, event.remote.address);
+          args[5] = Napi::Number::New(env, event.remote.port);
+          argc = 6;
+          break;
+        case TCPIP_EV_ACCEPTED:
           args[2] = Napi::Number::New(env, event.other_id);
           args[3] = Napi::String::New(env, event.local.address);
           args[4] = Napi::Number::New(env, event.local.port);
@@ -482,7 +496,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
           argc = 7;
           break;
         default:
-          args[2] = env.Undefined();
+          argc = 2;
           break;
       }
       napi_value result;
@@ -626,7 +640,7 @@ class LinkBinding : public Napi::ObjectWrap<LinkBinding> {
 
 // Bytes the C heap holds for the whole process: what benchmarks compare to
 // tell native memory per connection.
-static Napi::Value HeapBytesInUse(const Napi::CallbackInfo& info) {
+static Napi::Value ProcessHeapBytesInUse(const Napi::CallbackInfo& info) {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
   struct mallinfo2 usage = mallinfo2();
   return Napi::Number::New(info.Env(), static_cast<double>(usage.uordblks + usage.hblkhd));
@@ -645,9 +659,13 @@ static Napi::Value OpenKernelDevice(const Napi::CallbackInfo& info) {
   return pair;
 }
 
+Napi::Value tcpip::StackBinding::HeapBytesInUse(const Napi::CallbackInfo& info) {
+  return ProcessHeapBytesInUse(info);
+}
+
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("openKernelDevice", Napi::Function::New(env, OpenKernelDevice));
-  exports.Set("heapBytesInUse", Napi::Function::New(env, HeapBytesInUse));
+  exports.Set("heapBytesInUse", Napi::Function::New(env, ProcessHeapBytesInUse));
   exports.Set("NativeStack", tcpip::StackBinding::Define(env));
   exports.Set("NativeLink", tcpip::LinkBinding::Define(env));
   return exports;

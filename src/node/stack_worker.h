@@ -63,8 +63,8 @@ struct Command {
   std::shared_ptr<LinkDirection> link;  // kAttachLink
 };
 
-// Events of the Node layer itself, numbered after the core's.
-constexpr int kEventCaptureClosed = 100;  // `id`: the interface; `error`: write failed
+// Events of the Node layer itself (tcpip.h numbers them).
+constexpr int kEventCaptureClosed = TCPIP_EV_CAPTURE_CLOSED;  // `error`: a write failed
 
 // An event copied out of the core, safe to carry to another thread: DATA
 // events own a copy of their bytes.

@@ -91,7 +91,13 @@ static const char *next_string(const char **cursor) {
 }
 
 uint8_t *tcpip_wasm_scratch(uint32_t size) {
-  return reserve(&scratch, &scratch_size, size) ? scratch : NULL;
+  if (reserve(&scratch, &scratch_size, size)) return scratch;
+  /* The next command then finds no arguments, and the core fails it with
+   * ENOBUFS, rather than reading what an earlier command left here. */
+  free(scratch);
+  scratch = NULL;
+  scratch_size = 0;
+  return NULL;
 }
 
 static void copy_endpoint(char *address, uint32_t *port, const tcpip_endpoint *endpoint) {
@@ -167,27 +173,27 @@ tcpip_stack *tcpip_wasm_stack(void) { return stack; }
 uint32_t tcpip_wasm_poll(void) { return tcpip_stack_poll(stack); }
 
 uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_count,
-                                     uint32_t mtu, const uint8_t *mac, bool default_route,
-                                     const uint32_t *ports, uint32_t port_count) {
-  enum { MAX_CIDRS = 8 };
-  if (cidr_count > MAX_CIDRS || scratch == NULL) return TCPIP_EINVAL;
-  const char *cidrs[MAX_CIDRS];
+                                     uint32_t mtu, uint32_t binary_offset, bool has_mac,
+                                     bool default_route, uint32_t port_count) {
+  const char *cidrs[TCPIP_MAX_IPV6_ADDRESSES + 1];
   const char *cursor = (const char *)scratch;
-  for (uint32_t i = 0; i < cidr_count; i++) {
-    if ((cidrs[i] = next_string(&cursor)) == NULL) return TCPIP_EINVAL;
-  }
-  const char *gateway = next_string(&cursor);
+  bool parsed = scratch != NULL && cidr_count <= TCPIP_MAX_IPV6_ADDRESSES + 1 &&
+                port_count <= TCPIP_MAX_BRIDGE_PORTS && binary_offset % 4 == 0 &&
+                binary_offset <= scratch_size && 8 + 4 * port_count <= scratch_size - binary_offset;
+  for (uint32_t i = 0; parsed && i < cidr_count; i++) parsed = (cidrs[i] = next_string(&cursor)) != NULL;
+  const char *gateway = parsed ? next_string(&cursor) : NULL;
+  if (scratch == NULL) return tcpip_interface_create(stack, id, NULL);
   tcpip_interface_config config = {
-      .kind = (tcpip_interface_kind)kind,
+      .kind = parsed ? (tcpip_interface_kind)kind : 0, /* 0 is no kind: EINVAL */
       .cidrs = cidrs,
-      .cidr_count = cidr_count,
+      .cidr_count = parsed ? cidr_count : 0,
       .mtu = (uint16_t)mtu,
       .gateway = gateway != NULL && *gateway != '\0' ? gateway : NULL,
       .default_route = default_route,
-      .ports = ports,
-      .port_count = port_count,
+      .ports = parsed ? (const uint32_t *)(scratch + binary_offset + 8) : NULL,
+      .port_count = parsed ? port_count : 0,
   };
-  if (mac != NULL) memcpy(config.mac, mac, sizeof config.mac);
+  if (parsed && has_mac) memcpy(config.mac, scratch + binary_offset, sizeof config.mac);
   return tcpip_interface_create(stack, id, &config);
 }
 
@@ -205,7 +211,6 @@ void tcpip_wasm_interface_capture(uint32_t id, bool enabled) {
 }
 
 void tcpip_wasm_tcp_listen(uint32_t id, uint32_t port, int32_t backlog, bool ipv6_only) {
-  if (scratch == NULL) return;
   tcpip_tcp_listen(stack, id, (const char *)scratch, (uint16_t)port, backlog, ipv6_only);
 }
 
@@ -213,7 +218,5 @@ void tcpip_wasm_tcp_connect(uint32_t id, uint32_t port, uint32_t local_port) {
   const char *cursor = (const char *)scratch;
   const char *address = next_string(&cursor);
   const char *local_address = next_string(&cursor);
-  if (address == NULL) return;
-  if (local_address == NULL) local_address = "";
   tcpip_tcp_connect(stack, id, address, (uint16_t)port, local_address, (uint16_t)local_port);
 }

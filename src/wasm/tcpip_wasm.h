@@ -43,12 +43,13 @@ uint32_t tcpip_wasm_poll(void);
  * this function; NULL when memory ran out. */
 uint8_t *tcpip_wasm_scratch(uint32_t size);
 
-/* The scratch buffer holds `cidrs` (NUL-separated, cidr_count of them), then
- * the gateway (NUL-terminated, empty for none); mac is 6 bytes or NULL;
- * ports are `port_count` interface ids. Returns a tcpip_error. */
+/* The scratch buffer holds `cidrs` (NUL-terminated, cidr_count of them),
+ * then the gateway (NUL-terminated, empty for none); from `binary_offset`
+ * (a multiple of 4) the MAC (6 bytes, then 2 of padding) and `port_count`
+ * interface ids. Failure comes as the core's error event, and its result. */
 uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_count,
-                                     uint32_t mtu, const uint8_t *mac, bool default_route,
-                                     const uint32_t *ports, uint32_t port_count);
+                                     uint32_t mtu, uint32_t binary_offset, bool has_mac,
+                                     bool default_route, uint32_t port_count);
 /* Injects `length` bytes from the scratch buffer. */
 void tcpip_wasm_interface_input(uint32_t id, uint32_t length);
 /* Shows interface `id`'s traffic to the imported tcpip.capture function. */
