@@ -11,7 +11,7 @@
 // heap per direction with ONE timer armed for the earliest.
 
 // The engines' clock and timers, not the globals a test may fake later.
-const host = require('./backend/wasm-host.js');
+const { engineHost: host } = require('./platform/node.js');
 
 const clock = host.now;
 

@@ -5,8 +5,7 @@
 // once, and the events they cause are queued and delivered on a later task,
 // as the native backend's arrive from its worker. Timers are armed for
 // lwIP's next timeout, never on a fixed tick.
-const { Buffer } = require('../platform/node.js');
-const host = require('./wasm-host.js');
+const { Buffer, engineHost: host } = require('../platform/node.js');
 const { EVENTS } = require('./contract.js');
 
 const SLEEP_FOREVER = 0xffffffff;

@@ -290,6 +290,59 @@ class Timeout {
   }
 }
 
+// --- the engines' host: what the wasm engine and JS links need -----------
+// The module's bytes come embedded, as base64, from the build.
+const { WASM_BASE64 } = require('../../dist/wasm/tcpip.wasm.js');
+
+function readModuleBytes() {
+  if (typeof Uint8Array.fromBase64 === 'function') return Uint8Array.fromBase64(WASM_BASE64);
+  const text = atob(WASM_BASE64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+// Browsers refuse to compile large modules synchronously on the main thread:
+// init() compiles asynchronously first.
+const canCompileSynchronously = false;
+
+// The engines' own clocks and timers, taken when this file loads (see
+// node.js: fake timers installed later do not stop TCP).
+const realSetTimeout = globalThis.setTimeout.bind(globalThis);
+const realClearTimeout = globalThis.clearTimeout.bind(globalThis);
+const realPerformanceNow = performance.now.bind(performance);
+const realDateNow = Date.now;
+
+const now = realPerformanceNow;
+const wallNow = realDateNow;
+
+// A task after pending events, as the native engine's arrive: the
+// platform's setImmediate (a MessageChannel, no clamping).
+function scheduleTask(fn) {
+  setImmediate(fn);
+}
+
+function setTimer(fn, ms) {
+  return realSetTimeout(fn, ms);
+}
+
+const clearTimer = realClearTimeout;
+
+// A page stays open by itself.
+function holdOpen() {
+  return () => {};
+}
+
+function captureFile() {
+  const error = new Error('Packet capture to a file needs Node');
+  error.code = 'ERR_TCPIP_NOT_SUPPORTED';
+  throw error;
+}
+
+function writeConsole(text) {
+  console.error(text.replace(/\n$/, ''));
+}
+
 module.exports = {
   name: 'browser',
   EventEmitter,
@@ -321,4 +374,8 @@ module.exports = {
   WritableStream: globalThis.WritableStream,
   CountQueuingStrategy: globalThis.CountQueuingStrategy,
   fs: null,
+  engineHost: {
+    readModuleBytes, canCompileSynchronously, now, wallNow, scheduleTask, setTimer, clearTimer, holdOpen, reportError,
+    captureFile, writeConsole,
+  },
 };

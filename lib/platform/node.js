@@ -10,11 +10,89 @@ const net = require('node:net');
 const os = require('node:os');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const path = require('node:path');
 const { ReadableStream, WritableStream, CountQueuingStrategy } = require('node:stream/web');
 
 /** [code, description] of a negative errno (libuv's numbering), as util.getSystemErrorMap(). */
 function systemErrorInfo(errno) {
   return util.getSystemErrorMap().get(errno) || [util.getSystemErrorName(errno), 'unknown error'];
+}
+
+// --- the engines' host: what the wasm engine and JS links need -----------
+
+const WASM_PATH = process.env.TCPIP_WASM_PATH
+  ? path.resolve(process.env.TCPIP_WASM_PATH)
+  : path.join(__dirname, '..', '..', 'dist', 'wasm', 'tcpip.wasm');
+
+/** The module's bytes, read synchronously: Node compiles any size on any thread. */
+function readModuleBytes() {
+  try {
+    return fs.readFileSync(WASM_PATH);
+  } catch (cause) {
+    const error = new Error(`tcpip: the wasm module is not built (run \`npm run build:wasm\`): ${cause.message}`);
+    error.code = 'ERR_TCPIP_NO_WASM';
+    throw error;
+  }
+}
+
+const canCompileSynchronously = true;
+
+// The engines' own clocks and timers, taken when this file loads: a test
+// that installs fake timers afterwards (sinon and the like) fakes its own
+// code's time, not TCP's, as with the native backend's worker.
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+const realSetInterval = globalThis.setInterval;
+const realClearInterval = globalThis.clearInterval;
+const realSetImmediate = globalThis.setImmediate;
+const realQueueMicrotask = globalThis.queueMicrotask;
+const realPerformanceNow = performance.now.bind(performance);
+const realDateNow = Date.now;
+
+/** Monotonic milliseconds. */
+const now = realPerformanceNow;
+/** Milliseconds since the epoch. */
+const wallNow = realDateNow;
+
+// Runs fn after pending I/O, as the native backend's events arrive.
+const scheduleTask = realSetImmediate;
+
+// A timer that does not hold the process open by itself.
+function setTimer(fn, ms) {
+  const timer = realSetTimeout(fn, ms);
+  timer.unref();
+  return timer;
+}
+
+const clearTimer = realClearTimeout;
+
+// Holds the process open while the stack has referenced handles.
+function holdOpen() {
+  const timer = realSetInterval(() => {}, 0x7fffffff);
+  return () => realClearInterval(timer);
+}
+
+// An exception from a user's handler, as an uncaught exception, after the
+// other events of the batch have been delivered.
+function reportError(error) {
+  realQueueMicrotask(() => { throw error; });
+}
+
+// pcap records go to a file descriptor the backend owns from captureStart.
+function captureFile(fd) {
+  return {
+    write(bytes) {
+      let done = 0;
+      while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+    },
+    close() {
+      fs.closeSync(fd);
+    },
+  };
+}
+
+function writeConsole(text) {
+  process.stderr.write(text);
 }
 
 module.exports = {
@@ -44,4 +122,9 @@ module.exports = {
   CountQueuingStrategy,
   /** node:fs, or null where there is no file system (browsers). */
   fs,
+  /** Clocks, timers and files of the engines, not the user's (see above). */
+  engineHost: {
+    readModuleBytes, canCompileSynchronously, now, wallNow, scheduleTask, setTimer, clearTimer, holdOpen, reportError,
+    captureFile, writeConsole,
+  },
 };
