@@ -8,7 +8,7 @@ const {
 const errors = require('./errors.js');
 const { validateObject, validateBoolean } = require('./validators.js');
 
-const { INTERFACE_KINDS, LIMITS } = require('./backend/contract.js');
+const { INTERFACE_KINDS, LIMITS, COMMANDS } = require('./backend/contract.js');
 
 // pcap link types: what a capture's records hold.
 const LINKTYPE_ETHERNET = 1;
@@ -42,12 +42,12 @@ class Capture {
   stop() {
     if (!this._closed) {
       this._expectClose();
-      const { _stack: stack, _id: id } = this.interface;
+      const { _stack: stack, _engine: engine, _id: id } = this.interface;
       // Like a pending write to a file, a closing capture keeps the process
       // alive until the engine says its file is complete (CAPTURE_CLOSED,
       // which the stack routes to _onClosed).
       stack._refHandle(this);
-      stack._backend.captureStop(id);
+      engine.captureStop(id);
     }
     return this._closed;
   }
@@ -196,6 +196,7 @@ class Interface extends EventEmitter {
     super();
     validateObject(options, 'options');
     this._stack = stack;
+    this._engine = stack._backend;
     this._type = type;
     // A TAP port of a bridge, like a Linux bridge port, may have no address.
     this._addresses = parseAddresses(options.ipAddress, 'options.ipAddress', type === 'tap' || type === 'bridge');
@@ -215,13 +216,13 @@ class Interface extends EventEmitter {
     let deviceFd = -1;
     if (options.device !== undefined) {
       validateDeviceName(options.device, type);
-      if (!stack._backend.attachDevice) throw nativeOnly('Kernel TUN/TAP devices');
+      if (!COMMANDS.attachDevice.engines.includes(stack.backend)) throw nativeOnly('Kernel TUN/TAP devices');
       deviceFd = openKernelDevice(options.device, type);
     }
     if (options.fd !== undefined) {
       if (type === 'loopback' || type === 'bridge') throw errors.invalidArgValue('options.fd', options.fd, `is not for a ${type} interface`);
       validateInt32Fd(options.fd);
-      if (!stack._backend.attachDevice) throw nativeOnly('Kernel TUN/TAP devices');
+      if (!COMMANDS.attachDevice.engines.includes(stack.backend)) throw nativeOnly('Kernel TUN/TAP devices');
       if (platformName === 'browser') throw errors.notSupported('Kernel TUN/TAP devices');
       deviceFd = options.fd;
     }
@@ -239,12 +240,12 @@ class Interface extends EventEmitter {
     this._readable = null;
     this._readableController = null;
     this._writable = null;
-    stack._backend.createInterface(this._id, INTERFACE_KINDS[type], this._addresses.map((a) => a.cidr), this._mtu,
+    this._engine.createInterface(this._id, INTERFACE_KINDS[type], this._addresses.map((a) => a.cidr), this._mtu,
       this._mac || undefined, gateway || undefined, this._defaultRoute, ports.map((port) => port._id));
     for (const port of ports) port._bridge = this;
     this._ports = ports;
     this._device = options.device === undefined ? (options.fd === undefined ? null : `fd:${options.fd}`) : options.device;
-    if (deviceFd >= 0) stack._backend.attachDevice(this._id, deviceFd);
+    if (deviceFd >= 0) this._engine.attachDevice(this._id, deviceFd);
   }
 
   get type() {
@@ -289,7 +290,7 @@ class Interface extends EventEmitter {
     if (this._removed) return Promise.reject(removedError());
     return new Promise((resolve, reject) => {
       this._statsWaiters.push({ resolve, reject });
-      this._stack._backend.interfaceStats(this._id);
+      this._engine.interfaceStats(this._id);
     });
   }
 
@@ -320,7 +321,7 @@ class Interface extends EventEmitter {
       fs.closeSync(fd);
       throw error;
     }
-    this._stack._backend.captureStart(this._id, fd);
+    this._engine.captureStart(this._id, fd);
     this._capture = new Capture(this, path);
     this._stack._captures.set(this._id, this._capture);
     return this._capture;
@@ -340,7 +341,7 @@ class Interface extends EventEmitter {
     // The engine completes the file; the stack settles the capture then.
     if (this._capture) this._capture.stop();
     this._stack._forgetInterface(this);
-    if (!this._stack.destroyed) this._stack._backend.removeInterface(this._id);
+    if (!this._stack.destroyed) this._engine.removeInterface(this._id);
     if (this._readableController) {
       try { this._readableController.close(); } catch { /* already closed */ }
     }
@@ -381,7 +382,7 @@ class HookInterface extends Interface {
   send(data) {
     if (!(data instanceof Uint8Array)) throw errors.invalidArgType('data', ['Buffer', 'Uint8Array'], data);
     if (this._removed) throw removedError();
-    const accepted = this._stack._backend.interfaceInput(this._id, data);
+    const accepted = this._engine.interfaceInput(this._id, data);
     if (!accepted) this._jsDrops.queueFull++;
     return accepted;
   }

@@ -5,6 +5,7 @@ const errors = require('./errors.js');
 const { validateObject } = require('./validators.js');
 const { EVENTS, createBackend } = require('./backend/index.js');
 const { createNet } = require('./net/index.js');
+const { refuseAccepted } = require('./net/handle.js');
 const { nextTick } = require('./platform/node.js');
 const {
   LoopbackInterface, TunInterface, TapInterface, BridgeInterface,
@@ -160,7 +161,7 @@ class Stack {
       case EVENTS.ACCEPTED: {
         const listener = this._handles.get(a);
         if (listener) listener._onAccepted(id, { address: b, port: c }, { address: d, port: e });
-        else this._backend.close(id);
+        else refuseAccepted(this, id);
         break;
       }
       case EVENTS.CONNECTED:

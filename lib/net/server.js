@@ -9,6 +9,7 @@ const {
 } = require('../validators.js');
 
 const { familyName } = require('./socket.js');
+const { TcpHandle, refuseAccepted } = require('./handle.js');
 
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
 
@@ -31,7 +32,7 @@ class Server extends EventEmitter {
     if (typeof connectionListener === 'function') this.on('connection', connectionListener);
     if (options.highWaterMark !== undefined) validateNumber(options.highWaterMark, 'options.highWaterMark');
     this._stack = options.stack;
-    this._id = 0;
+    this._handle = null; // the listener's TcpHandle while open, as Node's
     this._address = null;
     this._connections = 0;
     this._sockets = new Set();
@@ -49,7 +50,7 @@ class Server extends EventEmitter {
   }
 
   get listening() {
-    return this._address !== null && this._id !== 0;
+    return this._address !== null && this._handle !== null;
   }
 
   /**
@@ -77,7 +78,7 @@ class Server extends EventEmitter {
       else if (typeof args[1] === 'number') options.backlog = args[1];
       if (typeof args[2] === 'number') options.backlog = args[2];
     }
-    if (this._id !== 0 || this._listeningPending) {
+    if (this._handle !== null || this._listeningPending) {
       throw errors.simple(Error, 'ERR_SERVER_ALREADY_LISTEN',
         'Listen method has been called more than once without closing.');
     }
@@ -109,11 +110,9 @@ class Server extends EventEmitter {
     const host = options.host;
     const start = (address) => {
       if (!this._listeningPending || stack.destroyed) return;
-      const id = stack._allocateId();
-      this._id = id;
+      this._handle = new TcpHandle(stack, this);
       this._pendingAddress = { address: address || '::', port };
-      stack._register(id, this);
-      stack._backend.listen(id, address || '', port, backlog, Boolean(options.ipv6Only));
+      this._handle.listen(address || '', port, backlog, Boolean(options.ipv6Only));
     };
     if (host === undefined || host === null || host === '' || isIP(host)) {
       nextTick(start, host || '');
@@ -143,7 +142,7 @@ class Server extends EventEmitter {
     const stack = this._stack;
     // As Node: 0 (or unset) means no limit.
     if (this.maxConnections && this._connections >= this.maxConnections) {
-      stack._backend.close(id);
+      refuseAccepted(stack, id);
       this.emit('drop', {
         localAddress: local.address,
         localPort: local.port,
@@ -173,14 +172,13 @@ class Server extends EventEmitter {
   }
 
   _onStackDestroy() {
-    if (this._id !== 0 || this._listeningPending) this.close();
+    if (this._handle !== null || this._listeningPending) this.close();
   }
 
   _onError(code) {
-    const id = this._id;
-    this._stack._unregister(id);
+    this._handle._forget();
+    this._handle = null;
     this._stack._unrefHandle(this);
-    this._id = 0;
     this._listeningPending = false;
     const target = this._pendingAddress || {};
     this.emit('error', errors.uvError(code, 'listen', target.address, target.port));
@@ -193,14 +191,14 @@ class Server extends EventEmitter {
   }
 
   _emitCloseIfDrained() {
-    if (this._id !== 0 || this._connections > 0 || !this._closing) return;
+    if (this._handle !== null || this._connections > 0 || !this._closing) return;
     this._closing = false;
     nextTick(() => this.emit('close'));
   }
 
   close(cb) {
     if (typeof cb === 'function') {
-      if (this._id === 0 && !this._listeningPending) {
+      if (this._handle === null && !this._listeningPending) {
         this.once('close', function close() {
           cb(errors.simple(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.'));
         });
@@ -209,10 +207,9 @@ class Server extends EventEmitter {
       }
     }
     const stack = this._stack;
-    if (this._id !== 0) {
-      stack._unregister(this._id);
-      stack._backend.close(this._id);
-      this._id = 0;
+    if (this._handle !== null) {
+      this._handle.close();
+      this._handle = null;
     }
     stack._unrefHandle(this);
     this._listeningPending = false;
@@ -223,7 +220,7 @@ class Server extends EventEmitter {
   }
 
   address() {
-    return this._address && this._id ? { ...this._address } : null;
+    return this._address && this._handle !== null ? { ...this._address } : null;
   }
 
   getConnections(cb) {
@@ -234,7 +231,7 @@ class Server extends EventEmitter {
 
   ref() {
     this._refed = true;
-    if (this._id) this._stack._refHandle(this);
+    if (this._handle !== null) this._stack._refHandle(this);
     return this;
   }
 
@@ -245,7 +242,7 @@ class Server extends EventEmitter {
   }
 
   [asyncDispose]() {
-    if (!this._id && !this._listeningPending) return Promise.resolve();
+    if (this._handle === null && !this._listeningPending) return Promise.resolve();
     return new Promise((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())));
   }
 }

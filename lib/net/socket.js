@@ -10,14 +10,20 @@ const {
   validatePort,
   validateInt32,
 } = require('../validators.js');
+const { TcpHandle } = require('./handle.js');
 
 // Bytes a socket may hand the engine ahead of TCP's own send buffer before
 // write callbacks wait: the native side of back-pressure.
 const NATIVE_WRITE_BUDGET = 512 * 1024;
 
 const kStack = Symbol('stack');
-const kId = Symbol('id');
 const kState = Symbol('state');
+
+/** The socket's handle while it is open, else null. */
+function openHandle(socket) {
+  const { handle } = socket[kState];
+  return handle !== null && !handle.closed ? handle : null;
+}
 
 /** 'IPv4' or 'IPv6', as Node names an address's family. */
 function familyName(address) {
@@ -48,19 +54,16 @@ function keepAliveDelay(milliseconds) {
 // What belongs to one connection, reset when a socket connects again.
 function connectionState() {
   return {
-    nativeQueued: 0, // bytes handed to the engine, not yet taken by TCP
     waitingWrite: null, // callback of the write that exceeded the budget
     pendingWrite: null, // chunks written before the connection was up
     pendingFinal: null,
     pendingRead: false,
-    reading: false, // as Node's handle.reading: the window reopens only while set
     eofPending: false,
     eofDelivered: false,
     handleCreated: false,
-    handle: null,
+    handle: null, // the connection's TcpHandle, kept once closed for its counters
     connectTarget: null,
     unconsumed: 0, // bytes pushed to the reader but not yet acknowledged
-    bytesHandedToEngine: 0,
     bytesRead: 0,
     local: null,
     remote: null,
@@ -100,7 +103,6 @@ class Socket extends Duplex {
     });
     const stack = options.stack || (options.server && options.server._stack);
     this[kStack] = stack || null;
-    this[kId] = 0;
     const state = connectionState();
     state.noDelay = Boolean(options.noDelay);
     state.keepAlive = Boolean(options.keepAlive);
@@ -119,11 +121,10 @@ class Socket extends Duplex {
   /** @internal attach an accepted connection */
   _attach({ stack, id, local, remote }) {
     this[kStack] = stack;
-    this[kId] = id;
+    this[kState].handle = new TcpHandle(stack, this, id);
     this[kState].handleCreated = true;
     this[kState].local = local;
     this[kState].remote = remote;
-    stack._register(id, this);
     stack._refHandle(this);
     this._applyOptions();
   }
@@ -136,9 +137,10 @@ class Socket extends Duplex {
 
   _applyOptions() {
     const state = this[kState];
-    const backend = this[kStack]._backend;
-    if (state.noDelay) backend.setNoDelay(this[kId], true);
-    if (state.keepAlive) backend.setKeepAlive(this[kId], true, state.keepAliveDelay);
+    const handle = openHandle(this);
+    if (handle === null) return;
+    if (state.noDelay) handle.setNoDelay(true);
+    if (state.keepAlive) handle.setKeepAlive(true, state.keepAliveDelay);
   }
 
   _onConnected(local, remote) {
@@ -171,14 +173,15 @@ class Socket extends Duplex {
     // Like Node's handle, stop reading when the reader is full: the window
     // stays closed until _read() asks for more, so a paused reader stops the
     // peer within one window.
-    if (!this.push(chunk)) state.reading = false;
-    else if (state.reading) this._acknowledge();
+    if (!this.push(chunk)) state.handle.reading = false;
+    else if (state.handle.reading) this._acknowledge();
   }
 
   _acknowledge() {
     const state = this[kState];
-    if (state.unconsumed > 0 && this[kId] && !this.destroyed) {
-      this[kStack]._backend.consumed(this[kId], state.unconsumed);
+    const handle = openHandle(this);
+    if (state.unconsumed > 0 && handle !== null && !this.destroyed) {
+      handle.consumed(state.unconsumed);
       state.unconsumed = 0;
     }
   }
@@ -187,7 +190,8 @@ class Socket extends Duplex {
   _onStackDestroy() {
     if (this.destroyed) return;
     const state = this[kState];
-    const inFlight = this.connecting || this.writableLength > 0 || state.nativeQueued > 0 || state.unconsumed > 0;
+    const queued = state.handle !== null ? state.handle.queued : 0;
+    const inFlight = this.connecting || this.writableLength > 0 || queued > 0 || state.unconsumed > 0;
     this.destroy(inFlight ? errors.systemError('ECONNABORTED', 'read') : undefined);
   }
 
@@ -195,7 +199,7 @@ class Socket extends Duplex {
   // reading (pauseOnConnect) or whose reader is full sees it later.
   _onEof() {
     const state = this[kState];
-    if (state.reading) this._deliverEof();
+    if (state.handle.reading) this._deliverEof();
     else state.eofPending = true;
   }
 
@@ -211,8 +215,8 @@ class Socket extends Duplex {
 
   _onWritten(count) {
     const state = this[kState];
-    state.nativeQueued -= count;
-    if (state.waitingWrite && state.nativeQueued <= NATIVE_WRITE_BUDGET) {
+    state.handle.taken(count);
+    if (state.waitingWrite && state.handle.queued <= NATIVE_WRITE_BUDGET) {
       const cb = state.waitingWrite;
       state.waitingWrite = null;
       cb();
@@ -227,9 +231,7 @@ class Socket extends Duplex {
 
   _onError(code) {
     const state = this[kState];
-    const id = this[kId];
-    this[kStack]._unregister(id);
-    this[kId] = 0;
+    state.handle._forget();
     let error;
     if (this.connecting) {
       const target = state.connectTarget || {};
@@ -247,7 +249,7 @@ class Socket extends Duplex {
   // --- stream implementation -------------------------------------------
 
   _read() {
-    if (this.connecting || !this[kId]) {
+    if (this.connecting || openHandle(this) === null) {
       this[kState].pendingRead = true;
       return;
     }
@@ -257,7 +259,7 @@ class Socket extends Duplex {
   // The reader wants data again: reopen the window and show a FIN that waited.
   _resumeReading() {
     const state = this[kState];
-    state.reading = true;
+    state.handle.reading = true;
     this._acknowledge();
     if (state.eofPending) this._deliverEof();
   }
@@ -280,20 +282,15 @@ class Socket extends Duplex {
   }
 
   _writeNow(buffers, cb) {
-    if (!this[kId]) {
+    const handle = openHandle(this);
+    if (handle === null) {
       cb(errors.simple(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed'));
       return;
     }
-    const state = this[kState];
-    let total = 0;
-    for (const buffer of buffers) total += buffer.length;
-    if (buffers.length === 1) this[kStack]._backend.write(this[kId], buffers[0]);
-    else this[kStack]._backend.writev(this[kId], buffers);
-    state.bytesHandedToEngine += total;
-    state.nativeQueued += total;
+    handle.write(buffers);
     this._touch();
-    if (state.nativeQueued <= NATIVE_WRITE_BUDGET) cb();
-    else state.waitingWrite = cb;
+    if (handle.queued <= NATIVE_WRITE_BUDGET) cb();
+    else this[kState].waitingWrite = cb;
   }
 
   _final(cb) {
@@ -302,23 +299,23 @@ class Socket extends Duplex {
       this.once('connect', () => this._final(cb));
       return;
     }
+    const handle = openHandle(this);
+    if (handle === null) {
+      cb();
+      return;
+    }
     this[kState].pendingFinal = cb;
-    this[kStack]._backend.shutdown(this[kId]);
+    handle.shutdown();
   }
 
   _destroy(error, cb) {
     const state = this[kState];
     this._clearTimer();
     this.connecting = false;
-    const id = this[kId];
     const stack = this[kStack];
-    const hadHandle = Boolean(id) || state.handleCreated;
-    if (id) {
-      this[kId] = 0;
-      stack._unregister(id);
-      if (state.reset) stack._backend.abort(id);
-      else stack._backend.close(id);
-    }
+    const handle = openHandle(this);
+    const hadHandle = handle !== null || state.handleCreated;
+    if (handle !== null) handle.close(state.reset);
     if (stack) stack._unrefHandle(this);
     if (state.waitingWrite) {
       const waiting = state.waitingWrite;
@@ -341,7 +338,7 @@ class Socket extends Duplex {
    */
   connect(...args) {
     const [options, cb] = normalizeArgs(args);
-    if (this.connecting || this[kId]) {
+    if (this.connecting || openHandle(this) !== null) {
       // Node lets the second connect fail at the socket, with EALREADY.
       const target = this[kState].connectTarget || {};
       nextTick(() => this.destroy(errors.systemError('EALREADY', 'connect', target.address, target.port)));
@@ -422,12 +419,11 @@ class Socket extends Duplex {
       this.destroy(errors.systemError('ECONNABORTED', 'connect', address, port));
       return;
     }
-    const id = stack._allocateId();
-    this[kId] = id;
+    const handle = new TcpHandle(stack, this);
+    this[kState].handle = handle;
     this[kState].connectTarget = { address, port };
-    stack._register(id, this);
     this.emit('connectionAttempt', address, port, isIP(address));
-    stack._backend.connect(id, address, port, localAddress || '', localPort || 0);
+    handle.connect(address, port, localAddress || '', localPort || 0);
   }
 
   _undestroy() {
@@ -447,8 +443,8 @@ class Socket extends Duplex {
   }
 
   resetAndDestroy() {
-    if (this[kId] || this.connecting) {
-      if (this.connecting && !this[kId]) {
+    if (openHandle(this) !== null || this.connecting) {
+      if (this.connecting && openHandle(this) === null) {
         this.once('connect', () => this.resetAndDestroy());
         return this;
       }
@@ -462,7 +458,8 @@ class Socket extends Duplex {
 
   setNoDelay(noDelay = true) {
     this[kState].noDelay = Boolean(noDelay);
-    if (this[kId] && !this.connecting) this[kStack]._backend.setNoDelay(this[kId], Boolean(noDelay));
+    const handle = openHandle(this);
+    if (handle !== null && !this.connecting) handle.setNoDelay(Boolean(noDelay));
     return this;
   }
 
@@ -470,9 +467,8 @@ class Socket extends Duplex {
     const state = this[kState];
     state.keepAlive = Boolean(enable);
     state.keepAliveDelay = keepAliveDelay(initialDelay);
-    if (this[kId] && !this.connecting) {
-      this[kStack]._backend.setKeepAlive(this[kId], state.keepAlive, state.keepAliveDelay);
-    }
+    const handle = openHandle(this);
+    if (handle !== null && !this.connecting) handle.setKeepAlive(state.keepAlive, state.keepAliveDelay);
     return this;
   }
 
@@ -562,11 +558,11 @@ class Socket extends Duplex {
     for (const entry of this.writableBuffer) {
       pending += typeof entry.chunk === 'string' ? Buffer.byteLength(entry.chunk, entry.encoding) : entry.chunk.length;
     }
-    return state.bytesHandedToEngine + pending;
+    return (state.handle !== null ? state.handle.bytesWritten : 0) + pending;
   }
 
   get pending() {
-    return !this[kId] || this.connecting;
+    return openHandle(this) === null || this.connecting;
   }
 
   get readyState() {
@@ -578,34 +574,9 @@ class Socket extends Duplex {
   }
 
   // Node's own modules (http among them) reach into socket._handle to start
-  // and stop reading; the handle here maps that onto the receive window.
+  // and stop reading; the handle maps that onto the receive window.
   get _handle() {
-    if (!this[kId]) return null;
-    const state = this[kState];
-    if (!state.handle || state.handle.id !== this[kId]) {
-      const socket = this;
-      state.handle = {
-        id: this[kId],
-        get reading() {
-          return state.reading;
-        },
-        set reading(value) {
-          state.reading = Boolean(value);
-        },
-        readStart() {
-          socket._resumeReading();
-          return 0;
-        },
-        readStop() {
-          state.reading = false;
-          return 0;
-        },
-        getAsyncId() {
-          return -1;
-        },
-      };
-    }
-    return state.handle;
+    return openHandle(this);
   }
 
   get bufferSize() {
@@ -614,7 +585,7 @@ class Socket extends Duplex {
 
   ref() {
     this[kState].refed = true;
-    if (this[kStack] && (this[kId] || this.connecting)) this[kStack]._refHandle(this);
+    if (this[kStack] && (openHandle(this) !== null || this.connecting)) this[kStack]._refHandle(this);
     return this;
   }
 

@@ -1,0 +1,116 @@
+'use strict';
+// A connection or listener inside a stack's engine, as Node's TCPWrap is for
+// lib/net.js: the one object through which a socket or server reaches the
+// engine, named by (engine, id). The engine's events come back through the
+// stack, which finds the owner by id while the handle is open.
+
+class TcpHandle {
+  /**
+   * Opens a handle under a fresh id of `stack` for `owner` (a Socket or
+   * Server), whose _on* methods receive the engine's events.
+   * @param {import('../stack.js').Stack} stack
+   * @param {object} owner
+   * @param {number} [id] an id the engine chose (an accepted connection)
+   */
+  constructor(stack, owner, id = stack._allocateId()) {
+    this.id = id;
+    this._stack = stack;
+    this._engine = stack._backend;
+    this._owner = owner;
+    this.closed = false;
+    // As Node's handle.reading: the receive window reopens only while set.
+    this.reading = false;
+    this.bytesWritten = 0; // handed to the engine
+    this.bytesTaken = 0; // of those, taken by TCP (WRITTEN events)
+    stack._register(id, owner);
+  }
+
+  /** Bytes handed to the engine that TCP has not taken yet. */
+  get queued() {
+    return this.bytesWritten - this.bytesTaken;
+  }
+
+  listen(address, port, backlog, ipv6Only) {
+    this._engine.listen(this.id, address, port, backlog, ipv6Only);
+  }
+
+  connect(address, port, localAddress, localPort) {
+    this._engine.connect(this.id, address, port, localAddress, localPort);
+  }
+
+  /** Hands `buffers` to TCP; they are the engine's until WRITTEN counts them. */
+  write(buffers) {
+    let total = 0;
+    for (const buffer of buffers) total += buffer.length;
+    if (buffers.length === 1) this._engine.write(this.id, buffers[0]);
+    else this._engine.writev(this.id, buffers);
+    this.bytesWritten += total;
+  }
+
+  /** A WRITTEN event: TCP took `count` more bytes. */
+  taken(count) {
+    this.bytesTaken += count;
+  }
+
+  /** The application read `count` bytes: the window may reopen by that much. */
+  consumed(count) {
+    this._engine.consumed(this.id, count);
+  }
+
+  shutdown() {
+    this._engine.shutdown(this.id);
+  }
+
+  setNoDelay(enabled) {
+    this._engine.setNoDelay(this.id, enabled);
+  }
+
+  setKeepAlive(enabled, idleMs) {
+    this._engine.setKeepAlive(this.id, enabled, idleMs);
+  }
+
+  /**
+   * Ends the handle: with FIN (or RST where data was unread), or with RST
+   * when `reset`. Its events stop reaching the owner.
+   */
+  close(reset = false) {
+    this._forget();
+    if (this._stack.destroyed) return;
+    if (reset) this._engine.abort(this.id);
+    else this._engine.close(this.id);
+  }
+
+  /** The engine ended the handle itself (an ERROR event): only forget it. */
+  _forget() {
+    if (this.closed) return;
+    this.closed = true;
+    this.reading = false;
+    this._stack._unregister(this.id);
+  }
+
+  // Node's own modules (http among them) reach into socket._handle to start
+  // and stop reading.
+  readStart() {
+    this._owner._resumeReading();
+    return 0;
+  }
+
+  readStop() {
+    this.reading = false;
+    return 0;
+  }
+
+  getAsyncId() {
+    return -1;
+  }
+}
+
+/**
+ * Turns away a connection the engine accepted for a server that does not
+ * take it: the engine's id is closed without a handle ever owning it.
+ */
+function refuseAccepted(stack, id) {
+  stack._backend.close(id);
+}
+
+module.exports = { TcpHandle, refuseAccepted };
