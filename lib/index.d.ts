@@ -260,6 +260,8 @@ export interface StackNet {
   SocketAddress: typeof nodeNet.SocketAddress | undefined;
   getDefaultAutoSelectFamily(): boolean;
   setDefaultAutoSelectFamily(value: boolean): void;
+  getDefaultAutoSelectFamilyAttemptTimeout(): number;
+  setDefaultAutoSelectFamilyAttemptTimeout(value: number): void;
   readonly stack: Stack;
 }
 
