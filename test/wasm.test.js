@@ -135,6 +135,39 @@ describe('wasm backend', function () {
     }
   });
 
+  it('one 32 MiB write() to a peer that does not read costs linear memory of about a window, not 32 MiB', async function () {
+    this.timeout(60000);
+    const stack = wasmStack();
+    try {
+      let accepted;
+      const server = stack.net.createServer((socket) => {
+        socket.pause();
+        accepted = socket;
+      });
+      await listen(server, 80);
+      const client = await connect(stack.net, 80, '127.0.0.1');
+      const memoryBefore = stack._backend.memoryBytes();
+      const payload = require('node:crypto').randomBytes(32 * MiB);
+      const written = new Promise((resolve, reject) => client.write(payload, (error) => (error ? reject(error) : resolve())));
+      client.end();
+      // The peer's window and TCP's send buffer fill; the rest waits as the caller's bytes.
+      await delay(500);
+      const memoryWhileStalled = stack._backend.memoryBytes();
+      const received = hashStream(accepted);
+      accepted.resume();
+      await within(written, 30000, 'the write');
+      const result = await within(received, 30000, 'the read');
+      assert.equal(result.bytes, payload.length);
+      assert.equal(result.hash, require('node:crypto').createHash('sha256').update(payload).digest('hex'));
+      const growth = memoryWhileStalled - memoryBefore;
+      console.log(`      linear memory grew ${(growth / MiB).toFixed(1)} MiB while 32 MiB waited`);
+      assert.ok(growth <= 8 * MiB, `linear memory grew by ${growth} bytes`);
+      await closeServer(server);
+    } finally {
+      stack.destroy();
+    }
+  });
+
   it('each stack is its own instance: same addresses and ports, separate sockets', async function () {
     const a = wasmStack();
     const b = wasmStack();

@@ -16,6 +16,10 @@ const MAX_ROUNDS = 64;
 // before a write.
 const CAPTURE_BUFFER = 256 * 1024;
 const PCAP_RECORD_HEADER = 16;
+// Bytes of one connection's writes that the core may hold before TCP takes
+// them (TCP_SND_BUF): enough that TCP never waits for JS, and a bound on
+// the linear memory a large write() costs, which a module never gives back.
+const WRITE_AHEAD = 1024 * 1024;
 
 // tcpip_wasm_event, as src/wasm/tcpip_wasm.h lays it out.
 const RECORD = Object.freeze({
@@ -145,6 +149,9 @@ class WasmBackend {
     this._timerDue = Infinity;
     this._release = null; // holds the process open while refed
     this._captures = new Map();
+    // Writes beyond WRITE_AHEAD wait here, by id, as the caller's bytes.
+    this._writes = new Map();
+    this._writesToResume = new Set();
     this._destroyed = false;
     // The host's task queue and timers hold the backend only weakly: a stack
     // that nobody holds and that has nothing open is garbage, timers and all
@@ -225,9 +232,11 @@ class WasmBackend {
         break;
       }
       case EVENTS.WRITTEN:
+        this._onWritten(id, view.getUint32(record + RECORD.count, true));
         queue.push(type, id, view.getUint32(record + RECORD.count, true), undefined, undefined, undefined, undefined);
         break;
       case EVENTS.ERROR:
+        this._writes.delete(id);
         queue.push(type, id, this._errorName(view.getUint32(record + RECORD.error, true)), undefined, undefined, undefined, undefined);
         break;
       case EVENTS.LISTENING:
@@ -282,6 +291,7 @@ class WasmBackend {
       for (let round = 0; round < MAX_ROUNDS && !this._destroyed; round++) {
         this._dirty = false;
         sleep = this._core.tcpip_wasm_poll();
+        this._resumeWrites();
         if (this._queue.length === 0 && !this._dirty && sleep !== 0) break;
         this._deliver();
       }
@@ -438,27 +448,74 @@ class WasmBackend {
   }
 
   write(id, bytes) {
-    // Without memory the pointer is 0, and the core fails the connection.
-    const pointer = this._core.tcpip_wasm_alloc(bytes.length);
-    if (pointer) this._bytes().set(bytes, pointer);
-    this._core.tcpip_tcp_write(this._stack, id, pointer, bytes.length);
-    this._touch();
+    this._queueWrite(id, [bytes]);
   }
 
   writev(id, chunks) {
-    let length = 0;
-    for (const chunk of chunks) length += chunk.length;
-    const pointer = this._core.tcpip_wasm_alloc(length);
-    if (pointer) {
-      const bytes = this._bytes();
-      let at = pointer;
-      for (const chunk of chunks) {
-        bytes.set(chunk, at);
-        at += chunk.length;
-      }
+    this._queueWrite(id, chunks);
+  }
+
+  _queueWrite(id, chunks) {
+    let pending = this._writes.get(id);
+    if (pending === undefined) {
+      pending = { chunks: [], offset: 0, inCore: 0, shutdown: false };
+      this._writes.set(id, pending);
     }
-    this._core.tcpip_tcp_write(this._stack, id, pointer, length);
-    this._touch();
+    for (const chunk of chunks) if (chunk.length > 0) pending.chunks.push(chunk);
+    this._pushWrites(id, pending);
+  }
+
+  // Hands the core what fits under WRITE_AHEAD, as one write of the next
+  // bytes in order; a shutdown that waited follows the last of them.
+  _pushWrites(id, pending) {
+    const room = WRITE_AHEAD - pending.inCore;
+    if (room > 0 && pending.chunks.length > 0) {
+      let length = 0;
+      for (let i = 0; i < pending.chunks.length && length < room; i++) {
+        length += pending.chunks[i].length - (i === 0 ? pending.offset : 0);
+      }
+      length = Math.min(length, room);
+      // Without memory the pointer is 0, and the core fails the connection.
+      const pointer = this._core.tcpip_wasm_alloc(length);
+      const bytes = pointer ? this._bytes() : null;
+      let at = 0;
+      while (at < length) {
+        const chunk = pending.chunks[0];
+        const take = Math.min(chunk.length - pending.offset, length - at);
+        if (bytes) bytes.set(chunk.subarray(pending.offset, pending.offset + take), pointer + at);
+        at += take;
+        pending.offset += take;
+        if (pending.offset === chunk.length) {
+          pending.chunks.shift();
+          pending.offset = 0;
+        }
+      }
+      pending.inCore += length;
+      this._core.tcpip_tcp_write(this._stack, id, pointer, length);
+      this._touch();
+    }
+    if (pending.chunks.length === 0) {
+      if (pending.shutdown) this._core.tcpip_tcp_shutdown(this._stack, id);
+      if (pending.shutdown || pending.inCore === 0) this._writes.delete(id);
+    }
+  }
+
+  // During a poll (the core may not be re-entered): note what TCP took.
+  _onWritten(id, count) {
+    const pending = this._writes.get(id);
+    if (pending === undefined) return;
+    pending.inCore -= count;
+    if (pending.chunks.length > 0) this._writesToResume.add(id);
+    else if (pending.inCore <= 0) this._writes.delete(id);
+  }
+
+  _resumeWrites() {
+    if (this._writesToResume.size === 0) return;
+    for (const id of this._writesToResume) {
+      const pending = this._writes.get(id);
+      if (pending !== undefined) this._pushWrites(id, pending);
+    }
+    this._writesToResume.clear();
   }
 
   consumed(id, count) {
@@ -467,16 +524,21 @@ class WasmBackend {
   }
 
   shutdown(id) {
-    this._core.tcpip_tcp_shutdown(this._stack, id);
+    const pending = this._writes.get(id);
+    if (pending !== undefined && pending.chunks.length > 0) pending.shutdown = true;
+    else this._core.tcpip_tcp_shutdown(this._stack, id);
     this._touch();
   }
 
+  // Closing ends the connection's unsent writes here as in the core.
   close(id) {
+    this._writes.delete(id);
     this._core.tcpip_tcp_close(this._stack, id);
     this._touch();
   }
 
   abort(id) {
+    this._writes.delete(id);
     this._core.tcpip_tcp_abort(this._stack, id);
     this._touch();
   }
@@ -523,6 +585,7 @@ class WasmBackend {
     if (this._timer !== null) host.clearTimer(this._timer);
     this._timer = null;
     this._queue.length = 0;
+    this._writes.clear();
     this._core = null;
     this._memory = null;
     this._buffer = null;
