@@ -1,7 +1,14 @@
 'use strict';
-// The native backend: the addon built by `npm install` (src/node), one
-// worker thread per stack. Bundles replace this file with native.browser.js.
+// The native backend: the Node-API addon (src/node), one worker thread per
+// stack. Bundles replace this file with native.browser.js.
+//
+// Which addon: TCPIP_ADDON_PATH if set; else node-gyp-build's choice in the
+// package root: a local build (build/Release, build/Debug) before a prebuilt
+// binary for this platform (prebuilds/<platform>-<arch>/, shipped in the
+// packed package; built for Node-API, so Electron loads the same file).
 const path = require('node:path');
+
+const PACKAGE_ROOT = path.join(__dirname, '..', '..');
 
 let addon = null;
 let lastError = null;
@@ -9,21 +16,21 @@ let lastError = null;
 // In Node an addon is expected: its absence deserves a warning.
 const expected = true;
 
+function addonPath() {
+  if (process.env.TCPIP_ADDON_PATH) return path.resolve(process.env.TCPIP_ADDON_PATH);
+  return require('node-gyp-build').resolve(PACKAGE_ROOT);
+}
+
 function loadAddon() {
   if (addon) return addon;
-  const root = path.join(__dirname, '..', '..', 'build');
-  const candidates = process.env.TCPIP_ADDON_PATH
-    ? [path.resolve(process.env.TCPIP_ADDON_PATH)]
-    : [path.join(root, 'Release', 'tcpip.node'), path.join(root, 'Debug', 'tcpip.node')];
-  for (const candidate of candidates) {
-    try {
-      addon = require(candidate);
-      return addon;
-    } catch (error) {
-      lastError = error;
-    }
+  try {
+    addon = require(addonPath());
+    return addon;
+  } catch (error) {
+    lastError = error;
   }
-  const error = new Error(`tcpip: the native addon is not built (run \`npm install\`): ${lastError && lastError.message}`);
+  const why = String(lastError && lastError.message).split('\n')[0];
+  const error = new Error(`tcpip: the native addon is not built (run \`npm install\`): ${why}`);
   error.code = 'ERR_TCPIP_NO_ADDON';
   throw error;
 }
@@ -37,4 +44,4 @@ function create(dispatch) {
   return new NativeStack(dispatch);
 }
 
-module.exports = { create, loadAddon, loadError, expected };
+module.exports = { create, loadAddon, loadError, expected, addonPath };
