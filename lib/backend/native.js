@@ -44,4 +44,4 @@ function create(dispatch) {
   return new NativeStack(dispatch);
 }
 
-module.exports = { create, loadAddon, loadError, expected, addonPath };
+module.exports = { create, loadAddon, loadError, expected };
