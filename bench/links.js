@@ -1,6 +1,7 @@
 'use strict';
-// Bulk TCP between two stacks: over a native link, and over TUN hooks in
-// JS, next to one stack's loopback and the kernel loopback in the same run.
+// Bulk TCP between two stacks: over a native link, the JS link engine (on
+// native and on wasm stacks) and TUN hooks in JS, next to one stack's
+// loopback and the kernel loopback in the same run.
 const { compare, twoStacks, format } = require('./common.js');
 const { measure, measureWithPacketRate } = require('./throughput.js');
 const { link } = require('..');
@@ -20,6 +21,17 @@ const extra = [
       return { net: b.net, clientNet: a.net, host: '10.0.0.2', teardown: () => { a.destroy(); b.destroy(); } };
     },
   },
+  // At MTU 1500 the engine's cost per packet weighs more.
+  ...[['native', 65535], ['wasm', 65535], ['wasm', 1500]].map(([backend, mtu]) => ({
+    name: `two ${backend} stacks, JS link engine, MTU ${mtu}`,
+    make: () => {
+      const { a, b } = twoStacks((x, y) => {
+        const [ta, tb] = tunPair(x, y, mtu);
+        return link(ta, tb, { engine: 'js' });
+      }, backend);
+      return { net: b.net, clientNet: a.net, host: '10.0.0.2', teardown: () => { a.destroy(); b.destroy(); } };
+    },
+  })),
   {
     name: 'two stacks, TUN hooks in JS',
     make: () => {
@@ -53,7 +65,7 @@ async function main() {
   const [kernel, loopback] = results;
   console.log(`bulk TCP between stacks, ${bytes / 2 ** 20} MiB per run, best of ${rounds}`);
   for (const r of results) {
-    console.log(`  ${r.name.padEnd(30)} ${format(r.value)} Gbit/s  ${format(r.value / kernel.value)}x kernel  ${format(r.value / loopback.value)}x one-stack loopback`);
+    console.log(`  ${r.name.padEnd(45)} ${format(r.value)} Gbit/s  ${format(r.value / kernel.value)}x kernel  ${format(r.value / loopback.value)}x one-stack loopback`);
   }
   for (const rate of packetRates.values()) console.log(`  TUN hooks in JS: ${format(rate / 1000, 0)} kpackets/s (both directions)`);
   return results;
