@@ -12,6 +12,7 @@
         "src/core/errors.c",
         "src/core/id_map.c",
         "src/core/interface.c",
+        "src/core/link_conditions.c",
         "src/core/loopback.c",
         "src/core/stack.c",
         "src/core/sys_arch.c",
