@@ -14,6 +14,7 @@
         "src/core/interface.c",
         "src/core/link_conditions.c",
         "src/core/loopback.c",
+        "src/core/pcap.c",
         "src/core/stack.c",
         "src/core/sys_arch.c",
         "src/core/tap.c",

@@ -55,6 +55,8 @@ static tcpip_interface *find(tcpip_stack *stack, uint32_t id) {
   return NULL;
 }
 
+tcpip_interface *tcpip_interface_find(tcpip_stack *stack, uint32_t id) { return find(stack, id); }
+
 _Static_assert(TCPIP_MAX_IPV6_ADDRESSES == LWIP_IPV6_NUM_ADDRESSES,
                "tcpip.h promises what lwIP keeps");
 

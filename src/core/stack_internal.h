@@ -94,6 +94,8 @@ void tcpip_bridge_detach_all(tcpip_interface *bridge);
 void tcpip_bridge_forget_port(tcpip_interface *port);
 /* A frame that arrived on `port` (owned): switched, or delivered to the bridge. */
 void tcpip_bridge_receive(tcpip_interface *port, struct pbuf *p);
+/* The interface named `id`, or NULL. */
+tcpip_interface *tcpip_interface_find(tcpip_stack *stack, uint32_t id);
 /* Counts and reports a packet or frame the stack sends out of `iface`. */
 err_t tcpip_interface_emit(tcpip_interface *iface, struct pbuf *p);
 /* Shows an outgoing buffer chain to the interface's capture, if any. */
