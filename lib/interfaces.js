@@ -10,20 +10,6 @@ const { validateObject, validateBoolean } = require('./validators.js');
 
 const { INTERFACE_KINDS, LIMITS, COMMANDS } = require('./backend/contract.js');
 
-// pcap link types: what a capture's records hold.
-const LINKTYPE_ETHERNET = 1;
-const LINKTYPE_RAW = 101; // bare IPv4/IPv6 packets
-
-function pcapHeader(linktype) {
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0); // microsecond timestamps, little-endian
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(0x10000, 16); // snapshot length: whole packets
-  header.writeUInt32LE(linktype, 20);
-  return header;
-}
-
 /** A running capture: iface.capture(path). */
 class Capture {
   /** @internal */
@@ -313,14 +299,8 @@ class Interface extends EventEmitter {
     if (this._removed) throw removedError();
     if (this._capture) throw errors.simple(Error, 'ERR_TCPIP_CAPTURE_RUNNING', 'The interface is already being captured');
     if (!fs) throw errors.notSupported('Capture to a file');
+    // The engine owns the file from here and writes all of it, header too.
     const fd = fs.openSync(path, 'w');
-    try {
-      // TAP interfaces and bridges carry Ethernet frames; the others IP packets.
-      fs.writeSync(fd, pcapHeader(this._type === 'tap' || this._type === 'bridge' ? LINKTYPE_ETHERNET : LINKTYPE_RAW));
-    } catch (error) {
-      fs.closeSync(fd);
-      throw error;
-    }
     this._engine.captureStart(this._id, fd);
     this._capture = new Capture(this, path);
     this._stack._captures.set(this._id, this._capture);

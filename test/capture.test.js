@@ -8,7 +8,9 @@ const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
 const { link } = require('..');
 const { withStacks } = require('./helpers/stack.js');
-const { listen, closeServer, within } = require('./helpers/util.js');
+const { listen, closeServer, within, waitFor } = require('./helpers/util.js');
+const { icmpEchoRequest } = require('./helpers/packets.js');
+const { readPcap } = require('./helpers/pcap.js');
 
 /** tshark's one-line summaries of the packets in `file` matching `filter`. */
 function tshark(file, filter) {
@@ -141,6 +143,30 @@ describe('packet capture', function () {
     await bridgeCapture.stop();
     assert.equal(fs.readFileSync(bridgeFile).readUInt32LE(20), 1, 'LINKTYPE_ETHERNET');
     assert.ok(tshark(bridgeFile, 'arp').length >= 1, 'tshark reads the ARP request as ARP');
+  });
+
+  it('the file holds what went in and out, in order, with whole packets and wall-clock timestamps', async function () {
+    const [a] = twoStacks();
+    const tun = a.createTunInterface({ ipAddress: '10.5.0.1/24' });
+    const replies = [];
+    tun.on('packet', (p) => replies.push(p));
+    const file = path.join(dir, 'echo.pcap');
+    const started = Date.now() * 1000;
+    const capture = tun.capture(file);
+    const requests = [0, 1, 700, 1472].map((n) => icmpEchoRequest('10.5.0.2', '10.5.0.1', Buffer.alloc(n, n & 0xff)));
+    for (const request of requests) tun.send(request);
+    await waitFor(() => replies.length === requests.length, 5000, 'the echo replies');
+    await capture.stop();
+    const ended = Date.now() * 1000;
+    const { linktype, snapshotLength, records } = readPcap(file);
+    assert.equal(linktype, 101, 'LINKTYPE_RAW');
+    assert.equal(snapshotLength, 0x10000);
+    // Each request as it came in, then the reply the stack sent.
+    assert.deepEqual(records.map((r) => r.bytes), requests.flatMap((request, i) => [request, replies[i]]));
+    // Milliseconds at least on either engine: within the run, in order.
+    const times = records.map((r) => r.time);
+    assert.ok(times[0] >= started - 1000 && times.at(-1) <= ended + 1000, `${times[0]}..${times.at(-1)} outside ${started}..${ended}`);
+    assert.deepEqual(times, [...times].sort((x, y) => x - y));
   });
 
   it('a closing capture keeps the process alive until its file is complete', function () {

@@ -12,10 +12,6 @@ const SLEEP_FOREVER = 0xffffffff;
 // Rounds of poll-and-dispatch in one task before the host's other work
 // (I/O, timers, rendering) gets a turn.
 const MAX_ROUNDS = 64;
-// pcap records gather in a buffer of this size (or one packet's, if larger)
-// before a write.
-const CAPTURE_BUFFER = 256 * 1024;
-const PCAP_RECORD_HEADER = 16;
 // Bytes of one connection's writes that the core may hold before TCP takes
 // them (TCP_SND_BUF): enough that TCP never waits for JS, and a bound on
 // the linear memory a large write() costs, which a module never gives back.
@@ -128,7 +124,7 @@ class WasmBackend {
     const instance = new WebAssembly.Instance(moduleSync(), {
       tcpip: {
         event: (record) => this._onEvent(record),
-        capture: (id, bytes, length, outgoing) => this._onCapture(id, bytes, length, outgoing),
+        capture_write: (id, bytes, length) => this._onCaptureWrite(id, bytes, length),
       },
       wasi_snapshot_preview1: wasiImports(this),
     });
@@ -373,62 +369,50 @@ class WasmBackend {
     this._core.tcpip_interface_set_checksums(this._stack, id, enabled);
   }
 
+  // The core's pcap writer (src/core/pcap.h) formats the file; the host's
+  // file takes the bytes.
   captureStart(id, fd) {
     this._closeCapture(id, true);
-    this._captures.set(id, { file: host.captureFile(fd), buffer: Buffer.allocUnsafe(CAPTURE_BUFFER), size: 0, failed: false });
-    this._core.tcpip_wasm_interface_capture(id, true);
+    const capture = { file: host.captureFile(fd), pcap: 0 };
+    this._captures.set(id, capture);
+    capture.pcap = this._core.tcpip_wasm_capture_start(id);
   }
 
   captureStop(id) {
-    if (this._captures.has(id)) this._core.tcpip_wasm_interface_capture(id, false);
     this._closeCapture(id, false);
   }
 
-  _onCapture(id, pointer, length, outgoing) {
+  // tcpip.capture_write: 1 when the bytes were written.
+  _onCaptureWrite(id, pointer, length) {
     const capture = this._captures.get(id);
-    if (!capture || capture.failed) return;
-    const recordLength = PCAP_RECORD_HEADER + length;
-    if (capture.size + recordLength > capture.buffer.length) {
-      this._flushCapture(capture);
-      if (recordLength > capture.buffer.length) capture.buffer = Buffer.allocUnsafe(recordLength);
-    }
-    const { buffer } = capture;
-    const at = capture.size;
-    const now = host.wallNow();
-    buffer.writeUInt32LE(Math.floor(now / 1000), at);
-    buffer.writeUInt32LE((now % 1000) * 1000, at + 4);
-    buffer.writeUInt32LE(length, at + 8);
-    buffer.writeUInt32LE(length, at + 12);
-    buffer.set(this._bytes().subarray(pointer, pointer + length), at + PCAP_RECORD_HEADER);
-    capture.size += recordLength;
-  }
-
-  _flushCapture(capture) {
-    if (capture.size === 0 || capture.failed) return;
+    if (!capture) return 0;
     try {
-      capture.file.write(capture.buffer.subarray(0, capture.size));
+      capture.file.write(this._bytes().subarray(pointer, pointer + length));
+      return 1;
     } catch {
-      capture.failed = true;
+      return 0;
     }
-    capture.size = 0;
   }
 
   _flushCaptures() {
-    for (const capture of this._captures.values()) this._flushCapture(capture);
+    for (const capture of this._captures.values()) {
+      if (capture.pcap) this._core.tcpip_wasm_capture_flush(capture.pcap);
+    }
   }
 
   _closeCapture(id, silently) {
     const capture = this._captures.get(id);
     if (!capture) return;
+    // Stopping writes what is buffered: the capture stays findable until then.
+    let ok = capture.pcap !== 0 && this._core.tcpip_wasm_capture_stop(capture.pcap) !== 0;
     this._captures.delete(id);
-    this._flushCapture(capture);
     try {
       capture.file.close();
     } catch {
-      capture.failed = true;
+      ok = false;
     }
     if (!silently) {
-      this._queue.push(EVENTS.CAPTURE_CLOSED, id, !capture.failed, undefined, undefined, undefined, undefined);
+      this._queue.push(EVENTS.CAPTURE_CLOSED, id, ok, undefined, undefined, undefined, undefined);
       this._touch();
     }
   }

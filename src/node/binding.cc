@@ -185,8 +185,8 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     return Napi::Boolean::New(info.Env(), worker_->PostInput(std::move(command)));
   }
 
-  // captureStart(id, fd): the worker appends pcap records to `fd` (whose
-  // header JS wrote) and owns it from now on.
+  // captureStart(id, fd): the worker writes a pcap file to `fd` and owns it
+  // from now on.
   Napi::Value CaptureStart(const Napi::CallbackInfo& info) {
     if (!Alive(info.Env())) return info.Env().Undefined();
     Command command;

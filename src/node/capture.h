@@ -1,32 +1,38 @@
 // Packet capture to a pcap file, written by the stack's worker thread as
-// packets pass (no JS on the data path). The JS side opens the file and
-// writes the pcap header; this appends records and closes it.
+// packets pass (no JS on the data path). The core's pcap writer
+// (src/core/pcap.h) formats the file; this owns the buffer and the file,
+// and writes.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "../core/pcap.h"
+
 namespace tcpip {
 
 class PcapWriter {
  public:
-  explicit PcapWriter(int fd) : fd_(fd) { buffer_.reserve(kFlushAt + 0x10000 + 16); }
-  ~PcapWriter();
+  explicit PcapWriter(int fd);  // owns `fd` from now on
+  ~PcapWriter();                // flushes and closes
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
 
-  // A tcpip_capture_fn.
-  static void Record(void* context, const uint8_t* bytes, size_t length, bool outgoing);
-  // Writes what is buffered. Returns false once a write has failed.
-  bool Flush();
-  bool failed() const { return failed_; }
+  // Captures interface `id` of `stack` into the file, header first.
+  void Start(tcpip_stack* stack, uint32_t id) { tcpip_pcap_start(&pcap_, stack, id); }
+  // Stops capturing and writes what is buffered. Returns false once a
+  // write has failed.
+  bool Stop(tcpip_stack* stack, uint32_t id) { return tcpip_pcap_stop(&pcap_, stack, id); }
+  bool Flush() { return tcpip_pcap_flush(&pcap_); }
 
  private:
-  static constexpr size_t kFlushAt = 256 * 1024;
+  static bool Write(void* context, const uint8_t* bytes, size_t length);
+
+  static constexpr size_t kBufferBytes = 256 * 1024;
   int fd_;
-  bool failed_ = false;
   std::vector<uint8_t> buffer_;
+  tcpip_pcap pcap_;
 };
 
 }  // namespace tcpip

@@ -219,7 +219,7 @@ void StackWorker::Apply(tcpip_stack* stack, Command& c) {
     case Command::Type::kCaptureStart: {
       StopCapture(stack, c.id);
       auto writer = std::make_unique<PcapWriter>(c.number);
-      tcpip_interface_set_capture(stack, c.id, &PcapWriter::Record, writer.get());
+      writer->Start(stack, c.id);
       captures_[c.id] = std::move(writer);
       break;
     }
@@ -276,8 +276,7 @@ static constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
 void StackWorker::StopCapture(tcpip_stack* stack, uint32_t interface_id) {
   auto found = captures_.find(interface_id);
   if (found == captures_.end()) return;
-  tcpip_interface_set_capture(stack, interface_id, nullptr, nullptr);
-  bool ok = found->second->Flush();
+  bool ok = found->second->Stop(stack, interface_id);
   captures_.erase(found);  // closes the file
   Event event{};
   event.code = kEventCaptureClosed;

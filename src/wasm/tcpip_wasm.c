@@ -15,9 +15,9 @@ _Static_assert(sizeof(tcpip_interface_stats) == 8 * sizeof(uint64_t), "stats are
 __attribute__((import_module("tcpip"), import_name("event")))
 extern void tcpip_wasm_import_event(const tcpip_wasm_event *record);
 
-__attribute__((import_module("tcpip"), import_name("capture")))
-extern void tcpip_wasm_import_capture(uint32_t interface_id, const uint8_t *bytes,
-                                      uint32_t length, uint32_t outgoing);
+__attribute__((import_module("tcpip"), import_name("capture_write")))
+extern uint32_t tcpip_wasm_import_capture_write(uint32_t interface_id, const uint8_t *bytes,
+                                                uint32_t length);
 
 static tcpip_stack *stack;
 static tcpip_wasm_event record;
@@ -201,13 +201,40 @@ void tcpip_wasm_interface_input(uint32_t id, uint32_t length) {
   if (scratch != NULL && length <= scratch_size) tcpip_interface_input(stack, id, scratch, length);
 }
 
-static void on_capture(void *context, const uint8_t *bytes, size_t length, bool outgoing) {
-  tcpip_wasm_import_capture((uint32_t)(uintptr_t)context, bytes, (uint32_t)length, outgoing);
+/* pcap records gather in a buffer of this size (or go out alone, if
+ * larger) before a write. */
+#define CAPTURE_BUFFER (256 * 1024)
+
+/* A capture and the buffer it writes into, in one allocation. */
+typedef struct capture {
+  tcpip_pcap pcap; /* first: JS holds the capture as its tcpip_pcap */
+  uint32_t id;
+  uint8_t buffer[CAPTURE_BUFFER];
+} capture;
+
+static bool write_capture(void *context, const uint8_t *bytes, size_t length) {
+  return tcpip_wasm_import_capture_write(((capture *)context)->id, bytes, (uint32_t)length) != 0;
 }
 
-void tcpip_wasm_interface_capture(uint32_t id, bool enabled) {
-  tcpip_interface_set_capture(stack, id, enabled ? on_capture : NULL,
-                              (void *)(uintptr_t)id);
+tcpip_pcap *tcpip_wasm_capture_start(uint32_t id) {
+  capture *started = malloc(sizeof *started);
+  if (started == NULL) return NULL;
+  started->id = id;
+  tcpip_pcap_init(&started->pcap, started->buffer, sizeof started->buffer, write_capture, started);
+  if (tcpip_pcap_start(&started->pcap, stack, id) != TCPIP_OK) {
+    free(started);
+    return NULL;
+  }
+  return &started->pcap;
+}
+
+void tcpip_wasm_capture_flush(tcpip_pcap *pcap) { tcpip_pcap_flush(pcap); }
+
+bool tcpip_wasm_capture_stop(tcpip_pcap *pcap) {
+  capture *stopped = (capture *)(void *)pcap;
+  bool ok = tcpip_pcap_stop(pcap, stack, stopped->id);
+  free(stopped);
+  return ok;
 }
 
 void tcpip_wasm_tcp_listen(uint32_t id, uint32_t port, int32_t backlog, bool ipv6_only) {

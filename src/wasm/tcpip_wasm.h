@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/pcap.h"
 #include "../core/tcpip.h"
 
 typedef struct tcpip_wasm_event {
@@ -52,8 +53,17 @@ uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_c
                                      bool default_route, uint32_t port_count);
 /* Injects `length` bytes from the scratch buffer. */
 void tcpip_wasm_interface_input(uint32_t id, uint32_t length);
-/* Shows interface `id`'s traffic to the imported tcpip.capture function. */
-void tcpip_wasm_interface_capture(uint32_t id, bool enabled);
+/* Captures interface `id` to a pcap file (src/core/pcap.h) whose bytes go
+ * out through the imported tcpip.capture_write(id, bytes, length), which
+ * returns 0 when they could not be written. Returns the capture, which JS
+ * gives back with tcpip_wasm_capture_stop(), or NULL (unknown interface,
+ * or no memory). */
+tcpip_pcap *tcpip_wasm_capture_start(uint32_t id);
+/* Writes what the capture has buffered. */
+void tcpip_wasm_capture_flush(tcpip_pcap *capture);
+/* Stops the capture (its interface may be gone), writes what it buffered
+ * and frees it. Returns false when a write failed at any time. */
+bool tcpip_wasm_capture_stop(tcpip_pcap *capture);
 
 /* The scratch buffer holds the address, then the local address (both
  * NUL-terminated, empty for any). */
