@@ -284,6 +284,11 @@ export interface LinkConditions {
   queue?: number;
 }
 
+export interface LinkOptions extends LinkConditions {
+  /** Seeds the link's random numbers (0 to Number.MAX_SAFE_INTEGER): the same seed and packets, the same fates on either engine. Random when absent. */
+  seed?: number;
+}
+
 export interface LinkDirectionStats {
   packets: number;
   bytes: number;
@@ -300,6 +305,8 @@ export declare class Link {
   readonly a: TunInterface | TapInterface;
   readonly b: TunInterface | TapInterface;
   readonly conditions: LinkConditions & { up: boolean };
+  /** The seed of the link's random numbers, given or chosen. */
+  readonly seed: number;
   readonly destroyed: boolean;
   set(conditions: LinkConditions): this;
   down(): this;
@@ -309,8 +316,8 @@ export declare class Link {
 }
 
 /** Joins two TUN or two TAP interfaces (of two stacks of either backend, usually). */
-export declare function link(a: TunInterface, b: TunInterface, conditions?: LinkConditions): Link;
-export declare function link(a: TapInterface, b: TapInterface, conditions?: LinkConditions): Link;
+export declare function link(a: TunInterface, b: TunInterface, options?: LinkOptions): Link;
+export declare function link(a: TapInterface, b: TapInterface, options?: LinkOptions): Link;
 
 /**
  * Opens kernel TUN/TAP device `name` (Linux) and returns its descriptor, for

@@ -1,8 +1,10 @@
 'use strict';
-// The JS link engine: the semantics of src/node/link.cc (conditions, rate
-// and queue, counters per direction) for links whose stacks are not both
-// native (wasm, browser), and for tests that force it. Plain JS: it runs
-// in browsers too, so no Node built-ins here.
+// The JS link engine, for links whose stacks are not both native (wasm,
+// browser), and for tests that force it. What happens to each packet is
+// decided by the core's link conditions unit (src/core/link_conditions.h),
+// the same C as native links use, here through a wasm instance the realm's
+// JS links share; this file keeps the timers and the delivery. Plain JS: it
+// runs in browsers too, so no Node built-ins here.
 //
 // A packet leaves an interface through Interface._onPacket, which hands it
 // to the interface's `_linkSink` (a LinkDirection), and is injected into the
@@ -12,8 +14,16 @@
 
 // The engines' clock and timers, not the globals a test may fake later.
 const { engineHost: host } = require('./platform/node.js');
+const { linkDecisions } = require('./backend/wasm.js');
 
 const clock = host.now;
+
+// tcpip_link_fate and the duplicate bit of tcpip_wasm_link_decide().
+const SEND = 0;
+const FATE = 0xff;
+const DUPLICATE = 0x100;
+// tcpip_link_counters, in order.
+const COUNTERS = ['packets', 'bytes', 'lost', 'duplicated', 'reordered', 'droppedDown', 'droppedMtu', 'droppedQueue'];
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -93,21 +103,62 @@ class TimedQueue {
   }
 }
 
-function newCounters() {
-  return {
-    packets: 0, bytes: 0, lost: 0, duplicated: 0, reordered: 0, droppedDown: 0, droppedMtu: 0, droppedQueue: 0,
-  };
+// One link's state in the shared instance: its conditions, and its two
+// directions' wires, counters and random generators.
+class Decisions {
+  constructor(headerBytes, seed) {
+    this._core = linkDecisions();
+    this._pointer = this._core.tcpip_wasm_link_create(headerBytes, seed);
+    if (!this._pointer) throw new Error('tcpip: no memory for the link');
+    this._buffer = null;
+    this._f64 = null;
+    this.timed = false; // whether packets may wait: the clock matters
+  }
+
+  set(c) {
+    this.timed = Boolean(this._core.tcpip_wasm_link_set_conditions(this._pointer, c.latency || 0, c.jitter || 0,
+      c.loss || 0, c.duplicate || 0, c.reorder || 0, c.rate || 0, c.mtu || 0, c.queue || 0, Boolean(c.up)));
+  }
+
+  /** The verdict for a packet: a fate, with the DUPLICATE bit. */
+  decide(direction, length, now) {
+    return this._core.tcpip_wasm_link_decide(this._pointer, direction, length, now);
+  }
+
+  /** The due time of the last verdict. */
+  due() {
+    const buffer = this._core.memory.buffer;
+    if (this._buffer !== buffer) {
+      this._buffer = buffer;
+      this._f64 = new Float64Array(buffer);
+    }
+    return this._f64[this._pointer >>> 3];
+  }
+
+  refused(direction) {
+    this._core.tcpip_wasm_link_refused(this._pointer, direction);
+  }
+
+  counters(direction) {
+    const view = new DataView(this._core.memory.buffer, this._core.tcpip_wasm_link_counters(this._pointer, direction));
+    const counters = {};
+    COUNTERS.forEach((name, i) => { counters[name] = Number(view.getBigUint64(i * 8, true)); });
+    return counters;
+  }
+
+  free() {
+    if (this._pointer) this._core.tcpip_wasm_link_destroy(this._pointer);
+    this._pointer = 0;
+  }
 }
 
 // One direction: installed as the sending interface's `_linkSink`.
 class LinkDirection {
-  constructor(shared, from, to, headerBytes) {
-    this._shared = shared;
+  constructor(decisions, index, from, to) {
+    this._decisions = decisions;
+    this._index = index; // 0: a to b, 1: b to a
     this._from = from;
     this._to = to;
-    this._headerBytes = headerBytes; // link-layer bytes not counted by the MTU
-    this.counters = newCounters();
-    this._nextFree = 0; // when the wire is free again (rate), clock ms
     this._queue = new TimedQueue();
     this._timer = null;
     this._timerDue = Infinity;
@@ -117,55 +168,18 @@ class LinkDirection {
 
   /** A packet out of the `from` interface; the link may keep `bytes`. */
   send(bytes) {
-    const c = this._shared;
-    const counters = this.counters;
-    if (!c.up) {
-      counters.droppedDown++;
-      return;
-    }
-    const length = bytes.length;
-    if (c.mtu !== 0 && length > c.mtu + this._headerBytes) {
-      counters.droppedMtu++;
-      return;
-    }
-    if (c.loss > 0 && Math.random() < c.loss) {
-      counters.lost++;
-      return;
-    }
+    const decisions = this._decisions;
+    const timed = decisions.timed;
+    const now = timed ? clock() : 0;
+    const verdict = decisions.decide(this._index, bytes.length, now);
+    if ((verdict & FATE) !== SEND) return;
     let due = 0; // 0: now
-    let now = 0;
-    if (c.timed) {
-      now = clock();
-      let sent = now;
-      if (c.rate > 0) {
-        // A wire of this rate: each packet waits for the ones before it, and
-        // a full queue drops, as a router's would.
-        const queueBytes = c.queue !== 0 ? c.queue : Math.max(256 * 1024, c.rate / 8 * 0.05);
-        const start = Math.max(now, this._nextFree);
-        const backlogBytes = (start - now) / 1000 * c.rate / 8;
-        if (backlogBytes + length > queueBytes) {
-          counters.droppedQueue++;
-          return;
-        }
-        this._nextFree = start + length * 8 / c.rate * 1000;
-        sent = this._nextFree;
-      }
-      due = sent + c.latency;
-      if (c.jitter > 0) due += c.jitter * Math.random();
-      if (c.reorder > 0 && Math.random() < c.reorder) {
-        // Held back long enough for later packets to overtake it.
-        due += Math.max(1, c.latency / 2 + c.jitter);
-        counters.reordered++;
-      }
+    if (timed) {
+      due = decisions.due();
       if (due <= now) due = 0;
     }
-    counters.packets++;
-    counters.bytes += length;
-    if (c.duplicate > 0 && Math.random() < c.duplicate) {
-      counters.duplicated++;
-      // Both engines copy what they are given: the same bytes serve twice.
-      this._schedule(bytes, due, now);
-    }
+    // Both engines copy what they are given: the same bytes serve twice.
+    if (verdict & DUPLICATE) this._schedule(bytes, due, now);
     this._schedule(bytes, due, now);
   }
 
@@ -206,7 +220,7 @@ class LinkDirection {
   _inject(bytes) {
     const to = this._to;
     if (this._closed || to._removed || to._stack.destroyed) return;
-    if (!to._stack._backend.interfaceInput(to._id, bytes)) this.counters.droppedQueue++;
+    if (!to._stack._backend.interfaceInput(to._id, bytes)) this._decisions.refused(this._index);
   }
 
   _close() {
@@ -228,12 +242,11 @@ class JsLink {
    * @param {object} a interface (TUN or TAP)
    * @param {object} b interface of the same type
    * @param {number} headerBytes 14 for TAP (Ethernet header), 0 for TUN
+   * @param {number} seed the random generators' seed, a safe integer >= 0
    */
-  constructor(a, b, headerBytes) {
-    this._shared = {
-      latency: 0, jitter: 0, loss: 0, duplicate: 0, reorder: 0, rate: 0, mtu: 0, queue: 0, up: true, timed: false,
-    };
-    this._directions = [new LinkDirection(this._shared, a, b, headerBytes), new LinkDirection(this._shared, b, a, headerBytes)];
+  constructor(a, b, headerBytes, seed) {
+    this._decisions = new Decisions(headerBytes, seed);
+    this._directions = [new LinkDirection(this._decisions, 0, a, b), new LinkDirection(this._decisions, 1, b, a)];
     a._linkSink = this._directions[0];
     b._linkSink = this._directions[1];
     // No wire can corrupt a packet between two in-process stacks: skip
@@ -250,27 +263,18 @@ class JsLink {
 
   // { latency, jitter, loss, duplicate, reorder, rate, mtu, queue, up }, checked by lib/link.js.
   setConditions(options) {
-    const c = this._shared;
-    c.latency = options.latency || 0;
-    c.jitter = options.jitter || 0;
-    c.loss = options.loss || 0;
-    c.duplicate = options.duplicate || 0;
-    c.reorder = options.reorder || 0;
-    c.rate = options.rate || 0;
-    c.mtu = Math.trunc(options.mtu || 0); // whole bytes, as the native uint32
-    c.queue = Math.trunc(options.queue || 0);
-    c.up = Boolean(options.up);
-    c.timed = c.latency > 0 || c.jitter > 0 || c.reorder > 0 || c.rate > 0;
+    this._decisions.set(options);
   }
 
   stats() {
-    return { aToB: { ...this._directions[0].counters }, bToA: { ...this._directions[1].counters } };
+    return { aToB: this._decisions.counters(0), bToA: this._decisions.counters(1) };
   }
 
   /** Drops what is in flight and gives both interfaces back to JS hooks. */
   detach() {
     for (const direction of this._directions) direction._close();
     this._setChecksums(true);
+    this._decisions.free();
   }
 }
 

@@ -30,6 +30,18 @@ function chooseEngine(a, b, forced) {
   return a._stack.backend === 'native' && b._stack.backend === 'native' ? 'native' : 'js';
 }
 
+// The seed of a link's random numbers (loss, jitter, reordering,
+// duplication): given, the same packets meet the same fates on either
+// engine; otherwise a random one, readable as link.seed to replay a run.
+function checkSeed(seed) {
+  if (seed === undefined) return Math.floor(Math.random() * 2 ** 53);
+  if (typeof seed !== 'number') throw errors.invalidArgType('options.seed', 'number', seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw errors.outOfRange('options.seed', `an integer >= 0 && <= ${Number.MAX_SAFE_INTEGER}`, seed);
+  }
+  return seed;
+}
+
 function checkConditions(options) {
   validateObject(options, 'options');
   const checked = {};
@@ -61,6 +73,7 @@ class Link {
     }
     if (a === b) throw errors.invalidArgValue('b', 'the same interface', 'must differ from a');
     this._conditions = { up: true, ...checkConditions(options) };
+    this._seed = checkSeed(options.seed);
     /** @internal 'native' or 'js': which engine carries the packets. */
     this._engineType = chooseEngine(a, b, options.engine);
     this.a = a;
@@ -68,9 +81,9 @@ class Link {
     const headerBytes = kind === TapInterface ? ETHERNET_HEADER : 0;
     if (this._engineType === 'native') {
       const { NativeLink } = require('./backend/native.js').loadAddon();
-      this._engine = new NativeLink(a._stack._backend, a._id, b._stack._backend, b._id, headerBytes);
+      this._engine = new NativeLink(a._stack._backend, a._id, b._stack._backend, b._id, headerBytes, this._seed);
     } else {
-      this._engine = new JsLink(a, b, headerBytes);
+      this._engine = new JsLink(a, b, headerBytes, this._seed);
     }
     this._engine.setConditions(this._conditions);
     a._link = this;
@@ -80,6 +93,11 @@ class Link {
   /** The conditions in force: latency, jitter, loss, duplicate, reorder, rate, mtu, queue, up. */
   get conditions() {
     return { ...this._conditions };
+  }
+
+  /** The seed of the link's random numbers, given or chosen. */
+  get seed() {
+    return this._seed;
   }
 
   /** Changes some conditions; the others stay. Takes effect for the next packet. */
@@ -134,7 +152,8 @@ class Link {
  * @param {import('./interfaces.js').TunInterface|import('./interfaces.js').TapInterface} a
  * @param {import('./interfaces.js').TunInterface|import('./interfaces.js').TapInterface} b
  * @param {object} [options] latency and jitter (ms), loss, duplicate and reorder
- *   (probabilities), rate (bit/s), mtu, queue (bytes)
+ *   (probabilities), rate (bit/s), mtu, queue (bytes), and seed (an integer:
+ *   the same seed, the same fates for the same packets)
  */
 function link(a, b, options = {}) {
   return new Link(a, b, options);

@@ -14,7 +14,9 @@ const { execFileSync } = require('node:child_process');
 const { link: publicLink, Stack } = require('..');
 const { withStacks, teardown, DEFAULT_BACKEND } = require('./helpers/stack.js');
 const { assertTransfer } = require('./helpers/transfer.js');
-const { listen, closeServer, delay, within } = require('./helpers/util.js');
+const { listen, closeServer, delay, within, waitFor } = require('./helpers/util.js');
+const { icmpEchoRequest } = require('./helpers/packets.js');
+const { readPcap } = require('./helpers/pcap.js');
 
 const MiB = 1024 * 1024;
 
@@ -328,5 +330,163 @@ describe('links: choosing the engine', function () {
       await assertTransfer(a, b, '10.0.0.2', 4 * MiB);
       assert.ok(l.stats().aToB.packets > 0);
     }
+  });
+});
+
+describe('links: a seed decides the fates, the same on both engines', function () {
+  let made = [];
+  let dir;
+  beforeEach(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpip-seed-'));
+  });
+  afterEach(function () {
+    for (const s of made) teardown(s);
+    made = [];
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Every condition that draws a random number, and an MTU some packets
+  // exceed; no rate, so no fate depends on timing.
+  const CONDITIONS = { loss: 0.2, duplicate: 0.2, reorder: 0.2, jitter: 2, mtu: 1000 };
+  const PINGS = 120;
+  const HEADERS = 28; // IPv4 + ICMP echo
+
+  // The lengths of the echo replies that arrived at `iface`, sorted.
+  function repliesArrived(file, from) {
+    return readPcap(file).records.map((r) => r.bytes)
+      .filter((p) => p[9] === 1 && p[20] === 0 && p.subarray(12, 16).join('.') === from)
+      .map((p) => p.length).sort((x, y) => x - y);
+  }
+
+  /**
+   * Each stack answers PINGS echo requests of distinct lengths (28 to 1099
+   * bytes) injected into its end of the link, so each direction decides
+   * on a known sequence of replies. Returns the counters and, per
+   * direction, the lengths of the replies that arrived.
+   */
+  async function pingThrough(engine, seed) {
+    // The native engine joins native stacks; the JS engine, this run's.
+    const backend = engine === 'native' ? 'native' : DEFAULT_BACKEND;
+    const [a, b] = [0, 1].map(() => new Stack({ backend }));
+    made.push(a, b);
+    const ia = a.createTunInterface({ ipAddress: '10.0.0.1/24' });
+    const ib = b.createTunInterface({ ipAddress: '10.0.0.2/24' });
+    const l = publicLink(ia, ib, { ...CONDITIONS, seed, ...(engine === 'js' ? { engine } : {}) });
+    assert.equal(l._engineType, engine);
+    assert.equal(l.seed, seed);
+    const files = { aToB: path.join(dir, `${engine}-${seed}-b.pcap`), bToA: path.join(dir, `${engine}-${seed}-a.pcap`) };
+    const captures = [ib.capture(files.aToB), ia.capture(files.bToA)];
+    for (let i = 0; i < PINGS; i++) {
+      const data = Buffer.alloc(9 * i, i);
+      ia.send(icmpEchoRequest('10.0.0.2', '10.0.0.1', data));
+      ib.send(icmpEchoRequest('10.0.0.1', '10.0.0.2', data));
+    }
+    const decided = (c) => c.packets + c.lost + c.droppedMtu + c.droppedDown + c.droppedQueue;
+    await waitFor(() => decided(l.stats().aToB) === PINGS && decided(l.stats().bToA) === PINGS, 10000, 'every reply decided');
+    const stats = l.stats();
+    // Arrived: the requests injected there, and what the link delivered.
+    for (const [iface, counters] of [[ib, stats.aToB], [ia, stats.bToA]]) {
+      await waitFor(async () => (await iface.stats()).packetsIn === PINGS + counters.packets + counters.duplicated,
+        10000, 'every reply delivered');
+    }
+    await Promise.all(captures.map((c) => c.stop()));
+    return { stats, arrived: { aToB: repliesArrived(files.aToB, '10.0.0.1'), bToA: repliesArrived(files.bToA, '10.0.0.2') } };
+  }
+
+  it('the same seed: the same counters and the same packets through a native link and the JS engine', async function () {
+    this.timeout(30000);
+    const seed = 20240611;
+    const native = await pingThrough('native', seed);
+    const js = await pingThrough('js', seed);
+    assert.deepEqual(js.stats, native.stats);
+    assert.deepEqual(js.arrived, native.arrived);
+    for (const direction of ['aToB', 'bToA']) {
+      const c = native.stats[direction];
+      // Every kind of fate happened, so the comparison covers each.
+      assert.ok(c.lost > 0 && c.duplicated > 0 && c.reordered > 0, JSON.stringify(c));
+      // Replies longer than 1000 bytes never cross, and are never counted lost.
+      const tooLong = Array.from({ length: PINGS }, (_, i) => HEADERS + 9 * i).filter((n) => n > CONDITIONS.mtu).length;
+      assert.equal(c.droppedMtu, tooLong);
+      assert.equal(c.packets + c.lost, PINGS - tooLong);
+      assert.equal(native.arrived[direction].length, c.packets + c.duplicated);
+      assert.ok(native.arrived[direction].every((n) => n <= CONDITIONS.mtu));
+    }
+  });
+
+  it('another seed, other fates; without one, a random seed that link.seed tells', async function () {
+    this.timeout(30000);
+    const first = await pingThrough('js', 1);
+    const second = await pingThrough('js', 2);
+    // 109 packets each: the same fates for all of them by chance is p < 2^-50.
+    assert.notDeepEqual(second.arrived.aToB, first.arrived.aToB);
+    assert.notDeepEqual(second.arrived.bToA, first.arrived.bToA);
+    const [a, b] = [0, 1].map(() => new Stack());
+    made.push(a, b);
+    const l = publicLink(a.createTunInterface({ ipAddress: '10.0.0.1/24' }), b.createTunInterface({ ipAddress: '10.0.0.2/24' }));
+    assert.ok(Number.isSafeInteger(l.seed) && l.seed >= 0, String(l.seed));
+    assert.equal(l.conditions.seed, undefined, 'the seed is not a condition set() changes');
+  });
+
+  it('rejects a seed that is not a safe non-negative integer', function () {
+    const [a, b] = [0, 1].map(() => new Stack());
+    made.push(a, b);
+    const ia = a.createTunInterface({ ipAddress: '10.0.0.1/24' });
+    const ib = b.createTunInterface({ ipAddress: '10.0.0.2/24' });
+    assert.throws(() => publicLink(ia, ib, { seed: '1' }), { code: 'ERR_INVALID_ARG_TYPE' });
+    for (const seed of [-1, 1.5, 2 ** 53, NaN]) {
+      assert.throws(() => publicLink(ia, ib, { seed }), { code: 'ERR_OUT_OF_RANGE' }, String(seed));
+    }
+    assert.equal(ia.link, null);
+    assert.equal(publicLink(ia, ib, { seed: Number.MAX_SAFE_INTEGER }).seed, Number.MAX_SAFE_INTEGER);
+  });
+});
+
+describe('links: the decisions of src/core/link_conditions.c, through the wasm export layer', function () {
+  const { linkDecisions } = require('../lib/backend/wasm.js');
+  const SEND = 0;
+  const DROP_DOWN = 1;
+  const DROP_MTU = 2;
+  const DROP_QUEUE = 4;
+  const DUPLICATE = 0x100;
+  let core;
+  let links = [];
+  before(function () {
+    core = linkDecisions();
+  });
+  afterEach(function () {
+    for (const pointer of links) core.tcpip_wasm_link_destroy(pointer);
+    links = [];
+  });
+  // A link under `c` (the conditions as tcpip_wasm_link_set_conditions takes them).
+  function decisions(c, headerBytes = 0) {
+    const pointer = core.tcpip_wasm_link_create(headerBytes, 1);
+    links.push(pointer);
+    core.tcpip_wasm_link_set_conditions(pointer, c.latency || 0, c.jitter || 0, c.loss || 0, c.duplicate || 0,
+      c.reorder || 0, c.rate || 0, c.mtu || 0, c.queue || 0, c.up !== false);
+    return (length, now) => {
+      const verdict = core.tcpip_wasm_link_decide(pointer, 0, length, now);
+      return { verdict, due: new Float64Array(core.memory.buffer)[pointer >>> 3] };
+    };
+  }
+
+  it('a rate queues packets one after another, and the automatic queue holds max(256 KiB, 50 ms)', function () {
+    const decide = decisions({ rate: 8e6, latency: 10 }); // a byte a microsecond
+    const fates = Array.from({ length: 300 }, () => decide(1000, 0));
+    // What waits, the packet itself included, must fit in 256 KiB: 262 packets.
+    assert.deepEqual(fates.slice(0, 262).map((f) => f.verdict), new Array(262).fill(SEND));
+    assert.deepEqual(fates.slice(0, 3).map((f) => f.due), [11, 12, 13]);
+    assert.ok(fates.slice(262).every((f) => f.verdict === DROP_QUEUE));
+    // 1 Gbit/s: 50 ms of it is 6.25 MB, 6103.5 packets of 1024 bytes.
+    const fast = decisions({ rate: 1e9 });
+    assert.equal(Array.from({ length: 7000 }, () => fast(1024, 0).verdict).indexOf(DROP_QUEUE), 6103);
+  });
+
+  it('a reordered packet is held back max(1 ms, latency / 2 + jitter); an MTU counts no link header', function () {
+    assert.deepEqual(decisions({ reorder: 1, latency: 10 })(100, 5), { verdict: SEND, due: 20 });
+    assert.deepEqual(decisions({ reorder: 1 })(100, 5), { verdict: SEND, due: 6 });
+    const tap = decisions({ mtu: 1500, duplicate: 1 }, 14);
+    assert.deepEqual(tap(1514, 3), { verdict: SEND | DUPLICATE, due: 3 });
+    assert.equal(tap(1515, 3).verdict, DROP_MTU);
+    assert.equal(decisions({ up: false, mtu: 1 })(100, 0).verdict, DROP_DOWN, 'a partition first');
   });
 });

@@ -582,4 +582,25 @@ function create(dispatch) {
   return new WasmBackend(dispatch);
 }
 
-module.exports = { create, load, WasmBackend };
+let linkInstance = null;
+
+/**
+ * The module instance the realm's JS links share for their decisions
+ * (src/wasm/tcpip_wasm_link.h): made on first use from the compiled
+ * module, with no stack in it.
+ */
+function linkDecisions() {
+  if (linkInstance) return linkInstance;
+  let memory = null;
+  const views = { _bytes: () => new Uint8Array(memory.buffer), _view: () => new DataView(memory.buffer) };
+  const instance = new WebAssembly.Instance(moduleSync(), {
+    tcpip: { event() {}, capture_write: () => 0 },
+    wasi_snapshot_preview1: wasiImports(views),
+  });
+  memory = instance.exports.memory;
+  instance.exports._initialize();
+  linkInstance = instance.exports;
+  return linkInstance;
+}
+
+module.exports = { create, load, linkDecisions, WasmBackend };

@@ -535,7 +535,7 @@ class LinkBinding : public Napi::ObjectWrap<LinkBinding> {
                        });
   }
 
-  // new NativeLink(stackA, interfaceA, stackB, interfaceB, headerBytes)
+  // new NativeLink(stackA, interfaceA, stackB, interfaceB, headerBytes, seed)
   explicit LinkBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinkBinding>(info) {
     Napi::Env env = info.Env();
     StackBinding* a = StackBinding::Unwrap(info[0].As<Napi::Object>());
@@ -547,6 +547,8 @@ class LinkBinding : public Napi::ObjectWrap<LinkBinding> {
     ends_[0] = {a, info[1].As<Napi::Number>().Uint32Value()};
     ends_[1] = {b, info[3].As<Napi::Number>().Uint32Value()};
     uint32_t header_bytes = info[4].As<Napi::Number>().Uint32Value();
+    // A safe integer, checked by the JS layer: exact in a double.
+    auto seed = static_cast<uint64_t>(info[5].As<Napi::Number>().DoubleValue());
     stacks_[0] = Napi::Persistent(info[0].As<Napi::Object>());
     stacks_[1] = Napi::Persistent(info[2].As<Napi::Object>());
     shared_ = std::make_shared<LinkShared>();
@@ -557,7 +559,7 @@ class LinkBinding : public Napi::ObjectWrap<LinkBinding> {
       command.type = Command::Type::kAttachLink;
       command.id = from.interface_id;
       command.link = std::make_shared<LinkDirection>(shared_, direction, to.stack->worker()->inbox(),
-                                                     to.interface_id, header_bytes);
+                                                     to.interface_id, header_bytes, seed);
       from.stack->worker()->Post(std::move(command));
     }
   }
@@ -577,7 +579,8 @@ class LinkBinding : public Napi::ObjectWrap<LinkBinding> {
   // values checked by the JS layer.
   Napi::Value SetConditions(const Napi::CallbackInfo& info) {
     Napi::Object options = info[0].As<Napi::Object>();
-    LinkConditions conditions;
+    tcpip_link_conditions conditions;
+    tcpip_link_conditions_init(&conditions);
     conditions.latency_ms = NumberOr(options, "latency", 0);
     conditions.jitter_ms = NumberOr(options, "jitter", 0);
     conditions.loss = NumberOr(options, "loss", 0);

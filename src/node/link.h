@@ -1,8 +1,7 @@
 // Native links: two interfaces of two stacks joined with no JS on the data
-// path. What one stack sends out of its interface is copied once, passes
-// through the link's conditions (loss, duplication, reordering, latency,
-// jitter, rate, MTU) on the sending stack's thread, and is handed to the
-// other stack's worker with the time it is due.
+// path. What one stack sends out of its interface is copied once, judged by
+// the link's conditions (src/core/link_conditions.h) on the sending stack's
+// thread, and handed to the other stack's worker with the time it is due.
 #pragma once
 
 #include <atomic>
@@ -10,8 +9,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <random>
 
+#include "../core/link_conditions.h"
 #include "../core/tcpip.h"
 
 namespace tcpip {
@@ -34,18 +33,7 @@ class Inbox {
   StackWorker* worker_;
 };
 
-struct LinkConditions {
-  double latency_ms = 0;
-  double jitter_ms = 0;
-  double loss = 0;       // probability, 0..1
-  double duplicate = 0;  // probability, 0..1
-  double reorder = 0;    // probability that a packet is held back, 0..1
-  double rate_bps = 0;   // 0: unlimited
-  uint32_t mtu = 0;      // 0: no limit beyond the interfaces' own
-  uint32_t queue_bytes = 0;  // with a rate: bytes that may wait, 0: automatic
-  bool up = true;
-};
-
+// A direction's counters as JS reads them: the sender stores, JS loads.
 struct LinkCounters {
   std::atomic<uint64_t> packets{0};
   std::atomic<uint64_t> bytes{0};
@@ -55,16 +43,19 @@ struct LinkCounters {
   std::atomic<uint64_t> dropped_down{0};
   std::atomic<uint64_t> dropped_mtu{0};
   std::atomic<uint64_t> dropped_queue{0};
+
+  void Publish(const tcpip_link_counters& counters);
 };
 
 // The state both directions share and JS changes while traffic flows.
 class LinkShared {
  public:
-  LinkConditions Conditions() {
+  LinkShared() { tcpip_link_conditions_init(&conditions_); }
+  tcpip_link_conditions Conditions() {
     std::lock_guard<std::mutex> lock(mutex_);
     return conditions_;
   }
-  void SetConditions(const LinkConditions& conditions) {
+  void SetConditions(const tcpip_link_conditions& conditions) {
     std::lock_guard<std::mutex> lock(mutex_);
     conditions_ = conditions;
   }
@@ -72,7 +63,7 @@ class LinkShared {
 
  private:
   std::mutex mutex_;
-  LinkConditions conditions_;
+  tcpip_link_conditions conditions_;
 };
 
 // One direction, installed as the sending interface's sink. Runs on the
@@ -80,7 +71,7 @@ class LinkShared {
 class LinkDirection {
  public:
   LinkDirection(std::shared_ptr<LinkShared> shared, int direction, std::shared_ptr<Inbox> target,
-                uint32_t target_interface, uint32_t header_bytes);
+                uint32_t target_interface, uint32_t header_bytes, uint64_t seed);
   static void Sink(void* context, tcpip_packet* packet);
 
  private:
@@ -90,9 +81,7 @@ class LinkDirection {
   LinkCounters& counters_;
   std::shared_ptr<Inbox> target_;
   uint32_t target_interface_;
-  uint32_t header_bytes_;  // link-layer bytes not counted by the MTU
-  Clock::time_point next_free_{};  // when the wire is free again (rate)
-  std::mt19937_64 random_;
+  tcpip_link_direction state_;
 };
 
 }  // namespace tcpip
