@@ -4,13 +4,22 @@
 
 namespace tcpip {
 
-void Inbox::Deliver(uint32_t interface_id, tcpip_packet* packet, Clock::time_point due) {
+// A long turn hands its packets over in batches of this many, so the other
+// stack can start on them while this one still sends.
+static constexpr size_t kBatchPackets = 64;
+
+void FreeDeliveries(std::vector<LinkDelivery>& deliveries) {
+  for (LinkDelivery& delivery : deliveries) tcpip_packet_free(delivery.packet);
+  deliveries.clear();
+}
+
+void Inbox::Deliver(std::vector<LinkDelivery>& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (worker_ == nullptr) {
-    tcpip_packet_free(packet);
+    FreeDeliveries(batch);
     return;
   }
-  worker_->PostDelivery(interface_id, packet, due);
+  worker_->PostDeliveries(batch);
 }
 
 void Inbox::Close() {
@@ -29,6 +38,19 @@ void LinkCounters::Publish(const tcpip_link_counters& counters) {
   dropped_queue.store(counters.dropped_queue, std::memory_order_relaxed);
 }
 
+void LinkShared::SetConditions(const tcpip_link_conditions& conditions) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  conditions_ = conditions;
+  version_.fetch_add(1, std::memory_order_release);
+}
+
+void LinkShared::Refresh(tcpip_link_conditions* out, uint64_t* seen) {
+  if (version_.load(std::memory_order_acquire) == *seen) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  *out = conditions_;
+  *seen = version_.load(std::memory_order_relaxed);  // changes only under the mutex
+}
+
 LinkDirection::LinkDirection(std::shared_ptr<LinkShared> shared, int direction,
                              std::shared_ptr<Inbox> target, uint32_t target_interface,
                              uint32_t header_bytes, uint64_t seed)
@@ -36,22 +58,35 @@ LinkDirection::LinkDirection(std::shared_ptr<LinkShared> shared, int direction,
       counters_(shared_->counters[direction]),
       target_(std::move(target)),
       target_interface_(target_interface) {
+  tcpip_link_conditions_init(&conditions_);
   tcpip_link_direction_init(&state_, header_bytes, seed, static_cast<unsigned>(direction));
+  gathered_.reserve(kBatchPackets);
 }
+
+LinkDirection::~LinkDirection() { FreeDeliveries(gathered_); }
 
 void LinkDirection::Sink(void* context, tcpip_packet* packet) {
   static_cast<LinkDirection*>(context)->Send(packet);
 }
 
+void LinkDirection::Flush() {
+  if (!gathered_.empty()) target_->Deliver(gathered_);
+}
+
+void LinkDirection::Gather(tcpip_packet* packet, Clock::time_point due) {
+  gathered_.push_back(LinkDelivery{due, target_interface_, packet});
+  if (gathered_.size() >= kBatchPackets) Flush();
+}
+
 void LinkDirection::Send(tcpip_packet* packet) {
-  tcpip_link_conditions conditions = shared_->Conditions();
+  shared_->Refresh(&conditions_, &conditions_seen_);
   size_t length = 0;
   tcpip_packet_bytes(packet, &length);
   // The unit's clock: milliseconds of the steady clock, as a double.
   using Milliseconds = std::chrono::duration<double, std::milli>;
   double now_ms = Milliseconds(Clock::now().time_since_epoch()).count();
   tcpip_link_verdict verdict;
-  tcpip_link_decide(&state_, &conditions, length, now_ms, &verdict);
+  tcpip_link_decide(&state_, &conditions_, length, now_ms, &verdict);
   counters_.Publish(state_.counters);
   if (verdict.fate != TCPIP_LINK_SEND) {
     tcpip_packet_free(packet);
@@ -60,9 +95,9 @@ void LinkDirection::Send(tcpip_packet* packet) {
   Clock::time_point due(std::chrono::duration_cast<Clock::duration>(Milliseconds(verdict.due_ms)));
   if (verdict.duplicate) {
     tcpip_packet* copy = tcpip_packet_copy(packet);
-    if (copy != nullptr) target_->Deliver(target_interface_, copy, due);
+    if (copy != nullptr) Gather(copy, due);
   }
-  target_->Deliver(target_interface_, packet, due);
+  Gather(packet, due);
 }
 
 }  // namespace tcpip

@@ -1,7 +1,13 @@
 // Native links: two interfaces of two stacks joined with no JS on the data
-// path. What one stack sends out of its interface is copied once, judged by
-// the link's conditions (src/core/link_conditions.h) on the sending stack's
-// thread, and handed to the other stack's worker with the time it is due.
+// path. What one stack sends out of its interface is judged by the link's
+// conditions (src/core/link_conditions.h) on the sending stack's thread,
+// gathered, and handed to the other stack's worker, a turn's packets at a
+// time, each with the time it is due.
+//
+// No lock per packet: the sender reads the conditions JS sets through a
+// version number (the mutex only when they changed), publishes its counters
+// with relaxed atomic stores, and takes the other stack's locks once per
+// batch.
 #pragma once
 
 #include <atomic>
@@ -9,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "../core/link_conditions.h"
 #include "../core/tcpip.h"
@@ -19,13 +26,24 @@ using Clock = std::chrono::steady_clock;
 
 class StackWorker;
 
+// A packet on its way over a link: for interface `interface_id` of the
+// receiving stack, not before `due`.
+struct LinkDelivery {
+  Clock::time_point due;
+  uint32_t interface_id;
+  tcpip_packet* packet;  // owned by whoever holds the delivery
+};
+
+void FreeDeliveries(std::vector<LinkDelivery>& deliveries);
+
 // Where a link delivers: one stack's worker, for as long as it runs. The
-// link holds this, not the worker, so a stack can go away first.
+// link holds this, not the worker, so either stack can go away first.
 class Inbox {
  public:
   explicit Inbox(StackWorker* worker) : worker_(worker) {}
-  // Takes the packet; frees it if the stack is gone.
-  void Deliver(uint32_t interface_id, tcpip_packet* packet, Clock::time_point due);
+  // Takes every packet of `batch` and leaves it empty: the worker gets them
+  // in one go, or they are freed if the stack is gone.
+  void Deliver(std::vector<LinkDelivery>& batch);
   void Close();
 
  private:
@@ -51,19 +69,17 @@ struct LinkCounters {
 class LinkShared {
  public:
   LinkShared() { tcpip_link_conditions_init(&conditions_); }
-  tcpip_link_conditions Conditions() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return conditions_;
-  }
-  void SetConditions(const tcpip_link_conditions& conditions) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    conditions_ = conditions;
-  }
+  void SetConditions(const tcpip_link_conditions& conditions);
+  // Copies the conditions into `out` when they changed since `*seen`, and
+  // updates `*seen`: one atomic load when they did not.
+  void Refresh(tcpip_link_conditions* out, uint64_t* seen);
+
   LinkCounters counters[2];  // [0]: a -> b, [1]: b -> a
 
  private:
   std::mutex mutex_;
   tcpip_link_conditions conditions_;
+  std::atomic<uint64_t> version_{1};
 };
 
 // One direction, installed as the sending interface's sink. Runs on the
@@ -72,16 +88,27 @@ class LinkDirection {
  public:
   LinkDirection(std::shared_ptr<LinkShared> shared, int direction, std::shared_ptr<Inbox> target,
                 uint32_t target_interface, uint32_t header_bytes, uint64_t seed);
+  ~LinkDirection();  // frees what it gathered and did not flush
+  LinkDirection(const LinkDirection&) = delete;
+  LinkDirection& operator=(const LinkDirection&) = delete;
+
   static void Sink(void* context, tcpip_packet* packet);
+  // Hands what it gathered to the other stack; the worker calls this at the
+  // end of each turn.
+  void Flush();
 
  private:
   void Send(tcpip_packet* packet);
+  void Gather(tcpip_packet* packet, Clock::time_point due);
 
   std::shared_ptr<LinkShared> shared_;
   LinkCounters& counters_;
   std::shared_ptr<Inbox> target_;
   uint32_t target_interface_;
+  tcpip_link_conditions conditions_;
+  uint64_t conditions_seen_ = 0;
   tcpip_link_direction state_;
+  std::vector<LinkDelivery> gathered_;
 };
 
 }  // namespace tcpip

@@ -42,14 +42,13 @@ void StackWorker::Wake() {
 static void FreeCommand(Command& command) {
   std::free(command.data);
   command.data = nullptr;
-  tcpip_packet_free(command.packet);
-  command.packet = nullptr;
 }
 
 StackWorker::~StackWorker() {
   Stop();
   FreeEvents(events_);
   for (Command& command : commands_) FreeCommand(command);
+  FreeDeliveries(deliveries_);
   close(wake_pipe_[0]);
   close(wake_pipe_[1]);
 }
@@ -106,13 +105,25 @@ bool StackWorker::SpinForEvents(std::chrono::microseconds limit) const {
   }
 }
 
-void StackWorker::PostDelivery(uint32_t interface_id, tcpip_packet* packet, Clock::time_point due) {
-  Command command;
-  command.type = Command::Type::kDeliver;
-  command.id = interface_id;
-  command.packet = packet;
-  command.due = due;
-  Post(std::move(command));
+void StackWorker::PostDeliveries(std::vector<LinkDelivery>& batch) {
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(commands_mutex_);
+    if (stopping_) {
+      FreeDeliveries(batch);
+      return;
+    }
+    if (deliveries_.empty()) {
+      deliveries_.swap(batch);  // the sender keeps the empty one's capacity
+    } else {
+      deliveries_.insert(deliveries_.end(), batch.begin(), batch.end());
+      batch.clear();
+    }
+    commands_posted_.store(true, std::memory_order_release);
+    wake = sleeping_;
+    sleeping_ = false;
+  }
+  if (wake) Wake();
 }
 
 void StackWorker::Stop() {
@@ -202,14 +213,6 @@ void StackWorker::Apply(tcpip_stack* stack, Command& c) {
     case Command::Type::kInterfaceStats:
       tcpip_interface_request_stats(stack, c.id);
       break;
-    case Command::Type::kDeliver:
-      if (c.due <= Clock::now()) {
-        tcpip_interface_input_packet(stack, c.id, c.packet);
-      } else {
-        timed_.push(TimedPacket{c.due, timed_order_++, c.id, c.packet});
-      }
-      c.packet = nullptr;
-      break;
     case Command::Type::kAttachLink:
       // Nothing can corrupt a packet between two stacks: no checksums.
       tcpip_interface_set_checksums(stack, c.id, false);
@@ -285,6 +288,18 @@ void StackWorker::StopCapture(tcpip_stack* stack, uint32_t interface_id) {
   produced_.push_back(event);
 }
 
+void StackWorker::Receive(tcpip_stack* stack, std::vector<LinkDelivery>& arrived) {
+  Clock::time_point now = Clock::now();
+  for (LinkDelivery& delivery : arrived) {
+    if (delivery.due <= now) {
+      tcpip_interface_input_packet(stack, delivery.interface_id, delivery.packet);
+    } else {
+      timed_.push(TimedPacket{delivery.due, timed_order_++, delivery.interface_id, delivery.packet});
+    }
+  }
+  arrived.clear();
+}
+
 Clock::time_point StackWorker::DeliverDue(tcpip_stack* stack) {
   Clock::time_point now = Clock::now();
   while (!timed_.empty() && timed_.top().due <= now) {
@@ -314,6 +329,7 @@ void StackWorker::Run() {
   tcpip_stack* stack = tcpip_stack_create(&StackWorker::OnCoreEvent, this);
   if (stack == nullptr) std::abort();
   std::vector<Command> batch;
+  std::vector<LinkDelivery> arrived;
   Clock::time_point wake_at = Clock::now();
   // After a turn that applied commands more usually follow within
   // microseconds (a reply's reply): spin briefly before sleeping then, but
@@ -329,7 +345,7 @@ void StackWorker::Run() {
     }
     {
       std::unique_lock<std::mutex> lock(commands_mutex_);
-      if (commands_.empty() && !stopping_ && wake_at > Clock::now()) {
+      if (commands_.empty() && deliveries_.empty() && !stopping_ && wake_at > Clock::now()) {
         // Sleep until the next lwIP timeout, link delivery, device packet or
         // command: no tick.
         sleeping_ = true;
@@ -340,18 +356,22 @@ void StackWorker::Run() {
       }
       if (stopping_) break;
       batch.swap(commands_);
+      arrived.swap(deliveries_);
       queued_input_bytes_ = 0;
       commands_posted_.store(false, std::memory_order_relaxed);
     }
     for (auto& device : devices_) device.second->Receive(stack, 256);
-    busy = !batch.empty();
+    busy = !batch.empty() || !arrived.empty();
     for (Command& command : batch) {
       Apply(stack, command);
       FreeCommand(command);  // what the core did not take (input it copied)
     }
     batch.clear();
+    Receive(stack, arrived);
     Clock::time_point next_delivery = DeliverDue(stack);
     uint32_t sleep_ms = tcpip_stack_poll(stack);
+    // What this turn sent over links goes to the other stacks in one batch each.
+    for (auto& entry : links_) entry.second->Flush();
     // Captures reach their files before the worker rests.
     for (auto& capture : captures_) capture.second->Flush();
     PublishEvents();

@@ -38,7 +38,6 @@ struct Command {
     kAbort,
     kSetNoDelay,
     kSetKeepAlive,
-    kDeliver,     // a packet from a link, due at `due`
     kAttachLink,  // interface `id` sends into `link`
     kDetachLink,
     kCaptureStart,  // interface `id` is captured to file descriptor `number`
@@ -58,8 +57,6 @@ struct Command {
   uint8_t mac[6] = {0};
   void* data = nullptr;  // kWrite, kInterfaceInput: malloc'd, owned by the command
   size_t length = 0;     // kWrite, kConsumed, kInterfaceInput
-  tcpip_packet* packet = nullptr;  // kDeliver, owned by the command
-  Clock::time_point due{};         // kDeliver
   std::shared_ptr<LinkDirection> link;  // kAttachLink
 };
 
@@ -111,8 +108,8 @@ class StackWorker {
   void Stop();
   // Where links deliver to this stack.
   std::shared_ptr<Inbox> inbox() const { return inbox_; }
-  // A packet from a link, for interface `interface_id`, not before `due`.
-  void PostDelivery(uint32_t interface_id, tcpip_packet* packet, Clock::time_point due);
+  // Packets from a link (the Inbox's batch, which this empties).
+  void PostDeliveries(std::vector<LinkDelivery>& batch);
 
  private:
   static void OnCoreEvent(void* context, const tcpip_event* event);
@@ -122,6 +119,9 @@ class StackWorker {
   void StopCapture(tcpip_stack* stack, uint32_t interface_id);
   // Waits in poll() for the wake pipe, a kernel device, or `wake_at`.
   void SleepUntil(Clock::time_point wake_at);
+  // Hands the link packets that arrived to the stack, or holds them until
+  // they are due.
+  void Receive(tcpip_stack* stack, std::vector<LinkDelivery>& arrived);
   // Hands due link packets to the stack; returns when the next one is due.
   Clock::time_point DeliverDue(tcpip_stack* stack);
 
@@ -142,6 +142,7 @@ class StackWorker {
   std::mutex commands_mutex_;
   int wake_pipe_[2] = {-1, -1};
   std::vector<Command> commands_;
+  std::vector<LinkDelivery> deliveries_;  // from links, under commands_mutex_ too
   bool stopping_ = false;
   bool sleeping_ = false;  // the worker waits in poll(): posting must Wake() it
   size_t queued_input_bytes_ = 0;
