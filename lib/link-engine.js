@@ -262,8 +262,8 @@ class JsLink {
   }
 
   // { latency, jitter, loss, duplicate, reorder, rate, mtu, queue, up }, checked by lib/link.js.
-  setConditions(options) {
-    this._decisions.set(options);
+  setConditions(conditions) {
+    this._decisions.set(conditions);
   }
 
   stats() {

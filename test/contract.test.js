@@ -144,6 +144,17 @@ describe('engine contract', function () {
       });
     }
 
+    it('links: the native and the JS link offer exactly the link commands', function () {
+      const { JsLink } = require('../lib/link-engine.js');
+      const expected = Object.keys(contract.LINK_COMMANDS).sort();
+      assert.deepStrictEqual(methodsOf(loadAddon().NativeLink.prototype), expected);
+      assert.deepStrictEqual(methodsOf(JsLink.prototype), expected);
+      for (const name of expected) {
+        assert.deepStrictEqual(parameterNames(JsLink.prototype[name]),
+          contract.LINK_COMMANDS[name].args.map(([arg]) => arg), name);
+      }
+    });
+
     it('wasm: every command takes the declared arguments, by name', function () {
       for (const name of contract.commandsOf('wasm')) {
         assert.deepStrictEqual(parameterNames(WasmBackend.prototype[name]),

@@ -51,6 +51,7 @@ const T = Object.freeze({
   count: 'count', // a non-negative safe integer
   error: 'error', // one of ERROR_NAMES but 'OK'
   stats: 'stats', // { packetsIn, bytesIn, packetsOut, bytesOut, dropped: { malformed, oversize, down, noMemory } }
+  linkConditions: 'linkConditions', // an object of numbers, `up` a boolean
 });
 
 const BOTH = Object.freeze(['native', 'wasm']);
@@ -71,7 +72,7 @@ const COMMANDS = Object.freeze({
   interfaceInput: command([['id', T.id], ['bytes', T.bytes]], { result: 'boolean' }),
   interfaceStats: command([['id', T.id]]), // answered by STATS
   setChecksums: command([['id', T.id], ['enabled', T.bool]]),
-  // pcap records are appended to fd, whose header JS wrote; CAPTURE_CLOSED follows stop
+  // the engine writes the pcap file to fd and closes it; CAPTURE_CLOSED follows stop
   captureStart: command([['id', T.id], ['fd', T.fd]]),
   captureStop: command([['id', T.id]]),
   attachDevice: command([['id', T.id], ['fd', T.fd]], { engines: ['native'] }),
@@ -94,6 +95,21 @@ const COMMANDS = Object.freeze({
   // bytes of the instance's linear memory: it grows to the peak and stays
   memoryBytes: command([], { result: 'number', engines: ['wasm'] }),
   destroy: command([]), // stop the engine, free everything; no event follows
+});
+
+/**
+ * A link between two interfaces: the addon's NativeLink between two native
+ * stacks, lib/link-engine.js's JsLink otherwise. Both are made with
+ * (a, b, headerBytes, seed), where a and b name the ends (native: stack
+ * binding and interface id each), and offer exactly these methods.
+ */
+const LINK_COMMANDS = Object.freeze({
+  // { latency, jitter, loss, duplicate, reorder, rate, mtu, queue, up }, checked by lib/link.js
+  setConditions: command([['conditions', T.linkConditions]]),
+  // { aToB, bToA }: each { packets, bytes, lost, duplicated, reordered, droppedDown, droppedMtu, droppedQueue }
+  stats: command([], { result: 'object' }),
+  // drops what is in flight and gives both interfaces back to their stacks
+  detach: command([]),
 });
 
 function event(code, payload) {
@@ -151,6 +167,9 @@ function checkValue(type, value) {
     case T.fd: return Number.isInteger(value) && value >= 0;
     case T.count: return isCount(value);
     case T.error: return ERROR_NAMES.includes(value) && value !== 'OK';
+    case T.linkConditions:
+      return typeof value === 'object' && value !== null &&
+        Object.entries(value).every(([key, v]) => (key === 'up' ? typeof v === 'boolean' : typeof v === 'number'));
     case T.stats:
       return typeof value === 'object' && value !== null && STATS_COUNTERS.every((k) => isCount(value[k])) &&
         typeof value.dropped === 'object' && value.dropped !== null &&
@@ -210,6 +229,6 @@ function commandsOf(engine) {
 }
 
 module.exports = {
-  INTERFACE_KINDS, LIMITS, ERROR_NAMES, COMMANDS, EVENT_TYPES, EVENTS, TYPES: T,
+  INTERFACE_KINDS, LIMITS, ERROR_NAMES, COMMANDS, LINK_COMMANDS, EVENT_TYPES, EVENTS, TYPES: T,
   checkValue, checkEvent, checkCommand, commandsOf,
 };
