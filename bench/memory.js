@@ -68,7 +68,7 @@ async function main() {
   }, count);
   const perKernel = kernel.rss / kernelCount;
   const perOurs = ours.rss / count;
-  console.log(`idle connections, both ends in this process`);
+  console.log('idle connections, both ends in this process');
   console.log(`  kernel loopback (node:net)  ${kernelCount} conns: RSS +${format(kernel.rss / 2 ** 20, 1)} MiB (${format(perKernel / 1024, 1)} KiB/conn), C heap ${format(kernel.native / kernelCount, 0)} B/conn`);
   console.log(`  tcpip, one stack            ${count} conns: RSS +${format(ours.rss / 2 ** 20, 1)} MiB (${format(perOurs / 1024, 1)} KiB/conn), C heap ${format(ours.native / count, 0)} B/conn  ${format(perOurs / perKernel)}x RSS per conn`);
   return { kernel, ours, count };

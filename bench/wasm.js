@@ -52,7 +52,7 @@ async function main() {
   let moduleBytes;
   try {
     moduleBytes = fs.statSync(WASM_PATH).size;
-  } catch (_) {
+  } catch {
     console.log(`wasm backend: skipped, the module is not built (${WASM_PATH}; run npm run build:wasm)`);
     return null;
   }

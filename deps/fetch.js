@@ -123,7 +123,7 @@ function checkVersion(root, what) {
   let text;
   try {
     text = fs.readFileSync(initH, 'utf8');
-  } catch (e) {
+  } catch {
     fail(`${what}: ${initH} is missing; this is not an lwIP source tree`);
   }
   const num = (name) => {
@@ -195,7 +195,7 @@ function installTree(populate, stamp, patches, log) {
 function readStamp() {
   try {
     return JSON.parse(fs.readFileSync(path.join(LWIP_DIR, STAMP_NAME), 'utf8'));
-  } catch (e) {
+  } catch {
     return null;
   }
 }
@@ -301,7 +301,7 @@ function deriveSourceList(privEtc) {
   const readIf = (f) => {
     try {
       return fs.readFileSync(f, 'utf8');
-    } catch (e) {
+    } catch {
       return null;
     }
   };
@@ -310,7 +310,7 @@ function deriveSourceList(privEtc) {
   let entries = [];
   try {
     entries = fs.readdirSync(conf.parts).sort();
-  } catch (e) {
+  } catch {
     /* no sources.list.d */
   }
   for (const name of entries) {
@@ -355,7 +355,7 @@ function fetchWithApt(log) {
         for (const d of [path.join(lists, 'partial'), path.join(cache, 'archives', 'partial'), download]) {
           try {
             fs.chownSync(d, uid, -1);
-          } catch (e) {
+          } catch {
             /* apt then downloads unsandboxed and says so */
           }
         }
@@ -430,7 +430,7 @@ function fetchLwip(options = {}) {
     let st;
     try {
       st = fs.statSync(src);
-    } catch (e) {
+    } catch {
       fail(`LWIP_SRC=${override} does not exist`);
     }
     if (st.isDirectory()) {

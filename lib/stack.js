@@ -18,7 +18,6 @@ const ID_LIMIT = 0x7fffffff;
 const stacksWithOpenHandles = new Set();
 const { LIMITS: { MAX_INTERFACES } } = require('./backend/contract.js');
 
-
 class Stack {
   /**
    * @param {{ backend?: 'native' | 'wasm' }} [options] without a backend:

@@ -31,7 +31,6 @@ function isLegalPort(port) {
       (typeof port === 'string' && port.trim().length === 0)) {
     return false;
   }
-  // eslint-disable-next-line eqeqeq
   return +port === (+port >>> 0) && port <= 0xFFFF;
 }
 

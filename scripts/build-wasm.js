@@ -131,7 +131,7 @@ function findSysroot() {
       const link = path.join(dir, 'wasm32-wasi');
       fs.mkdirSync(dir, { recursive: true });
       let current = null;
-      try { current = fs.readlinkSync(link); } catch (_) { /* absent */ }
+      try { current = fs.readlinkSync(link); } catch { /* absent */ }
       if (current !== target) {
         fs.rmSync(link, { force: true, recursive: true });
         fs.symlinkSync(target, link);

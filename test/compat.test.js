@@ -119,7 +119,7 @@ describe('Node compatibility corners', function () {
     await closeServer(server);
   });
 
-  it("connect() on a connecting socket fails it with EALREADY; end() before connect waits for the connection", async function () {
+  it('connect() on a connecting socket fails it with EALREADY; end() before connect waits for the connection', async function () {
     const result = await runBoth(t.stack, async ({ net, host }) => {
       const server = await greeter(net, host, '');
       const { port } = server.address();

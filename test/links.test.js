@@ -20,8 +20,6 @@ const { readPcap } = require('./helpers/pcap.js');
 
 const MiB = 1024 * 1024;
 
-
-
 for (const engine of ['native', 'js']) (engine === 'js' || DEFAULT_BACKEND === 'native' ? describe : describe.skip)(`links, ${engine} engine${engine === 'native' && DEFAULT_BACKEND !== 'native' ? ' (native-only: skipped, the suite runs on the wasm backend)' : ''}`, function () {
   const stack = withStacks();
   // link() with this suite's engine, checked to be the one in use.

@@ -911,7 +911,7 @@ describe('wire faults found by fuzzing', function () {
           const [socket] = await accepted;
           const reader = new Reader(socket);
           const windowScale = tcpOption(synAck.options, 3);
-          assert.equal(windowScale !== null, scaling, `the SYN-ACK has a window scale option only if the SYN had one`);
+          assert.equal(windowScale !== null, scaling, 'the SYN-ACK has a window scale option only if the SYN had one');
           const scale = scaling ? windowScale[0] : 0;
           const mss = tcpOption(synAck.options, 2).readUInt16BE(0);
           assert.equal(mss, 1500 - family.ipHeader - 20, "the stack's MSS fits its MTU");

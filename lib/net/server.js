@@ -13,7 +13,6 @@ const { TcpHandle, refuseAccepted } = require('./handle.js');
 
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
 
-
 class Server extends EventEmitter {
   /**
    * @param {object|function} [options]
@@ -57,7 +56,7 @@ class Server extends EventEmitter {
    * listen([port[, host[, backlog]]][, callback]) | listen(options[, callback])
    */
   listen(...args) {
-    let cb = typeof args[args.length - 1] === 'function' ? args.pop() : null;
+    const cb = typeof args[args.length - 1] === 'function' ? args.pop() : null;
     let options;
     if (args.length > 0 && typeof args[0] === 'object' && args[0] !== null) {
       options = args[0];

@@ -608,10 +608,7 @@ function onReadableStreamEnd() {
 
 function writeAfterFIN(chunk, encoding, cb) {
   if (!this.writableEnded) return Duplex.prototype.write.call(this, chunk, encoding, cb);
-  if (typeof encoding === 'function') {
-    cb = encoding;
-    encoding = null;
-  }
+  if (typeof encoding === 'function') cb = encoding;
   const error = errors.simple(Error, 'EPIPE', 'This socket has been ended by the other party');
   error.code = 'EPIPE';
   if (typeof cb === 'function') nextTick(cb, error);
