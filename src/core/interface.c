@@ -265,7 +265,7 @@ const uint8_t *tcpip_packet_bytes(const tcpip_packet *packet, size_t *length) {
   return p->payload;
 }
 
-static tcpip_packet *packet_from(const struct pbuf *source) {
+tcpip_packet *tcpip_packet_from_pbuf(const struct pbuf *source) {
   struct pbuf *p = pbuf_alloc(PBUF_RAW, source->tot_len, PBUF_RAM);
   if (p == NULL) return NULL;
   if (pbuf_copy(p, source) != ERR_OK) {
@@ -276,7 +276,18 @@ static tcpip_packet *packet_from(const struct pbuf *source) {
 }
 
 tcpip_packet *tcpip_packet_copy(const tcpip_packet *packet) {
-  return packet_from((const struct pbuf *)packet);
+  return tcpip_packet_from_pbuf((const struct pbuf *)packet);
+}
+
+/* pbuf_alloc(PBUF_RAM) is malloc() and field stores: no lwIP state, so any
+ * thread may allocate (deps/check-thread-local.sh keeps pbuf.c free of
+ * shared state). */
+tcpip_packet *tcpip_packet_alloc(size_t length, uint8_t **bytes) {
+  if (length > TCPIP_PACKET_MAX) return NULL;
+  struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)length, PBUF_RAM);
+  if (p == NULL) return NULL;
+  *bytes = p->payload;
+  return (tcpip_packet *)p;
 }
 
 void tcpip_packet_free(tcpip_packet *packet) {
@@ -343,7 +354,7 @@ err_t tcpip_interface_emit(tcpip_interface *iface, struct pbuf *p) {
   tcpip_interface_capture_out(iface, p);
   if (iface->sink != NULL) {
     /* lwIP keeps `p` (TCP may resend it): the sink gets its own copy. */
-    tcpip_packet *packet = packet_from(p);
+    tcpip_packet *packet = tcpip_packet_from_pbuf(p);
     if (packet == NULL) return ERR_MEM;
     iface->sink(iface->sink_context, packet);
     return ERR_OK;

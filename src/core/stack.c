@@ -76,6 +76,10 @@ void tcpip_event_copy_data(const tcpip_event *event, void *dst) {
   pbuf_copy_partial((const struct pbuf *)event->data_, dst, (u16_t)event->count, 0);
 }
 
+tcpip_packet *tcpip_event_copy_packet(const tcpip_event *event) {
+  return tcpip_packet_from_pbuf((const struct pbuf *)event->data_);
+}
+
 void *tcpip_event_hold_data(const tcpip_event *event, const void **bytes) {
   struct pbuf *p = (struct pbuf *)event->data_;
   /* Outgoing packets stay lwIP's (TCP may resend them): only received data

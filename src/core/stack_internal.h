@@ -11,12 +11,16 @@
 
 struct tcp_pcb;
 
-/* A chunk of application data waiting to enter TCP's send buffer. */
+/* A chunk of application data waiting to enter TCP's send buffer. The
+ * bytes are the driver's: `release` gives them back once TCP has copied the
+ * last of them, or the chunk is dropped. */
 typedef struct tcpip_write_chunk {
   struct tcpip_write_chunk *next;
   size_t len;
   size_t offset; /* bytes already handed to TCP */
-  unsigned char *data;
+  const unsigned char *data;
+  tcpip_release_fn release;
+  void *release_context;
 } tcpip_write_chunk;
 
 typedef struct tcpip_tcp_socket {
@@ -96,6 +100,8 @@ void tcpip_bridge_forget_port(tcpip_interface *port);
 void tcpip_bridge_receive(tcpip_interface *port, struct pbuf *p);
 /* The interface named `id`, or NULL. */
 tcpip_interface *tcpip_interface_find(tcpip_stack *stack, uint32_t id);
+/* A contiguous copy of a buffer chain, as a packet any thread may free. */
+tcpip_packet *tcpip_packet_from_pbuf(const struct pbuf *p);
 /* Counts and reports a packet or frame the stack sends out of `iface`. */
 err_t tcpip_interface_emit(tcpip_interface *iface, struct pbuf *p);
 /* Shows an outgoing buffer chain to the interface's capture, if any. */

@@ -3,7 +3,8 @@
  * Ownership: a tcpip_tcp_socket lives in the stack's id map from the command
  * (or accept) that creates it until it is closed, aborted or fails; the pcb
  * belongs to it until then, and to lwIP afterwards (a closed pcb finishes its
- * FIN handshake on its own). Write chunks belong to the socket. */
+ * FIN handshake on its own). Write chunks belong to the socket; their bytes
+ * are lent by the driver and given back through each chunk's release. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,16 +46,21 @@ static tcpip_tcp_socket *socket_open(tcpip_stack *stack, uint32_t id, const char
   return socket;
 }
 
+/* Gives a chunk's bytes back to the driver, and frees the chunk. */
+static void chunk_release(tcpip_write_chunk *chunk) {
+  if (chunk->release != NULL) chunk->release(chunk->release_context);
+  free(chunk);
+}
 
 static void write_queue_free(tcpip_tcp_socket *socket) {
   tcpip_write_chunk *chunk = socket->write_head;
+  /* Detached first: a release may not find the queue half torn down. */
+  socket->write_head = socket->write_tail = NULL;
   while (chunk != NULL) {
     tcpip_write_chunk *next = chunk->next;
-    free(chunk->data);
-    free(chunk);
+    chunk_release(chunk);
     chunk = next;
   }
-  socket->write_head = socket->write_tail = NULL;
 }
 
 static void socket_free(tcpip_tcp_socket *socket) {
@@ -172,8 +178,7 @@ static err_t push_writes(tcpip_tcp_socket *socket) {
     if (chunk->offset == chunk->len) {
       socket->write_head = chunk->next;
       if (socket->write_head == NULL) socket->write_tail = NULL;
-      free(chunk->data);
-      free(chunk);
+      chunk_release(chunk);
     }
   }
   tcpip_tcp_mark_dirty(socket);
@@ -442,16 +447,18 @@ void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address,
   if (err != ERR_OK) fail_with_pcb(socket, pcb, tcpip_error_from_lwip(err));
 }
 
-void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len) {
+void tcpip_tcp_write_borrowed(tcpip_stack *stack, uint32_t id, const void *data, size_t len,
+                              tcpip_release_fn release, void *context) {
   tcpip_tcp_socket *socket = socket_find(stack, id);
   if (socket == NULL || socket->listener || socket->shutdown_requested || len == 0) {
-    free(data);
+    if (release != NULL) release(context);
     return;
   }
   tcpip_write_chunk *chunk = data != NULL ? malloc(sizeof *chunk) : NULL;
   if (chunk == NULL) {
-    /* Bytes the stream cannot carry would corrupt it: the connection ends. */
-    free(data);
+    /* Bytes the driver could not store, or no room to queue them: the
+     * stream would have a hole, so the socket fails. */
+    if (release != NULL) release(context);
     fail_with_pcb(socket, socket->pcb, TCPIP_ENOBUFS);
     return;
   }
@@ -459,10 +466,16 @@ void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len) {
   chunk->len = len;
   chunk->offset = 0;
   chunk->data = data;
+  chunk->release = release;
+  chunk->release_context = context;
   if (socket->write_tail != NULL) socket->write_tail->next = chunk;
   else socket->write_head = chunk;
   socket->write_tail = chunk;
   push_writes(socket);
+}
+
+void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len) {
+  tcpip_tcp_write_borrowed(stack, id, data, len, free, data);
 }
 
 static void window_reopen(tcpip_tcp_socket *socket, size_t len) {

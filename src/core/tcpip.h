@@ -96,7 +96,7 @@ typedef enum tcpip_event_type {
    * (an interface only fails to be created) */
   TCPIP_EV_ERROR,
   /* interface `id` sent a packet (TUN) or frame (TAP): copy it with
-   * tcpip_event_copy_data() during the call */
+   * tcpip_event_copy_data() or tcpip_event_copy_packet() during the call */
   TCPIP_EV_PACKET,
   /* the statistics of interface `id` that tcpip_interface_request_stats()
    * asked for, in `stats` */
@@ -189,6 +189,16 @@ typedef struct tcpip_packet tcpip_packet;
 const uint8_t *tcpip_packet_bytes(const tcpip_packet *packet, size_t *length);
 tcpip_packet *tcpip_packet_copy(const tcpip_packet *packet);
 void tcpip_packet_free(tcpip_packet *packet);
+/* A packet of `length` bytes for the driver to fill through *bytes before
+ * it hands it to tcpip_interface_input_packet(); NULL when there is no memory
+ * or `length` exceeds TCPIP_PACKET_MAX. Any thread may call it: the bytes
+ * come from the C heap and no stack state is touched. */
+#define TCPIP_PACKET_MAX 0xFFFFu
+tcpip_packet *tcpip_packet_alloc(size_t length, uint8_t **bytes);
+/* The bytes of a TCPIP_EV_DATA or TCPIP_EV_PACKET event, copied once into a
+ * packet the caller owns (NULL when there is no memory). Only during the
+ * event's call. */
+tcpip_packet *tcpip_event_copy_packet(const tcpip_event *event);
 
 /* Sends what the stack sends out of interface `id` to `sink` (called on
  * the stack's thread, owning the packet) instead of TCPIP_EV_PACKET events;
@@ -214,8 +224,27 @@ void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,
 void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address,
                        uint16_t port, const char *local_address,
                        uint16_t local_port);
-/* Takes ownership of `data` (allocated with malloc). NULL data with a
- * nonzero `len` (no memory for the bytes) fails the connection with ENOBUFS. */
+
+/* Gives bytes lent to the core back to their owner. */
+typedef void (*tcpip_release_fn)(void *context);
+
+/* Queues `len` bytes for sending without copying them: the core borrows
+ * `data` and reads it, on the stack's thread, as TCP's send buffer makes
+ * room (TCP keeps its own copy of what it has taken). The bytes must stay
+ * valid and unchanged until the core calls release(context), which it does
+ * exactly once per call, on the stack's thread: as soon as TCP has taken the
+ * last byte, or when the write is refused (unknown socket, a listener, after
+ * shutdown, len 0) or dropped (the socket fails, is closed or aborted, or the
+ * stack is destroyed), possibly before this function returns. `release` may
+ * be NULL when the bytes need no giving back.
+ *
+ * `data` NULL with `len` > 0 means the driver had no memory for the bytes:
+ * the socket fails with a TCPIP_ENOBUFS error event, as it does when the
+ * core has no memory to queue the write. */
+void tcpip_tcp_write_borrowed(tcpip_stack *stack, uint32_t id, const void *data, size_t len,
+                              tcpip_release_fn release, void *context);
+/* tcpip_tcp_write_borrowed() of bytes allocated with malloc, which the core
+ * frees once taken (or dropped): the driver gives them up with the call. */
 void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len);
 void tcpip_tcp_consumed(tcpip_stack *stack, uint32_t id, size_t len);
 void tcpip_tcp_shutdown(tcpip_stack *stack, uint32_t id);
