@@ -39,15 +39,59 @@ void StackWorker::Wake() {
   (void)ignored;
 }
 
-static void FreeCommand(Command& command) {
-  std::free(command.data);
-  command.data = nullptr;
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = other.Release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) close(fd_);
+}
+
+EventBytes EventBytes::Held(void* handle, const void* bytes, size_t length) {
+  EventBytes held;
+  held.held_ = handle;
+  held.data_ = static_cast<const uint8_t*>(bytes);
+  held.size_ = length;
+  return held;
+}
+
+EventBytes EventBytes::Packet(PacketPtr packet) {
+  EventBytes copied;
+  copied.data_ = tcpip_packet_bytes(packet.get(), &copied.size_);
+  copied.packet_ = packet.release();
+  return copied;
+}
+
+EventBytes& EventBytes::operator=(EventBytes&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    held_ = other.held_;
+    packet_ = other.packet_;
+    data_ = other.data_;
+    size_ = other.size_;
+    other.held_ = nullptr;
+    other.packet_ = nullptr;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+void EventBytes::Reset() {
+  tcpip_data_release(held_);
+  tcpip_packet_free(packet_);
+  held_ = nullptr;
+  packet_ = nullptr;
+  data_ = nullptr;
+  size_ = 0;
 }
 
 StackWorker::~StackWorker() {
   Stop();
-  FreeEvents(events_);
-  for (Command& command : commands_) FreeCommand(command);
   FreeDeliveries(deliveries_);
   close(wake_pipe_[0]);
   close(wake_pipe_[1]);
@@ -57,10 +101,7 @@ void StackWorker::Post(Command&& command) {
   bool wake;
   {
     std::lock_guard<std::mutex> lock(commands_mutex_);
-    if (stopping_) {
-      FreeCommand(command);
-      return;
-    }
+    if (stopping_) return;  // the command gives back what it owns
     commands_.push_back(std::move(command));
     commands_posted_.store(true, std::memory_order_release);
     wake = sleeping_;
@@ -74,21 +115,23 @@ void StackWorker::Post(Command&& command) {
 // Packets waiting for the worker, in bytes, before injection drops them.
 static constexpr size_t kMaxQueuedInputBytes = 8 * 1024 * 1024;
 
-bool StackWorker::PostInput(Command&& command) {
+bool StackWorker::InputFits(size_t length) {
+  std::lock_guard<std::mutex> lock(commands_mutex_);
+  return queued_input_bytes_ + length <= kMaxQueuedInputBytes;
+}
+
+bool StackWorker::PostInput(Command&& command, size_t length) {
   {
     std::lock_guard<std::mutex> lock(commands_mutex_);
-    if (queued_input_bytes_ + command.length > kMaxQueuedInputBytes) {
-      std::free(command.data);
-      return false;
-    }
-    queued_input_bytes_ += command.length;
+    if (queued_input_bytes_ + length > kMaxQueuedInputBytes) return false;
+    queued_input_bytes_ += length;
   }
   Post(std::move(command));
   return true;
 }
 
 void StackWorker::TakeEvents(std::vector<Event>& out) {
-  FreeEvents(out);
+  out.clear();
   std::lock_guard<std::mutex> lock(events_mutex_);
   out.swap(events_);
   events_ready_.store(false, std::memory_order_relaxed);
@@ -139,25 +182,42 @@ void StackWorker::Stop() {
 void StackWorker::OnCoreEvent(void* context, const tcpip_event* event) {
   auto* self = static_cast<StackWorker*>(context);
   Event copy;
-  static_cast<tcpip_event&>(copy) = *event;
   copy.code = event->type;
-  copy.data_ = nullptr;  // the core's buffer is gone once this returns
-  copy.stats = nullptr;
-  copy.data = nullptr;
-  copy.held = nullptr;
-  if (event->type == TCPIP_EV_STATS) copy.stats_copy = *event->stats;
-  if (event->type == TCPIP_EV_DATA || event->type == TCPIP_EV_PACKET) {
+  copy.id = event->id;
+  copy.other_id = event->other_id;
+  copy.error = event->error;
+  copy.count = event->count;
+  copy.local = event->local;
+  copy.remote = event->remote;
+  if (event->type == TCPIP_EV_STATS) copy.stats = *event->stats;
+  if (event->type == TCPIP_EV_DATA) {
+    // Received bytes in one piece are held as they are; the JS thread then
+    // makes the only copy, or none.
     const void* bytes = nullptr;
-    copy.held = tcpip_event_hold_data(event, &bytes);
-    if (copy.held != nullptr) {
-      copy.data = static_cast<unsigned char*>(const_cast<void*>(bytes));
+    void* held = tcpip_event_hold_data(event, &bytes);
+    if (held != nullptr) {
+      copy.bytes = EventBytes::Held(held, bytes, event->count);
     } else {
-      copy.data = static_cast<unsigned char*>(std::malloc(event->count));
-      if (copy.data == nullptr) std::abort();
-      tcpip_event_copy_data(event, copy.data);
+      PacketPtr packet(tcpip_event_copy_packet(event));
+      if (packet == nullptr) std::abort();  // a hole in the stream is no option
+      copy.bytes = EventBytes::Packet(std::move(packet));
     }
+  } else if (event->type == TCPIP_EV_PACKET) {
+    // lwIP keeps what it sent (TCP may resend it): one copy, which the JS
+    // thread can take over as it is.
+    PacketPtr packet(tcpip_event_copy_packet(event));
+    if (packet == nullptr) return;  // lost, as on a wire: TCP resends
+    copy.bytes = EventBytes::Packet(std::move(packet));
   }
-  self->produced_.push_back(copy);
+  self->produced_.push_back(std::move(copy));
+}
+
+void StackWorker::OnLeaseReleased(void* context) {
+  std::unique_ptr<Lease> lease(static_cast<Lease*>(context));
+  Event event;
+  event.code = kEventWriteReleased;
+  event.lease = lease->id;
+  lease->worker->produced_.push_back(std::move(event));
 }
 
 void StackWorker::PublishEvents() {
@@ -169,7 +229,8 @@ void StackWorker::PublishEvents() {
     if (wake) {
       events_.swap(produced_);
     } else {
-      events_.insert(events_.end(), produced_.begin(), produced_.end());
+      events_.insert(events_.end(), std::make_move_iterator(produced_.begin()),
+                     std::make_move_iterator(produced_.end()));
       produced_.clear();
     }
     events_ready_.store(true, std::memory_order_seq_cst);
@@ -177,99 +238,98 @@ void StackWorker::PublishEvents() {
   if (wake && !consumer_active_.load(std::memory_order_seq_cst)) notify_();
 }
 
-void StackWorker::Apply(tcpip_stack* stack, Command& c) {
-  switch (c.type) {
-    case Command::Type::kInterfaceCreate: {
-      std::vector<const char*> cidrs;
-      for (const std::string& cidr : c.cidrs) cidrs.push_back(cidr.c_str());
-      tcpip_interface_config config{};
-      config.kind = static_cast<tcpip_interface_kind>(c.number);
-      config.cidrs = cidrs.data();
-      config.cidr_count = cidrs.size();
-      config.mtu = c.port;
-      std::memcpy(config.mac, c.mac, sizeof config.mac);
-      config.gateway = c.address.c_str();
-      config.default_route = c.flag;
-      config.ports = c.ports.data();
-      config.port_count = c.ports.size();
-      tcpip_interface_create(stack, c.id, &config);
-      break;
-    }
-    case Command::Type::kInterfaceRemove:
-      // What the worker attached to the interface goes with it: a kernel
-      // device's fd closes (and the kernel removes the device), a link
-      // direction and a capture end.
-      StopCapture(stack, c.id);
-      tcpip_interface_remove(stack, c.id);
-      devices_.erase(c.id);
-      links_.erase(c.id);
-      break;
-    case Command::Type::kInterfaceChecksums:
-      tcpip_interface_set_checksums(stack, c.id, c.flag);
-      break;
-    case Command::Type::kInterfaceInput:
-      tcpip_interface_input(stack, c.id, c.data, c.length);
-      break;
-    case Command::Type::kInterfaceStats:
-      tcpip_interface_request_stats(stack, c.id);
-      break;
-    case Command::Type::kAttachLink:
-      // Nothing can corrupt a packet between two stacks: no checksums.
-      tcpip_interface_set_checksums(stack, c.id, false);
-      tcpip_interface_set_sink(stack, c.id, &LinkDirection::Sink, c.link.get());
-      links_[c.id] = std::move(c.link);
-      break;
-    case Command::Type::kCaptureStart: {
-      StopCapture(stack, c.id);
-      auto writer = std::make_unique<PcapWriter>(c.number);
-      writer->Start(stack, c.id);
-      captures_[c.id] = std::move(writer);
-      break;
-    }
-    case Command::Type::kCaptureStop:
-      StopCapture(stack, c.id);
-      break;
-    case Command::Type::kAttachDevice: {
-      auto device = std::make_unique<KernelDevice>(c.id, c.number);
-      tcpip_interface_set_sink(stack, c.id, &KernelDevice::Sink, device.get());
-      devices_[c.id] = std::move(device);
-      break;
-    }
-    case Command::Type::kDetachLink:
-      tcpip_interface_set_sink(stack, c.id, nullptr, nullptr);
-      tcpip_interface_set_checksums(stack, c.id, true);
-      links_.erase(c.id);
-      break;
-    case Command::Type::kListen:
-      tcpip_tcp_listen(stack, c.id, c.address.c_str(), c.port, c.number, c.flag);
-      break;
-    case Command::Type::kConnect:
-      tcpip_tcp_connect(stack, c.id, c.address.c_str(), c.port, c.local_address.c_str(),
-                        c.local_port);
-      break;
-    case Command::Type::kWrite:
-      tcpip_tcp_write(stack, c.id, c.data, c.length);
-      c.data = nullptr;
-      break;
-    case Command::Type::kConsumed:
-      tcpip_tcp_consumed(stack, c.id, c.length);
-      break;
-    case Command::Type::kShutdown:
-      tcpip_tcp_shutdown(stack, c.id);
-      break;
-    case Command::Type::kClose:
-      tcpip_tcp_close(stack, c.id);
-      break;
-    case Command::Type::kAbort:
-      tcpip_tcp_abort(stack, c.id);
-      break;
-    case Command::Type::kSetNoDelay:
-      tcpip_tcp_set_nodelay(stack, c.id, c.flag);
-      break;
-    case Command::Type::kSetKeepAlive:
-      tcpip_tcp_set_keepalive(stack, c.id, c.flag, static_cast<uint32_t>(c.number));
-      break;
+// Applies one command; what the core does not take goes with the command.
+struct StackWorker::Applier {
+  StackWorker& worker;
+  tcpip_stack* stack;
+
+  void operator()(command::InterfaceCreate& c) const {
+    std::vector<const char*> cidrs;
+    for (const std::string& cidr : c.cidrs) cidrs.push_back(cidr.c_str());
+    tcpip_interface_config config{};
+    config.kind = c.kind;
+    config.cidrs = cidrs.data();
+    config.cidr_count = cidrs.size();
+    config.mtu = c.mtu;
+    std::memcpy(config.mac, c.mac.data(), sizeof config.mac);
+    config.gateway = c.gateway.c_str();
+    config.default_route = c.default_route;
+    config.ports = c.ports.data();
+    config.port_count = c.ports.size();
+    tcpip_interface_create(stack, c.id, &config);
   }
+  void operator()(command::InterfaceRemove& c) const {
+    // What the worker attached to the interface goes with it: a kernel
+    // device's fd closes (and the kernel removes the device), a link
+    // direction and a capture end.
+    worker.StopCapture(stack, c.id);
+    tcpip_interface_remove(stack, c.id);
+    worker.devices_.erase(c.id);
+    worker.links_.erase(c.id);
+  }
+  void operator()(command::InterfaceChecksums& c) const {
+    tcpip_interface_set_checksums(stack, c.id, c.enabled);
+  }
+  void operator()(command::InterfaceInput& c) const {
+    tcpip_interface_input_packet(stack, c.id, c.packet.release());
+  }
+  void operator()(command::InterfaceInputOversize& c) const {
+    tcpip_interface_input(stack, c.id, c.bytes.data(), c.bytes.size());
+  }
+  void operator()(command::InterfaceStats& c) const { tcpip_interface_request_stats(stack, c.id); }
+  void operator()(command::AttachLink& c) const {
+    // Nothing can corrupt a packet between two stacks: no checksums.
+    tcpip_interface_set_checksums(stack, c.id, false);
+    tcpip_interface_set_sink(stack, c.id, &LinkDirection::Sink, c.link.get());
+    worker.links_[c.id] = std::move(c.link);
+  }
+  void operator()(command::CaptureStart& c) const {
+    worker.StopCapture(stack, c.id);
+    auto writer = std::make_unique<PcapWriter>(c.fd.Release());
+    writer->Start(stack, c.id);
+    worker.captures_[c.id] = std::move(writer);
+  }
+  void operator()(command::CaptureStop& c) const { worker.StopCapture(stack, c.id); }
+  void operator()(command::AttachDevice& c) const {
+    auto device = std::make_unique<KernelDevice>(c.id, c.fd.Release());
+    tcpip_interface_set_sink(stack, c.id, &KernelDevice::Sink, device.get());
+    worker.devices_[c.id] = std::move(device);
+  }
+  void operator()(command::DetachLink& c) const {
+    tcpip_interface_set_sink(stack, c.id, nullptr, nullptr);
+    tcpip_interface_set_checksums(stack, c.id, true);
+    worker.links_.erase(c.id);
+  }
+  void operator()(command::Listen& c) const {
+    tcpip_tcp_listen(stack, c.id, c.address.c_str(), c.port, c.backlog, c.ipv6_only);
+  }
+  void operator()(command::Connect& c) const {
+    tcpip_tcp_connect(stack, c.id, c.address.c_str(), c.port, c.local_address.c_str(), c.local_port);
+  }
+  void operator()(command::Write& c) const {
+    for (command::WritePiece& piece : c.pieces) {
+      if (auto* copied = std::get_if<command::CopiedBytes>(&piece)) {
+        tcpip_tcp_write(stack, c.id, copied->bytes.release(), copied->length);
+      } else {
+        auto& lent = std::get<command::LentBytes>(piece);
+        auto lease = std::make_unique<Lease>(Lease{&worker, lent.lease});
+        tcpip_tcp_write_borrowed(stack, c.id, lent.bytes, lent.length, &StackWorker::OnLeaseReleased,
+                                 lease.release());
+      }
+    }
+  }
+  void operator()(command::Consumed& c) const { tcpip_tcp_consumed(stack, c.id, c.bytes); }
+  void operator()(command::Shutdown& c) const { tcpip_tcp_shutdown(stack, c.id); }
+  void operator()(command::Close& c) const { tcpip_tcp_close(stack, c.id); }
+  void operator()(command::Abort& c) const { tcpip_tcp_abort(stack, c.id); }
+  void operator()(command::SetNoDelay& c) const { tcpip_tcp_set_nodelay(stack, c.id, c.enabled); }
+  void operator()(command::SetKeepAlive& c) const {
+    tcpip_tcp_set_keepalive(stack, c.id, c.enabled, c.idle_ms);
+  }
+};
+
+void StackWorker::Apply(tcpip_stack* stack, Command& command) {
+  std::visit(Applier{*this, stack}, command);
 }
 
 // After a busy turn the worker polls for commands this long before it
@@ -281,11 +341,11 @@ void StackWorker::StopCapture(tcpip_stack* stack, uint32_t interface_id) {
   if (found == captures_.end()) return;
   bool ok = found->second->Stop(stack, interface_id);
   captures_.erase(found);  // closes the file
-  Event event{};
+  Event event;
   event.code = kEventCaptureClosed;
   event.id = interface_id;
   event.error = ok ? TCPIP_OK : TCPIP_EINVAL;
-  produced_.push_back(event);
+  produced_.push_back(std::move(event));
 }
 
 void StackWorker::Receive(tcpip_stack* stack, std::vector<LinkDelivery>& arrived) {
@@ -294,7 +354,7 @@ void StackWorker::Receive(tcpip_stack* stack, std::vector<LinkDelivery>& arrived
     if (delivery.due <= now) {
       tcpip_interface_input_packet(stack, delivery.interface_id, delivery.packet);
     } else {
-      timed_.push(TimedPacket{delivery.due, timed_order_++, delivery.interface_id, delivery.packet});
+      timed_.push(TimedPacket{delivery.due, timed_order_++, delivery.interface_id, PacketPtr(delivery.packet)});
     }
   }
   arrived.clear();
@@ -303,9 +363,11 @@ void StackWorker::Receive(tcpip_stack* stack, std::vector<LinkDelivery>& arrived
 Clock::time_point StackWorker::DeliverDue(tcpip_stack* stack) {
   Clock::time_point now = Clock::now();
   while (!timed_.empty() && timed_.top().due <= now) {
-    TimedPacket next = timed_.top();
+    // The packet is not part of the order: taking it leaves the heap intact.
+    PacketPtr packet = std::move(const_cast<TimedPacket&>(timed_.top()).packet);
+    uint32_t interface_id = timed_.top().interface_id;
     timed_.pop();
-    tcpip_interface_input_packet(stack, next.interface_id, next.packet);
+    tcpip_interface_input_packet(stack, interface_id, packet.release());
   }
   return timed_.empty() ? Clock::time_point::max() : timed_.top().due;
 }
@@ -362,11 +424,8 @@ void StackWorker::Run() {
     }
     for (auto& device : devices_) device.second->Receive(stack, 256);
     busy = !batch.empty() || !arrived.empty();
-    for (Command& command : batch) {
-      Apply(stack, command);
-      FreeCommand(command);  // what the core did not take (input it copied)
-    }
-    batch.clear();
+    for (Command& command : batch) Apply(stack, command);
+    batch.clear();  // what the core did not take (input it copied)
     Receive(stack, arrived);
     Clock::time_point next_delivery = DeliverDue(stack);
     uint32_t sleep_ms = tcpip_stack_poll(stack);
@@ -386,23 +445,12 @@ void StackWorker::Run() {
   captures_.clear();
   for (auto& entry : devices_) tcpip_interface_set_sink(stack, entry.first, nullptr, nullptr);
   devices_.clear();  // closes them: the kernel removes non-persistent devices
+  // Destroying the stack gives back every lent write: those releases reach
+  // the JS thread like any event, since only it may let go of JS buffers.
   tcpip_stack_destroy(stack);
   links_.clear();
-  while (!timed_.empty()) {
-    tcpip_packet_free(timed_.top().packet);
-    timed_.pop();
-  }
-  FreeEvents(produced_);
-}
-
-void ReleaseEventData(unsigned char* data, void* held) {
-  if (held != nullptr) tcpip_data_release(held);
-  else std::free(data);
-}
-
-void FreeEvents(std::vector<Event>& events) {
-  for (Event& event : events) ReleaseEventData(event.data, event.held);
-  events.clear();
+  timed_ = {};
+  PublishEvents();
 }
 
 }  // namespace tcpip

@@ -17,65 +17,56 @@
 
 #include "../core/tcpip.h"
 #include "capture.h"
+#include "commands.h"
 #include "device.h"
 #include "link.h"
 
 namespace tcpip {
 
-struct Command {
-  enum class Type : uint8_t {
-    kInterfaceCreate,
-    kInterfaceRemove,
-    kInterfaceInput,
-    kInterfaceStats,
-    kInterfaceChecksums,  // `flag`: generate and check checksums on interface `id`
-    kListen,
-    kConnect,
-    kWrite,
-    kConsumed,
-    kShutdown,
-    kClose,
-    kAbort,
-    kSetNoDelay,
-    kSetKeepAlive,
-    kAttachLink,  // interface `id` sends into `link`
-    kDetachLink,
-    kCaptureStart,  // interface `id` is captured to file descriptor `number`
-    kCaptureStop,   // answered by a kEventCaptureClosed event
-    kAttachDevice,  // interface `id` is a kernel device, fd `number` (owned)
-  };
-  Type type;
-  uint32_t id = 0;
-  uint16_t port = 0;
-  uint16_t local_port = 0;
-  int32_t number = 0;  // backlog, flags or milliseconds, by type
-  bool flag = false;
-  std::string address;
-  std::string local_address;
-  std::vector<std::string> cidrs;
-  std::vector<uint32_t> ports;  // kInterfaceCreate of a bridge
-  uint8_t mac[6] = {0};
-  void* data = nullptr;  // kWrite, kInterfaceInput: malloc'd, owned by the command
-  size_t length = 0;     // kWrite, kConsumed, kInterfaceInput
-  std::shared_ptr<LinkDirection> link;  // kAttachLink
-};
-
-// Events of the Node layer itself (tcpip.h numbers them).
+// Events of the Node layer itself (tcpip.h numbers them from TCPIP_EV_DRIVER_BASE).
 constexpr int kEventCaptureClosed = TCPIP_EV_CAPTURE_CLOSED;  // `error`: a write failed
+// The core is done with a lent write's bytes (`lease`); the binding handles
+// it and it never reaches JS.
+constexpr int kEventWriteReleased = TCPIP_EV_DRIVER_BASE + 1;
 
-// An event copied out of the core, safe to carry to another thread: DATA
-// events own a copy of their bytes.
-struct Event : tcpip_event {
-  int code;  // the core's tcpip_event_type, or one of the Node layer's kEvent*
-  tcpip_interface_stats stats_copy;  // TCPIP_EV_STATS
-  // TCPIP_EV_DATA: the bytes, owned by the event through `held` (a core
-  // buffer, see tcpip_event_hold_data) or, when that is null, malloc'd.
-  unsigned char* data;
-  void* held;
+// Bytes an event carries to the JS thread, owned: a received core buffer
+// held without a copy, or a packet the worker copied once. Any thread may
+// give either back.
+class EventBytes {
+ public:
+  EventBytes() = default;
+  static EventBytes Held(void* handle, const void* bytes, size_t length);
+  static EventBytes Packet(PacketPtr packet);
+  EventBytes(EventBytes&& other) noexcept { *this = std::move(other); }
+  EventBytes& operator=(EventBytes&& other) noexcept;
+  EventBytes(const EventBytes&) = delete;
+  EventBytes& operator=(const EventBytes&) = delete;
+  ~EventBytes() { Reset(); }
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  void Reset();
+
+ private:
+  void* held_ = nullptr;          // tcpip_event_hold_data()'s handle
+  tcpip_packet* packet_ = nullptr;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
 };
 
-// Gives back what a DATA event owns.
-void ReleaseEventData(unsigned char* data, void* held);
+// An event copied out of the core, safe to carry to another thread.
+struct Event {
+  int code = 0;  // the core's tcpip_event_type, or one of the Node layer's kEvent*
+  uint32_t id = 0;
+  uint32_t other_id = 0;
+  tcpip_error error = TCPIP_OK;
+  size_t count = 0;
+  tcpip_endpoint local{};
+  tcpip_endpoint remote{};
+  tcpip_interface_stats stats{};  // TCPIP_EV_STATS
+  EventBytes bytes;               // TCPIP_EV_DATA, TCPIP_EV_PACKET
+  LeaseId lease = 0;              // kEventWriteReleased
+};
 
 class StackWorker {
  public:
@@ -87,9 +78,13 @@ class StackWorker {
   StackWorker& operator=(const StackWorker&) = delete;
 
   void Post(Command&& command);
-  // Posts packets for an interface unless too many bytes of them wait
-  // already: a flood is dropped here (false), never queued without bound.
-  bool PostInput(Command&& command);
+  // Whether `length` more bytes of input would still fit the queue: lets the
+  // JS thread drop a flood before it copies anything.
+  bool InputFits(size_t length);
+  // Posts `length` bytes of packets for an interface unless too many bytes
+  // of them wait already: a flood is dropped here (false), never queued
+  // without bound.
+  bool PostInput(Command&& command, size_t length);
   // Moves all pending events into `out` (which it clears first).
   void TakeEvents(std::vector<Event>& out);
   // Busy-waits up to `limit` for events; true if some are ready. Used right
@@ -112,7 +107,14 @@ class StackWorker {
   void PostDeliveries(std::vector<LinkDelivery>& batch);
 
  private:
+  struct Applier;
+  // What the core holds of a lent write: given back as an event.
+  struct Lease {
+    StackWorker* worker;
+    LeaseId id;
+  };
   static void OnCoreEvent(void* context, const tcpip_event* event);
+  static void OnLeaseReleased(void* context);
   void Run();
   void Apply(tcpip_stack* stack, Command& command);
   void PublishEvents();
@@ -129,7 +131,7 @@ class StackWorker {
     Clock::time_point due;
     uint64_t order;  // equal due times keep their sending order
     uint32_t interface_id;
-    tcpip_packet* packet;
+    PacketPtr packet;
     bool operator>(const TimedPacket& other) const {
       return due != other.due ? due > other.due : order > other.order;
     }
@@ -164,7 +166,5 @@ class StackWorker {
 
   std::thread thread_;
 };
-
-void FreeEvents(std::vector<Event>& events);
 
 }  // namespace tcpip

@@ -1,0 +1,483 @@
+#include "stack_binding.h"
+
+#include <chrono>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace tcpip {
+
+Napi::Value HeapBytesInUse(Napi::Env env) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 usage = mallinfo2();
+  return Napi::Number::New(env, static_cast<double>(usage.uordblks + usage.hblkhd));
+#else
+  return env.Undefined();
+#endif
+}
+
+namespace {
+
+uint32_t IdOf(const Napi::CallbackInfo& info) { return info[0].As<Napi::Number>().Uint32Value(); }
+
+std::string StringOr(const Napi::Value& value) {
+  return value.IsString() ? value.As<Napi::String>().Utf8Value() : std::string();
+}
+
+// Write chunks from this size on are lent to the core rather than copied on
+// the JS thread: below it a copy costs less than holding a reference and
+// hearing of its release (bench/write-chunks.js measures both).
+constexpr size_t kLendFrom = 16 * 1024;
+
+// Event payloads up to this size are copied into a JS buffer; larger ones
+// become external buffers over the bytes the event owns (or copies where the
+// runtime forbids those, as Electron does).
+constexpr size_t kCopyBelow = 1024;
+
+Napi::Value BufferOf(Napi::Env env, EventBytes& bytes) {
+  if (bytes.size() <= kCopyBelow) return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+  auto* owner = new EventBytes(std::move(bytes));
+  return Napi::Buffer<uint8_t>::NewOrCopy(
+      env, const_cast<uint8_t*>(owner->data()), owner->size(),
+      [](Napi::Env, uint8_t*, EventBytes* held) { delete held; }, owner);
+}
+
+}  // namespace
+
+Napi::Function StackBinding::Define(Napi::Env env) {
+  return DefineClass(
+      env, "NativeStack",
+      {
+          InstanceMethod<&StackBinding::CreateInterface>("createInterface"),
+          InstanceMethod<&StackBinding::RemoveInterface>("removeInterface"),
+          InstanceMethod<&StackBinding::InterfaceInput>("interfaceInput"),
+          InstanceMethod<&StackBinding::InterfaceStats>("interfaceStats"),
+          InstanceMethod<&StackBinding::SetChecksums>("setChecksums"),
+          InstanceMethod<&StackBinding::CaptureStart>("captureStart"),
+          InstanceMethod<&StackBinding::CaptureStop>("captureStop"),
+          InstanceMethod<&StackBinding::AttachDevice>("attachDevice"),
+          InstanceMethod<&StackBinding::Listen>("listen"),
+          InstanceMethod<&StackBinding::Connect>("connect"),
+          InstanceMethod<&StackBinding::Write>("write"),
+          InstanceMethod<&StackBinding::Writev>("writev"),
+          InstanceMethod<&StackBinding::Consumed>("consumed"),
+          InstanceMethod<&StackBinding::Shutdown>("shutdown"),
+          InstanceMethod<&StackBinding::Close>("close"),
+          InstanceMethod<&StackBinding::Abort>("abort"),
+          InstanceMethod<&StackBinding::SetNoDelay>("setNoDelay"),
+          InstanceMethod<&StackBinding::SetKeepAlive>("setKeepAlive"),
+          InstanceMethod<&StackBinding::Ref>("ref"),
+          InstanceMethod<&StackBinding::Unref>("unref"),
+          InstanceMethod<&StackBinding::HeapBytesInUseMethod>("heapBytesInUse"),
+          InstanceMethod<&StackBinding::Destroy>("destroy"),
+      });
+}
+
+StackBinding::StackBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<StackBinding>(info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) {
+    Napi::TypeError::New(env, "dispatcher must be a function").ThrowAsJavaScriptException();
+    return;
+  }
+  dispatcher_ = Napi::Persistent(info[0].As<Napi::Function>());
+  async_resource_ = Napi::Persistent(Napi::Object::New(env));
+  async_context_ = std::make_unique<Napi::AsyncContext>(env, "tcpip.Stack", async_resource_.Value());
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  channel_ = new EventChannel;
+  channel_->async.data = this;
+  uv_async_init(loop, &channel_->async, &StackBinding::OnAsync);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&channel_->async));
+  env_ = env;
+  try {
+    worker_ = std::make_unique<StackWorker>([channel = channel_] { uv_async_send(&channel->async); });
+  } catch (const std::exception& error) {
+    CloseChannel();
+    Napi::Error::New(env, std::string("cannot start the stack's worker: ") + error.what())
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  // An async hook: the environment (a worker_thread's, say) waits for the
+  // channel's close callback, which lives in this addon, before unloading.
+  napi_add_async_cleanup_hook(env, &StackBinding::OnEnvCleanup, this, &channel_->cleanup_hook);
+}
+
+void StackBinding::OnEnvCleanup(napi_async_cleanup_hook_handle, void* self) {
+  static_cast<StackBinding*>(self)->Teardown();
+}
+
+void StackBinding::CloseChannel() {
+  if (channel_ == nullptr) return;
+  channel_->async.data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&channel_->async), [](uv_handle_t* handle) {
+    auto* channel = reinterpret_cast<EventChannel*>(handle);
+    if (channel->cleanup_hook != nullptr) napi_remove_async_cleanup_hook(channel->cleanup_hook);
+    delete channel;
+  });
+  channel_ = nullptr;
+}
+
+void StackBinding::Teardown() {
+  if (worker_ == nullptr) return;
+  worker_->Stop();
+  pending_.clear();
+  worker_->TakeEvents(pending_);
+  pending_.clear();
+  worker_.reset();
+  // The stack is gone, and nothing reads lent bytes any more.
+  leases_.clear();
+  CloseChannel();
+}
+
+bool StackBinding::Alive(Napi::Env env) {
+  if (worker_ != nullptr) return true;
+  Napi::Error::New(env, "stack is destroyed").ThrowAsJavaScriptException();
+  return false;
+}
+
+void StackBinding::PostCommand(Command&& command) {
+  posted_++;
+  worker_->Post(std::move(command));
+}
+
+// createInterface(id, kind, [cidr, ...], mtu, mac (6-byte buffer or
+// undefined), gateway (string or undefined), defaultRoute, [port id, ...])
+Napi::Value StackBinding::CreateInterface(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  command::InterfaceCreate command{};
+  command.id = IdOf(info);
+  command.kind = static_cast<tcpip_interface_kind>(info[1].As<Napi::Number>().Int32Value());
+  Napi::Array cidrs = info[2].As<Napi::Array>();
+  for (uint32_t i = 0; i < cidrs.Length(); i++) command.cidrs.push_back(StringOr(cidrs.Get(i)));
+  command.mtu = static_cast<uint16_t>(info[3].As<Napi::Number>().Uint32Value());
+  if (info[4].IsTypedArray()) {
+    Napi::Uint8Array mac = info[4].As<Napi::Uint8Array>();
+    if (mac.ByteLength() == command.mac.size()) std::memcpy(command.mac.data(), mac.Data(), command.mac.size());
+  }
+  command.gateway = StringOr(info[5]);
+  command.default_route = info[6].ToBoolean();
+  if (info[7].IsArray()) {
+    Napi::Array ports = info[7].As<Napi::Array>();
+    for (uint32_t i = 0; i < ports.Length(); i++) command.ports.push_back(ports.Get(i).As<Napi::Number>().Uint32Value());
+  }
+  PostCommand(std::move(command));
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::RemoveInterface(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) PostCommand(command::InterfaceRemove{IdOf(info)});
+  return info.Env().Undefined();
+}
+
+// interfaceInput(id, bytes) -> false when dropped for a full queue. The
+// bytes are copied once, into the packet the core takes as it is.
+Napi::Value StackBinding::InterfaceInput(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Alive(env)) return env.Undefined();
+  uint32_t id = IdOf(info);
+  Napi::Uint8Array input = info[1].As<Napi::Uint8Array>();
+  size_t length = input.ByteLength();
+  if (!worker_->InputFits(length)) return Napi::Boolean::New(env, false);
+  posted_++;
+  if (length > TCPIP_PACKET_MAX) {
+    command::InterfaceInputOversize command{id, std::vector<uint8_t>(input.Data(), input.Data() + length)};
+    return Napi::Boolean::New(env, worker_->PostInput(std::move(command), length));
+  }
+  uint8_t* bytes = nullptr;
+  PacketPtr packet(tcpip_packet_alloc(length, &bytes));
+  if (packet == nullptr) return Napi::Boolean::New(env, false);
+  if (length != 0) std::memcpy(bytes, input.Data(), length);
+  return Napi::Boolean::New(env, worker_->PostInput(command::InterfaceInput{id, std::move(packet)}, length));
+}
+
+// captureStart(id, fd): the worker writes a pcap file to `fd` and owns it
+// from now on.
+Napi::Value StackBinding::CaptureStart(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  PostCommand(command::CaptureStart{IdOf(info), UniqueFd(info[1].As<Napi::Number>().Int32Value())});
+  return info.Env().Undefined();
+}
+
+// attachDevice(id, fd): the worker owns the kernel device's fd from now on.
+Napi::Value StackBinding::AttachDevice(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  PostCommand(command::AttachDevice{IdOf(info), UniqueFd(info[1].As<Napi::Number>().Int32Value())});
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::CaptureStop(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) PostCommand(command::CaptureStop{IdOf(info)});
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::InterfaceStats(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) PostCommand(command::InterfaceStats{IdOf(info)});
+  return info.Env().Undefined();
+}
+
+// listen(id, address, port, backlog, ipv6Only)
+Napi::Value StackBinding::Listen(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  PostCommand(command::Listen{IdOf(info), StringOr(info[1]),
+                              static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value()),
+                              info[3].As<Napi::Number>().Int32Value(), info[4].ToBoolean()});
+  return info.Env().Undefined();
+}
+
+// connect(id, address, port, localAddress, localPort)
+Napi::Value StackBinding::Connect(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  PostCommand(command::Connect{IdOf(info), StringOr(info[1]),
+                               static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value()),
+                               StringOr(info[3]),
+                               static_cast<uint16_t>(info[4].As<Napi::Number>().Uint32Value())});
+  return info.Env().Undefined();
+}
+
+command::Write StackBinding::WriteOf(uint32_t id, const std::vector<Napi::Uint8Array>& chunks) {
+  command::Write write{id, {}};
+  size_t next = 0;
+  while (next < chunks.size()) {
+    const Napi::Uint8Array& chunk = chunks[next];
+    if (chunk.ByteLength() >= kLendFrom) {
+      LeaseId lease = next_lease_++;
+      leases_.emplace(lease, Napi::Persistent(chunk));
+      write.pieces.emplace_back(command::LentBytes{chunk.Data(), chunk.ByteLength(), lease});
+      next++;
+      continue;
+    }
+    size_t end = next;
+    size_t total = 0;
+    while (end < chunks.size() && chunks[end].ByteLength() < kLendFrom) total += chunks[end++].ByteLength();
+    if (total != 0) {
+      // Without memory the bytes stay behind and the core fails the socket.
+      MallocBytes bytes(static_cast<unsigned char*>(std::malloc(total)));
+      if (bytes != nullptr) {
+        size_t offset = 0;
+        for (; next < end; next++) {
+          size_t length = chunks[next].ByteLength();
+          if (length == 0) continue;  // an empty view may have no backing store
+          std::memcpy(bytes.get() + offset, chunks[next].Data(), length);
+          offset += length;
+        }
+      }
+      write.pieces.emplace_back(command::CopiedBytes{std::move(bytes), total});
+    }
+    next = end;
+  }
+  return write;
+}
+
+// write(id, buffer): small buffers are copied, so the caller may reuse them
+// at once; large ones are read in place until TCP has taken them.
+Napi::Value StackBinding::Write(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  command::Write write = WriteOf(IdOf(info), {info[1].As<Napi::Uint8Array>()});
+  if (!write.pieces.empty()) PostCommand(std::move(write));
+  return info.Env().Undefined();
+}
+
+// writev(id, [buffer, ...]): one command for the whole batch, each chunk
+// copied or lent as write() does.
+Napi::Value StackBinding::Writev(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  Napi::Array array = info[1].As<Napi::Array>();
+  std::vector<Napi::Uint8Array> chunks;
+  chunks.reserve(array.Length());
+  for (uint32_t i = 0; i < array.Length(); i++) chunks.push_back(array.Get(i).As<Napi::Uint8Array>());
+  command::Write write = WriteOf(IdOf(info), chunks);
+  if (!write.pieces.empty()) PostCommand(std::move(write));
+  return info.Env().Undefined();
+}
+
+// consumed(id, bytes): the application read this much; reopen the window.
+Napi::Value StackBinding::Consumed(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  PostCommand(command::Consumed{IdOf(info), static_cast<size_t>(info[1].As<Napi::Number>().Int64Value())});
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::Shutdown(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) PostCommand(command::Shutdown{IdOf(info)});
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::Close(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) PostCommand(command::Close{IdOf(info)});
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::Abort(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) PostCommand(command::Abort{IdOf(info)});
+  return info.Env().Undefined();
+}
+
+// setChecksums(id, enabled): for links whose ends no wire can corrupt.
+Napi::Value StackBinding::SetChecksums(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) PostCommand(command::InterfaceChecksums{IdOf(info), info[1].ToBoolean()});
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::SetNoDelay(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) PostCommand(command::SetNoDelay{IdOf(info), info[1].ToBoolean()});
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::SetKeepAlive(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  PostCommand(command::SetKeepAlive{IdOf(info), info[1].ToBoolean(),
+                                    static_cast<uint32_t>(info[2].As<Napi::Number>().Int32Value())});
+  return info.Env().Undefined();
+}
+
+// While referenced, the event channel keeps the event loop alive, as a
+// listening server or an open socket does in Node.
+Napi::Value StackBinding::Ref(const Napi::CallbackInfo& info) {
+  if (channel_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&channel_->async));
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::Unref(const Napi::CallbackInfo& info) {
+  if (channel_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&channel_->async));
+  return info.Env().Undefined();
+}
+
+// heapBytesInUse(): the process's C heap, which every native stack shares.
+Napi::Value StackBinding::HeapBytesInUseMethod(const Napi::CallbackInfo& info) {
+  return HeapBytesInUse(info.Env());
+}
+
+Napi::Value StackBinding::Destroy(const Napi::CallbackInfo& info) {
+  Teardown();
+  return info.Env().Undefined();
+}
+
+void StackBinding::OnAsync(uv_async_t* handle) {
+  auto* self = static_cast<StackBinding*>(handle->data);
+  if (self == nullptr || self->worker_ == nullptr) return;
+  // Nothing may leave a libuv callback. N-API failures (a worker_thread
+  // being terminated) leave pending exceptions, not C++ ones
+  // (NAPI_DISABLE_CPP_EXCEPTIONS); this guards what the C++ library throws.
+  try {
+    self->Deliver();
+  } catch (...) {
+    self->pending_.clear();
+  }
+}
+
+// Delivers event batches. When handlers posted commands (a reply to a
+// request, say), the answer usually follows within microseconds: wait for
+// it briefly instead of returning to the event loop, bounded in rounds.
+// While this runs the worker publishes without waking the event loop.
+void StackBinding::Deliver() {
+  static constexpr int kMaxRounds = 32;
+  static constexpr auto kReplyWait = std::chrono::microseconds(40);
+  for (int round = 0; worker_ != nullptr; round++) {
+    worker_->ConsumerActive();
+    worker_->TakeEvents(pending_);
+    if (!pending_.empty()) {
+      uint64_t posted_before = posted_;
+      DispatchPending();
+      if (worker_ == nullptr) return;
+      if (posted_ != posted_before && round < kMaxRounds && worker_->SpinForEvents(kReplyWait)) {
+        continue;
+      }
+    }
+    if (!worker_->ConsumerInactive()) return;
+    if (round >= kMaxRounds) {
+      // Let the event loop breathe; the rest comes on its next turn.
+      uv_async_send(&channel_->async);
+      return;
+    }
+  }
+}
+
+void StackBinding::DispatchPending() {
+  Napi::Env env = env_;
+  Napi::HandleScope scope(env);
+  Napi::CallbackScope callback_scope(env, *async_context_);
+  Napi::Function dispatch = dispatcher_.Value();
+  Napi::Value receiver = env.Undefined();
+  for (size_t index = 0; index < pending_.size() && worker_ != nullptr; index++) {
+    Event& event = pending_[index];
+    if (event.code == kEventWriteReleased) {
+      // The core is done with a lent buffer: JS may collect it.
+      leases_.erase(event.lease);
+      continue;
+    }
+    Napi::HandleScope event_scope(env);
+    napi_value args[8];
+    size_t argc = 3;
+    args[0] = Napi::Number::New(env, event.code);
+    args[1] = Napi::Number::New(env, event.id);
+    switch (event.code) {
+      case TCPIP_EV_DATA:
+      case TCPIP_EV_PACKET:
+        args[2] = BufferOf(env, event.bytes);
+        break;
+      case TCPIP_EV_STATS: {
+        const tcpip_interface_stats& stats = event.stats;
+        Napi::Object object = Napi::Object::New(env);
+        object.Set("packetsIn", Napi::Number::New(env, static_cast<double>(stats.packets_in)));
+        object.Set("bytesIn", Napi::Number::New(env, static_cast<double>(stats.bytes_in)));
+        object.Set("packetsOut", Napi::Number::New(env, static_cast<double>(stats.packets_out)));
+        object.Set("bytesOut", Napi::Number::New(env, static_cast<double>(stats.bytes_out)));
+        Napi::Object dropped = Napi::Object::New(env);
+        dropped.Set("malformed", Napi::Number::New(env, static_cast<double>(stats.dropped_malformed)));
+        dropped.Set("oversize", Napi::Number::New(env, static_cast<double>(stats.dropped_oversize)));
+        dropped.Set("down", Napi::Number::New(env, static_cast<double>(stats.dropped_down)));
+        dropped.Set("noMemory", Napi::Number::New(env, static_cast<double>(stats.dropped_no_memory)));
+        object.Set("dropped", dropped);
+        args[2] = object;
+        break;
+      }
+      case TCPIP_EV_WRITTEN:
+        args[2] = Napi::Number::New(env, static_cast<double>(event.count));
+        break;
+      case kEventCaptureClosed:
+        args[2] = Napi::Boolean::New(env, event.error == TCPIP_OK);
+        break;
+      case TCPIP_EV_ERROR:
+        args[2] = Napi::String::New(env, tcpip_error_name(event.error));
+        break;
+      case TCPIP_EV_LISTENING:
+        args[2] = Napi::String::New(env, event.local.address);
+        args[3] = Napi::Number::New(env, event.local.port);
+        argc = 4;
+        break;
+      case TCPIP_EV_CONNECTED:
+        args[2] = Napi::String::New(env, event.local.address);
+        args[3] = Napi::Number::New(env, event.local.port);
+        args[4] = Napi::String::New(env, event.remote.address);
+        args[5] = Napi::Number::New(env, event.remote.port);
+        argc = 6;
+        break;
+      case TCPIP_EV_ACCEPTED:
+        args[2] = Napi::Number::New(env, event.other_id);
+        args[3] = Napi::String::New(env, event.local.address);
+        args[4] = Napi::Number::New(env, event.local.port);
+        args[5] = Napi::String::New(env, event.remote.address);
+        args[6] = Napi::Number::New(env, event.remote.port);
+        argc = 7;
+        break;
+      default:
+        argc = 2;
+        break;
+    }
+    napi_value result;
+    napi_status status = napi_call_function(env, receiver, dispatch, argc, args, &result);
+    if (status == napi_pending_exception) {
+      // An exception in a user's event handler is an uncaught exception,
+      // exactly as for Node's own sockets.
+      napi_value error;
+      napi_get_and_clear_last_exception(env, &error);
+      napi_fatal_exception(env, error);
+    }
+  }
+  pending_.clear();
+}
+
+}  // namespace tcpip

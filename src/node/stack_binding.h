@@ -1,0 +1,92 @@
+// NativeStack: a JS handle per stack. JS calls become commands for the
+// stack's worker; the worker's events come back in batches through one
+// uv_async_t and are handed to a JS dispatcher, one call per event inside one
+// callback scope.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "stack_worker.h"
+
+namespace tcpip {
+
+// Bytes the C heap holds for the whole process (undefined where the C
+// library cannot tell): what benchmarks compare to tell native memory per
+// connection.
+Napi::Value HeapBytesInUse(Napi::Env env);
+
+class StackBinding : public Napi::ObjectWrap<StackBinding> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+
+  explicit StackBinding(const Napi::CallbackInfo& info);
+  ~StackBinding() override { Teardown(); }
+
+  // For links: the worker while the stack runs, else null.
+  StackWorker* worker() const { return worker_.get(); }
+
+ private:
+  // The uv handle that wakes the JS thread, and the cleanup hook that must
+  // outlive it; freed by the handle's close callback.
+  struct EventChannel {
+    uv_async_t async;
+    napi_async_cleanup_hook_handle cleanup_hook = nullptr;
+  };
+
+  static void OnEnvCleanup(napi_async_cleanup_hook_handle, void* self);
+  void CloseChannel();
+  void Teardown();
+  bool Alive(Napi::Env env);
+  void PostCommand(Command&& command);
+  // The pieces of a write: runs of small chunks copied into one, large
+  // chunks lent (held until the core releases them).
+  command::Write WriteOf(uint32_t id, const std::vector<Napi::Uint8Array>& chunks);
+
+  Napi::Value CreateInterface(const Napi::CallbackInfo& info);
+  Napi::Value RemoveInterface(const Napi::CallbackInfo& info);
+  Napi::Value InterfaceInput(const Napi::CallbackInfo& info);
+  Napi::Value InterfaceStats(const Napi::CallbackInfo& info);
+  Napi::Value CaptureStart(const Napi::CallbackInfo& info);
+  Napi::Value CaptureStop(const Napi::CallbackInfo& info);
+  Napi::Value AttachDevice(const Napi::CallbackInfo& info);
+  Napi::Value Listen(const Napi::CallbackInfo& info);
+  Napi::Value Connect(const Napi::CallbackInfo& info);
+  Napi::Value Write(const Napi::CallbackInfo& info);
+  Napi::Value Writev(const Napi::CallbackInfo& info);
+  Napi::Value Consumed(const Napi::CallbackInfo& info);
+  Napi::Value Shutdown(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Abort(const Napi::CallbackInfo& info);
+  Napi::Value SetChecksums(const Napi::CallbackInfo& info);
+  Napi::Value SetNoDelay(const Napi::CallbackInfo& info);
+  Napi::Value SetKeepAlive(const Napi::CallbackInfo& info);
+  Napi::Value Ref(const Napi::CallbackInfo& info);
+  Napi::Value Unref(const Napi::CallbackInfo& info);
+  Napi::Value HeapBytesInUseMethod(const Napi::CallbackInfo& info);
+  Napi::Value Destroy(const Napi::CallbackInfo& info);
+
+  static void OnAsync(uv_async_t* handle);
+  void Deliver();
+  void DispatchPending();
+
+  Napi::Env env_ = nullptr;
+  Napi::FunctionReference dispatcher_;
+  Napi::ObjectReference async_resource_;
+  std::unique_ptr<Napi::AsyncContext> async_context_;
+  EventChannel* channel_ = nullptr;
+  std::unique_ptr<StackWorker> worker_;
+  std::vector<Event> pending_;
+  uint64_t posted_ = 0;  // commands posted from JS, to spot replies in Deliver
+  // JS buffers the core reads from (lent writes), until it releases them.
+  // Only the JS thread touches them; the worker only sees their ids.
+  std::unordered_map<LeaseId, Napi::Reference<Napi::Uint8Array>> leases_;
+  LeaseId next_lease_ = 1;
+};
+
+}  // namespace tcpip
