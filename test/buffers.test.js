@@ -1,0 +1,164 @@
+'use strict';
+// Buffers handed to the engine: what it holds of written and injected
+// bytes is bounded, and given back on every path (TCP took them, the socket
+// was destroyed or reset, the stack was destroyed).
+const assert = require('node:assert/strict');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+const { withStack, DEFAULT_BACKEND } = require('./helpers/stack.js');
+const { makePair, closePair } = require('./helpers/pair.js');
+const { delay, waitFor, nextEvent } = require('./helpers/util.js');
+const { loadAddon } = require('../lib/backend/native.js');
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+/** The process's C heap (native addon), or NaN where it cannot be told. */
+function nativeHeap() {
+  const bytes = loadAddon().heapBytesInUse();
+  return typeof bytes === 'number' && bytes > 0 ? bytes : NaN;
+}
+
+/**
+ * Writes `count` distinct buffers of `size` bytes into `socket` and
+ * returns a function that resolves once every one of them was collected.
+ */
+function writeCollectable(socket, count, size) {
+  let collected = 0;
+  const registry = new FinalizationRegistry(() => { collected++; });
+  for (let i = 0; i < count; i++) {
+    const chunk = Buffer.alloc(size, i);
+    registry.register(chunk, i, socket);
+    socket.write(chunk);
+  }
+  return async (label) => {
+    await waitFor(() => {
+      gc();
+      return collected === count;
+    }, 10000, `${label}: ${count} written buffers collected`, 20).catch((error) => {
+      error.message += ` (${collected} were)`;
+      throw error;
+    });
+    registry.unregister(socket); // keeps the registry alive until here
+  };
+}
+
+describe('buffers handed to the engine', function () {
+  this.timeout(30000);
+  const t = withStack();
+
+  function nativeOnly(test) {
+    if (DEFAULT_BACKEND !== 'native') test.skip(); // the wasm backend copies into its own heap
+  }
+
+  it('a 32 MiB write to a peer that does not read is not copied into native memory', async function () {
+    nativeOnly(this);
+    if (Number.isNaN(nativeHeap())) this.skip(); // no mallinfo2 (a sanitizer's allocator, or not glibc)
+    const pair = await makePair(t.net, { serverOptions: { pauseOnConnect: true } });
+    const big = Buffer.alloc(32 * MiB, 7);
+    const before = nativeHeap();
+    let callbackCalled = false;
+    pair.client.write(big, () => { callbackCalled = true; });
+    // TCP and the peer's window hold a few MiB at most; the rest stays in
+    // the caller's buffer.
+    await waitFor(() => pair.client.bytesWritten > 0, 5000, 'write started');
+    await delay(300);
+    const growth = nativeHeap() - before;
+    assert.ok(growth < 16 * MiB, `native heap grew by ${(growth / MiB).toFixed(1)} MiB for a 32 MiB write`);
+    assert.equal(callbackCalled, false, 'the write callback waits while the peer does not read');
+    // The peer reads: every byte arrives, and the callback comes.
+    let received = 0;
+    pair.peer.on('data', (d) => {
+      for (let i = 0; i < d.length; i += 4096) assert.equal(d[i], 7);
+      received += d.length;
+    });
+    pair.peer.resume();
+    await waitFor(() => received === big.length && callbackCalled, 20000, 'all 32 MiB received');
+    await closePair(pair);
+  });
+
+  it('destroying a socket gives back the buffers it still held for a peer that does not read', async function () {
+    const pair = await makePair(t.net, { serverOptions: { pauseOnConnect: true } });
+    const collectedAll = writeCollectable(pair.client, 24, 1 * MiB);
+    await waitFor(() => pair.client.bytesWritten > 0, 5000, 'writes started');
+    await delay(100);
+    pair.client.destroy();
+    await collectedAll('socket.destroy()');
+    await closePair(pair);
+  });
+
+  it('resetting a socket gives back the buffers it still held', async function () {
+    const pair = await makePair(t.net, { serverOptions: { pauseOnConnect: true } });
+    const collectedAll = writeCollectable(pair.client, 24, 256 * KiB);
+    const peerError = nextEvent(pair.peer, 'error');
+    await delay(100);
+    pair.client.resetAndDestroy();
+    assert.equal((await peerError)[0].code, 'ECONNRESET');
+    await collectedAll('socket.resetAndDestroy()');
+    await closePair(pair);
+  });
+
+  it('destroying the stack gives back the buffers every socket still held', async function () {
+    const pairs = [
+      await makePair(t.net, { serverOptions: { pauseOnConnect: true } }),
+      await makePair(t.net, { serverOptions: { pauseOnConnect: true } }),
+    ];
+    const waits = pairs.map((pair) => {
+      for (const socket of [pair.client, pair.peer]) socket.on('error', () => {});
+      return writeCollectable(pair.client, 16, 1 * MiB);
+    });
+    await delay(100);
+    t.stack.destroy();
+    for (const wait of waits) await wait('stack.destroy()');
+  });
+
+  it('writes of every size, single and batched, arrive in order with the bytes they had when written', async function () {
+    const pair = await makePair(t.net);
+    const sizes = [1, 100, 16 * KiB - 1, 16 * KiB, 16 * KiB + 1, 64 * KiB, 1 * MiB, 3, 200 * KiB];
+    const chunks = sizes.map((size, i) => {
+      const chunk = Buffer.alloc(size);
+      for (let j = 0; j < size; j++) chunk[j] = (i * 31 + j) & 0xff;
+      return chunk;
+    });
+    const expected = Buffer.concat([...chunks, ...chunks]);
+    const received = [];
+    pair.peer.on('data', (d) => received.push(d));
+    for (const chunk of chunks) pair.client.write(chunk);
+    // Corked writes reach the engine as one writev() of mixed sizes.
+    pair.client.cork();
+    for (const chunk of chunks) pair.client.write(chunk);
+    pair.client.uncork();
+    pair.client.end();
+    await new Promise((resolve) => pair.peer.once('end', resolve));
+    assert.ok(Buffer.concat(received).equals(expected), 'the stream differs from what was written');
+    await closePair(pair);
+  });
+
+  it('injected packets wait within a bounded queue while the JS thread floods an interface', function () {
+    nativeOnly(this);
+    if (Number.isNaN(nativeHeap())) this.skip(); // no mallinfo2 (a sanitizer's allocator, or not glibc)
+    const tun = t.stack.createTunInterface({ ipAddress: '10.9.0.1/24', mtu: 65535 });
+    // Well-formed IPv4 headers to nobody: each is admitted and routed nowhere.
+    const packet = Buffer.alloc(60 * KiB);
+    packet[0] = 0x45;
+    packet.writeUInt16BE(packet.length, 2);
+    packet[8] = 64;
+    packet[9] = 17;
+    packet.set([10, 9, 0, 2], 12);
+    packet.set([10, 9, 1, 9], 16);
+    const before = nativeHeap();
+    let peak = 0;
+    let accepted = 0;
+    // 96 MiB in one synchronous burst: the worker cannot keep up with all of
+    // it, and the queue must not grow past its bound.
+    for (let i = 0; i < 1600; i++) {
+      if (tun.send(packet)) accepted++;
+      if (i % 32 === 0) peak = Math.max(peak, nativeHeap() - before);
+    }
+    assert.ok(accepted > 0, 'no packet was accepted');
+    assert.ok(peak < 12 * MiB, `native heap grew by ${(peak / MiB).toFixed(1)} MiB while injecting`);
+  });
+});
