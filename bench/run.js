@@ -6,6 +6,7 @@ const path = require('node:path');
 
 const benches = [
   ['throughput.js'],
+  ['write-cost.js'],
   ['latency.js'],
   ['connect-rate.js'],
   ['memory.js', '--expose-gc'],
