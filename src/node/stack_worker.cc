@@ -425,7 +425,7 @@ void StackWorker::Run() {
     for (auto& device : devices_) device.second->Receive(stack, 256);
     busy = !batch.empty() || !arrived.empty();
     for (Command& command : batch) Apply(stack, command);
-    batch.clear();  // what the core did not take (input it copied)
+    batch.clear();  // commands give back what the core did not take
     Receive(stack, arrived);
     Clock::time_point next_delivery = DeliverDue(stack);
     uint32_t sleep_ms = tcpip_stack_poll(stack);
