@@ -137,6 +137,36 @@ describe('buffers handed to the engine', function () {
     await closePair(pair);
   });
 
+  it('a buffer changed in its write callback was sent as it was when written, behind a full window', async function () {
+    const pair = await makePair(t.net, { serverOptions: { pauseOnConnect: true } });
+    try {
+      // Ahead of it, more than the peer's window, TCP's send buffer and the
+      // socket's budget together: the buffer waits at the tail, unread.
+      const ahead = Buffer.alloc(4 * MiB, 0x61);
+      pair.client.write(ahead);
+      const reused = Buffer.alloc(64 * KiB, 0x62);
+      const calledBack = new Promise((resolve) => pair.client.write(reused, () => {
+        reused.fill(0x63); // Node lets a caller reuse a buffer once its write called back
+        resolve();
+      }));
+      pair.client.end();
+      const received = [];
+      pair.peer.on('data', (chunk) => received.push(chunk));
+      const ended = nextEvent(pair.peer, 'end', 20000);
+      pair.peer.resume();
+      await calledBack;
+      await ended;
+      const all = Buffer.concat(received);
+      assert.equal(all.length, ahead.length + reused.length);
+      assert.ok(all.subarray(0, ahead.length).equals(ahead), 'the bytes ahead');
+      const tail = all.subarray(ahead.length);
+      assert.equal(tail.indexOf(0x63), -1, 'the buffer changed after its callback was sent changed');
+      assert.ok(tail.equals(Buffer.alloc(64 * KiB, 0x62)));
+    } finally {
+      await closePair(pair);
+    }
+  });
+
   it('injected packets wait within a bounded queue while the JS thread floods an interface', function () {
     nativeOnly(this);
     if (Number.isNaN(nativeHeap())) this.skip(); // no mallinfo2 (a sanitizer's allocator, or not glibc)

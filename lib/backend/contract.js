@@ -79,9 +79,11 @@ const COMMANDS = Object.freeze({
   listen: command([['id', T.id], ['address', T.string], ['port', T.port], ['backlog', T.int], ['ipv6Only', T.bool]]),
   connect: command([['id', T.id], ['address', T.string], ['port', T.port], ['localAddress', T.string],
     ['localPort', T.port]]),
-  // the bytes belong to the engine until WRITTEN counts them taken
-  write: command([['id', T.id], ['bytes', T.bytes]]),
-  writev: command([['id', T.id], ['chunks', T.byteList]]),
+  // true when the engine reads the caller's bytes in place until WRITTEN
+  // counts them taken (the caller must not change them before); false when
+  // it copied them, or holds them only while more than TCP_SND_BUF waits
+  writev: command([['id', T.id], ['chunks', T.byteList]], { result: 'boolean' }),
+  write: command([['id', T.id], ['bytes', T.bytes]], { result: 'boolean' }),
   consumed: command([['id', T.id], ['count', T.count]]), // the application read this much
   shutdown: command([['id', T.id]]),
   close: command([['id', T.id]]),

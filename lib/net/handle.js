@@ -22,6 +22,9 @@ class TcpHandle {
     this.reading = false;
     this.bytesWritten = 0; // handed to the engine
     this.bytesTaken = 0; // of those, taken by TCP (WRITTEN events)
+    // Where the last write the engine reads in place ends: until TCP has
+    // taken that far, the caller's buffers are not the caller's to change.
+    this._heldUntil = 0;
     stack._register(id, owner);
   }
 
@@ -42,9 +45,18 @@ class TcpHandle {
   write(buffers) {
     let total = 0;
     for (const buffer of buffers) total += buffer.length;
-    if (buffers.length === 1) this._engine.write(this.id, buffers[0]);
-    else this._engine.writev(this.id, buffers);
+    const held = buffers.length === 1 ? this._engine.write(this.id, buffers[0]) : this._engine.writev(this.id, buffers);
     this.bytesWritten += total;
+    if (held) this._heldUntil = this.bytesWritten;
+  }
+
+  /**
+   * Whether the writes so far are done for their callers: at most `budget`
+   * bytes wait for TCP, and none of them is read in place from a caller's
+   * buffer (Node lets a caller reuse a buffer once its write called back).
+   */
+  writesSettled(budget) {
+    return this.queued <= budget && this.bytesTaken >= this._heldUntil;
   }
 
   /** A WRITTEN event: TCP took `count` more bytes. */

@@ -216,7 +216,7 @@ class Socket extends Duplex {
   _onWritten(count) {
     const state = this[kState];
     state.handle.taken(count);
-    if (state.waitingWrite && state.handle.queued <= NATIVE_WRITE_BUDGET) {
+    if (state.waitingWrite && state.handle.writesSettled(NATIVE_WRITE_BUDGET)) {
       const cb = state.waitingWrite;
       state.waitingWrite = null;
       cb();
@@ -289,7 +289,7 @@ class Socket extends Duplex {
     }
     handle.write(buffers);
     this._touch();
-    if (handle.queued <= NATIVE_WRITE_BUDGET) cb();
+    if (handle.writesSettled(NATIVE_WRITE_BUDGET)) cb();
     else this[kState].waitingWrite = cb;
   }
 

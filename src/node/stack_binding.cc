@@ -273,17 +273,27 @@ command::Write StackBinding::WriteOf(uint32_t id, const std::vector<Napi::Uint8A
   return write;
 }
 
-// write(id, buffer): small buffers are copied, so the caller may reuse them
-// at once; large ones are read in place until TCP has taken them.
+// Whether the write reads some of the caller's bytes in place.
+static bool Lends(const command::Write& write) {
+  for (const command::WritePiece& piece : write.pieces) {
+    if (std::holds_alternative<command::LentBytes>(piece)) return true;
+  }
+  return false;
+}
+
+// write(id, buffer) -> held: small buffers are copied, so the caller may
+// reuse them at once (false); large ones are read in place until TCP has
+// taken them (true: the caller must leave them alone until WRITTEN says so).
 Napi::Value StackBinding::Write(const Napi::CallbackInfo& info) {
   if (!Alive(info.Env())) return info.Env().Undefined();
   command::Write write = WriteOf(IdOf(info), {info[1].As<Napi::Uint8Array>()});
+  bool held = Lends(write);
   if (!write.pieces.empty()) PostCommand(std::move(write));
-  return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), held);
 }
 
-// writev(id, [buffer, ...]): one command for the whole batch, each chunk
-// copied or lent as write() does.
+// writev(id, [buffer, ...]) -> held: one command for the whole batch, each
+// chunk copied or lent as write() does.
 Napi::Value StackBinding::Writev(const Napi::CallbackInfo& info) {
   if (!Alive(info.Env())) return info.Env().Undefined();
   Napi::Array array = info[1].As<Napi::Array>();
@@ -291,8 +301,9 @@ Napi::Value StackBinding::Writev(const Napi::CallbackInfo& info) {
   chunks.reserve(array.Length());
   for (uint32_t i = 0; i < array.Length(); i++) chunks.push_back(array.Get(i).As<Napi::Uint8Array>());
   command::Write write = WriteOf(IdOf(info), chunks);
+  bool held = Lends(write);
   if (!write.pieces.empty()) PostCommand(std::move(write));
-  return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), held);
 }
 
 // consumed(id, bytes): the application read this much; reopen the window.
