@@ -44,10 +44,10 @@ typedef struct fuzz_hooks {
 typedef struct fuzz_stack {
   tcpip_stack *stack;
   fuzz_hooks hooks;
-  bool reading; /* whether the application takes what arrives */
+  bool reading;                       /* whether the application takes what arrives */
   uint32_t sockets[FUZZ_MAX_SOCKETS]; /* live connections, 0 when free */
   size_t unread[FUZZ_MAX_SOCKETS];    /* delivered and not yet consumed */
-  unsigned timer_steps_left; /* the input's budget of timer runs, for speed */
+  unsigned timer_steps_left;          /* the input's budget of timer runs, for speed */
 } fuzz_stack;
 
 /* Makes a stack with a fresh clock and random source. */
@@ -69,8 +69,8 @@ void fuzz_stack_app(fuzz_stack *fs, unsigned slot, uint8_t action, uint16_t amou
 void fuzz_run_isolated(void (*body)(void *), void *argument);
 
 /* Adds an interface; cidrs is NULL-terminated. Returns tcpip_error. */
-tcpip_error fuzz_add_interface(fuzz_stack *fs, uint32_t id, tcpip_interface_kind kind,
-                               uint16_t mtu, const char *const *cidrs, uint8_t mac_last,
-                               const uint32_t *ports, size_t port_count);
+tcpip_error fuzz_add_interface(fuzz_stack *fs, uint32_t id, tcpip_interface_kind kind, uint16_t mtu,
+                               const char *const *cidrs, uint8_t mac_last, const uint32_t *ports,
+                               size_t port_count);
 
 #endif

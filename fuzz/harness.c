@@ -90,15 +90,13 @@ static void on_event(void *context, const tcpip_event *event) {
       uint8_t *copy = malloc(event->count ? event->count : 1);
       if (copy == NULL) abort();
       tcpip_event_copy_data(event, copy);
-      if (fs->hooks.packet != NULL) fs->hooks.packet(fs->hooks.context, event->id, copy, event->count);
+      if (fs->hooks.packet != NULL)
+        fs->hooks.packet(fs->hooks.context, event->id, copy, event->count);
       free(copy);
       break;
     }
-    case TCPIP_EV_STATS:
-      sink ^= (uint8_t)event->stats->packets_in;
-      break;
-    default:
-      break;
+    case TCPIP_EV_STATS: sink ^= (uint8_t)event->stats->packets_in; break;
+    default: break;
   }
 }
 
@@ -164,7 +162,8 @@ void fuzz_run_isolated(void (*body)(void *), void *argument) {
   pthread_attr_t attributes;
   /* A small stack: the sanitizers prepare the shadow of all of it for every
    * thread, and 8 MiB of it made each input cost milliseconds. */
-  if (pthread_attr_init(&attributes) != 0 || pthread_attr_setstacksize(&attributes, 512 * 1024) != 0)
+  if (pthread_attr_init(&attributes) != 0 ||
+      pthread_attr_setstacksize(&attributes, 512 * 1024) != 0)
     abort();
   if (pthread_create(&thread, &attributes, run_body, &run) != 0) abort();
   pthread_attr_destroy(&attributes);
@@ -201,7 +200,9 @@ void fuzz_stack_app(fuzz_stack *fs, unsigned slot, uint8_t action, uint16_t amou
       tcpip_tcp_write(fs->stack, id, data, length);
       break;
     }
-    case APP_SHUTDOWN: if (id != 0) tcpip_tcp_shutdown(fs->stack, id); break;
+    case APP_SHUTDOWN:
+      if (id != 0) tcpip_tcp_shutdown(fs->stack, id);
+      break;
     case APP_CLOSE:
       if (id != 0) tcpip_tcp_close(fs->stack, id);
       fs->sockets[slot % FUZZ_MAX_SOCKETS] = 0;
@@ -210,9 +211,12 @@ void fuzz_stack_app(fuzz_stack *fs, unsigned slot, uint8_t action, uint16_t amou
       if (id != 0) tcpip_tcp_abort(fs->stack, id);
       fs->sockets[slot % FUZZ_MAX_SOCKETS] = 0;
       break;
-    case APP_NODELAY: if (id != 0) tcpip_tcp_set_nodelay(fs->stack, id, amount & 1); break;
+    case APP_NODELAY:
+      if (id != 0) tcpip_tcp_set_nodelay(fs->stack, id, amount & 1);
+      break;
     case APP_KEEPALIVE:
-      if (id != 0) tcpip_tcp_set_keepalive(fs->stack, id, amount & 1, (uint32_t)(amount >> 1) * 100u);
+      if (id != 0)
+        tcpip_tcp_set_keepalive(fs->stack, id, amount & 1, (uint32_t)(amount >> 1) * 100u);
       break;
     case APP_STATS: tcpip_interface_request_stats(fs->stack, amount & 7); break;
     case APP_READ_SOME: {
@@ -226,9 +230,9 @@ void fuzz_stack_app(fuzz_stack *fs, unsigned slot, uint8_t action, uint16_t amou
   }
 }
 
-tcpip_error fuzz_add_interface(fuzz_stack *fs, uint32_t id, tcpip_interface_kind kind,
-                               uint16_t mtu, const char *const *cidrs, uint8_t mac_last,
-                               const uint32_t *ports, size_t port_count) {
+tcpip_error fuzz_add_interface(fuzz_stack *fs, uint32_t id, tcpip_interface_kind kind, uint16_t mtu,
+                               const char *const *cidrs, uint8_t mac_last, const uint32_t *ports,
+                               size_t port_count) {
   size_t count = 0;
   while (cidrs != NULL && cidrs[count] != NULL) count++;
   tcpip_interface_config config = {

@@ -95,19 +95,15 @@ static void run(void *context) {
     uint8_t selector = fuzz_u8(&in);
     uint16_t length = fuzz_u16(&in);
     switch (selector & 7) {
-      case 5:
-        fuzz_stack_app(&fs, selector >> 3, (uint8_t)(length >> 8), length & 0xff);
-        break;
-      case 6:
-        fuzz_stack_run_for(&fs, (uint32_t)length * 4u);
-        break;
+      case 5: fuzz_stack_app(&fs, selector >> 3, (uint8_t)(length >> 8), length & 0xff); break;
+      case 6: fuzz_stack_run_for(&fs, (uint32_t)length * 4u); break;
       default: {
         /* 7: an interface that takes no input (a bridge is fed by its
          * ports); bit 3 picks the interfaces of one family instead */
-        static const uint32_t targets[] = {TUN_BARE, TUN_CHECKED, TAP_BARE, BRIDGE_PORT_A,
-                                           BRIDGE_PORT_B, 0, 0, BRIDGE};
-        static const uint32_t one_family[] = {TUN_V4_ONLY, TAP_V6_ONLY, TUN_CHECKED, TAP_BARE,
-                                              BRIDGE_PORT_A, 0, 0, LOOPBACK};
+        static const uint32_t targets[] = {TUN_BARE,      TUN_CHECKED, TAP_BARE, BRIDGE_PORT_A,
+                                           BRIDGE_PORT_B, 0,           0,        BRIDGE};
+        static const uint32_t one_family[] = {TUN_V4_ONLY,   TAP_V6_ONLY, TUN_CHECKED, TAP_BARE,
+                                              BRIDGE_PORT_A, 0,           0,           LOOPBACK};
         size_t got;
         const uint8_t *bytes = fuzz_bytes(&in, length, &got);
         uint32_t target = (selector & 8) ? one_family[selector & 7] : targets[selector & 7];

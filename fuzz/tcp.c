@@ -75,7 +75,8 @@ static void on_packet(void *context, uint32_t id, const uint8_t *bytes, size_t l
   if (flags & 0x04) return;
   size_t payload = length - header - (size_t)(tcp[12] >> 4) * 4;
   if ((size_t)(tcp[12] >> 4) * 4 > length - header) payload = 0;
-  uint32_t end = be32(tcp + 4) + (uint32_t)payload + ((flags & 0x02) ? 1 : 0) + ((flags & 0x01) ? 1 : 0);
+  uint32_t end = be32(tcp + 4) + (uint32_t)payload + ((flags & 0x02) ? 1 : 0) +
+                 ((flags & 0x01) ? 1 : 0);
   if ((flags & 0x02) || (int32_t)(end - c->stack_next) > 0) c->stack_next = end;
   if (flags & 0x10) c->stack_ack = be32(tcp + 8);
   c->stack_port = be16(tcp);

@@ -6,8 +6,7 @@
 #include "lwip/ip_addr.h"
 #include "lwip/netif.h"
 
-void tcpip_endpoint_set(tcpip_endpoint *endpoint, const ip_addr_t *address,
-                        uint16_t port) {
+void tcpip_endpoint_set(tcpip_endpoint *endpoint, const ip_addr_t *address, uint16_t port) {
   endpoint->port = port;
   if (IP_IS_V6(address) && !ip_addr_isany(address)) {
     const ip6_addr_t *v6 = ip_2_ip6(address);

@@ -90,10 +90,12 @@ err_t tcpip_bridge_init(struct netif *netif) {
   return err;
 }
 
-tcpip_error tcpip_bridge_attach(tcpip_interface *bridge, tcpip_interface *const *ports, size_t count) {
+tcpip_error tcpip_bridge_attach(tcpip_interface *bridge, tcpip_interface *const *ports,
+                                size_t count) {
   if (count > TCPIP_MAX_BRIDGE_PORTS) return TCPIP_EINVAL;
   for (size_t i = 0; i < count; i++) {
-    if (ports[i] == NULL || ports[i]->kind != TCPIP_INTERFACE_TAP || ports[i]->bridge != NULL) return TCPIP_EINVAL;
+    if (ports[i] == NULL || ports[i]->kind != TCPIP_INTERFACE_TAP || ports[i]->bridge != NULL)
+      return TCPIP_EINVAL;
     for (size_t j = 0; j < i; j++) {
       if (ports[j] == ports[i]) return TCPIP_EINVAL;
     }

@@ -16,8 +16,7 @@ void *tcpip_id_map_get(const tcpip_id_map *map, uint32_t id) {
   }
 }
 
-static void insert_slot(tcpip_id_map_slot *slots, size_t capacity, uint32_t id,
-                        void *value) {
+static void insert_slot(tcpip_id_map_slot *slots, size_t capacity, uint32_t id, void *value) {
   size_t i = slot_of(id, capacity);
   while (slots[i].id != 0) i = (i + 1) & (capacity - 1);
   slots[i].id = id;
@@ -29,8 +28,7 @@ static bool grow(tcpip_id_map *map) {
   tcpip_id_map_slot *slots = calloc(capacity, sizeof *slots);
   if (slots == NULL) return false;
   for (size_t i = 0; i < map->capacity; i++) {
-    if (map->slots[i].id != 0)
-      insert_slot(slots, capacity, map->slots[i].id, map->slots[i].value);
+    if (map->slots[i].id != 0) insert_slot(slots, capacity, map->slots[i].id, map->slots[i].value);
   }
   free(map->slots);
   map->slots = slots;

@@ -22,8 +22,7 @@ typedef struct interface_addresses {
   size_t v6_count;
 } interface_addresses;
 
-static tcpip_error parse_addresses(const tcpip_interface_config *config,
-                                   interface_addresses *out) {
+static tcpip_error parse_addresses(const tcpip_interface_config *config, interface_addresses *out) {
   memset(out, 0, sizeof *out);
   bool has_v4 = false;
   for (size_t i = 0; i < config->cidr_count; i++) {
@@ -100,7 +99,8 @@ static tcpip_error create_interface(tcpip_stack *stack, uint32_t id,
 #endif
   if (config->kind == TCPIP_INTERFACE_BRIDGE) {
     tcpip_interface *ports[TCPIP_MAX_INTERFACES];
-    size_t count = config->port_count < TCPIP_MAX_INTERFACES ? config->port_count : TCPIP_MAX_INTERFACES;
+    size_t count = config->port_count < TCPIP_MAX_INTERFACES ? config->port_count
+                                                             : TCPIP_MAX_INTERFACES;
     for (size_t i = 0; i < count; i++) ports[i] = find(stack, config->ports[i]);
     error = config->port_count > count ? TCPIP_EINVAL : tcpip_bridge_attach(iface, ports, count);
     if (error != TCPIP_OK) {
@@ -160,9 +160,7 @@ void tcpip_interfaces_destroy_all(tcpip_stack *stack) {
   stack->interface_count = 0;
 }
 
-static uint16_t read_be16(const uint8_t *bytes) {
-  return (uint16_t)((bytes[0] << 8) | bytes[1]);
-}
+static uint16_t read_be16(const uint8_t *bytes) { return (uint16_t)((bytes[0] << 8) | bytes[1]); }
 
 /* The lengths an IP header claims must fit in what arrived. */
 static bool ip_packet_well_formed(const uint8_t *bytes, size_t length) {
@@ -174,10 +172,8 @@ static bool ip_packet_well_formed(const uint8_t *bytes, size_t length) {
       size_t total = read_be16(bytes + 2);
       return header >= 20 && total >= header && total <= length;
     }
-    case 6:
-      return length >= 40 && 40 + (size_t)read_be16(bytes + 4) <= length;
-    default:
-      return false;
+    case 6: return length >= 40 && 40 + (size_t)read_be16(bytes + 4) <= length;
+    default: return false;
   }
 }
 
@@ -189,7 +185,8 @@ static bool ethernet_frame_well_formed(const uint8_t *bytes, size_t length) {
   size_t payload_length = length - SIZEOF_ETH_HDR;
   switch (read_be16(bytes + 12)) {
     case ETHTYPE_IP: return ip_packet_well_formed(payload, payload_length) && payload[0] >> 4 == 4;
-    case ETHTYPE_IPV6: return ip_packet_well_formed(payload, payload_length) && payload[0] >> 4 == 6;
+    case ETHTYPE_IPV6:
+      return ip_packet_well_formed(payload, payload_length) && payload[0] >> 4 == 6;
     case ETHTYPE_ARP: return payload_length >= SIZEOF_ETHARP_HDR;
     default: return true; /* lwIP drops other types unread */
   }
@@ -232,7 +229,8 @@ static bool admit(tcpip_interface *iface, const uint8_t *bytes, size_t length) {
 static tcpip_interface *find_hook(tcpip_stack *stack, uint32_t id) {
   tcpip_interface *iface = find(stack, id);
   return iface != NULL && (iface->kind == TCPIP_INTERFACE_TUN || iface->kind == TCPIP_INTERFACE_TAP)
-             ? iface : NULL;
+             ? iface
+             : NULL;
 }
 
 /* An admitted packet or frame (owned) enters the stack, or its bridge. */
@@ -244,8 +242,7 @@ static void deliver(tcpip_interface *iface, struct pbuf *p) {
   if (iface->netif.input(p, &iface->netif) != ERR_OK) pbuf_free(p);
 }
 
-void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
-                           size_t length) {
+void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes, size_t length) {
   tcpip_interface *iface = find_hook(stack, id);
   if (iface == NULL || !admit(iface, bytes, length)) return;
   struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)length, PBUF_RAM);
@@ -315,13 +312,15 @@ void tcpip_interface_set_sink(tcpip_stack *stack, uint32_t id, tcpip_packet_sink
 void tcpip_interface_set_checksums(tcpip_stack *stack, uint32_t id, bool enabled) {
   tcpip_interface *iface = find(stack, id);
   if (iface == NULL) return;
-  NETIF_SET_CHECKSUM_CTRL(&iface->netif, enabled ? NETIF_CHECKSUM_ENABLE_ALL : NETIF_CHECKSUM_DISABLE_ALL);
+  NETIF_SET_CHECKSUM_CTRL(&iface->netif,
+                          enabled ? NETIF_CHECKSUM_ENABLE_ALL : NETIF_CHECKSUM_DISABLE_ALL);
 }
 
 void tcpip_interface_request_stats(tcpip_stack *stack, uint32_t id) {
   tcpip_interface *iface = find(stack, id);
   tcpip_interface_stats empty = {0};
-  tcpip_event event = {.type = TCPIP_EV_STATS, .id = id,
+  tcpip_event event = {.type = TCPIP_EV_STATS,
+                       .id = id,
                        .stats = iface != NULL ? &iface->stats : &empty};
   tcpip_emit(stack, &event);
 }
@@ -359,8 +358,7 @@ err_t tcpip_interface_emit(tcpip_interface *iface, struct pbuf *p) {
     iface->sink(iface->sink_context, packet);
     return ERR_OK;
   }
-  tcpip_event event = {.type = TCPIP_EV_PACKET, .id = iface->id, .count = p->tot_len,
-                       .data_ = p};
+  tcpip_event event = {.type = TCPIP_EV_PACKET, .id = iface->id, .count = p->tot_len, .data_ = p};
   tcpip_emit(iface->stack, &event);
   return ERR_OK;
 }

@@ -74,9 +74,9 @@ void tcpip_link_decide(tcpip_link_direction *direction, const tcpip_link_conditi
   double sent_ms = now_ms;
   if (c->rate_bps > 0) {
     /* A wire of this rate: each packet waits for the ones before it. */
-    double queue_bytes = c->queue_bytes != 0
-                             ? c->queue_bytes
-                             : max_of(AUTOMATIC_QUEUE_MIN_BYTES, c->rate_bps / 8 * AUTOMATIC_QUEUE_SECONDS);
+    double queue_bytes = c->queue_bytes != 0 ? c->queue_bytes
+                                             : max_of(AUTOMATIC_QUEUE_MIN_BYTES,
+                                                      c->rate_bps / 8 * AUTOMATIC_QUEUE_SECONDS);
     double start_ms = max_of(now_ms, direction->wire_free_ms);
     double backlog_bytes = (start_ms - now_ms) / 1000 * c->rate_bps / 8;
     if (backlog_bytes + (double)length > queue_bytes) {

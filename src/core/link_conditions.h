@@ -25,14 +25,14 @@ extern "C" {
 
 typedef struct tcpip_link_conditions {
   double latency_ms;
-  double jitter_ms;    /* up to this much more latency, uniformly */
-  double loss;         /* probability, 0..1 */
-  double duplicate;    /* probability, 0..1 */
-  double reorder;      /* probability that a packet is held back, 0..1 */
-  double rate_bps;     /* 0: unlimited */
-  uint32_t mtu;        /* IP bytes, link header not counted; 0: no limit */
+  double jitter_ms;     /* up to this much more latency, uniformly */
+  double loss;          /* probability, 0..1 */
+  double duplicate;     /* probability, 0..1 */
+  double reorder;       /* probability that a packet is held back, 0..1 */
+  double rate_bps;      /* 0: unlimited */
+  uint32_t mtu;         /* IP bytes, link header not counted; 0: no limit */
   uint32_t queue_bytes; /* bytes that may wait behind the rate; 0: automatic */
-  bool up;             /* false: a partition, every packet dropped */
+  bool up;              /* false: a partition, every packet dropped */
 } tcpip_link_conditions;
 
 /* Conditions that pass everything at once: up, nothing else. */
@@ -42,7 +42,7 @@ void tcpip_link_conditions_init(tcpip_link_conditions *conditions);
 bool tcpip_link_conditions_timed(const tcpip_link_conditions *conditions);
 
 typedef struct tcpip_link_counters {
-  uint64_t packets;      /* sent on (duplicates not counted again) */
+  uint64_t packets; /* sent on (duplicates not counted again) */
   uint64_t bytes;
   uint64_t lost;
   uint64_t duplicated;
@@ -66,7 +66,7 @@ void tcpip_link_direction_init(tcpip_link_direction *direction, uint32_t header_
                                uint64_t seed, unsigned index);
 
 typedef enum tcpip_link_fate {
-  TCPIP_LINK_SEND = 0,    /* deliver at due_ms, and a copy too if duplicate */
+  TCPIP_LINK_SEND = 0, /* deliver at due_ms, and a copy too if duplicate */
   TCPIP_LINK_DROP_DOWN,
   TCPIP_LINK_DROP_MTU,
   TCPIP_LINK_LOSE,

@@ -4,14 +4,12 @@
 
 #include "lwip/netif.h"
 
-static err_t loop_output4(struct netif *netif, struct pbuf *p,
-                          const ip4_addr_t *next_hop) {
+static err_t loop_output4(struct netif *netif, struct pbuf *p, const ip4_addr_t *next_hop) {
   (void)next_hop;
   return netif_loop_output(netif, p);
 }
 
-static err_t loop_output6(struct netif *netif, struct pbuf *p,
-                          const ip6_addr_t *next_hop) {
+static err_t loop_output6(struct netif *netif, struct pbuf *p, const ip6_addr_t *next_hop) {
   (void)next_hop;
   return netif_loop_output(netif, p);
 }

@@ -23,8 +23,8 @@ static void put_u32(uint8_t *out, uint32_t value) {
   for (int i = 0; i < 4; i++) out[i] = (uint8_t)(value >> (8 * i));
 }
 
-void tcpip_pcap_init(tcpip_pcap *pcap, uint8_t *buffer, size_t capacity,
-                     tcpip_pcap_flush_fn flush, void *context) {
+void tcpip_pcap_init(tcpip_pcap *pcap, uint8_t *buffer, size_t capacity, tcpip_pcap_flush_fn flush,
+                     void *context) {
   memset(pcap, 0, sizeof *pcap);
   pcap->buffer = buffer;
   pcap->capacity = capacity;
@@ -33,7 +33,8 @@ void tcpip_pcap_init(tcpip_pcap *pcap, uint8_t *buffer, size_t capacity,
 }
 
 bool tcpip_pcap_flush(tcpip_pcap *pcap) {
-  if (pcap->size != 0 && !pcap->failed) pcap->failed = !pcap->flush(pcap->context, pcap->buffer, pcap->size);
+  if (pcap->size != 0 && !pcap->failed)
+    pcap->failed = !pcap->flush(pcap->context, pcap->buffer, pcap->size);
   pcap->size = 0;
   return !pcap->failed;
 }
@@ -63,7 +64,7 @@ void tcpip_pcap_write_record(tcpip_pcap *pcap, uint64_t time_us, const uint8_t *
   uint8_t *out = pcap->buffer + pcap->size;
   put_u32(out, (uint32_t)(time_us / 1000000));
   put_u32(out + 4, (uint32_t)(time_us % 1000000));
-  put_u32(out + 8, (uint32_t)length); /* captured */
+  put_u32(out + 8, (uint32_t)length);  /* captured */
   put_u32(out + 12, (uint32_t)length); /* on the wire */
   pcap->size += TCPIP_PCAP_RECORD_HEADER_BYTES;
   if (pcap->size + length <= pcap->capacity) {
@@ -95,6 +96,7 @@ tcpip_error tcpip_pcap_start(tcpip_pcap *pcap, tcpip_stack *stack, uint32_t id) 
 
 bool tcpip_pcap_stop(tcpip_pcap *pcap, tcpip_stack *stack, uint32_t id) {
   tcpip_interface *iface = tcpip_interface_find(stack, id);
-  if (iface != NULL && iface->capture_context == pcap) tcpip_interface_set_capture(stack, id, NULL, NULL);
+  if (iface != NULL && iface->capture_context == pcap)
+    tcpip_interface_set_capture(stack, id, NULL, NULL);
   return tcpip_pcap_flush(pcap);
 }

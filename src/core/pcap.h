@@ -35,16 +35,16 @@ typedef bool (*tcpip_pcap_flush_fn)(void *context, const uint8_t *bytes, size_t 
 typedef struct tcpip_pcap {
   uint8_t *buffer; /* the driver's */
   size_t capacity;
-  size_t size;     /* bytes waiting in the buffer */
+  size_t size; /* bytes waiting in the buffer */
   tcpip_pcap_flush_fn flush;
   void *context;
-  bool failed;     /* a flush failed: nothing more is written */
+  bool failed; /* a flush failed: nothing more is written */
 } tcpip_pcap;
 
 /* A writer that gathers up to `capacity` bytes (at least
  * TCPIP_PCAP_FILE_HEADER_BYTES) in `buffer` before each flush. */
-void tcpip_pcap_init(tcpip_pcap *pcap, uint8_t *buffer, size_t capacity,
-                     tcpip_pcap_flush_fn flush, void *context);
+void tcpip_pcap_init(tcpip_pcap *pcap, uint8_t *buffer, size_t capacity, tcpip_pcap_flush_fn flush,
+                     void *context);
 
 /* Starts capturing interface `id` of `stack`: the file header for the
  * interface's kind, then a record for every packet in or out, timestamped

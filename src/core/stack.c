@@ -38,9 +38,7 @@ void tcpip_stack_destroy(tcpip_stack *stack) {
   free(stack);
 }
 
-void tcpip_emit(tcpip_stack *stack, tcpip_event *event) {
-  stack->on_event(stack->context, event);
-}
+void tcpip_emit(tcpip_stack *stack, tcpip_event *event) { stack->on_event(stack->context, event); }
 
 static bool loopback_traffic_queued(void) {
   struct netif *netif;

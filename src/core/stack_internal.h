@@ -33,11 +33,11 @@ typedef struct tcpip_tcp_socket {
   bool shutdown_done;
   bool shutdown_reported;
   bool eof_received;
-  bool dual_stack; /* bound to both families: IPv4 peers shown as mapped */
+  bool dual_stack;     /* bound to both families: IPv4 peers shown as mapped */
   bool output_pending; /* tcp_output() is due at the end of this poll */
   tcpip_write_chunk *write_head;
   tcpip_write_chunk *write_tail;
-  size_t written_unreported; /* taken by TCP, not yet told to the driver */
+  size_t written_unreported;   /* taken by TCP, not yet told to the driver */
   size_t delivered_unconsumed; /* receive window the driver still holds */
   struct tcpip_tcp_socket *next_dirty;
 } tcpip_tcp_socket;
@@ -53,7 +53,7 @@ typedef struct tcpip_interface {
   void *sink_context;
   tcpip_capture_fn capture; /* when set, sees all traffic in and out */
   void *capture_context;
-  uint8_t *capture_scratch; /* flattens chained buffers for the capture */
+  uint8_t *capture_scratch;       /* flattens chained buffers for the capture */
   struct tcpip_interface *bridge; /* a port: the bridge its frames go to */
   struct tcpip_bridge *switching; /* a bridge: its ports and learned MACs */
 } tcpip_interface;
@@ -73,8 +73,7 @@ struct tcpip_stack {
 
 void tcpip_emit(tcpip_stack *stack, tcpip_event *event);
 tcpip_error tcpip_error_from_lwip(err_t err);
-void tcpip_endpoint_set(tcpip_endpoint *endpoint, const ip_addr_t *address,
-                        uint16_t port);
+void tcpip_endpoint_set(tcpip_endpoint *endpoint, const ip_addr_t *address, uint16_t port);
 /* Parses "address" (no prefix). Returns false when it is not an IP. */
 bool tcpip_parse_address(const char *text, ip_addr_t *address);
 /* Parses "address/prefix". */
@@ -93,7 +92,8 @@ err_t tcpip_tun_init(struct netif *netif);
 err_t tcpip_tap_init(struct netif *netif);
 err_t tcpip_bridge_init(struct netif *netif);
 /* bridge.c: ports are TAP interfaces of the same stack. */
-tcpip_error tcpip_bridge_attach(tcpip_interface *bridge, tcpip_interface *const *ports, size_t count);
+tcpip_error tcpip_bridge_attach(tcpip_interface *bridge, tcpip_interface *const *ports,
+                                size_t count);
 void tcpip_bridge_detach_all(tcpip_interface *bridge);
 void tcpip_bridge_forget_port(tcpip_interface *port);
 /* A frame that arrived on `port` (owned): switched, or delivered to the bridge. */

@@ -117,8 +117,7 @@ static err_t pcb_let_go(struct tcp_pcb *pcb, bool reset) {
 
 /* Fails a socket that still has a pcb. Data may have been cut short, so an
  * established connection is reset rather than ended with a FIN. */
-static err_t fail_with_pcb(tcpip_tcp_socket *socket, struct tcp_pcb *pcb,
-                           tcpip_error error) {
+static err_t fail_with_pcb(tcpip_tcp_socket *socket, struct tcp_pcb *pcb, tcpip_error error) {
   err_t result = pcb != NULL ? pcb_let_go(pcb, pcb->state >= ESTABLISHED) : ERR_OK;
   fail(socket, error);
   return result;
@@ -204,7 +203,8 @@ void tcpip_tcp_flush_dirty(tcpip_stack *stack) {
       tcp_output(pcb);
     }
     if (socket->written_unreported > 0) {
-      tcpip_event event = {.type = TCPIP_EV_WRITTEN, .id = socket->id,
+      tcpip_event event = {.type = TCPIP_EV_WRITTEN,
+                           .id = socket->id,
                            .count = socket->written_unreported};
       socket->written_unreported = 0;
       tcpip_emit(stack, &event);
@@ -230,8 +230,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
     release_if_finished(socket);
     return ERR_OK;
   }
-  tcpip_event event = {.type = TCPIP_EV_DATA, .id = socket->id, .count = p->tot_len,
-                       .data_ = p};
+  tcpip_event event = {.type = TCPIP_EV_DATA, .id = socket->id, .count = p->tot_len, .data_ = p};
   socket->delivered_unconsumed += p->tot_len;
   tcpip_emit(socket->stack, &event);
   pbuf_free(p);
@@ -342,8 +341,8 @@ static bool listener_conflicts(const ip_addr_t *address, uint16_t port) {
   return false;
 }
 
-void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,
-                      uint16_t port, int backlog, bool ipv6_only) {
+void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
+                      int backlog, bool ipv6_only) {
   tcpip_tcp_socket *socket = socket_open(stack, id, address);
   if (socket == NULL) return;
   socket->listener = true;
@@ -391,9 +390,8 @@ void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,
   tcpip_emit(stack, &event);
 }
 
-void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address,
-                       uint16_t port, const char *local_address,
-                       uint16_t local_port) {
+void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
+                       const char *local_address, uint16_t local_port) {
   tcpip_tcp_socket *socket = socket_open(stack, id, address);
   if (socket == NULL) return;
   ip_addr_t remote;
@@ -529,8 +527,7 @@ void tcpip_tcp_set_nodelay(tcpip_stack *stack, uint32_t id, bool enable) {
   else tcp_nagle_enable(socket->pcb);
 }
 
-void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable,
-                             uint32_t idle_ms) {
+void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable, uint32_t idle_ms) {
   tcpip_tcp_socket *socket = socket_find(stack, id);
   if (socket == NULL || socket->pcb == NULL || socket->listener) return;
   struct tcp_pcb *pcb = socket->pcb;
@@ -581,5 +578,6 @@ void tcpip_tcp_destroy_all(tcpip_stack *stack) {
   while (tcp_active_pcbs != NULL) tcp_abort(tcp_active_pcbs);
   while (tcp_tw_pcbs != NULL) tcp_abort(tcp_tw_pcbs);
   while (tcp_bound_pcbs != NULL) tcp_close(tcp_bound_pcbs);
-  while (tcp_listen_pcbs.listen_pcbs != NULL) tcp_close((struct tcp_pcb *)tcp_listen_pcbs.listen_pcbs);
+  while (tcp_listen_pcbs.listen_pcbs != NULL)
+    tcp_close((struct tcp_pcb *)tcp_listen_pcbs.listen_pcbs);
 }

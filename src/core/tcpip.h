@@ -121,7 +121,7 @@ typedef struct tcpip_event {
   tcpip_endpoint local;
   tcpip_endpoint remote;
   const tcpip_interface_stats *stats; /* TCPIP_EV_STATS, valid during the call */
-  const void *data_; /* private: the lwIP buffer chain of DATA and PACKET */
+  const void *data_;                  /* private: the lwIP buffer chain of DATA and PACKET */
 } tcpip_event;
 
 /* Called synchronously, on the core's thread, for every event. */
@@ -159,10 +159,10 @@ typedef struct tcpip_interface_config {
   tcpip_interface_kind kind;
   const char *const *cidrs;
   size_t cidr_count;
-  uint16_t mtu;       /* 0 picks the kind's default */
-  uint8_t mac[6];     /* TAP only */
-  const char *gateway; /* IPv4 next hop for off-link traffic, or NULL */
-  bool default_route; /* route what no other interface matches through it */
+  uint16_t mtu;          /* 0 picks the kind's default */
+  uint8_t mac[6];        /* TAP only */
+  const char *gateway;   /* IPv4 next hop for off-link traffic, or NULL */
+  bool default_route;    /* route what no other interface matches through it */
   const uint32_t *ports; /* BRIDGE only: TAP interfaces it switches between */
   size_t port_count;
 } tcpip_interface_config;
@@ -174,8 +174,7 @@ tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
 void tcpip_interface_remove(tcpip_stack *stack, uint32_t id);
 /* Hands the stack one IP packet (TUN) or Ethernet frame (TAP); the bytes are
  * copied. Malformed, oversized or unroutable input is counted and dropped. */
-void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes,
-                           size_t length);
+void tcpip_interface_input(tcpip_stack *stack, uint32_t id, const void *bytes, size_t length);
 /* Answers with a TCPIP_EV_STATS event. */
 void tcpip_interface_request_stats(tcpip_stack *stack, uint32_t id);
 /* Checksums are generated and checked unless turned off, which is right
@@ -209,8 +208,7 @@ void tcpip_interface_set_sink(tcpip_stack *stack, uint32_t id, tcpip_packet_sink
 /* Shows every packet or frame that enters or leaves interface `id` to `fn`
  * (on the stack's thread, bytes valid during the call), for packet capture;
  * a NULL fn stops it. */
-typedef void (*tcpip_capture_fn)(void *context, const uint8_t *bytes, size_t length,
-                                 bool outgoing);
+typedef void (*tcpip_capture_fn)(void *context, const uint8_t *bytes, size_t length, bool outgoing);
 void tcpip_interface_set_capture(tcpip_stack *stack, uint32_t id, tcpip_capture_fn fn,
                                  void *context);
 
@@ -219,11 +217,10 @@ void tcpip_interface_input_packet(tcpip_stack *stack, uint32_t id, tcpip_packet 
 
 /* TCP. Results arrive as events. A NULL address (the driver had no memory
  * for it) fails the listener or connection with ENOBUFS. */
-void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address,
-                      uint16_t port, int backlog, bool ipv6_only);
-void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address,
-                       uint16_t port, const char *local_address,
-                       uint16_t local_port);
+void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
+                      int backlog, bool ipv6_only);
+void tcpip_tcp_connect(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
+                       const char *local_address, uint16_t local_port);
 
 /* Gives bytes lent to the core back to their owner. */
 typedef void (*tcpip_release_fn)(void *context);
@@ -253,8 +250,7 @@ void tcpip_tcp_close(tcpip_stack *stack, uint32_t id);
 /* Immediate reset. */
 void tcpip_tcp_abort(tcpip_stack *stack, uint32_t id);
 void tcpip_tcp_set_nodelay(tcpip_stack *stack, uint32_t id, bool enable);
-void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable,
-                             uint32_t idle_ms);
+void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable, uint32_t idle_ms);
 
 const char *tcpip_error_name(tcpip_error error);
 

@@ -9,7 +9,9 @@
 namespace {
 
 // heapBytesInUse(): the process's C heap (what bench/memory.js compares).
-Napi::Value HeapBytesInUseFunction(const Napi::CallbackInfo& info) { return tcpip::HeapBytesInUse(info.Env()); }
+Napi::Value HeapBytesInUseFunction(const Napi::CallbackInfo& info) {
+  return tcpip::HeapBytesInUse(info.Env());
+}
 
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("openKernelDevice", Napi::Function::New(env, tcpip::OpenKernelDeviceFunction));

@@ -163,12 +163,11 @@ struct AttachDevice {
 
 }  // namespace command
 
-using Command = std::variant<command::InterfaceCreate, command::InterfaceRemove, command::InterfaceInput,
-                             command::InterfaceInputOversize, command::InterfaceStats,
-                             command::InterfaceChecksums, command::Listen, command::Connect,
-                             command::Write, command::Consumed, command::Shutdown, command::Close,
-                             command::Abort, command::SetNoDelay, command::SetKeepAlive,
-                             command::AttachLink, command::DetachLink,
-                             command::CaptureStart, command::CaptureStop, command::AttachDevice>;
+using Command = std::variant<
+    command::InterfaceCreate, command::InterfaceRemove, command::InterfaceInput,
+    command::InterfaceInputOversize, command::InterfaceStats, command::InterfaceChecksums,
+    command::Listen, command::Connect, command::Write, command::Consumed, command::Shutdown,
+    command::Close, command::Abort, command::SetNoDelay, command::SetKeepAlive, command::AttachLink,
+    command::DetachLink, command::CaptureStart, command::CaptureStop, command::AttachDevice>;
 
 }  // namespace tcpip

@@ -34,9 +34,11 @@ LinkBinding::LinkBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Link
   for (int direction = 0; direction < 2; direction++) {
     const End& from = ends_[direction];
     const End& to = ends_[1 - direction];
-    from.stack->worker()->Post(command::AttachLink{
-        from.interface_id, std::make_shared<LinkDirection>(shared_, direction, to.stack->worker()->inbox(),
-                                                           to.interface_id, header_bytes, seed)});
+    from.stack->worker()->Post(
+        command::AttachLink{from.interface_id,
+                            std::make_shared<LinkDirection>(shared_, direction,
+                                                            to.stack->worker()->inbox(),
+                                                            to.interface_id, header_bytes, seed)});
   }
 }
 

@@ -40,7 +40,8 @@ constexpr size_t kLendFrom = 16 * 1024;
 constexpr size_t kCopyBelow = 1024;
 
 Napi::Value BufferOf(Napi::Env env, EventBytes& bytes) {
-  if (bytes.size() <= kCopyBelow) return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+  if (bytes.size() <= kCopyBelow)
+    return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
   auto* owner = new EventBytes(std::move(bytes));
   return Napi::Buffer<uint8_t>::NewOrCopy(
       env, const_cast<uint8_t*>(owner->data()), owner->size(),
@@ -50,32 +51,31 @@ Napi::Value BufferOf(Napi::Env env, EventBytes& bytes) {
 }  // namespace
 
 Napi::Function StackBinding::Define(Napi::Env env) {
-  return DefineClass(
-      env, "NativeStack",
-      {
-          InstanceMethod<&StackBinding::CreateInterface>("createInterface"),
-          InstanceMethod<&StackBinding::RemoveInterface>("removeInterface"),
-          InstanceMethod<&StackBinding::InterfaceInput>("interfaceInput"),
-          InstanceMethod<&StackBinding::InterfaceStats>("interfaceStats"),
-          InstanceMethod<&StackBinding::SetChecksums>("setChecksums"),
-          InstanceMethod<&StackBinding::CaptureStart>("captureStart"),
-          InstanceMethod<&StackBinding::CaptureStop>("captureStop"),
-          InstanceMethod<&StackBinding::AttachDevice>("attachDevice"),
-          InstanceMethod<&StackBinding::Listen>("listen"),
-          InstanceMethod<&StackBinding::Connect>("connect"),
-          InstanceMethod<&StackBinding::Write>("write"),
-          InstanceMethod<&StackBinding::Writev>("writev"),
-          InstanceMethod<&StackBinding::Consumed>("consumed"),
-          InstanceMethod<&StackBinding::Shutdown>("shutdown"),
-          InstanceMethod<&StackBinding::Close>("close"),
-          InstanceMethod<&StackBinding::Abort>("abort"),
-          InstanceMethod<&StackBinding::SetNoDelay>("setNoDelay"),
-          InstanceMethod<&StackBinding::SetKeepAlive>("setKeepAlive"),
-          InstanceMethod<&StackBinding::Ref>("ref"),
-          InstanceMethod<&StackBinding::Unref>("unref"),
-          InstanceMethod<&StackBinding::HeapBytesInUseMethod>("heapBytesInUse"),
-          InstanceMethod<&StackBinding::Destroy>("destroy"),
-      });
+  return DefineClass(env, "NativeStack",
+                     {
+                         InstanceMethod<&StackBinding::CreateInterface>("createInterface"),
+                         InstanceMethod<&StackBinding::RemoveInterface>("removeInterface"),
+                         InstanceMethod<&StackBinding::InterfaceInput>("interfaceInput"),
+                         InstanceMethod<&StackBinding::InterfaceStats>("interfaceStats"),
+                         InstanceMethod<&StackBinding::SetChecksums>("setChecksums"),
+                         InstanceMethod<&StackBinding::CaptureStart>("captureStart"),
+                         InstanceMethod<&StackBinding::CaptureStop>("captureStop"),
+                         InstanceMethod<&StackBinding::AttachDevice>("attachDevice"),
+                         InstanceMethod<&StackBinding::Listen>("listen"),
+                         InstanceMethod<&StackBinding::Connect>("connect"),
+                         InstanceMethod<&StackBinding::Write>("write"),
+                         InstanceMethod<&StackBinding::Writev>("writev"),
+                         InstanceMethod<&StackBinding::Consumed>("consumed"),
+                         InstanceMethod<&StackBinding::Shutdown>("shutdown"),
+                         InstanceMethod<&StackBinding::Close>("close"),
+                         InstanceMethod<&StackBinding::Abort>("abort"),
+                         InstanceMethod<&StackBinding::SetNoDelay>("setNoDelay"),
+                         InstanceMethod<&StackBinding::SetKeepAlive>("setKeepAlive"),
+                         InstanceMethod<&StackBinding::Ref>("ref"),
+                         InstanceMethod<&StackBinding::Unref>("unref"),
+                         InstanceMethod<&StackBinding::HeapBytesInUseMethod>("heapBytesInUse"),
+                         InstanceMethod<&StackBinding::Destroy>("destroy"),
+                     });
 }
 
 StackBinding::StackBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<StackBinding>(info) {
@@ -86,7 +86,8 @@ StackBinding::StackBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<St
   }
   dispatcher_ = Napi::Persistent(info[0].As<Napi::Function>());
   async_resource_ = Napi::Persistent(Napi::Object::New(env));
-  async_context_ = std::make_unique<Napi::AsyncContext>(env, "tcpip.Stack", async_resource_.Value());
+  async_context_ = std::make_unique<Napi::AsyncContext>(env, "tcpip.Stack",
+                                                        async_resource_.Value());
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   channel_ = new EventChannel;
@@ -95,7 +96,8 @@ StackBinding::StackBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<St
   uv_unref(reinterpret_cast<uv_handle_t*>(&channel_->async));
   env_ = env;
   try {
-    worker_ = std::make_unique<StackWorker>([channel = channel_] { uv_async_send(&channel->async); });
+    worker_ = std::make_unique<StackWorker>(
+        [channel = channel_] { uv_async_send(&channel->async); });
   } catch (const std::exception& error) {
     CloseChannel();
     Napi::Error::New(env, std::string("cannot start the stack's worker: ") + error.what())
@@ -157,13 +159,15 @@ Napi::Value StackBinding::CreateInterface(const Napi::CallbackInfo& info) {
   command.mtu = static_cast<uint16_t>(info[3].As<Napi::Number>().Uint32Value());
   if (info[4].IsTypedArray()) {
     Napi::Uint8Array mac = info[4].As<Napi::Uint8Array>();
-    if (mac.ByteLength() == command.mac.size()) std::memcpy(command.mac.data(), mac.Data(), command.mac.size());
+    if (mac.ByteLength() == command.mac.size())
+      std::memcpy(command.mac.data(), mac.Data(), command.mac.size());
   }
   command.gateway = StringOr(info[5]);
   command.default_route = info[6].ToBoolean();
   if (info[7].IsArray()) {
     Napi::Array ports = info[7].As<Napi::Array>();
-    for (uint32_t i = 0; i < ports.Length(); i++) command.ports.push_back(ports.Get(i).As<Napi::Number>().Uint32Value());
+    for (uint32_t i = 0; i < ports.Length(); i++)
+      command.ports.push_back(ports.Get(i).As<Napi::Number>().Uint32Value());
   }
   PostCommand(std::move(command));
   return info.Env().Undefined();
@@ -185,14 +189,16 @@ Napi::Value StackBinding::InterfaceInput(const Napi::CallbackInfo& info) {
   if (!worker_->InputFits(length)) return Napi::Boolean::New(env, false);
   posted_++;
   if (length > TCPIP_PACKET_MAX) {
-    command::InterfaceInputOversize command{id, std::vector<uint8_t>(input.Data(), input.Data() + length)};
+    command::InterfaceInputOversize command{id, std::vector<uint8_t>(input.Data(),
+                                                                     input.Data() + length)};
     return Napi::Boolean::New(env, worker_->PostInput(std::move(command), length));
   }
   uint8_t* bytes = nullptr;
   PacketPtr packet(tcpip_packet_alloc(length, &bytes));
   if (packet == nullptr) return Napi::Boolean::New(env, false);
   if (length != 0) std::memcpy(bytes, input.Data(), length);
-  return Napi::Boolean::New(env, worker_->PostInput(command::InterfaceInput{id, std::move(packet)}, length));
+  return Napi::Boolean::New(env, worker_->PostInput(command::InterfaceInput{id, std::move(packet)},
+                                                    length));
 }
 
 // captureStart(id, fd): the worker writes a pcap file to `fd` and owns it
@@ -253,7 +259,8 @@ command::Write StackBinding::WriteOf(uint32_t id, const std::vector<Napi::Uint8A
     }
     size_t end = next;
     size_t total = 0;
-    while (end < chunks.size() && chunks[end].ByteLength() < kLendFrom) total += chunks[end++].ByteLength();
+    while (end < chunks.size() && chunks[end].ByteLength() < kLendFrom)
+      total += chunks[end++].ByteLength();
     if (total != 0) {
       // Without memory the bytes stay behind and the core fails the socket.
       MallocBytes bytes(static_cast<unsigned char*>(std::malloc(total)));
@@ -299,7 +306,8 @@ Napi::Value StackBinding::Writev(const Napi::CallbackInfo& info) {
   Napi::Array array = info[1].As<Napi::Array>();
   std::vector<Napi::Uint8Array> chunks;
   chunks.reserve(array.Length());
-  for (uint32_t i = 0; i < array.Length(); i++) chunks.push_back(array.Get(i).As<Napi::Uint8Array>());
+  for (uint32_t i = 0; i < array.Length(); i++)
+    chunks.push_back(array.Get(i).As<Napi::Uint8Array>());
   command::Write write = WriteOf(IdOf(info), chunks);
   bool held = Lends(write);
   if (!write.pieces.empty()) PostCommand(std::move(write));
@@ -309,7 +317,8 @@ Napi::Value StackBinding::Writev(const Napi::CallbackInfo& info) {
 // consumed(id, bytes): the application read this much; reopen the window.
 Napi::Value StackBinding::Consumed(const Napi::CallbackInfo& info) {
   if (!Alive(info.Env())) return info.Env().Undefined();
-  PostCommand(command::Consumed{IdOf(info), static_cast<size_t>(info[1].As<Napi::Number>().Int64Value())});
+  PostCommand(
+      command::Consumed{IdOf(info), static_cast<size_t>(info[1].As<Napi::Number>().Int64Value())});
   return info.Env().Undefined();
 }
 
@@ -341,8 +350,9 @@ Napi::Value StackBinding::SetNoDelay(const Napi::CallbackInfo& info) {
 
 Napi::Value StackBinding::SetKeepAlive(const Napi::CallbackInfo& info) {
   if (!Alive(info.Env())) return info.Env().Undefined();
-  PostCommand(command::SetKeepAlive{IdOf(info), info[1].ToBoolean(),
-                                    static_cast<uint32_t>(info[2].As<Napi::Number>().Int32Value())});
+  PostCommand(
+      command::SetKeepAlive{IdOf(info), info[1].ToBoolean(),
+                            static_cast<uint32_t>(info[2].As<Napi::Number>().Int32Value())});
   return info.Env().Undefined();
 }
 
@@ -439,10 +449,13 @@ void StackBinding::DispatchPending() {
         object.Set("packetsOut", Napi::Number::New(env, static_cast<double>(stats.packets_out)));
         object.Set("bytesOut", Napi::Number::New(env, static_cast<double>(stats.bytes_out)));
         Napi::Object dropped = Napi::Object::New(env);
-        dropped.Set("malformed", Napi::Number::New(env, static_cast<double>(stats.dropped_malformed)));
-        dropped.Set("oversize", Napi::Number::New(env, static_cast<double>(stats.dropped_oversize)));
+        dropped.Set("malformed",
+                    Napi::Number::New(env, static_cast<double>(stats.dropped_malformed)));
+        dropped.Set("oversize",
+                    Napi::Number::New(env, static_cast<double>(stats.dropped_oversize)));
         dropped.Set("down", Napi::Number::New(env, static_cast<double>(stats.dropped_down)));
-        dropped.Set("noMemory", Napi::Number::New(env, static_cast<double>(stats.dropped_no_memory)));
+        dropped.Set("noMemory",
+                    Napi::Number::New(env, static_cast<double>(stats.dropped_no_memory)));
         object.Set("dropped", dropped);
         args[2] = object;
         break;

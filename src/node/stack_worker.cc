@@ -18,7 +18,6 @@ static inline void CpuRelax() {
 #endif
 }
 
-
 static void MakeWakePipe(int fds[2]) {
   if (pipe(fds) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
   for (int i = 0; i < 2; i++) {
@@ -304,7 +303,8 @@ struct StackWorker::Applier {
     tcpip_tcp_listen(stack, c.id, c.address.c_str(), c.port, c.backlog, c.ipv6_only);
   }
   void operator()(command::Connect& c) const {
-    tcpip_tcp_connect(stack, c.id, c.address.c_str(), c.port, c.local_address.c_str(), c.local_port);
+    tcpip_tcp_connect(stack, c.id, c.address.c_str(), c.port, c.local_address.c_str(),
+                      c.local_port);
   }
   void operator()(command::Write& c) const {
     for (command::WritePiece& piece : c.pieces) {
@@ -313,8 +313,8 @@ struct StackWorker::Applier {
       } else {
         auto& lent = std::get<command::LentBytes>(piece);
         auto lease = std::make_unique<Lease>(Lease{&worker, lent.lease});
-        tcpip_tcp_write_borrowed(stack, c.id, lent.bytes, lent.length, &StackWorker::OnLeaseReleased,
-                                 lease.release());
+        tcpip_tcp_write_borrowed(stack, c.id, lent.bytes, lent.length,
+                                 &StackWorker::OnLeaseReleased, lease.release());
       }
     }
   }
@@ -354,7 +354,8 @@ void StackWorker::Receive(tcpip_stack* stack, std::vector<LinkDelivery>& arrived
     if (delivery.due <= now) {
       tcpip_interface_input_packet(stack, delivery.interface_id, delivery.packet);
     } else {
-      timed_.push(TimedPacket{delivery.due, timed_order_++, delivery.interface_id, PacketPtr(delivery.packet)});
+      timed_.push(TimedPacket{delivery.due, timed_order_++, delivery.interface_id,
+                              PacketPtr(delivery.packet)});
     }
   }
   arrived.clear();
@@ -378,8 +379,10 @@ void StackWorker::SleepUntil(Clock::time_point wake_at) {
   for (auto& device : devices_) fds.push_back({device.second->fd(), POLLIN, 0});
   int timeout_ms = -1;
   if (wake_at != Clock::time_point::max()) {
-    auto left = std::chrono::duration_cast<std::chrono::microseconds>(wake_at - Clock::now()).count();
-    timeout_ms = left <= 0 ? 0 : static_cast<int>(std::min<long long>((left + 999) / 1000, 1 << 30));
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(wake_at - Clock::now())
+                    .count();
+    timeout_ms = left <= 0 ? 0
+                           : static_cast<int>(std::min<long long>((left + 999) / 1000, 1 << 30));
   }
   poll(fds.data(), fds.size(), timeout_ms);
   char drain[64];

@@ -48,7 +48,7 @@ class EventBytes {
   void Reset();
 
  private:
-  void* held_ = nullptr;          // tcpip_event_hold_data()'s handle
+  void* held_ = nullptr;  // tcpip_event_hold_data()'s handle
   tcpip_packet* packet_ = nullptr;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;

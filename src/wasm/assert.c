@@ -6,8 +6,8 @@
 #include <string.h>
 #include <wasi/api.h>
 
-__attribute__((noreturn, cold)) void tcpip_wasm_assert_failed(const char *message,
-                                                             const char *file, int line);
+__attribute__((noreturn, cold)) void tcpip_wasm_assert_failed(const char *message, const char *file,
+                                                              int line);
 
 void tcpip_wasm_assert_failed(const char *message, const char *file, int line) {
   char digits[12];

@@ -7,17 +7,20 @@
 #include <string.h>
 
 _Static_assert(offsetof(tcpip_wasm_event, data) == 20, "JS reads the record at fixed offsets");
-_Static_assert(offsetof(tcpip_wasm_event, local_address) == 32, "JS reads the record at fixed offsets");
-_Static_assert(offsetof(tcpip_wasm_event, remote_address) == 80, "JS reads the record at fixed offsets");
+_Static_assert(offsetof(tcpip_wasm_event, local_address) == 32,
+               "JS reads the record at fixed offsets");
+_Static_assert(offsetof(tcpip_wasm_event, remote_address) == 80,
+               "JS reads the record at fixed offsets");
 _Static_assert(offsetof(tcpip_wasm_event, stats) == 128, "JS reads the record at fixed offsets");
 _Static_assert(sizeof(tcpip_interface_stats) == 8 * sizeof(uint64_t), "stats are eight counters");
 
-__attribute__((import_module("tcpip"), import_name("event")))
-extern void tcpip_wasm_import_event(const tcpip_wasm_event *record);
+/* clang-format off: it cannot keep an attribute on a line of its own */
+__attribute__((import_module("tcpip"), import_name("event"))) extern void tcpip_wasm_import_event(
+    const tcpip_wasm_event *record);
 
-__attribute__((import_module("tcpip"), import_name("capture_write")))
-extern uint32_t tcpip_wasm_import_capture_write(uint32_t interface_id, const uint8_t *bytes,
-                                                uint32_t length);
+__attribute__((import_module("tcpip"), import_name("capture_write"))) extern uint32_t
+tcpip_wasm_import_capture_write(uint32_t interface_id, const uint8_t *bytes, uint32_t length);
+/* clang-format on */
 
 static tcpip_stack *stack;
 static tcpip_wasm_event record;
@@ -141,11 +144,8 @@ static void on_event(void *context, const tcpip_event *event) {
       copy_endpoint(record.local_address, &record.local_port, &event->local);
       copy_endpoint(record.remote_address, &record.remote_port, &event->remote);
       break;
-    case TCPIP_EV_STATS:
-      memcpy(record.stats, event->stats, sizeof record.stats);
-      break;
-    default:
-      break;
+    case TCPIP_EV_STATS: memcpy(record.stats, event->stats, sizeof record.stats); break;
+    default: break;
   }
   tcpip_wasm_import_event(&record);
   tcpip_data_release(held);
@@ -172,15 +172,16 @@ tcpip_stack *tcpip_wasm_stack(void) { return stack; }
 
 uint32_t tcpip_wasm_poll(void) { return tcpip_stack_poll(stack); }
 
-uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_count,
-                                     uint32_t mtu, uint32_t binary_offset, bool has_mac,
-                                     bool default_route, uint32_t port_count) {
+uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_count, uint32_t mtu,
+                                     uint32_t binary_offset, bool has_mac, bool default_route,
+                                     uint32_t port_count) {
   const char *cidrs[TCPIP_MAX_IPV6_ADDRESSES + 1];
   const char *cursor = (const char *)scratch;
   bool parsed = scratch != NULL && cidr_count <= TCPIP_MAX_IPV6_ADDRESSES + 1 &&
                 port_count <= TCPIP_MAX_BRIDGE_PORTS && binary_offset % 4 == 0 &&
                 binary_offset <= scratch_size && 8 + 4 * port_count <= scratch_size - binary_offset;
-  for (uint32_t i = 0; parsed && i < cidr_count; i++) parsed = (cidrs[i] = next_string(&cursor)) != NULL;
+  for (uint32_t i = 0; parsed && i < cidr_count; i++)
+    parsed = (cidrs[i] = next_string(&cursor)) != NULL;
   const char *gateway = parsed ? next_string(&cursor) : NULL;
   if (scratch == NULL) return tcpip_interface_create(stack, id, NULL);
   tcpip_interface_config config = {

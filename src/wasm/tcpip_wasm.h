@@ -18,17 +18,17 @@
 #include "../core/tcpip.h"
 
 typedef struct tcpip_wasm_event {
-  uint32_t type;       /* offset 0: tcpip_event_type */
-  uint32_t id;         /* 4 */
-  uint32_t other_id;   /* 8 */
-  uint32_t error;      /* 12: tcpip_error */
-  uint32_t count;      /* 16 */
-  uint32_t data;       /* 20: DATA and PACKET: address of `count` contiguous bytes */
-  uint32_t local_port; /* 24 */
-  uint32_t remote_port;/* 28 */
+  uint32_t type;        /* offset 0: tcpip_event_type */
+  uint32_t id;          /* 4 */
+  uint32_t other_id;    /* 8 */
+  uint32_t error;       /* 12: tcpip_error */
+  uint32_t count;       /* 16 */
+  uint32_t data;        /* 20: DATA and PACKET: address of `count` contiguous bytes */
+  uint32_t local_port;  /* 24 */
+  uint32_t remote_port; /* 28 */
   char local_address[TCPIP_ADDRSTRLEN];  /* 32, NUL-terminated */
   char remote_address[TCPIP_ADDRSTRLEN]; /* 80 */
-  uint64_t stats[8];   /* 128: STATS, in tcpip_interface_stats order */
+  uint64_t stats[8];                     /* 128: STATS, in tcpip_interface_stats order */
 } tcpip_wasm_event;
 
 /* Creates the instance's stack; returns false if it exists or memory ran out. */
@@ -48,9 +48,9 @@ uint8_t *tcpip_wasm_scratch(uint32_t size);
  * then the gateway (NUL-terminated, empty for none); from `binary_offset`
  * (a multiple of 4) the MAC (6 bytes, then 2 of padding) and `port_count`
  * interface ids. Failure comes as the core's error event, and its result. */
-uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_count,
-                                     uint32_t mtu, uint32_t binary_offset, bool has_mac,
-                                     bool default_route, uint32_t port_count);
+uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_count, uint32_t mtu,
+                                     uint32_t binary_offset, bool has_mac, bool default_route,
+                                     uint32_t port_count);
 /* Injects `length` bytes from the scratch buffer. */
 void tcpip_wasm_interface_input(uint32_t id, uint32_t length);
 /* Captures interface `id` to a pcap file (src/core/pcap.h) whose bytes go

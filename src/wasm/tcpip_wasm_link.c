@@ -21,8 +21,8 @@ tcpip_wasm_link *tcpip_wasm_link_create(uint32_t header_bytes, double seed) {
 void tcpip_wasm_link_destroy(tcpip_wasm_link *link) { free(link); }
 
 bool tcpip_wasm_link_set_conditions(tcpip_wasm_link *link, double latency_ms, double jitter_ms,
-                                    double loss, double duplicate, double reorder,
-                                    double rate_bps, uint32_t mtu, uint32_t queue_bytes, bool up) {
+                                    double loss, double duplicate, double reorder, double rate_bps,
+                                    uint32_t mtu, uint32_t queue_bytes, bool up) {
   link->conditions = (tcpip_link_conditions){
       .latency_ms = latency_ms,
       .jitter_ms = jitter_ms,

@@ -34,8 +34,8 @@ void tcpip_wasm_link_destroy(tcpip_wasm_link *link);
 /* Returns whether packets may now wait (tcpip_link_conditions_timed):
  * without, JS need not read the clock or the due time. */
 bool tcpip_wasm_link_set_conditions(tcpip_wasm_link *link, double latency_ms, double jitter_ms,
-                                    double loss, double duplicate, double reorder,
-                                    double rate_bps, uint32_t mtu, uint32_t queue_bytes, bool up);
+                                    double loss, double duplicate, double reorder, double rate_bps,
+                                    uint32_t mtu, uint32_t queue_bytes, bool up);
 /* tcpip_link_decide() for a packet of `length` bytes into `direction`. */
 uint32_t tcpip_wasm_link_decide(tcpip_wasm_link *link, uint32_t direction, uint32_t length,
                                 double now_ms);
