@@ -351,11 +351,20 @@ class WasmBackend {
     this._touch();
   }
 
+  // Copied once, into the packet the core takes; what no packet can be made
+  // of (oversized, no memory) goes through the scratch buffer, so that the
+  // core counts its drop.
   interfaceInput(id, bytes) {
-    const pointer = this._core.tcpip_wasm_scratch(bytes.length);
-    if (!pointer) return false;
-    this._bytes().set(bytes, pointer);
-    this._core.tcpip_wasm_interface_input(id, bytes.length);
+    const packet = this._core.tcpip_wasm_packet(bytes.length);
+    if (packet) {
+      this._bytes().set(bytes, packet);
+      this._core.tcpip_wasm_interface_input_packet(id);
+    } else {
+      const pointer = this._core.tcpip_wasm_scratch(bytes.length);
+      if (!pointer) return false;
+      this._bytes().set(bytes, pointer);
+      this._core.tcpip_wasm_interface_input(id, bytes.length);
+    }
     this._touch();
     return true;
   }

@@ -24,6 +24,8 @@ tcpip_wasm_import_capture_write(uint32_t interface_id, const uint8_t *bytes, uin
 
 static tcpip_stack *stack;
 static tcpip_wasm_event record;
+/* The packet JS is filling, between tcpip_wasm_packet() and its input. */
+static tcpip_packet *pending_packet;
 static uint8_t *scratch;
 static uint32_t scratch_size;
 /* DATA that arrives in pieces is gathered here for JS to copy in one go. */
@@ -158,6 +160,8 @@ bool tcpip_wasm_create(void) {
 }
 
 void tcpip_wasm_destroy(void) {
+  tcpip_packet_free(pending_packet);
+  pending_packet = NULL;
   tcpip_stack_destroy(stack);
   stack = NULL;
   free(scratch);
@@ -196,6 +200,19 @@ uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_c
   };
   if (parsed && has_mac) memcpy(config.mac, scratch + binary_offset, sizeof config.mac);
   return tcpip_interface_create(stack, id, &config);
+}
+
+uint8_t *tcpip_wasm_packet(uint32_t length) {
+  tcpip_packet_free(pending_packet);
+  uint8_t *bytes = NULL;
+  pending_packet = tcpip_packet_alloc(length, &bytes);
+  return pending_packet != NULL ? bytes : NULL;
+}
+
+void tcpip_wasm_interface_input_packet(uint32_t id) {
+  tcpip_packet *packet = pending_packet;
+  pending_packet = NULL;
+  if (packet != NULL) tcpip_interface_input_packet(stack, id, packet);
 }
 
 void tcpip_wasm_interface_input(uint32_t id, uint32_t length) {

@@ -51,7 +51,14 @@ uint8_t *tcpip_wasm_scratch(uint32_t size);
 uint32_t tcpip_wasm_interface_create(uint32_t id, uint32_t kind, uint32_t cidr_count, uint32_t mtu,
                                      uint32_t binary_offset, bool has_mac, bool default_route,
                                      uint32_t port_count);
-/* Injects `length` bytes from the scratch buffer. */
+/* A packet of `length` bytes for JS to fill at the address returned, then
+ * hand to interface `id` with tcpip_wasm_interface_input_packet(): an
+ * injected packet's one copy. NULL when there is no memory for it or it is
+ * larger than TCPIP_PACKET_MAX. */
+uint8_t *tcpip_wasm_packet(uint32_t length);
+void tcpip_wasm_interface_input_packet(uint32_t id);
+/* Injects `length` bytes from the scratch buffer, copying them: for what no
+ * packet could be made of, which the core then counts as it drops it. */
 void tcpip_wasm_interface_input(uint32_t id, uint32_t length);
 /* Captures interface `id` to a pcap file (src/core/pcap.h) whose bytes go
  * out through the imported tcpip.capture_write(id, bytes, length), which
