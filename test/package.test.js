@@ -103,7 +103,7 @@ describe('the packed package', function () {
     const files = list.stdout.trim().split('\n').map((file) => file.replace(/^package\//, ''));
     for (const file of [PREBUILD, 'dist/wasm/tcpip.wasm', 'dist/wasm/tcpip.wasm.js', 'deps/lwip/COPYING',
       'deps/lwip/.tcpip-stamp', 'deps/lwip/src/core/tcp_in.c', 'deps/lwip/src/include/lwip/init.h',
-      'deps/lwip/src/netif/ethernet.c', 'deps/install.js', 'binding.gyp', 'src/node/binding.cc', 'lib/index.js']) {
+      'deps/lwip/src/netif/ethernet.c', 'deps/install.js', 'binding.gyp', 'src/node/stack_binding.cc', 'lib/index.js']) {
       assert.ok(files.includes(file), `${file} is missing from the tarball`);
     }
     const outside = files.filter((file) => /^(test|bench|fuzz|examples|scripts|build|deps\/\.cache|deps\/lwip\/(test|doc|contrib)|deps\/lwip\/src\/apps)\//.test(file));
@@ -153,7 +153,7 @@ describe('the packed package', function () {
     assert.match(setup.output, /tcpip: no prebuilt addon loads on linux-x64 .*; building it from the bundled lwIP/);
     assert.doesNotMatch(setup.output, /tcpip-deps:|building the native addon failed/);
     const objects = path.join(setup.installed, 'build', 'Release', 'obj.target', 'tcpip');
-    for (const object of ['deps/lwip/src/core/tcp_in.o', 'deps/lwip/src/core/ipv6/ip6_frag.o', 'src/core/stack.o', 'src/node/binding.o']) {
+    for (const object of ['deps/lwip/src/core/tcp_in.o', 'deps/lwip/src/core/ipv6/ip6_frag.o', 'src/core/stack.o', 'src/node/stack_binding.o']) {
       assert.ok(fs.existsSync(path.join(objects, object)), `${object} was not compiled in the installed package`);
     }
     // Nothing was fetched: the lwIP cache stayed empty and no tree was unpacked.
