@@ -220,7 +220,7 @@ class LinkDirection {
   _inject(bytes) {
     const to = this._to;
     if (this._closed || to._removed || to._stack.destroyed) return;
-    if (!to._stack._backend.interfaceInput(to._id, bytes)) this._decisions.refused(this._index);
+    if (!to._engine.interfaceInput(to._id, bytes)) this._decisions.refused(this._index);
   }
 
   _close() {
@@ -257,7 +257,7 @@ class JsLink {
 
   _setChecksums(enabled) {
     for (const end of this._ends) {
-      if (!end._removed && !end._stack.destroyed) end._stack._backend.setChecksums(end._id, enabled);
+      if (!end._removed && !end._stack.destroyed) end._engine.setChecksums(end._id, enabled);
     }
   }
 

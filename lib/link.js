@@ -81,7 +81,7 @@ class Link {
     const headerBytes = kind === TapInterface ? ETHERNET_HEADER : 0;
     if (this._engineType === 'native') {
       const { NativeLink } = require('./backend/native.js').loadAddon();
-      this._engine = new NativeLink(a._stack._backend, a._id, b._stack._backend, b._id, headerBytes, this._seed);
+      this._engine = new NativeLink(a._engine, a._id, b._engine, b._id, headerBytes, this._seed);
     } else {
       this._engine = new JsLink(a, b, headerBytes, this._seed);
     }
