@@ -92,7 +92,7 @@ describe('buffers handed to the engine', function () {
 
   it('resetting a socket gives back the buffers it still held', async function () {
     const pair = await makePair(t.net, { serverOptions: { pauseOnConnect: true } });
-    const collectedAll = writeCollectable(pair.client, 24, 256 * KiB);
+    const collectedAll = writeCollectable(pair.client, 24, 512 * KiB);
     const peerError = nextEvent(pair.peer, 'error');
     await delay(100);
     pair.client.resetAndDestroy();
@@ -117,7 +117,7 @@ describe('buffers handed to the engine', function () {
 
   it('writes of every size, single and batched, arrive in order with the bytes they had when written', async function () {
     const pair = await makePair(t.net);
-    const sizes = [1, 100, 16 * KiB - 1, 16 * KiB, 16 * KiB + 1, 64 * KiB, 1 * MiB, 3, 200 * KiB];
+    const sizes = [1, 100, 256 * KiB - 1, 256 * KiB, 256 * KiB + 1, 64 * KiB, 1 * MiB, 3, 200 * KiB];
     const chunks = sizes.map((size, i) => {
       const chunk = Buffer.alloc(size);
       for (let j = 0; j < size; j++) chunk[j] = (i * 31 + j) & 0xff;
@@ -144,7 +144,7 @@ describe('buffers handed to the engine', function () {
       // socket's budget together: the buffer waits at the tail, unread.
       const ahead = Buffer.alloc(4 * MiB, 0x61);
       pair.client.write(ahead);
-      const reused = Buffer.alloc(64 * KiB, 0x62);
+      const reused = Buffer.alloc(1 * MiB, 0x62);
       const calledBack = new Promise((resolve) => pair.client.write(reused, () => {
         reused.fill(0x63); // Node lets a caller reuse a buffer once its write called back
         resolve();
@@ -161,7 +161,7 @@ describe('buffers handed to the engine', function () {
       assert.ok(all.subarray(0, ahead.length).equals(ahead), 'the bytes ahead');
       const tail = all.subarray(ahead.length);
       assert.equal(tail.indexOf(0x63), -1, 'the buffer changed after its callback was sent changed');
-      assert.ok(tail.equals(Buffer.alloc(64 * KiB, 0x62)));
+      assert.ok(tail.equals(Buffer.alloc(1 * MiB, 0x62)));
     } finally {
       await closePair(pair);
     }

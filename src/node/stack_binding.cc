@@ -28,11 +28,12 @@ std::string StringOr(const Napi::Value& value) {
 }
 
 // Write chunks from this size on are lent to the core rather than copied on
-// the JS thread: below it a copy costs less than holding a reference and
-// hearing of its release. JS-thread time to send 128 MiB (bench/write-cost.js
-// with the threshold moved): 4-8 KiB chunks ~10% less copied, 16 KiB ~15%
-// less lent, 32-64 KiB 3-10x less lent.
-constexpr size_t kLendFrom = 16 * 1024;
+// the JS thread. A lent chunk's write calls back only once TCP has taken it
+// (the caller may reuse the buffer then), a round trip to the worker that a
+// stream waits for before its next write: lent 64 KiB chunks halved one-stack
+// bulk throughput (28 to 15 Gbit/s). From 256 KiB on the round trip costs
+// about what the copy would, and the JS thread never copies more than this.
+constexpr size_t kLendFrom = 256 * 1024;
 
 // Event payloads up to this size are copied into a JS buffer; larger ones
 // become external buffers over the bytes the event owns (or copies where the
