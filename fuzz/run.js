@@ -28,7 +28,7 @@ let OUT = path.join(ROOT, 'build-fuzz');
 const TARGETS = {
   packet: { sources: ['fuzz/packet.c'], maxLen: 16384 },
   tcp: { sources: ['fuzz/tcp.c'], maxLen: 4096 },
-  wasm_entry: { sources: ['fuzz/wasm_entry.c', 'src/wasm/tcpip_wasm.c'], maxLen: 8192 },
+  wasm_entry: { sources: ['fuzz/wasm_entry.c', 'src/wasm/tcpip_wasm.c', 'src/wasm/tcpip_wasm_link.c'], maxLen: 8192 },
 };
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined'];
 const CFLAGS = ['-std=c11', '-g', '-O1', '-fno-omit-frame-pointer', '-Wall', '-Wextra'];
