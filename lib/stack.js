@@ -6,6 +6,7 @@ const { validateObject } = require('./validators.js');
 const { EVENTS, createBackend } = require('./backend/index.js');
 const { createNet } = require('./net/index.js');
 const { refuseAccepted } = require('./net/handle.js');
+const { ListenPorts, canonicalAddress } = require('./net/ports.js');
 const { nextTick } = require('./platform/node.js');
 const {
   LoopbackInterface, TunInterface, TapInterface, BridgeInterface,
@@ -30,6 +31,7 @@ class Stack {
     this._nextId = 1;
     this._interfaces = new Map(); // by id, in creation order; ids shared with sockets
     this._captures = new Map(); // interface id -> running or closing Capture
+    this._listenPorts = new ListenPorts();
     this.destroyed = false;
     const { name, backend } = createBackend(options.backend, (type, id, a, b, c, d, e) => this._dispatch(type, id, a, b, c, d, e));
     this._backend = backend;
@@ -113,6 +115,15 @@ class Stack {
       }
       callback(errors.notFound(hostname));
     });
+  }
+
+  // Whether `address` (canonical, as ports.js makes it) is one of the
+  // interfaces' own: a listener can bind only those, or a wildcard.
+  _isLocalAddress(address, family) {
+    for (const iface of this._interfaces.values()) {
+      if (iface._addresses.some((a) => a.family === family && canonicalAddress(a.address, family) === address)) return true;
+    }
+    return false;
   }
 
   _assertAlive() {

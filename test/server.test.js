@@ -133,6 +133,55 @@ describe('net.Server', function () {
       assert.deepEqual(stack, node);
     });
 
+    it('listen(0) without a host binds before it returns, as in Node: the port is real and a client reaches it at once', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const server = net.createServer((socket) => socket.end('bound'));
+        server.listen(0);
+        const { address, family, port } = server.address();
+        const atOnce = [server.listening, address, family, Number.isInteger(port) && port > 0];
+        // Before 'listening': the bind is done, so the port takes connections.
+        const client = net.connect(port, host);
+        const listening = nextEvent(server, 'listening');
+        const reply = await readAll(client);
+        await listening;
+        const after = server.address().port === port;
+        await closeServer(server);
+        return [atOnce, String(reply), after];
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, [[true, '::', 'IPv6', true], 'bound', true]);
+    });
+
+    it('listen(0) twice without a host: two servers, two ports, both known at once', function () {
+      const a = t.net.createServer().listen(0);
+      const b = t.net.createServer().listen(0);
+      try {
+        assert.notEqual(a.address().port, b.address().port);
+      } finally {
+        a.close();
+        b.close();
+      }
+    });
+
+    it('a port in use: no listening, and EADDRINUSE on a later tick, as in Node', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net }) => {
+        const first = net.createServer().listen(0);
+        const { port } = first.address();
+        const second = net.createServer();
+        const events = [];
+        second.on('listening', () => events.push('listening'));
+        const error = nextEvent(second, 'error');
+        second.listen(port);
+        events.push(['returned', second.listening, second.address()]);
+        const [err] = await error;
+        events.push([err.code, err.syscall, err.address, err.port === port, second.listening]);
+        await closeServer(first);
+        return events;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, [['returned', false, null], ['EADDRINUSE', 'listen', '::', true, false]]);
+    });
+
     it("'listening' is emitted asynchronously, once", async function () {
       const server = t.net.createServer();
       let count = 0;

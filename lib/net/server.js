@@ -10,6 +10,7 @@ const {
 
 const { familyName } = require('./socket.js');
 const { TcpHandle, refuseAccepted } = require('./handle.js');
+const { canonicalAddress } = require('./ports.js');
 
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
 
@@ -39,6 +40,7 @@ class Server extends EventEmitter {
     this._listeningPending = false;
     this._closing = false;
     this._pendingAddress = null;
+    this._reservation = null; // the port reserved on the stack while listening
     this.allowHalfOpen = Boolean(options.allowHalfOpen);
     this.pauseOnConnect = Boolean(options.pauseOnConnect);
     this.noDelay = Boolean(options.noDelay);
@@ -109,12 +111,16 @@ class Server extends EventEmitter {
     const host = options.host;
     const start = (address) => {
       if (!this._listeningPending || stack.destroyed) return;
-      this._handle = new TcpHandle(stack, this);
-      this._pendingAddress = { address: address || '::', port };
-      this._handle.listen(address || '', port, backlog, Boolean(options.ipv6Only));
+      this._bind(address, port, backlog, Boolean(options.ipv6Only));
     };
-    if (host === undefined || host === null || host === '' || isIP(host)) {
-      nextTick(start, host || '');
+    if (host === undefined || host === null || host === '') {
+      // As in Node, a listener without a host binds at once: address() and
+      // listening are right when listen() returns; 'listening' or 'error'
+      // follows on the next tick.
+      start('');
+    } else if (isIP(host)) {
+      // Node looks a host up even when it is an address: it binds a tick later.
+      nextTick(start, host);
     } else {
       if (typeof host !== 'string') throw errors.invalidArgType('options.host', 'string', host);
       nextTick(() => {
@@ -131,10 +137,46 @@ class Server extends EventEmitter {
     return this;
   }
 
-  _onListening(local) {
+  // Binds on the JS thread (the stack's port table) and tells the engine,
+  // which binds the same port in order with every later command.
+  _bind(address, port, backlog, ipv6Only) {
+    const stack = this._stack;
+    const family = isIP(address);
+    const shown = address === '' ? '::' : canonicalAddress(address, family);
+    this._pendingAddress = { address: shown, port };
+    let error = null;
+    if (address !== '' && address !== '0.0.0.0' && address !== '::' && !stack._isLocalAddress(shown, family)) {
+      error = 'EADDRNOTAVAIL';
+    }
+    const reservation = error === null ? stack._listenPorts.reserve(port, address, family, ipv6Only) : null;
+    if (reservation !== null && reservation.error) error = reservation.error;
+    if (error !== null) {
+      this._listeningPending = false;
+      stack._unrefHandle(this);
+      nextTick(() => this.emit('error', errors.uvError(error, 'listen', shown, port)));
+      return;
+    }
     this._listeningPending = false;
+    this._reservation = reservation;
+    this._pendingAddress = { address: shown, port: reservation.port };
+    this._address = { address: shown, family: familyName(shown), port: reservation.port };
+    const handle = new TcpHandle(stack, this);
+    this._handle = handle;
+    handle.listen(address, reservation.port, backlog, ipv6Only);
+    nextTick(() => {
+      if (this._handle === handle) this.emit('listening');
+    });
+  }
+
+  _releasePort() {
+    if (this._reservation === null) return;
+    this._stack._listenPorts.release(this._reservation);
+    this._reservation = null;
+  }
+
+  // The engine bound what listen() reserved: its own word on the address.
+  _onListening(local) {
     this._address = { address: local.address, family: familyName(local.address), port: local.port };
-    this.emit('listening');
   }
 
   _onAccepted(id, local, remote) {
@@ -177,6 +219,8 @@ class Server extends EventEmitter {
   _onError(code) {
     this._handle._forget();
     this._handle = null;
+    this._address = null;
+    this._releasePort();
     this._stack._unrefHandle(this);
     this._listeningPending = false;
     const target = this._pendingAddress || {};
@@ -210,6 +254,7 @@ class Server extends EventEmitter {
       this._handle.close();
       this._handle = null;
     }
+    this._releasePort();
     stack._unrefHandle(this);
     this._listeningPending = false;
     this._address = null;
