@@ -24,8 +24,11 @@ function buildNet(stackOf) {
   // every tcpip socket and server: `instanceof net.Socket` holds for sockets
   // a server accepted, `class X extends net.Socket` works, and so does
   // patching the prototype, as with Node's one net.Socket.
+  // `new Socket()` itself makes a BaseSocket directly: constructing with a
+  // foreign new.target takes V8's slow path, which halved the connect rate.
   function Socket(options) {
     if (!new.target) return new Socket(options);
+    if (new.target === Socket) return new BaseSocket(withStack(options, stackOf));
     return Reflect.construct(BaseSocket, [withStack(options, stackOf)], new.target);
   }
   Object.setPrototypeOf(Socket, BaseSocket);
@@ -36,6 +39,7 @@ function buildNet(stackOf) {
     const args = typeof options === 'function'
       ? [{ stack: stackOf() }, options]
       : [withStack(options, stackOf), connectionListener];
+    if (new.target === Server) return new BaseServer(...args);
     return Reflect.construct(BaseServer, args, new.target);
   }
   Object.setPrototypeOf(Server, BaseServer);
