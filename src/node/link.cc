@@ -28,6 +28,9 @@ void Inbox::Close() {
 }
 
 void LinkCounters::Publish(const tcpip_link_counters& counters) {
+  uint64_t sequence = sequence_.load(std::memory_order_relaxed);
+  sequence_.store(sequence + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
   packets.store(counters.packets, std::memory_order_relaxed);
   bytes.store(counters.bytes, std::memory_order_relaxed);
   lost.store(counters.lost, std::memory_order_relaxed);
@@ -36,6 +39,24 @@ void LinkCounters::Publish(const tcpip_link_counters& counters) {
   dropped_down.store(counters.dropped_down, std::memory_order_relaxed);
   dropped_mtu.store(counters.dropped_mtu, std::memory_order_relaxed);
   dropped_queue.store(counters.dropped_queue, std::memory_order_relaxed);
+  sequence_.store(sequence + 2, std::memory_order_release);
+}
+
+tcpip_link_counters LinkCounters::Read() const {
+  tcpip_link_counters out{};
+  for (;;) {
+    uint64_t before = sequence_.load(std::memory_order_acquire);
+    out.packets = packets.load(std::memory_order_relaxed);
+    out.bytes = bytes.load(std::memory_order_relaxed);
+    out.lost = lost.load(std::memory_order_relaxed);
+    out.duplicated = duplicated.load(std::memory_order_relaxed);
+    out.reordered = reordered.load(std::memory_order_relaxed);
+    out.dropped_down = dropped_down.load(std::memory_order_relaxed);
+    out.dropped_mtu = dropped_mtu.load(std::memory_order_relaxed);
+    out.dropped_queue = dropped_queue.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (before % 2 == 0 && sequence_.load(std::memory_order_relaxed) == before) return out;
+  }
 }
 
 void LinkShared::SetConditions(const tcpip_link_conditions& conditions) {

@@ -62,7 +62,14 @@ struct LinkCounters {
   std::atomic<uint64_t> dropped_mtu{0};
   std::atomic<uint64_t> dropped_queue{0};
 
+  // The sending worker publishes after every packet; JS reads whenever it
+  // asks. A sequence number (odd while a publish is under way) lets the
+  // reader retry instead of seeing counters from two different packets.
   void Publish(const tcpip_link_counters& counters);
+  tcpip_link_counters Read() const;
+
+ private:
+  std::atomic<uint64_t> sequence_{0};
 };
 
 // The state both directions share and JS changes while traffic flows.

@@ -66,10 +66,11 @@ Napi::Value LinkBinding::SetConditions(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-static Napi::Object CountersObject(Napi::Env env, const LinkCounters& counters) {
+static Napi::Object CountersObject(Napi::Env env, const LinkCounters& published) {
+  tcpip_link_counters counters = published.Read();
   Napi::Object object = Napi::Object::New(env);
-  auto set = [&](const char* key, const std::atomic<uint64_t>& value) {
-    object.Set(key, Napi::Number::New(env, static_cast<double>(value.load())));
+  auto set = [&](const char* key, uint64_t value) {
+    object.Set(key, Napi::Number::New(env, static_cast<double>(value)));
   };
   set("packets", counters.packets);
   set("bytes", counters.bytes);
