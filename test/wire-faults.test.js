@@ -895,6 +895,57 @@ describe('wire faults found by fuzzing', function () {
     });
   });
 
+  // Two stacks whose windows were both closed, each having probed the
+  // other's, answered every pure ACK from the other with one of their own:
+  // the probe had moved each one's snd_nxt a byte past what the other took,
+  // so each ACK was outside the other's (zero) window. The storm ran inside
+  // one loopback poll, forever: the native worker took no more commands and
+  // a wasm stack froze its thread. Here the peer plays the other stack.
+  describe('pure ACKs outside a zero window (an ACK storm between two stacks that probed)', function () {
+    for (const family of FAMILIES) {
+      it(`${family.name}: the peer fills the window to 0, then sends 200 pure ACKs one byte past rcv_nxt: the stack answers at most a few of them, not each one; once the server reads, the data arrives intact`, async function () {
+        this.timeout(30000);
+        const { tun, server } = await tunServer({ pauseOnConnect: true });
+        const accepted = nextEvent(server, 'connection');
+        const peer = new TcpPeer(tun, family);
+        const synAck = await peer.handshake([2, 4, 0x05, 0xb4]);
+        const [socket] = await accepted;
+        const reader = new Reader(socket);
+        const mss = tcpOption(synAck.options, 2).readUInt16BE(0);
+        const unread = Buffer.concat(await fillWindow(peer, synAck.window, mss, 0));
+
+        // As after a zero-window probe the stack dropped: one byte past rcv_nxt.
+        peer.skip();
+        const STRAY = 200;
+        const started = Date.now();
+        for (let i = 0; i < STRAY; i++) peer.send({ seq: seqAdd(peer.sndNxt, 1), flags: TCP.ACK });
+        await echoBarrier(tun, family, 'the reply to an echo request sent after the stray ACKs');
+        const elapsedTicks = Math.ceil((Date.now() - started) / 100) + 1;
+        const answers = peer.segments.slice(peer._cursor);
+        assert.ok(answers.length >= 1, 'the first stray ACK is answered (RFC 9293: an unacceptable segment is acknowledged)');
+        assert.ok(answers.length <= Math.min(elapsedTicks, 20), `${answers.length} answers to ${STRAY} stray ACKs in ${elapsedTicks} slow-timer ticks`);
+        for (const answer of answers) {
+          assert.equal(answer.flags, TCP.ACK, 'a plain ACK');
+          assert.equal(answer.ack, peer.sndNxt, 'it acknowledges rcv_nxt');
+          assert.equal(answer.window, 0, 'the window is still closed');
+        }
+
+        // A data segment outside the window is still acknowledged at once.
+        peer.skip();
+        peer.send({ seq: seqAdd(peer.sndNxt, 1), flags: TCP.ACK | TCP.PSH, payload: Buffer.from('z') });
+        const dataAnswer = await peer.next(() => true, 'the ACK of a data byte outside the window');
+        assert.equal(dataAnswer.ack, peer.sndNxt);
+
+        socket.resume();
+        assert.ok((await reader.until(unread.length)).equals(unread), 'the unread data arrives intact');
+        const more = crypto.randomBytes(5000);
+        await peer.next((s) => s.window > 0, 'a window update once the server read', 5000);
+        peer.sendData(more, mss);
+        assert.ok((await reader.until(unread.length + more.length)).subarray(unread.length).equals(more), 'later data arrives intact');
+      });
+    }
+  });
+
   describe('a window update after a zero window (TCP_WND_UPDATE_THRESHOLD)', function () {
     const SYN_OPTIONS = [
       { name: 'a peer without window scaling (MSS option only)', options: [2, 4, 0x05, 0xb4], scaling: false },
