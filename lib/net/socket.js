@@ -1,7 +1,7 @@
 'use strict';
 // net.Socket over a tcpip stack, following Node's lib/net.js semantics.
 const {
-  Duplex, Buffer, isIP, nextTick, setTimeout, clearTimeout,
+  Duplex, Buffer, isIP, nextTick, setTimeout, clearTimeout, engineHost,
 } = require('../platform/node.js');
 const errors = require('../errors.js');
 const {
@@ -60,6 +60,10 @@ function connectionState() {
     pendingRead: false,
     eofPending: false,
     eofDelivered: false,
+    // What arrived in the turn the connection came up (data, null for the
+    // end, an error code), shown a turn later (see _holdReadsThisTurn);
+    // null when nothing is held back.
+    heldReads: null,
     handleCreated: false,
     handle: null, // the connection's TcpHandle, kept once closed for its counters
     connectTarget: null,
@@ -127,6 +131,30 @@ class Socket extends Duplex {
     this[kState].remote = remote;
     stack._refHandle(this);
     this._applyOptions();
+    this._holdReadsThisTurn();
+  }
+
+  // Node reads a new connection in a later turn of the event loop than the
+  // one that reported it ('connect', or the server's 'connection'): what
+  // the user's code does in that turn (a write from a setImmediate or an
+  // await continuation) comes before any data or end from the peer, even
+  // one that wrote and half-closed at once. Events that come with the
+  // connection wait for the turn after next, past every immediate queued in
+  // this one.
+  _holdReadsThisTurn() {
+    const state = this[kState];
+    state.heldReads = [];
+    const release = () => {
+      const held = state.heldReads;
+      state.heldReads = null;
+      if (held === null || this.destroyed) return;
+      for (const event of held) {
+        if (event === null) this._onEof();
+        else if (typeof event === 'string') this._onError(event);
+        else this._onData(event);
+      }
+    };
+    engineHost.scheduleTask(() => engineHost.scheduleTask(release));
   }
 
   // Starts the flow of data into the read buffer, as Node does for a new
@@ -151,6 +179,7 @@ class Socket extends Duplex {
     this._applyOptions();
     this._touch();
     if (this.destroyed) return;
+    this._holdReadsThisTurn();
     this.emit('connect');
     this.emit('ready');
     if (state.pendingWrite) {
@@ -167,6 +196,10 @@ class Socket extends Duplex {
 
   _onData(chunk) {
     const state = this[kState];
+    if (state.heldReads !== null) {
+      state.heldReads.push(chunk);
+      return;
+    }
     state.bytesRead += chunk.length;
     this._touch();
     state.unconsumed += chunk.length;
@@ -199,6 +232,10 @@ class Socket extends Duplex {
   // reading (pauseOnConnect) or whose reader is full sees it later.
   _onEof() {
     const state = this[kState];
+    if (state.heldReads !== null) {
+      state.heldReads.push(null);
+      return;
+    }
     if (state.handle.reading) this._deliverEof();
     else state.eofPending = true;
   }
@@ -231,6 +268,13 @@ class Socket extends Duplex {
 
   _onError(code) {
     const state = this[kState];
+    if (state.heldReads !== null) {
+      // A reset after data: the data is read first, as in Node. The engine
+      // is done with the connection already.
+      state.handle._forget();
+      state.heldReads.push(code);
+      return;
+    }
     state.handle._forget();
     let error;
     if (this.connecting) {
