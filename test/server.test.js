@@ -2,6 +2,7 @@
 // net.Server over a stack, against node:net over the kernel loopback.
 const assert = require('node:assert/strict');
 const { withStack } = require('./helpers/stack.js');
+const { Stack } = require('..');
 const { runBoth, errorShape, thrownShape, nodeNet } = require('./helpers/oracle.js');
 const {
   listen, connect, closeServer, nextEvent, readAll, waitFor, delay, within,
@@ -410,6 +411,26 @@ describe('net.Server', function () {
       });
       assert.deepEqual(stack, node);
     });
+  });
+
+  describe('ports and addresses', function () {
+    it('listen(0) starts from a random port on each stack, as Linux does', function () {
+      const ports = [];
+      for (let i = 0; i < 3; i++) {
+        const stack = new Stack();
+        try {
+          stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8'] });
+          const server = stack.net.createServer().listen(0);
+          ports.push(server.address().port);
+          server.close();
+        } finally {
+          stack.destroy();
+        }
+      }
+      for (const port of ports) assert.ok(port >= 32768 && port <= 60999, `port ${port}`);
+      assert.ok(new Set(ports).size > 1, `ports ${ports}`);
+    });
+
   });
 
   describe('ref/unref and disposal', function () {

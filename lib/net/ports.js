@@ -41,7 +41,10 @@ function overlaps(a, b) {
 class ListenPorts {
   constructor() {
     this._byPort = new Map(); // port -> bindings
-    this._next = EPHEMERAL_FIRST;
+    // Linux starts its search for a free port at a random offset, so
+    // listen(0) in two hosts (or two processes' stacks) rarely gives the
+    // same port; a stack does the same.
+    this._next = EPHEMERAL_FIRST + Math.floor(Math.random() * (EPHEMERAL_LAST - EPHEMERAL_FIRST + 1));
   }
 
   /**
