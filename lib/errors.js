@@ -47,10 +47,19 @@ function invalidArgType(name, expected, actual) {
     `The ${formatName(name)} must be ${what}.${describeReceived(actual)}`);
 }
 
+// The argument is not an instance of `className` (Node's wording for a
+// class among ERR_INVALID_ARG_TYPE's expected types).
+function invalidArgInstance(name, className, actual) {
+  return makeError(TypeError, 'ERR_INVALID_ARG_TYPE',
+    `The ${formatName(name)} must be an instance of ${className}.${describeReceived(actual)}`);
+}
+
 function invalidArgValue(name, value, reason = 'is invalid') {
   const kind = name.includes('.') ? 'property' : 'argument';
+  let shown = inspect(value);
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
   return makeError(TypeError, 'ERR_INVALID_ARG_VALUE',
-    `The ${kind} '${name}' ${reason}. Received ${inspect(value)}`);
+    `The ${kind} '${name}' ${reason}. Received ${shown}`);
 }
 
 function outOfRange(name, range, value) {
@@ -137,6 +146,7 @@ function notFound(hostname) {
 
 module.exports = {
   invalidArgType,
+  invalidArgInstance,
   invalidArgValue,
   outOfRange,
   badPort,

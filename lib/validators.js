@@ -43,7 +43,7 @@ function validatePort(port, name = 'Port', allowZero = true) {
 
 function validateAbortSignal(signal, name) {
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
-    throw errors.invalidArgType(name, 'AbortSignal', signal);
+    throw errors.invalidArgInstance(name, 'AbortSignal', signal);
   }
 }
 

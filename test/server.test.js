@@ -2,6 +2,7 @@
 // net.Server over a stack, against node:net over the kernel loopback.
 const assert = require('node:assert/strict');
 const { withStack } = require('./helpers/stack.js');
+const { inspect } = require('node:util');
 const { Stack } = require('..');
 const { runBoth, errorShape, thrownShape, nodeNet } = require('./helpers/oracle.js');
 const {
@@ -110,6 +111,101 @@ describe('net.Server', function () {
         assert.equal(ours.code, 'ERR_SOCKET_BAD_PORT', `listen(${JSON.stringify(bad)})`);
         assert.deepEqual(ours, node, `listen(${JSON.stringify(bad)})`);
       }
+    });
+
+    it('every listen() overload Node refuses throws Node\'s error and message, in Node\'s order', function () {
+      const cases = [
+        [false], [true], [{ port: false }], [{ port: true }], [{ fd: -1 }], [{ path: -1 }], [{}],
+        [{ host: 'localhost' }], [{ host: 'localhost:3000' }], [{ host: { port: 3000 } }], [{ exclusive: true }],
+        [NaN], [Infinity], [-Infinity], [123.456], ['65536'], [{ port: '' }], [{ port: ' ' }],
+        [-1 >>> 0, '0.0.0.0'], [{ port: -1, path: '/tmp/x.sock' }], [{ port: 0, host: 123 }], [{ port: 0, host: {} }],
+        [{ port: 0, signal: 'INVALID_SIGNAL' }], [{ port: -1, signal: 'INVALID_SIGNAL' }], [{ host: 'x'.repeat(200) }],
+      ];
+      for (const args of cases) {
+        const label = `listen(${inspect(args).slice(0, 60)})`;
+        const ours = thrownShape(() => t.net.createServer().listen(...args));
+        const node = thrownShape(() => nodeNet.createServer().listen(...args));
+        assert.notEqual(ours, 'no throw', label);
+        assert.deepEqual(ours, node, label);
+      }
+    });
+
+    it('listen() sets _connectionKey as Node does: family, address as given, port as asked', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net }) => {
+        const keys = [];
+        for (const args of [[0], [0, '127.0.0.1'], [0, '::1'], [{ port: 0, host: '0:0:0:0:0:0:0:1' }]]) {
+          const server = await listen(net.createServer(), ...args);
+          keys.push(server._connectionKey);
+          await closeServer(server);
+        }
+        return keys;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, ['6::::0', '4:127.0.0.1:0', '6:::1:0', '6:0:0:0:0:0:0:0:1:0']);
+    });
+
+    it('a second listen() while the first looks its host up wins, as in Node (no ERR_SERVER_ALREADY_LISTEN)', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net }) => {
+        const server = net.createServer();
+        const events = [];
+        server.on('listening', () => events.push(['listening', server.address().address]));
+        server.on('error', (err) => events.push(['error', err.code]));
+        server.listen(0, 'localhost');
+        const thrown = thrownShape(() => server.listen(0, '127.0.0.1'));
+        await delay(100);
+        await closeServer(server);
+        return { thrown, events };
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, { thrown: 'no throw', events: [['listening', '127.0.0.1']] });
+    });
+
+    it('close() while listen() looks its host up: no listening, close(cb) gets ERR_SERVER_NOT_RUNNING, as in Node', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net }) => {
+        const server = net.createServer();
+        const events = [];
+        server.on('listening', () => events.push('listening'));
+        server.listen(0, '127.0.0.1');
+        const closed = new Promise((resolve) => server.close((err) => resolve(err && err.code)));
+        events.push(['close cb', await closed]);
+        await delay(50);
+        events.push(['listening', server.listening]);
+        return events;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, [['close cb', 'ERR_SERVER_NOT_RUNNING'], ['listening', false]]);
+    });
+
+    it('listen({ ipv6Only: true }) on :: refuses IPv4 peers and leaves 0.0.0.0 free, as on Linux', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net }) => {
+        const server = net.createServer((s) => s.end('six'));
+        await listen(server, { host: '::', port: 0, ipv6Only: true });
+        const { port } = server.address();
+        const refused = net.connect(port, '127.0.0.1');
+        const [err] = await nextEvent(refused, 'error');
+        const six = await connect(net, port, '::1');
+        const reply = String(await readAll(six));
+        // The IPv4 wildcard on the same port is another binding.
+        const four = await listen(net.createServer(), port, '0.0.0.0');
+        await closeServer(four);
+        await closeServer(server);
+        return [err.code, reply];
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, ['ECONNREFUSED', 'six']);
+    });
+
+    it('ipv6Only counts only when it is true, as in Node', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const server = net.createServer((s) => s.end('dual'));
+        await listen(server, { host: '::', port: 0, ipv6Only: 'yes' });
+        const client = await connect(net, server.address().port, host);
+        const reply = String(await readAll(client));
+        await closeServer(server);
+        return reply;
+      });
+      assert.deepEqual(stack, node);
+      assert.equal(stack, 'dual');
     });
   });
 
@@ -462,6 +558,38 @@ describe('net.Server', function () {
       assert.equal(err.code, 'ECONNREFUSED');
       // Disposing a closed server is a no-op, as in Node.
       await within(server[asyncDispose](), 2000, 'second asyncDispose');
+    });
+
+    it('listen({ signal }): the signal no longer closes the server once it closed and listens again, as in Node', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const ac = new AbortController();
+        const server = net.createServer();
+        await listen(server, { port: 0, host, signal: ac.signal });
+        await closeServer(server);
+        await listen(server, 0, host);
+        ac.abort();
+        await delay(20);
+        const listening = server.listening;
+        await closeServer(server);
+        return listening;
+      });
+      assert.deepEqual(stack, node);
+      assert.equal(stack, true);
+    });
+
+    it('listen({ signal }) with an aborted signal closes the server on the next tick, with no listening, as in Node', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net }) => {
+        const log = [];
+        const server = net.createServer();
+        server.on('listening', () => log.push('listening'));
+        server.on('close', () => log.push('close'));
+        server.listen({ port: 0, signal: AbortSignal.abort() });
+        log.push(['returned', server.listening]);
+        await delay(50);
+        log.push(['later', server.listening]);
+        return log;
+      });
+      assert.deepEqual(stack, node);
     });
 
     it('listen({ signal }) closes the server when the signal aborts', async function () {

@@ -20,14 +20,18 @@ function canonicalAddress(address, family) {
   return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
 }
 
+/** Whether a listener on `address` ('' for none given) takes every address. */
+function isWildcard(address) {
+  return address === '' || address === '0.0.0.0' || address === '::';
+}
+
 /**
  * What a listener binds: `families` it accepts, and its address or null for
  * every address of those families.
  */
 function binding(address, family, ipv6Only) {
-  if (address === '') return { address: null, families: ipv6Only ? [6] : [4, 6] };
   if (address === '0.0.0.0') return { address: null, families: [4] };
-  if (address === '::') return { address: null, families: ipv6Only ? [6] : [4, 6] };
+  if (isWildcard(address)) return { address: null, families: ipv6Only ? [6] : [4, 6] };
   return { address: canonicalAddress(address, family), families: [family] };
 }
 
@@ -86,4 +90,4 @@ class ListenPorts {
   }
 }
 
-module.exports = { ListenPorts, canonicalAddress };
+module.exports = { ListenPorts, canonicalAddress, isWildcard };

@@ -1,18 +1,29 @@
 'use strict';
 // net.Server over a tcpip stack, following Node's lib/net.js semantics.
 const {
-  EventEmitter, inspect, isIP, nextTick,
+  EventEmitter, isIP, nextTick,
 } = require('../platform/node.js');
 const errors = require('../errors.js');
 const {
   validateFunction, validateObject, validatePort, validateNumber, validateAbortSignal,
 } = require('../validators.js');
 
-const { familyName } = require('./socket.js');
+const { familyName, normalizeArgs } = require('./socket.js');
 const { TcpHandle, refuseAccepted } = require('./handle.js');
-const { canonicalAddress } = require('./ports.js');
+const { canonicalAddress, isWildcard } = require('./ports.js');
 
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
+
+// Node's toNumber for listen()'s backlog: a non-negative number, or false.
+function toNumber(value) {
+  const number = Number(value);
+  return number >= 0 ? number : false;
+}
+
+// Node's isPipeName: a string that is not a port number.
+function isPipeName(value) {
+  return typeof value === 'string' && toNumber(value) === false;
+}
 
 class Server extends EventEmitter {
   /**
@@ -37,7 +48,9 @@ class Server extends EventEmitter {
     this._connections = 0;
     this._sockets = new Set();
     this._refed = true;
-    this._listeningPending = false;
+    this._listeningPending = false; // a listen() waits for its host's lookup
+    // As Node's: each listen() and close() makes earlier lookups void.
+    this._listeningId = 1;
     this._closing = false;
     this._pendingAddress = null;
     this._reservation = null; // the port reserved on the stack while listening
@@ -56,113 +69,114 @@ class Server extends EventEmitter {
 
   /**
    * listen([port[, host[, backlog]]][, callback]) | listen(options[, callback])
+   * Arguments are read in Node's order, with Node's errors.
    */
   listen(...args) {
-    const cb = typeof args[args.length - 1] === 'function' ? args.pop() : null;
-    let options;
-    if (args.length > 0 && typeof args[0] === 'object' && args[0] !== null) {
-      options = args[0];
-      if (options.handle !== undefined || options.fd !== undefined) {
-        throw errors.invalidArgValue('options', options, 'handles and file descriptors are not supported by tcpip servers');
-      }
-      if (!('port' in options) && options.path === undefined) {
-        throw errors.simple(TypeError, 'ERR_INVALID_ARG_VALUE',
-          `The argument 'options' must have the property "port" or "path". Received ${inspect(options)}`);
-      }
-      if (options.path !== undefined) {
-        throw errors.invalidArgValue('options.path', options.path, 'is not supported by tcpip servers');
-      }
-    } else {
-      options = {};
-      if (args.length > 0 && args[0] !== undefined && args[0] !== null) options.port = args[0];
-      if (typeof args[1] === 'string') options.host = args[1];
-      else if (typeof args[1] === 'number') options.backlog = args[1];
-      if (typeof args[2] === 'number') options.backlog = args[2];
-    }
-    if (this._handle !== null || this._listeningPending) {
+    const [normalized, cb] = normalizeArgs(args);
+    if (this._handle !== null) {
       throw errors.simple(Error, 'ERR_SERVER_ALREADY_LISTEN',
         'Listen method has been called more than once without closing.');
     }
-    let port = 0;
-    if (options.port !== undefined && options.port !== null) {
-      if (typeof options.port !== 'number' && typeof options.port !== 'string') {
-        throw errors.invalidArgValue('options', options);
-      }
-      port = validatePort(options.port, 'options.port');
+    this._stack._assertAlive();
+    if (cb !== null) this.once('listening', cb);
+    // (port, backlog) or (port, host, backlog)
+    const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+    const options = normalized._handle || normalized.handle || normalized;
+    const ipv6Only = options.ipv6Only === true;
+    this._listeningId++;
+    this._listeningPending = false;
+    if (options !== normalized || (typeof options.fd === 'number' && options.fd >= 0)) {
+      throw errors.invalidArgValue('options', options, 'handles and file descriptors are not supported by tcpip servers');
     }
-    // Node takes any backlog and falls back to 511 for what is not a number.
-    const backlog = (Number(options.backlog) | 0) > 0 ? Number(options.backlog) | 0 : 511;
-    if (options.signal !== undefined) {
-      const { signal } = options;
-      validateAbortSignal(signal, 'options.signal');
-      if (signal.aborted) {
-        nextTick(() => this.close());
-      } else {
-        signal.addEventListener('abort', () => this.close(), { once: true });
-      }
+    this._closeOnAbort(options.signal);
+    // listen(), listen(cb), listen(null) and { port: undefined | null }: any free port
+    if (args.length === 0 || typeof args[0] === 'function' ||
+        (options.port === undefined && 'port' in options) || options.port === null) {
+      options.port = 0;
     }
-    const stack = this._stack;
-    stack._assertAlive();
-    if (cb) this.once('listening', cb);
-    this._listeningPending = true;
-    // Listening keeps the process alive from the call on, and a stack
-    // destroyed before the bind completes must find this server.
-    if (this._refed) stack._refHandle(this);
-    const host = options.host;
-    const start = (address) => {
-      if (!this._listeningPending || stack.destroyed) return;
-      this._bind(address, port, backlog, Boolean(options.ipv6Only));
-    };
-    if (host === undefined || host === null || host === '') {
+    if (typeof options.port === 'number' || typeof options.port === 'string') {
+      const port = validatePort(options.port, 'options.port') | 0;
+      const backlog = options.backlog || backlogFromArgs;
       // As in Node, a listener without a host binds at once: address() and
       // listening are right when listen() returns; 'listening' or 'error'
       // follows on the next tick.
-      start('');
-    } else if (isIP(host)) {
-      // Node looks a host up even when it is an address: it binds a tick later.
-      nextTick(start, host);
-    } else {
-      if (typeof host !== 'string') throw errors.invalidArgType('options.host', 'string', host);
-      nextTick(() => {
-        stack._lookup(host, { family: 0 }, (err, ip) => {
-          if (err) {
-            this._listeningPending = false;
-            this.emit('error', err);
-            return;
-          }
-          start(ip);
-        });
-      });
+      if (options.host) this._lookupAndBind(options.host, port, backlog, ipv6Only);
+      else this._bind('', port, backlog, ipv6Only);
+      return this;
     }
-    return this;
+    if (options.path && isPipeName(options.path)) {
+      throw errors.invalidArgValue('options.path', options.path, 'is not supported by tcpip servers');
+    }
+    if (!('port' in options || 'path' in options)) {
+      throw errors.invalidArgValue('options', options, 'must have the property "port" or "path"');
+    }
+    throw errors.invalidArgValue('options', options);
+  }
+
+  // As Node: an aborted signal closes the server (on the next tick if it
+  // came aborted); the listener goes when the server closes.
+  _closeOnAbort(signal) {
+    if (signal === undefined) return;
+    validateAbortSignal(signal, 'options.signal');
+    const onAbort = () => this.close();
+    if (signal.aborted) {
+      nextTick(onAbort);
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.once('close', () => signal.removeEventListener('abort', onAbort));
+  }
+
+  // Node looks the host up even when it is an address, so the bind comes a
+  // tick later at least; a later listen() or close() voids the lookup.
+  _lookupAndBind(host, port, backlog, ipv6Only) {
+    if (typeof host !== 'string') throw errors.invalidArgType('hostname', 'string', host);
+    const stack = this._stack;
+    const listeningId = this._listeningId;
+    this._listeningPending = true;
+    // A listen() waiting for its lookup keeps the process alive, and a
+    // stack destroyed meanwhile must find this server.
+    if (this._refed) stack._refHandle(this);
+    const done = (err, ip) => {
+      if (listeningId !== this._listeningId || stack.destroyed) return;
+      this._listeningPending = false;
+      if (err) {
+        stack._unrefHandle(this);
+        this.emit('error', err);
+        return;
+      }
+      this._bind(ip, port, backlog, ipv6Only);
+    };
+    if (isIP(host)) nextTick(done, null, host);
+    else nextTick(() => stack._lookup(host, { family: 0 }, done));
   }
 
   // Binds on the JS thread (the stack's port table) and tells the engine,
-  // which binds the same port in order with every later command.
+  // which binds the same port in order with every later command. `address`
+  // is '' without a host: the server listens on '::', both families.
   _bind(address, port, backlog, ipv6Only) {
     const stack = this._stack;
     const family = isIP(address);
-    const shown = address === '' ? '::' : canonicalAddress(address, family);
-    this._pendingAddress = { address: shown, port };
-    let error = null;
-    if (address !== '' && address !== '0.0.0.0' && address !== '::' && !stack._isLocalAddress(shown, family)) {
-      error = 'EADDRNOTAVAIL';
-    }
-    const reservation = error === null ? stack._listenPorts.reserve(port, address, family, ipv6Only) : null;
-    if (reservation !== null && reservation.error) error = reservation.error;
-    if (error !== null) {
-      this._listeningPending = false;
+    // Node names the address as it was given (or looked up) in errors and
+    // in _connectionKey; address() shows the stack's canonical form.
+    const given = address === '' ? '::' : address;
+    this._pendingAddress = { address: given, port };
+    const reservation = isWildcard(address) || stack._isLocalAddress(canonicalAddress(address, family), family)
+      ? stack._listenPorts.reserve(port, address, family, ipv6Only)
+      : { error: 'EADDRNOTAVAIL' };
+    if (reservation.error) {
       stack._unrefHandle(this);
-      nextTick(() => this.emit('error', errors.uvError(error, 'listen', shown, port)));
+      nextTick(() => this.emit('error', errors.uvError(reservation.error, 'listen', given, port)));
       return;
     }
-    this._listeningPending = false;
     this._reservation = reservation;
-    this._pendingAddress = { address: shown, port: reservation.port };
+    const shown = canonicalAddress(given, isIP(given));
     this._address = { address: shown, family: familyName(shown), port: reservation.port };
     const handle = new TcpHandle(stack, this);
     this._handle = handle;
-    handle.listen(address, reservation.port, backlog, ipv6Only);
+    if (this._refed) stack._refHandle(this);
+    handle.listen(address, reservation.port, (backlog || 511) | 0, ipv6Only);
+    this._connectionKey = `${address === '' ? 6 : family}:${given}:${port}`;
     nextTick(() => {
       if (this._handle === handle) this.emit('listening');
     });
@@ -240,8 +254,9 @@ class Server extends EventEmitter {
   }
 
   close(cb) {
+    this._listeningId++;
     if (typeof cb === 'function') {
-      if (this._handle === null && !this._listeningPending) {
+      if (this._handle === null) {
         this.once('close', function close() {
           cb(errors.simple(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.'));
         });
@@ -286,7 +301,7 @@ class Server extends EventEmitter {
   }
 
   [asyncDispose]() {
-    if (this._handle === null && !this._listeningPending) return Promise.resolve();
+    if (this._handle === null) return Promise.resolve();
     return new Promise((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())));
   }
 }
