@@ -509,6 +509,92 @@ describe('net.Server', function () {
     });
   });
 
+  describe('accepted connections', function () {
+    it('the listener handle\'s onconnection applies noDelay and keepAlive to the client handle, as Node\'s does', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const log = [];
+        const server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 1500 });
+        log.push(['keepAliveInitialDelay', server.keepAliveInitialDelay]);
+        const accepted = new Promise((resolve) => server.once('connection', resolve));
+        server.listen(0);
+        const { onconnection } = server._handle;
+        server._handle.onconnection = function (err, clientHandle) {
+          log.push(['onconnection', err, typeof clientHandle]);
+          for (const name of ['setNoDelay', 'setKeepAlive']) {
+            const original = clientHandle[name];
+            clientHandle[name] = function (...args) {
+              log.push([`client handle ${name}`, ...args]);
+              return original.apply(this, args);
+            };
+          }
+          return onconnection.call(this, err, clientHandle);
+        };
+        const client = net.connect(server.address().port, host);
+        const socket = await accepted;
+        const calls = [];
+        for (const name of ['setNoDelay', 'setKeepAlive']) {
+          const original = socket._handle[name];
+          socket._handle[name] = function (...args) {
+            calls.push([name, ...args]);
+            return original.apply(this, args);
+          };
+        }
+        // Only changes reach the handle; the delay goes in whole seconds.
+        socket.setNoDelay(true);
+        socket.setKeepAlive(true, 1000);
+        socket.setKeepAlive(true, 1999);
+        socket.setKeepAlive(true, 2500);
+        socket.setKeepAlive(false, 2500);
+        socket.setNoDelay(false);
+        socket.setNoDelay();
+        log.push(['socket calls', calls]);
+        client.destroy();
+        socket.destroy();
+        await closeServer(server);
+        return log;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack.at(-1), ['socket calls', [
+        ['setKeepAlive', true, 2], ['setKeepAlive', false, 2], ['setNoDelay', false], ['setNoDelay', true]]]);
+    });
+
+    it('keepAliveInitialDelay is kept in whole seconds and validated, as in Node', function () {
+      for (const delayMs of [0, 999, 1000, 2500, -3000, undefined]) {
+        const options = delayMs === undefined ? {} : { keepAliveInitialDelay: delayMs };
+        assert.equal(t.net.createServer(options).keepAliveInitialDelay, nodeNet.createServer(options).keepAliveInitialDelay, `${delayMs}`);
+      }
+      const ours = thrownShape(() => t.net.createServer({ keepAliveInitialDelay: '1000' }));
+      const node = thrownShape(() => nodeNet.createServer({ keepAliveInitialDelay: '1000' }));
+      assert.equal(ours.code, 'ERR_INVALID_ARG_TYPE');
+      assert.deepEqual(ours, node);
+    });
+
+    it('maxConnections is no own property until set, reads back what is set, and drop data has no prototype, as in Node', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const server = net.createServer();
+        const log = [Object.prototype.hasOwnProperty.call(server, 'maxConnections'), server.maxConnections];
+        server.maxConnections = 0;
+        log.push(server.maxConnections);
+        await listen(server, 0, host);
+        server.maxConnections = 1;
+        const first = await connect(net, server.address().port, host);
+        await waitFor(async () => (await getConnections(server)) === 1, 2000, 'first accepted');
+        const dropped = nextEvent(server, 'drop');
+        const second = net.connect(server.address().port, host);
+        second.on('error', () => {});
+        const [data] = await dropped;
+        log.push(Object.getPrototypeOf(data), data.localPort === server.address().port, data.remoteFamily);
+        second.destroy();
+        first.destroy();
+        await closeServer(server);
+        return log;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, [false, undefined, 0, null, true, 'IPv4']);
+    });
+
+  });
+
   describe('ports and addresses', function () {
     it('listen(0) starts from a random port on each stack, as Linux does', function () {
       const ports = [];

@@ -3,13 +3,15 @@
 // lib/net.js: the one object through which a socket or server reaches the
 // engine, named by (engine, id). The engine's events come back through the
 // stack, which finds the owner by id while the handle is open.
+const { errnoOf } = require('../errors.js');
 
 class TcpHandle {
   /**
    * Opens a handle under a fresh id of `stack` for `owner` (a Socket or
-   * Server), whose _on* methods receive the engine's events.
+   * Server), whose _on* methods receive the engine's events; null for
+   * none yet (see _adopt).
    * @param {import('../stack.js').Stack} stack
-   * @param {object} owner
+   * @param {object|null} owner
    * @param {number} [id] an id the engine chose (an accepted connection)
    */
   constructor(stack, owner, id = stack._allocateId()) {
@@ -25,7 +27,21 @@ class TcpHandle {
     // Where the last write the engine reads in place ends: until TCP has
     // taken that far, the caller's buffers are not the caller's to change.
     this._heldUntil = 0;
-    stack._register(id, owner);
+    // The endpoints, where the handle knows them (an accepted connection).
+    this._local = null;
+    this._remote = null;
+    if (owner !== null) stack._register(id, owner);
+  }
+
+  /**
+   * The handle of a connection the engine accepted as `id`, for the
+   * listener's onconnection to give to a socket (or to close).
+   */
+  static accepted(stack, id, local, remote) {
+    const handle = new TcpHandle(stack, null, id);
+    handle._local = local;
+    handle._remote = remote;
+    return handle;
   }
 
   /** Bytes handed to the engine that TCP has not taken yet. */
@@ -77,8 +93,26 @@ class TcpHandle {
     this._engine.setNoDelay(this.id, enabled);
   }
 
-  setKeepAlive(enabled, idleMs) {
-    this._engine.setKeepAlive(this.id, enabled, idleMs);
+  /** As Node's handle: the delay in whole seconds; 0 keeps the engine's. */
+  setKeepAlive(enabled, initialDelaySeconds) {
+    const seconds = initialDelaySeconds > 0 && initialDelaySeconds < 2 ** 21 ? initialDelaySeconds : 0;
+    this._engine.setKeepAlive(this.id, enabled, seconds * 1000);
+  }
+
+  /** A socket constructed with this handle ({ handle }) takes its events. */
+  _adopt(owner) {
+    this._owner = owner;
+    this._stack._register(this.id, owner);
+  }
+
+  // As Node's handle: fills `out` with the local (getsockname) or remote
+  // (getpeername) address, family and port; a negative errno when unknown.
+  getsockname(out) {
+    return fillEndpoint(out, this._local);
+  }
+
+  getpeername(out) {
+    return fillEndpoint(out, this._remote);
   }
 
   /**
@@ -115,6 +149,14 @@ class TcpHandle {
   getAsyncId() {
     return -1;
   }
+}
+
+function fillEndpoint(out, endpoint) {
+  if (endpoint === null) return errnoOf('ENOTCONN');
+  out.address = endpoint.address;
+  out.family = endpoint.address.includes(':') ? 'IPv6' : 'IPv4';
+  out.port = endpoint.port;
+  return 0;
 }
 
 /**

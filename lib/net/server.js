@@ -9,7 +9,7 @@ const {
 } = require('../validators.js');
 
 const { familyName, normalizeArgs } = require('./socket.js');
-const { TcpHandle, refuseAccepted } = require('./handle.js');
+const { TcpHandle } = require('./handle.js');
 const { canonicalAddress, isWildcard } = require('./ports.js');
 
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
@@ -23,6 +23,51 @@ function toNumber(value) {
 // Node's isPipeName: a string that is not a port number.
 function isPipeName(value) {
   return typeof value === 'string' && toNumber(value) === false;
+}
+
+/**
+ * The listener handle's onconnection, as Node's: `this` is the handle, and
+ * `clientHandle` the accepted connection's, not yet owned by a socket. Node's
+ * tests wrap it (and the client handle's setNoDelay/setKeepAlive) to watch
+ * what a server applies to each connection.
+ */
+function onconnection(err, clientHandle) {
+  const server = this._owner;
+  if (server.maxConnections && server._connections >= server.maxConnections) {
+    const local = {};
+    const remote = {};
+    clientHandle.getsockname(local);
+    clientHandle.getpeername(remote);
+    server.emit('drop', {
+      __proto__: null,
+      localAddress: local.address,
+      localPort: local.port,
+      localFamily: local.family,
+      remoteAddress: remote.address,
+      remotePort: remote.port,
+      remoteFamily: remote.family,
+    });
+    clientHandle.close();
+    return;
+  }
+  const socket = new server._stack.net.Socket({
+    allowHalfOpen: server.allowHalfOpen,
+    highWaterMark: server.highWaterMark,
+    noDelay: server.noDelay,
+    keepAlive: server.keepAlive,
+    keepAliveInitialDelay: server.keepAliveInitialDelay * 1000,
+    stack: server._stack,
+  });
+  socket._attach(clientHandle);
+  if (server.pauseOnConnect) socket.pause();
+  else socket._startReading();
+  if (server.noDelay) clientHandle.setNoDelay(true);
+  if (server.keepAlive) clientHandle.setKeepAlive(true, server.keepAliveInitialDelay);
+  server._connections++;
+  server._sockets.add(socket);
+  socket.server = server;
+  socket._server = server;
+  server.emit('connection', socket);
 }
 
 class Server extends EventEmitter {
@@ -42,6 +87,9 @@ class Server extends EventEmitter {
     }
     if (typeof connectionListener === 'function') this.on('connection', connectionListener);
     if (options.highWaterMark !== undefined) validateNumber(options.highWaterMark, 'options.highWaterMark');
+    if (options.keepAliveInitialDelay !== undefined) {
+      validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+    }
     this._stack = options.stack;
     this._handle = null; // the listener's TcpHandle while open, as Node's
     this._address = null;
@@ -58,9 +106,9 @@ class Server extends EventEmitter {
     this.pauseOnConnect = Boolean(options.pauseOnConnect);
     this.noDelay = Boolean(options.noDelay);
     this.keepAlive = Boolean(options.keepAlive);
-    this.keepAliveInitialDelay = options.keepAliveInitialDelay || 0;
+    // Whole seconds, as Node keeps it (and hands it to each handle).
+    this.keepAliveInitialDelay = ~~(Math.max(0, options.keepAliveInitialDelay) / 1000);
     this.highWaterMark = options.highWaterMark;
-    this.maxConnections = undefined;
   }
 
   get listening() {
@@ -173,6 +221,7 @@ class Server extends EventEmitter {
     const shown = canonicalAddress(given, isIP(given));
     this._address = { address: shown, family: familyName(shown), port: reservation.port };
     const handle = new TcpHandle(stack, this);
+    handle.onconnection = onconnection;
     this._handle = handle;
     if (this._refed) stack._refHandle(this);
     handle.listen(address, reservation.port, (backlog || 511) | 0, ipv6Only);
@@ -193,37 +242,10 @@ class Server extends EventEmitter {
     this._address = { address: local.address, family: familyName(local.address), port: local.port };
   }
 
+  // The engine accepted a connection: the listener handle's onconnection
+  // decides, as in Node (maxConnections: 0 or unset means no limit).
   _onAccepted(id, local, remote) {
-    const stack = this._stack;
-    // As Node: 0 (or unset) means no limit.
-    if (this.maxConnections && this._connections >= this.maxConnections) {
-      refuseAccepted(stack, id);
-      this.emit('drop', {
-        localAddress: local.address,
-        localPort: local.port,
-        localFamily: familyName(local.address),
-        remoteAddress: remote.address,
-        remotePort: remote.port,
-        remoteFamily: familyName(remote.address),
-      });
-      return;
-    }
-    const socket = new stack.net.Socket({
-      allowHalfOpen: this.allowHalfOpen,
-      highWaterMark: this.highWaterMark,
-      noDelay: this.noDelay,
-      keepAlive: this.keepAlive,
-      keepAliveInitialDelay: this.keepAliveInitialDelay,
-      stack,
-    });
-    socket._attach({ stack, id, local, remote });
-    this._connections++;
-    this._sockets.add(socket);
-    socket.server = this;
-    socket._server = this;
-    if (this.pauseOnConnect) socket.pause();
-    else socket._startReading();
-    this.emit('connection', socket);
+    this._handle.onconnection(0, TcpHandle.accepted(this._stack, id, local, remote));
   }
 
   _onStackDestroy() {

@@ -45,10 +45,9 @@ function normalizeArgs(args) {
   return [options, typeof cb === 'function' ? cb : null];
 }
 
-// Node rounds keep-alive delays down to whole seconds; 0 keeps the default.
-function keepAliveDelay(milliseconds) {
-  const seconds = Math.floor(Number(milliseconds) / 1000);
-  return seconds > 0 && seconds < 2 ** 21 ? seconds * 1000 : 0;
+/** Node's keep-alive delay: milliseconds rounded toward zero to seconds. */
+function keepAliveSeconds(milliseconds) {
+  return ~~(milliseconds / 1000);
 }
 
 // What belongs to one connection, reset when a socket connects again.
@@ -77,7 +76,7 @@ function connectionState() {
     refed: true,
     noDelay: false,
     keepAlive: false,
-    keepAliveDelay: 0,
+    keepAliveDelay: 0, // seconds, as Node hands it to its handle
     timeoutMs: undefined,
     timer: null,
   };
@@ -110,7 +109,7 @@ class Socket extends Duplex {
     const state = connectionState();
     state.noDelay = Boolean(options.noDelay);
     state.keepAlive = Boolean(options.keepAlive);
-    state.keepAliveDelay = keepAliveDelay(options.keepAliveInitialDelay);
+    state.keepAliveDelay = keepAliveSeconds(options.keepAliveInitialDelay);
     this[kState] = state;
     this.connecting = false;
     this.server = null;
@@ -122,15 +121,19 @@ class Socket extends Duplex {
 
   // --- engine plumbing -------------------------------------------------
 
-  /** @internal attach an accepted connection */
-  _attach({ stack, id, local, remote }) {
+  /**
+   * @internal takes the handle of an accepted connection (the server's
+   * onconnection applies the server's options to it, as Node's does)
+   */
+  _attach(handle) {
+    const stack = handle._stack;
     this[kStack] = stack;
-    this[kState].handle = new TcpHandle(stack, this, id);
+    handle._adopt(this);
+    this[kState].handle = handle;
     this[kState].handleCreated = true;
-    this[kState].local = local;
-    this[kState].remote = remote;
+    this[kState].local = handle._local;
+    this[kState].remote = handle._remote;
     stack._refHandle(this);
-    this._applyOptions();
     this._holdReadsThisTurn();
   }
 
@@ -420,7 +423,7 @@ class Socket extends Duplex {
     if (options.noDelay !== undefined) this[kState].noDelay = Boolean(options.noDelay);
     if (options.keepAlive !== undefined) {
       this[kState].keepAlive = Boolean(options.keepAlive);
-      this[kState].keepAliveDelay = keepAliveDelay(options.keepAliveInitialDelay);
+      this[kState].keepAliveDelay = keepAliveSeconds(options.keepAliveInitialDelay);
     }
     if (timeout !== undefined) this.setTimeout(timeout);
     this._host = host;
@@ -500,19 +503,34 @@ class Socket extends Duplex {
     return this;
   }
 
-  setNoDelay(noDelay = true) {
-    this[kState].noDelay = Boolean(noDelay);
+  // As Node's: the handle hears only of a change (a server's noDelay and
+  // keepAlive options count as set on its connections).
+  setNoDelay(enable) {
+    enable = Boolean(enable === undefined ? true : enable);
+    const state = this[kState];
     const handle = openHandle(this);
-    if (handle !== null && !this.connecting) handle.setNoDelay(Boolean(noDelay));
+    if (handle === null || this.connecting) {
+      state.noDelay = enable;
+    } else if (enable !== state.noDelay) {
+      state.noDelay = enable;
+      handle.setNoDelay(enable);
+    }
     return this;
   }
 
-  setKeepAlive(enable = false, initialDelay = 0) {
+  setKeepAlive(enable, initialDelayMsecs) {
+    enable = Boolean(enable);
+    const initialDelay = keepAliveSeconds(initialDelayMsecs);
     const state = this[kState];
-    state.keepAlive = Boolean(enable);
-    state.keepAliveDelay = keepAliveDelay(initialDelay);
     const handle = openHandle(this);
-    if (handle !== null && !this.connecting) handle.setKeepAlive(state.keepAlive, state.keepAliveDelay);
+    if (handle === null || this.connecting) {
+      state.keepAlive = enable;
+      state.keepAliveDelay = initialDelay;
+    } else if (enable !== state.keepAlive || (enable && state.keepAliveDelay !== initialDelay)) {
+      state.keepAlive = enable;
+      state.keepAliveDelay = initialDelay;
+      handle.setKeepAlive(enable, initialDelay);
+    }
     return this;
   }
 
