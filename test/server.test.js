@@ -613,6 +613,25 @@ describe('net.Server', function () {
       assert.ok(new Set(ports).size > 1, `ports ${ports}`);
     });
 
+    it('a connection to 0.0.0.0 or :: reaches the host itself; a refusal names the address as given, as on Linux', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net }) => {
+        const server = net.createServer((s) => s.end(s.remoteAddress));
+        await listen(server, 0);
+        const { port } = server.address();
+        const replies = [];
+        for (const host of ['0.0.0.0', '::']) {
+          const client = await connect(net, port, host);
+          replies.push([host, client.remoteAddress, String(await readAll(client))]);
+        }
+        await closeServer(server);
+        const refused = net.connect(port, '0.0.0.0');
+        const [err] = await nextEvent(refused, 'error');
+        replies.push(withoutPort(errorShape(err), port));
+        return replies;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack.slice(0, 2), [['0.0.0.0', '127.0.0.1', '::ffff:127.0.0.1'], ['::', '::1', '::1']]);
+    });
   });
 
   describe('ref/unref and disposal', function () {

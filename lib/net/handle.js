@@ -54,7 +54,7 @@ class TcpHandle {
   }
 
   connect(address, port, localAddress, localPort) {
-    this._engine.connect(this.id, address, port, localAddress, localPort);
+    this._engine.connect(this.id, unspecifiedToLoopback(address), port, localAddress, localPort);
   }
 
   /** Hands `buffers` to TCP; they are the engine's until WRITTEN counts them. */
@@ -149,6 +149,14 @@ class TcpHandle {
   getAsyncId() {
     return -1;
   }
+}
+
+// As Linux: a connection to the unspecified address goes to the host
+// itself, over loopback (errors still name the address as given).
+function unspecifiedToLoopback(address) {
+  if (address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '::1';
+  return address;
 }
 
 function fillEndpoint(out, endpoint) {
