@@ -569,6 +569,32 @@ describe('net.Server', function () {
       assert.deepEqual(ours, node);
     });
 
+    it('pauseOnConnect: the socket reads nothing (bytesRead 0) until resumed, as in Node', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const log = [];
+        const server = net.createServer({ pauseOnConnect: true });
+        const accepted = new Promise((resolve) => server.once('connection', resolve));
+        await listen(server, 0, host);
+        const client = net.connect(server.address().port, host);
+        client.end('hello');
+        const socket = await accepted;
+        socket.on('pause', () => log.push('pause event'));
+        await delay(100);
+        log.push(['paused', socket.isPaused(), socket.readableFlowing, socket.bytesRead, socket.readableLength]);
+        const ended = nextEvent(socket, 'end');
+        const data = [];
+        socket.on('data', (d) => data.push(String(d)));
+        socket.resume();
+        await ended;
+        log.push(['resumed', data.join(''), socket.bytesRead]);
+        socket.end();
+        await closeServer(server);
+        return log;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, [['paused', true, false, 0, 0], ['resumed', 'hello', 5]]);
+    });
+
     it('maxConnections is no own property until set, reads back what is set, and drop data has no prototype, as in Node', async function () {
       const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
         const server = net.createServer();

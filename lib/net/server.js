@@ -59,7 +59,9 @@ function onconnection(err, clientHandle) {
     stack: server._stack,
   });
   socket._attach(clientHandle);
-  if (server.pauseOnConnect) socket.pause();
+  // As Node's pauseOnCreate: the handle does not read, so the socket
+  // reads nothing (bytesRead stays 0) until it is resumed.
+  if (server.pauseOnConnect) socket.readableFlowing = false;
   else socket._startReading();
   if (server.noDelay) clientHandle.setNoDelay(true);
   if (server.keepAlive) clientHandle.setKeepAlive(true, server.keepAliveInitialDelay);

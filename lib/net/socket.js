@@ -58,6 +58,10 @@ function connectionState() {
     pendingFinal: null,
     pendingRead: false,
     eofPending: false,
+    // What arrived before the socket first read (paused from the start, as
+    // with pauseOnConnect): Node's handle has not read it from the kernel.
+    unread: null,
+    readStarted: false,
     eofDelivered: false,
     // What arrived in the turn the connection came up (data, null for the
     // end, an error code), shown a turn later (see _holdReadsThisTurn);
@@ -203,6 +207,11 @@ class Socket extends Duplex {
       state.heldReads.push(chunk);
       return;
     }
+    if (!state.readStarted) {
+      if (state.unread === null) state.unread = [];
+      state.unread.push(chunk);
+      return;
+    }
     state.bytesRead += chunk.length;
     this._touch();
     state.unconsumed += chunk.length;
@@ -227,7 +236,8 @@ class Socket extends Duplex {
     if (this.destroyed) return;
     const state = this[kState];
     const queued = state.handle !== null ? state.handle.queued : 0;
-    const inFlight = this.connecting || this.writableLength > 0 || queued > 0 || state.unconsumed > 0;
+    const inFlight = this.connecting || this.writableLength > 0 || queued > 0 || state.unconsumed > 0 ||
+      state.unread !== null;
     this.destroy(inFlight ? errors.systemError('ECONNABORTED', 'read') : undefined);
   }
 
@@ -307,6 +317,12 @@ class Socket extends Duplex {
   _resumeReading() {
     const state = this[kState];
     state.handle.reading = true;
+    if (!state.readStarted) {
+      state.readStarted = true;
+      const { unread } = state;
+      state.unread = null;
+      if (unread !== null) for (const chunk of unread) this._onData(chunk);
+    }
     this._acknowledge();
     if (state.eofPending) this._deliverEof();
   }
