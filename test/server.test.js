@@ -3,6 +3,7 @@
 const assert = require('node:assert/strict');
 const { withStack } = require('./helpers/stack.js');
 const { inspect } = require('node:util');
+const events = require('node:events');
 const { Stack } = require('..');
 const { runBoth, errorShape, thrownShape, nodeNet } = require('./helpers/oracle.js');
 const {
@@ -619,6 +620,41 @@ describe('net.Server', function () {
       assert.deepEqual(stack, [false, undefined, 0, null, true, 'IPv4']);
     });
 
+    describe('with events.captureRejections', function () {
+      beforeEach(function () {
+        events.captureRejections = true;
+      });
+      afterEach(function () {
+        events.captureRejections = false;
+      });
+
+      it('a rejected async \'connection\' listener destroys that socket with the reason; other events\' become the server\'s errors', async function () {
+        const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+          const log = [];
+          const kaboom = new Error('kaboom');
+          const server = net.createServer(async (socket) => {
+            socket.on('error', (err) => log.push(['socket error', err === kaboom]));
+            socket.on('close', () => log.push('socket close'));
+            throw kaboom;
+          });
+          const serverError = nextEvent(server, 'error');
+          server.on('listening', async () => {
+            throw new Error('listening rejected');
+          });
+          await listen(server, 0, host);
+          const [err] = await serverError;
+          log.push(['server error', err.message]);
+          const client = net.connect(server.address().port, host);
+          client.on('error', () => {});
+          await nextEvent(client, 'close');
+          await delay(20);
+          await closeServer(server);
+          return log;
+        });
+        assert.deepEqual(stack, node);
+        assert.deepEqual(stack, [['server error', 'listening rejected'], ['socket error', true], 'socket close']);
+      });
+    });
   });
 
   describe('ports and addresses', function () {

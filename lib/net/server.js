@@ -13,6 +13,8 @@ const { TcpHandle } = require('./handle.js');
 const { canonicalAddress, isWildcard } = require('./ports.js');
 
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
+// Node's EventEmitter.captureRejectionSymbol, where the platform's events lack it.
+const captureRejection = EventEmitter.captureRejectionSymbol || Symbol.for('nodejs.rejection');
 
 // Node's toNumber for listen()'s backlog: a non-negative number, or false.
 function toNumber(value) {
@@ -327,6 +329,14 @@ class Server extends EventEmitter {
   [asyncDispose]() {
     if (this._handle === null) return Promise.resolve();
     return new Promise((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())));
+  }
+
+  // events.captureRejections: an async 'connection' listener that rejects
+  // destroys that socket with the reason; other events' rejections are
+  // the server's errors. As Node's Server.
+  [captureRejection](err, event, socket) {
+    if (event === 'connection') socket.destroy(err);
+    else this.emit('error', err);
   }
 }
 
