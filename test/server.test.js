@@ -759,6 +759,25 @@ describe('net.Server', function () {
       assert.deepEqual(stack, node);
     });
 
+    it('listen({ signal }) aborted while the host is looked up: no listening, one close, as in Node', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const log = [];
+        const ac = new AbortController();
+        const server = net.createServer();
+        server.on('listening', () => log.push('listening'));
+        server.on('close', () => log.push('close'));
+        server.on('error', (err) => log.push(['error', err.name, err.code]));
+        server.listen({ port: 0, host, signal: ac.signal });
+        ac.abort();
+        log.push(['aborted', server.listening]);
+        await delay(50);
+        log.push(['later', server.listening]);
+        return log;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, [['aborted', false], 'close', ['later', false]]);
+    });
+
     it('listen({ signal }) closes the server when the signal aborts', async function () {
       const ac = new AbortController();
       const server = t.net.createServer();
