@@ -237,7 +237,7 @@ class Socket extends Duplex {
     const state = this[kState];
     const queued = state.handle !== null ? state.handle.queued : 0;
     const inFlight = this.connecting || this.writableLength > 0 || queued > 0 || state.unconsumed > 0 ||
-      state.unread !== null;
+      state.unread !== null || (state.heldReads !== null && state.heldReads.length > 0);
     this.destroy(inFlight ? errors.systemError('ECONNABORTED', 'read') : undefined);
   }
 
