@@ -1,7 +1,7 @@
 'use strict';
 // net.Socket over a tcpip stack, following Node's lib/net.js semantics.
 const {
-  Duplex, Buffer, isIP, nextTick, setTimeout, clearTimeout, engineHost,
+  Duplex, addAbortSignal, Buffer, isIP, nextTick, setTimeout, clearTimeout, engineHost,
 } = require('../platform/node.js');
 const errors = require('../errors.js');
 const {
@@ -106,7 +106,6 @@ class Socket extends Duplex {
       highWaterMark: options.highWaterMark,
       readableHighWaterMark: options.readableHighWaterMark,
       writableHighWaterMark: options.writableHighWaterMark,
-      signal: options.signal,
     });
     const stack = options.stack || (options.server && options.server._stack);
     this[kStack] = stack || null;
@@ -121,6 +120,8 @@ class Socket extends Duplex {
     this._host = null;
     this._peername = undefined;
     this.on('end', onReadableStreamEnd);
+    // After the state exists: an aborted signal destroys the socket at once.
+    if (options.signal) addAbortSignal(options.signal, this);
   }
 
   // --- engine plumbing -------------------------------------------------

@@ -6,7 +6,7 @@
 // (Node's own streams, v4); the rest is small enough to write here.
 const EventEmitter = require('events');
 const { Buffer } = require('buffer');
-const { Duplex } = require('readable-stream');
+const { Duplex, addAbortSignal } = require('readable-stream');
 
 // --- IP address syntax, as Node's net.isIPv4 / net.isIPv6 ---------------
 
@@ -347,6 +347,7 @@ module.exports = {
   name: 'browser',
   EventEmitter,
   Duplex,
+  addAbortSignal,
   Buffer,
   inspect,
   isIP,

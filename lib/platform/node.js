@@ -3,7 +3,7 @@
 // comes from here, so a browser build swaps this one file: the package.json
 // "browser" field maps it to ./browser.js, which exports the same names.
 const EventEmitter = require('node:events');
-const { Duplex } = require('node:stream');
+const { Duplex, addAbortSignal } = require('node:stream');
 const { Buffer } = require('node:buffer');
 const util = require('node:util');
 const net = require('node:net');
@@ -100,6 +100,7 @@ module.exports = {
   name: 'node',
   EventEmitter,
   Duplex,
+  addAbortSignal,
   Buffer,
   inspect: util.inspect,
   isIP: net.isIP,
