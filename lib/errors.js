@@ -106,11 +106,13 @@ const UV_MESSAGES = {
   ENOBUFS: 'no buffer space available',
 };
 
-// connect ECONNREFUSED 127.0.0.1:80 (Node's exceptionWithHostPort)
-function systemError(code, syscall, address, port) {
+// connect ECONNREFUSED 127.0.0.1:80 (Node's exceptionWithHostPort), and
+// with `local` "... - Local (127.0.0.1:5000)"
+function systemError(code, syscall, address, port, local) {
   let details = '';
   if (address !== undefined && port !== undefined && port > 0) details = ` ${address}:${port}`;
   else if (address !== undefined) details = ` ${address}`;
+  if (local) details += ` - Local (${local})`;
   const error = new Error(`${syscall} ${code}${details}`);
   error.errno = errnoOf(code);
   error.code = code;

@@ -292,8 +292,7 @@ class Socket extends Duplex {
     state.handle._forget();
     let error;
     if (this.connecting) {
-      const target = state.connectTarget || {};
-      error = errors.systemError(code, 'connect', target.address, target.port);
+      error = connectError(code, state.connectTarget || {});
     } else if (code === 'EPIPE') {
       error = errors.systemError('EPIPE', 'write');
     } else {
@@ -677,6 +676,21 @@ class Socket extends Duplex {
   get _refed() {
     return this[kState].refed;
   }
+}
+
+// BIND_ERRORS are what the engine reports when the local end cannot be
+// bound; Node binds before it connects and names the syscall so.
+const BIND_ERRORS = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EINVAL']);
+
+/** A failed connect, as Node reports it: with the local end where one was asked for. */
+function connectError(code, { address, port, localAddress, localPort }) {
+  const bound = Boolean(localAddress) || Boolean(localPort);
+  if (bound && BIND_ERRORS.has(code)) return errors.systemError(code, 'bind', localAddress, localPort);
+  if (!localAddress || !localPort) return errors.systemError(code, 'connect', address, port);
+  const error = errors.systemError(code, 'connect', address, port, `${localAddress}:${localPort}`);
+  error.localAddress = localAddress;
+  error.localPort = localPort;
+  return error;
 }
 
 function onReadableStreamEnd() {
