@@ -722,4 +722,262 @@ describe('net.Socket', function () {
       await closePair(pair);
     });
   });
+
+  describe('the handle and the connection attempt', function () {
+    it('socket._handle exists from connect() until the socket closes, with pending/connecting/readyState as in Node', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const log = [];
+        const snap = (label, s) => log.push([label, s._handle !== null && s._handle !== undefined, s.pending, s.connecting, s._connecting, s.readyState]);
+        const server = net.createServer((peer) => peer.end());
+        await listen(server, 0, host);
+        const s = track(new net.Socket());
+        snap('new', s);
+        s.connect(server.address().port, host);
+        snap('connect() called', s);
+        await nextEvent(s, 'connect');
+        snap('connected', s);
+        s.resume();
+        await allClosed(s);
+        snap('closed', s);
+        await closeServer(server);
+        return log;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack[1], ['connect() called', true, true, true, true, 'opening']);
+      assert.deepEqual(stack[3], ['closed', false, true, false, false, 'closed']);
+    });
+
+    it('a write after a caller closed socket._handle fails with EBADF; after it let go of it, with ERR_SOCKET_CLOSED', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const out = [];
+        for (const letGo of [false, true]) {
+          const pair = await makePair(net, { host });
+          const failed = nextEvent(pair.client, 'error');
+          pair.client._handle.close();
+          if (letGo) pair.client._handle = null;
+          pair.client.write('foo');
+          const [err] = await failed;
+          out.push(errorShape(err, ['name', 'code', 'syscall', 'message']));
+          await closePair(pair);
+        }
+        return out;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, [
+        { message: 'write EBADF', code: 'EBADF', syscall: 'write', name: 'Error', isError: true },
+        { message: 'Socket is closed', code: 'ERR_SOCKET_CLOSED', name: 'Error', isError: true },
+      ]);
+    });
+
+    it('noDelay and keepAlive reach socket._handle once connected; setNoDelay() tells the handle only of changes', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const calls = [];
+        const spy = (socket, label) => {
+          const handle = socket._handle;
+          const { setNoDelay, setKeepAlive } = handle;
+          handle.setNoDelay = function (...args) { calls.push([label, 'setNoDelay', ...args]); return setNoDelay.apply(this, args); };
+          handle.setKeepAlive = function (...args) { calls.push([label, 'setKeepAlive', ...args]); return setKeepAlive.apply(this, args); };
+        };
+        const server = net.createServer((peer) => peer.resume());
+        await listen(server, 0, host);
+        const port = server.address().port;
+        const a = track(net.connect({ port, host, noDelay: true, keepAlive: true, keepAliveInitialDelay: 5500 }));
+        spy(a, 'options');
+        const b = track(net.connect({ port, host }));
+        spy(b, 'plain');
+        await Promise.all([nextEvent(a, 'connect'), nextEvent(b, 'connect')]);
+        for (const value of [true, 1, 'yes', false, 0, true]) b.setNoDelay(value);
+        b.setKeepAlive(true, 2000);
+        b.setKeepAlive(true, 2999);
+        b.setKeepAlive(true, 60000);
+        a.destroy();
+        b.destroy();
+        await allClosed(a, b);
+        await closeServer(server);
+        return calls;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, [
+        ['options', 'setNoDelay', true], ['options', 'setKeepAlive', true, 5],
+        ['plain', 'setNoDelay', true], ['plain', 'setNoDelay', false], ['plain', 'setNoDelay', true],
+        ['plain', 'setKeepAlive', true, 2], ['plain', 'setKeepAlive', true, 60],
+      ]);
+    });
+
+    it('a refused connect from a bound local end carries it: "connect ECONNREFUSED ... - Local (...)", localAddress, localPort', async function () {
+      const freePort = async (net, host) => {
+        const probe = net.createServer();
+        await listen(probe, 0, host);
+        const { port } = probe.address();
+        await closeServer(probe);
+        return port;
+      };
+      const { node, stack } = await runBoth(t.stack, async ({ net }) => {
+        const out = [];
+        for (const [remote, local] of [['127.0.0.1', '127.0.0.1'], ['::1', '::1'], ['127.0.0.1', undefined]]) {
+          const port = await freePort(net, remote);
+          const localPort = await freePort(net, remote);
+          const c = track(net.connect({ port, host: remote, localAddress: local, localPort }));
+          const [err] = await nextEvent(c, 'error');
+          out.push({
+            code: err.code,
+            syscall: err.syscall,
+            localAddress: err.localAddress,
+            localPortMatches: err.localPort === localPort,
+            message: err.message.replace(`:${port}`, ':PORT').replace(`:${localPort}`, ':LOCALPORT'),
+          });
+          await allClosed(c);
+        }
+        return out;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack[0], {
+        code: 'ECONNREFUSED', syscall: 'connect', localAddress: '127.0.0.1', localPortMatches: true,
+        message: 'connect ECONNREFUSED 127.0.0.1:PORT - Local (127.0.0.1:LOCALPORT)',
+      });
+      assert.equal(stack[2].message, 'connect ECONNREFUSED 127.0.0.1:PORT - Local (0.0.0.0:LOCALPORT)');
+    });
+
+    it('a local address the host does not have fails the bind with EADDRNOTAVAIL', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const c = track(net.connect({ port: 9, host, localAddress: '192.0.2.1' }));
+        const [err] = await nextEvent(c, 'error');
+        await allClosed(c);
+        return errorShape(err, ['code', 'syscall', 'address', 'message']);
+      });
+      assert.deepEqual(stack, node);
+      assert.equal(stack.message, 'bind EADDRNOTAVAIL 192.0.2.1');
+    });
+
+    it('connect({ signal }) fails with AbortError whether the signal aborted before, at, or after connect()', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        // Peers stay open: an abort after the connection is up still fails it.
+        const peers = [];
+        const server = net.createServer((peer) => { peers.push(track(peer)); peer.resume(); });
+        await listen(server, 0, host);
+        const port = server.address().port;
+        const out = [];
+        for (const when of ['before', 'sync', 'tick']) {
+          const ac = new AbortController();
+          if (when === 'before') ac.abort();
+          const c = track(net.connect({ port, host, signal: ac.signal }));
+          if (when === 'sync') ac.abort();
+          if (when === 'tick') setImmediate(() => ac.abort());
+          const [err] = await nextEvent(c, 'error');
+          await allClosed(c);
+          out.push([when, err.name, err.code, err.message]);
+        }
+        for (const peer of peers) peer.destroy();
+        await allClosed(...peers);
+        await closeServer(server);
+        return out;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack[0], ['before', 'AbortError', 'ABORT_ERR', 'The operation was aborted']);
+    });
+  });
+
+  describe('counters and the writable side through a socket\'s life', function () {
+    it('bytesWritten counts writes queued while connecting, corked or not, and is undefined on the prototype', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const server = net.createServer((peer) => { peer.resume(); peer.end(); });
+        await listen(server, 0, host);
+        const s = track(net.connect(server.address().port, host));
+        const counts = [net.Socket.prototype.bytesWritten];
+        s.cork();
+        s.write('one');
+        s.write(Buffer.from('twø'));
+        s.uncork();
+        counts.push(s.bytesWritten);
+        s.write("L'État");
+        counts.push(s.bytesWritten);
+        await nextEvent(s, 'connect');
+        counts.push(s.bytesWritten);
+        s.resume();
+        s.end();
+        await allClosed(s);
+        counts.push(s.bytesWritten);
+        await closeServer(server);
+        return counts;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, [undefined, 7, 14, 14, 14]);
+    });
+
+    it('a write made while connecting calls back with ERR_SOCKET_CLOSED_BEFORE_CONNECTION if the socket is destroyed', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const server = net.createServer();
+        await listen(server, 0, host);
+        const s = track(net.connect(server.address().port, host));
+        const order = [];
+        s.on('connect', () => order.push('connect'));
+        s.on('close', () => order.push('close'));
+        const written = new Promise((resolve) => s.write('foo', (err) => { order.push('write cb'); resolve(err); }));
+        s.destroy();
+        const err = await written;
+        await allClosed(s);
+        await closeServer(server);
+        return { order, err: errorShape(err, ['name', 'code', 'message']) };
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack.err, {
+        name: 'Error', code: 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION', message: 'Socket closed before the connection was established', isError: true,
+      });
+    });
+
+    it('writable, writableEnded, writableFinished, end(cb) and close after end, with and without allowHalfOpen', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const out = {};
+        for (const allowHalfOpen of [false, true]) {
+          const log = [];
+          const snap = (label, s) => log.push([label, s.writable, s.writableEnded, s.writableFinished, s.destroyed]);
+          const server = net.createServer((peer) => { peer.resume(); peer.end('bye'); });
+          await listen(server, 0, host);
+          const s = track(net.connect({ port: server.address().port, host, allowHalfOpen }));
+          snap('connecting', s);
+          await nextEvent(s, 'connect');
+          snap('connected', s);
+          s.on('finish', () => snap('finish', s));
+          s.on('close', () => snap('close', s));
+          const ended = nextEvent(s, 'end');
+          s.resume();
+          await ended;
+          snap('end', s);
+          await new Promise((resolve) => { process.nextTick(resolve); });
+          snap('tick after end', s);
+          if (allowHalfOpen) {
+            s.write('still writable');
+            await new Promise((resolve) => { s.end(() => { snap('end(cb)', s); resolve(); }); });
+          }
+          await allClosed(s);
+          await closeServer(server);
+          out[allowHalfOpen] = log;
+        }
+        return out;
+      });
+      assert.deepEqual(stack, node);
+    });
+
+    it('bytesRead rises with every chunk and stays once closed; _handle is gone at close', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const big = Buffer.alloc(256 * 1024, 7);
+        const server = net.createServer((peer) => peer.end(big));
+        await listen(server, 0, host);
+        const s = track(net.connect(server.address().port, host));
+        let rising = true;
+        let last = 0;
+        s.on('data', () => {
+          if (s.bytesRead <= last) rising = false;
+          last = s.bytesRead;
+        });
+        s.end();
+        const [atEnd] = await Promise.all([nextEvent(s, 'end').then(() => s.bytesRead), allClosed(s)]);
+        const result = { rising, atEnd, atClose: s.bytesRead, handleAtClose: s._handle };
+        await closeServer(server);
+        return result;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, { rising: true, atEnd: 262144, atClose: 262144, handleAtClose: null });
+    });
+  });
 });

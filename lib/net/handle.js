@@ -4,6 +4,7 @@
 // engine, named by (engine, id). The engine's events come back through the
 // stack, which finds the owner by id while the handle is open.
 const { errnoOf } = require('../errors.js');
+const { nextTick } = require('../platform/node.js');
 
 class TcpHandle {
   /**
@@ -14,14 +15,21 @@ class TcpHandle {
    * @param {object|null} owner
    * @param {number} [id] an id the engine chose (an accepted connection)
    */
-  constructor(stack, owner, id = stack._allocateId()) {
-    this.id = id;
+  constructor(stack, owner, id) {
+    // Whether the engine knows the id: an accepted connection's it chose; a
+    // client's handle exists from connect() on, as Node's does, and reaches
+    // the engine when the address is known.
+    this.opened = id !== undefined;
+    this.id = id === undefined ? stack._allocateId() : id;
     this._stack = stack;
     this._engine = stack._backend;
     this._owner = owner;
     this.closed = false;
+    // Options set before the engine knows the id, applied once it does.
+    this._noDelay = undefined;
+    this._keepAlive = undefined;
     // As Node's handle.reading: the receive window reopens only while set.
-    this.reading = false;
+    this._reading = false;
     this.bytesWritten = 0; // handed to the engine
     this.bytesTaken = 0; // of those, taken by TCP (WRITTEN events)
     // Where the last write the engine reads in place ends: until TCP has
@@ -30,7 +38,7 @@ class TcpHandle {
     // The endpoints, where the handle knows them (an accepted connection).
     this._local = null;
     this._remote = null;
-    if (owner !== null) stack._register(id, owner);
+    if (owner !== null) stack._register(this.id, owner);
   }
 
   /**
@@ -50,11 +58,27 @@ class TcpHandle {
   }
 
   listen(address, port, backlog, ipv6Only) {
+    this.opened = true;
     this._engine.listen(this.id, address, port, backlog, ipv6Only);
   }
 
   connect(address, port, localAddress, localPort) {
+    this.opened = true;
     this._engine.connect(this.id, unspecifiedToLoopback(address), port, localAddress, localPort);
+    if (this._noDelay !== undefined) this._engine.setNoDelay(this.id, this._noDelay);
+    if (this._keepAlive !== undefined) this._engine.setKeepAlive(this.id, ...this._keepAlive);
+  }
+
+  // As Node's handle.reading; the owner hears of changes, since a socket
+  // keeps the process alive only while its handle reads (as libuv's does).
+  get reading() {
+    return this._reading;
+  }
+
+  set reading(value) {
+    if (this._reading === value) return;
+    this._reading = value;
+    if (this._owner !== null && typeof this._owner._activityChanged === 'function') this._owner._activityChanged();
   }
 
   /** Hands `buffers` to TCP; they are the engine's until WRITTEN counts them. */
@@ -90,13 +114,18 @@ class TcpHandle {
   }
 
   setNoDelay(enabled) {
-    this._engine.setNoDelay(this.id, enabled);
+    if (this.closed) return;
+    if (this.opened) this._engine.setNoDelay(this.id, enabled);
+    else this._noDelay = enabled;
   }
 
   /** As Node's handle: the delay in whole seconds; 0 keeps the engine's. */
   setKeepAlive(enabled, initialDelaySeconds) {
+    if (this.closed) return;
     const seconds = initialDelaySeconds > 0 && initialDelaySeconds < 2 ** 21 ? initialDelaySeconds : 0;
-    this._engine.setKeepAlive(this.id, enabled, seconds * 1000);
+    const idleMs = seconds * 1000;
+    if (this.opened) this._engine.setKeepAlive(this.id, enabled, idleMs);
+    else this._keepAlive = [enabled, idleMs];
   }
 
   /** A socket constructed with this handle ({ handle }) takes its events. */
@@ -120,8 +149,14 @@ class TcpHandle {
    * when `reset`. Its events stop reaching the owner.
    */
   close(reset = false) {
+    // Node's handle.close(callback), as a test or a module may call it.
+    if (typeof reset === 'function') {
+      nextTick(reset);
+      reset = false;
+    }
+    const wasOpen = !this.closed && this.opened;
     this._forget();
-    if (this._stack.destroyed) return;
+    if (this._stack.destroyed || !wasOpen) return;
     if (reset) this._engine.abort(this.id);
     else this._engine.close(this.id);
   }

@@ -21,8 +21,8 @@ const kState = Symbol('state');
 
 /** The socket's handle while it is open, else null. */
 function openHandle(socket) {
-  const { handle } = socket[kState];
-  return handle !== null && !handle.closed ? handle : null;
+  const { handle, detached } = socket[kState];
+  return handle !== null && !detached && !handle.closed ? handle : null;
 }
 
 /** 'IPv4' or 'IPv6', as Node names an address's family. */
@@ -69,6 +69,8 @@ function connectionState() {
     heldReads: null,
     handleCreated: false,
     handle: null, // the connection's TcpHandle, kept once closed for its counters
+    detached: false, // socket._handle let go of the handle (destroy, or a caller)
+    active: false, // whether the socket holds the stack's reference
     connectTarget: null,
     unconsumed: 0, // bytes pushed to the reader but not yet acknowledged
     bytesRead: 0,
@@ -138,7 +140,7 @@ class Socket extends Duplex {
     this[kState].handleCreated = true;
     this[kState].local = handle._local;
     this[kState].remote = handle._remote;
-    stack._refHandle(this);
+    this._activityChanged();
     this._holdReadsThisTurn();
   }
 
@@ -171,12 +173,14 @@ class Socket extends Duplex {
     if (!this.isPaused()) this.read(0);
   }
 
+  // As Node's afterConnect, through socket._handle (which a caller may
+  // have wrapped).
   _applyOptions() {
     const state = this[kState];
     const handle = openHandle(this);
     if (handle === null) return;
-    if (state.noDelay) handle.setNoDelay(true);
-    if (state.keepAlive) handle.setKeepAlive(true, state.keepAliveDelay);
+    if (state.noDelay && typeof handle.setNoDelay === 'function') handle.setNoDelay(true);
+    if (state.keepAlive && typeof handle.setKeepAlive === 'function') handle.setKeepAlive(true, state.keepAliveDelay);
   }
 
   _onConnected(local, remote) {
@@ -185,6 +189,7 @@ class Socket extends Duplex {
     state.local = local;
     state.remote = remote;
     this._applyOptions();
+    this._activityChanged();
     this._touch();
     if (this.destroyed) return;
     this._holdReadsThisTurn();
@@ -259,6 +264,7 @@ class Socket extends Duplex {
     state.eofPending = false;
     if (state.eofDelivered || this.destroyed) return;
     state.eofDelivered = true;
+    this._activityChanged();
     this.push(null);
     // As Node's onStreamRead: lets 'end' fire when nothing is buffered.
     this.read(0);
@@ -267,6 +273,7 @@ class Socket extends Duplex {
   _onWritten(count) {
     const state = this[kState];
     state.handle.taken(count);
+    this._activityChanged();
     if (state.waitingWrite && state.handle.writesSettled(NATIVE_WRITE_BUDGET)) {
       const cb = state.waitingWrite;
       state.waitingWrite = null;
@@ -277,6 +284,7 @@ class Socket extends Duplex {
   _onShutdown() {
     const cb = this[kState].pendingFinal;
     this[kState].pendingFinal = null;
+    this._activityChanged();
     if (cb) cb();
   }
 
@@ -345,12 +353,18 @@ class Socket extends Duplex {
   }
 
   _writeNow(buffers, cb) {
-    const handle = openHandle(this);
+    const handle = this._handle;
     if (handle === null) {
       cb(errors.simple(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed'));
       return;
     }
+    if (handle.closed) {
+      // Someone closed socket._handle itself: libuv's answer is EBADF.
+      cb(errors.systemError('EBADF', 'write'));
+      return;
+    }
     handle.write(buffers);
+    this._activityChanged();
     this._touch();
     if (handle.writesSettled(NATIVE_WRITE_BUDGET)) cb();
     else this[kState].waitingWrite = cb;
@@ -369,17 +383,25 @@ class Socket extends Duplex {
     }
     this[kState].pendingFinal = cb;
     handle.shutdown();
+    this._activityChanged();
   }
 
   _destroy(error, cb) {
     const state = this[kState];
     this._clearTimer();
     this.connecting = false;
-    const stack = this[kStack];
     const handle = openHandle(this);
     const hadHandle = handle !== null || state.handleCreated;
     if (handle !== null) handle.close(state.reset);
-    if (stack) stack._unrefHandle(this);
+    state.detached = true;
+    this._activityChanged();
+    if (state.pendingWrite) {
+      // As Node: a write made while connecting fails once the socket closes.
+      const { cb: pendingCb } = state.pendingWrite;
+      state.pendingWrite = null;
+      this.once('close', () => pendingCb(errors.simple(Error, 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION',
+        'Socket closed before the connection was established')));
+    }
     if (state.waitingWrite) {
       const waiting = state.waitingWrite;
       state.waitingWrite = null;
@@ -443,9 +465,14 @@ class Socket extends Duplex {
     }
     if (timeout !== undefined) this.setTimeout(timeout);
     this._host = host;
-    this[kState].handleCreated = true;
+    const state = this[kState];
+    state.handleCreated = true;
+    // As Node, the handle exists from here on (callers reach into
+    // socket._handle right after connect()); the engine hears of it once
+    // the address is known.
+    if (!stack.destroyed) state.handle = new TcpHandle(stack, this);
     this.connecting = true;
-    stack._refHandle(this);
+    this._activityChanged();
     const familyNumber = family === 'IPv4' ? 4 : family === 'IPv6' ? 6 : family;
     const addressType = isIP(host);
     if (addressType) {
@@ -478,13 +505,14 @@ class Socket extends Duplex {
   _connectTo(address, port, localAddress, localPort) {
     if (!this.connecting || this.destroyed) return;
     const stack = this[kStack];
-    if (stack.destroyed) {
+    const handle = this._handle;
+    if (stack.destroyed || handle === null || handle.closed) {
       this.destroy(errors.systemError('ECONNABORTED', 'connect', address, port));
       return;
     }
-    const handle = new TcpHandle(stack, this);
-    this[kState].handle = handle;
-    this[kState].connectTarget = { address, port };
+    // As Node: a local port alone binds the family's wildcard address.
+    if (localPort && !localAddress) localAddress = isIP(address) === 6 ? '::' : '0.0.0.0';
+    this[kState].connectTarget = { address, port, localAddress, localPort };
     this.emit('connectionAttempt', address, port, isIP(address));
     handle.connect(address, port, localAddress || '', localPort || 0);
   }
@@ -520,14 +548,15 @@ class Socket extends Duplex {
   }
 
   // As Node's: the handle hears only of a change (a server's noDelay and
-  // keepAlive options count as set on its connections).
+  // keepAlive options count as set on its connections), and may lack the
+  // method.
   setNoDelay(enable) {
     enable = Boolean(enable === undefined ? true : enable);
     const state = this[kState];
-    const handle = openHandle(this);
-    if (handle === null || this.connecting) {
+    const handle = this._handle;
+    if (handle === null) {
       state.noDelay = enable;
-    } else if (enable !== state.noDelay) {
+    } else if (typeof handle.setNoDelay === 'function' && enable !== state.noDelay) {
       state.noDelay = enable;
       handle.setNoDelay(enable);
     }
@@ -538,11 +567,12 @@ class Socket extends Duplex {
     enable = Boolean(enable);
     const initialDelay = keepAliveSeconds(initialDelayMsecs);
     const state = this[kState];
-    const handle = openHandle(this);
-    if (handle === null || this.connecting) {
+    const handle = this._handle;
+    if (handle === null) {
       state.keepAlive = enable;
       state.keepAliveDelay = initialDelay;
-    } else if (enable !== state.keepAlive || (enable && state.keepAliveDelay !== initialDelay)) {
+    } else if (typeof handle.setKeepAlive === 'function'
+      && (enable !== state.keepAlive || (enable && state.keepAliveDelay !== initialDelay))) {
       state.keepAlive = enable;
       state.keepAliveDelay = initialDelay;
       handle.setKeepAlive(enable, initialDelay);
@@ -630,17 +660,28 @@ class Socket extends Duplex {
     return this[kState].bytesRead;
   }
 
+  // As Node: what reached the handle, plus what waits in the stream's
+  // buffer or for the connection (undefined without a stream, as on the
+  // prototype).
   get bytesWritten() {
+    const buffered = this.writableBuffer;
+    if (!buffered) return undefined;
     const state = this[kState];
     let pending = 0;
-    for (const entry of this.writableBuffer) {
+    for (const entry of buffered) {
       pending += typeof entry.chunk === 'string' ? Buffer.byteLength(entry.chunk, entry.encoding) : entry.chunk.length;
     }
+    if (state.pendingWrite) for (const chunk of state.pendingWrite.chunks) pending += chunk.length;
     return (state.handle !== null ? state.handle.bytesWritten : 0) + pending;
   }
 
   get pending() {
-    return openHandle(this) === null || this.connecting;
+    return this._handle === null || this.connecting;
+  }
+
+  // Node's legacy name for `connecting`.
+  get _connecting() {
+    return this.connecting;
   }
 
   get readyState() {
@@ -652,9 +693,40 @@ class Socket extends Duplex {
   }
 
   // Node's own modules (http among them) reach into socket._handle to start
-  // and stop reading; the handle maps that onto the receive window.
+  // and stop reading; the handle maps that onto the receive window. As in
+  // Node it is there from connect() until the socket is destroyed (even if
+  // a caller closed it), and a caller may let go of it.
   get _handle() {
-    return openHandle(this);
+    const { handle, detached } = this[kState];
+    return detached ? null : handle;
+  }
+
+  set _handle(value) {
+    const state = this[kState];
+    if (value === null || value === undefined) {
+      state.detached = true;
+    } else {
+      state.handle = value;
+      state.detached = false;
+    }
+    this._activityChanged();
+  }
+
+  // As a libuv handle keeps the loop alive only while active, a socket holds
+  // the stack's reference only while it connects, reads (before EOF), or
+  // has writes or a shutdown in flight.
+  _activityChanged() {
+    const state = this[kState];
+    const stack = this[kStack];
+    if (!state || !stack) return;
+    const handle = openHandle(this);
+    const active = !this.destroyed && (this.connecting || (handle !== null && (
+      (handle.reading && !state.eofPending && !state.eofDelivered)
+      || handle.queued > 0 || state.pendingFinal !== null)));
+    if (active === state.active) return;
+    state.active = active;
+    if (active) stack._refHandle(this);
+    else stack._unrefHandle(this);
   }
 
   get bufferSize() {
@@ -663,7 +735,7 @@ class Socket extends Duplex {
 
   ref() {
     this[kState].refed = true;
-    if (this[kStack] && (openHandle(this) !== null || this.connecting)) this[kStack]._refHandle(this);
+    if (this[kStack] && this[kState].active) this[kStack]._refHandle(this);
     return this;
   }
 
