@@ -980,4 +980,53 @@ describe('net.Socket', function () {
       assert.deepEqual(stack, { rising: true, atEnd: 262144, atClose: 262144, handleAtClose: null });
     });
   });
+
+  describe('onread', function () {
+    it('reads into the caller\'s buffer, or ones it hands out, instead of emitting \'data\'; pausing or returning false holds the rest', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const message = Buffer.from('hello world, read in pieces');
+        const out = [];
+        const variants = ['static', 'generated', 'pause', 'return false'];
+        for (const variant of variants) {
+          const server = net.createServer((peer) => peer.end(message));
+          await listen(server, 0, host);
+          const pool = [Buffer.alloc(4), Buffer.alloc(4)];
+          let next = 0;
+          let generated = 0;
+          const seen = [];
+          let sameBuffer = true;
+          let current = variant === 'generated' ? null : Buffer.alloc(8);
+          const s = track(net.connect({
+            port: server.address().port,
+            host,
+            onread: {
+              buffer: variant === 'generated' ? () => { generated += 1; current = pool[next++ % 2]; return current; } : current,
+              callback(nread, buf) {
+                if (buf !== current) sameBuffer = false;
+                seen.push(Buffer.from(buf.subarray(0, nread)).toString());
+                if (variant === 'pause') {
+                  this.pause();
+                  setTimeout(() => this.resume(), 20);
+                }
+                if (variant === 'return false') {
+                  setTimeout(() => this.resume(), 20);
+                  return false;
+                }
+                return undefined;
+              },
+            },
+          }));
+          let dataEvents = 0;
+          s.on('data', () => { dataEvents += 1; });
+          await nextEvent(s, 'end');
+          await allClosed(s);
+          await closeServer(server);
+          out.push({ variant, text: seen.join(''), pieceSizes: seen.map((p) => p.length <= (variant === 'generated' ? 4 : 8)), sameBuffer, dataEvents, generated, bytesRead: s.bytesRead });
+        }
+        return out;
+      });
+      assert.deepEqual(stack.map((v) => v.text), Array(4).fill('hello world, read in pieces'));
+      assert.deepEqual(stack, node);
+    });
+  });
 });

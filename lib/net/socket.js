@@ -18,6 +18,7 @@ const NATIVE_WRITE_BUDGET = 512 * 1024;
 
 const kStack = Symbol('stack');
 const kState = Symbol('state');
+const kOnread = Symbol('onread');
 
 /** The socket's handle while it is open, else null. */
 function openHandle(socket) {
@@ -45,6 +46,16 @@ function normalizeArgs(args) {
   return [options, typeof cb === 'function' ? cb : null];
 }
 
+// Node's onread option: data goes into the caller's buffer (or one that
+// `buffer()` returns for each read) and to `callback(nread, buffer)`
+// instead of 'data'. Anything else means ordinary reading, as in Node.
+function onreadOption(onread) {
+  if (onread === null || typeof onread !== 'object' || typeof onread.callback !== 'function') return null;
+  if (onread.buffer instanceof Uint8Array) return { buffer: onread.buffer, generate: null, callback: onread.callback };
+  if (typeof onread.buffer === 'function') return { buffer: null, generate: onread.buffer, callback: onread.callback };
+  return null;
+}
+
 /** Node's keep-alive delay: milliseconds rounded toward zero to seconds. */
 function keepAliveSeconds(milliseconds) {
   return ~~(milliseconds / 1000);
@@ -57,6 +68,8 @@ function connectionState() {
     pendingWrite: null, // chunks written before the connection was up
     pendingFinal: null,
     pendingRead: false,
+    onreadHeld: null, // received bytes an onread callback has yet to see
+    onreadScheduled: false,
     eofPending: false,
     // What arrived before the socket first read (paused from the start, as
     // with pauseOnConnect): Node's handle has not read it from the kernel.
@@ -116,6 +129,7 @@ class Socket extends Duplex {
     state.keepAlive = Boolean(options.keepAlive);
     state.keepAliveDelay = keepAliveSeconds(options.keepAliveInitialDelay);
     this[kState] = state;
+    this[kOnread] = onreadOption(options.onread);
     this.connecting = false;
     this.server = null;
     this._server = null;
@@ -211,6 +225,10 @@ class Socket extends Duplex {
     const state = this[kState];
     if (state.heldReads !== null) {
       state.heldReads.push(chunk);
+      return;
+    }
+    if (this[kOnread] !== null) {
+      this._onDataForBuffer(chunk);
       return;
     }
     if (!state.readStarted) {
@@ -321,9 +339,75 @@ class Socket extends Duplex {
     this._resumeReading();
   }
 
+  // onread: copies `chunk` into the caller's buffer a buffer at a time, as
+  // libuv reads into it, until the callback returns false or pauses the
+  // socket; the rest waits for resume().
+  _onDataForBuffer(chunk) {
+    const state = this[kState];
+    this._touch();
+    if (state.onreadHeld !== null) {
+      state.onreadHeld = Buffer.concat([state.onreadHeld, chunk]);
+      return;
+    }
+    if (!state.handle.reading) {
+      state.onreadHeld = chunk;
+      return;
+    }
+    this._readIntoBuffer(chunk);
+  }
+
+  _readIntoBuffer(chunk) {
+    const state = this[kState];
+    const handle = state.handle;
+    const onread = this[kOnread];
+    let offset = 0;
+    while (offset < chunk.length && handle.reading && !this.destroyed) {
+      const target = onread.buffer;
+      if (!(target instanceof Uint8Array) || target.length === 0) {
+        // libuv cannot read into no room.
+        this.destroy(errors.systemError('ENOBUFS', 'read'));
+        return;
+      }
+      const count = Math.min(target.length, chunk.length - offset);
+      target.set(chunk.subarray(offset, offset + count));
+      offset += count;
+      state.bytesRead += count;
+      if (openHandle(this) !== null) handle.consumed(count);
+      const keepReading = onread.callback.call(this, count, target) !== false;
+      if (onread.generate !== null) {
+        const next = onread.generate();
+        if (next instanceof Uint8Array) onread.buffer = next;
+      }
+      if (!keepReading) handle.reading = false;
+    }
+    if (offset < chunk.length && !this.destroyed) state.onreadHeld = chunk.subarray(offset);
+  }
+
+  // onread: what arrived while the socket was paused goes to the callback
+  // on a later tick, as libuv's next read would bring it.
+  _scheduleHeldData() {
+    const state = this[kState];
+    if (state.onreadScheduled) return;
+    state.onreadScheduled = true;
+    nextTick(() => {
+      state.onreadScheduled = false;
+      const handle = openHandle(this);
+      if (handle === null || this.destroyed || state !== this[kState]) return;
+      const held = state.onreadHeld;
+      state.onreadHeld = null;
+      handle.reading = true;
+      this._readIntoBuffer(held);
+      if (state.onreadHeld === null && handle.reading) this._resumeReading();
+    });
+  }
+
   // The reader wants data again: reopen the window and show a FIN that waited.
   _resumeReading() {
     const state = this[kState];
+    if (state.onreadHeld !== null) {
+      this._scheduleHeldData();
+      return;
+    }
     state.handle.reading = true;
     if (!state.readStarted) {
       state.readStarted = true;
@@ -471,6 +555,11 @@ class Socket extends Duplex {
     // socket._handle right after connect()); the engine hears of it once
     // the address is known.
     if (!stack.destroyed) state.handle = new TcpHandle(stack, this);
+    const onread = this[kOnread];
+    if (onread !== null && onread.generate !== null) {
+      const first = onread.generate();
+      if (first instanceof Uint8Array) onread.buffer = first;
+    }
     this.connecting = true;
     this._activityChanged();
     const familyNumber = family === 'IPv4' ? 4 : family === 'IPv6' ? 6 : family;
@@ -526,6 +615,31 @@ class Socket extends Duplex {
   }
 
   // --- Node's socket API ------------------------------------------------
+
+  // With onread nothing is buffered in the stream: pausing stops reading
+  // from the connection itself, and resume() or read() start it again.
+  pause() {
+    const handle = this._handle;
+    if (this[kOnread] !== null && !this.connecting && handle !== null && handle.reading) {
+      handle.reading = false;
+    }
+    return super.pause();
+  }
+
+  resume() {
+    this._startBufferReading();
+    return super.resume();
+  }
+
+  read(n) {
+    this._startBufferReading();
+    return super.read(n);
+  }
+
+  _startBufferReading() {
+    if (this[kOnread] === null || this.connecting || openHandle(this) === null) return;
+    if (!this[kState].handle.reading) this._resumeReading();
+  }
 
   destroySoon() {
     if (this.writable) this.end();
