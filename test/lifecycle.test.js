@@ -217,4 +217,52 @@ describe('lifecycle', function () {
     t.stack.destroy();
     await closePair(pair);
   });
+
+  describe('what keeps the process alive, as in Node', function () {
+    // As a libuv handle, a socket holds the process only while it connects,
+    // reads (before EOF), or writes: each scenario runs in a child, over
+    // node:net and over a stack, and must exit by itself the same way.
+    const prelude = `
+      const { Stack } = require(${JSON.stringify(ROOT)});
+      let net = require('node:net');
+      if (process.env.NET === 'stack') {
+        const stack = new Stack();
+        stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8'] });
+        net = stack.net;
+      }
+      const log = [];
+      process.on('exit', () => console.log(JSON.stringify(log)));
+    `;
+    const scenarios = {
+      'a connected socket that is paused': `
+        const server = net.createServer((peer) => { peer.unref(); log.push('accepted'); });
+        server.listen(0, '127.0.0.1', () => {
+          const c = net.connect(server.address().port, '127.0.0.1').pause();
+          c.on('connect', () => log.push('connect'));
+          server.unref();
+        });
+      `,
+      'a half-open socket that saw EOF and has nothing to write': `
+        const server = net.createServer((peer) => { peer.unref(); peer.end('bye'); server.close(); });
+        server.listen(0, '127.0.0.1', () => {
+          const c = net.connect({ port: server.address().port, host: '127.0.0.1', allowHalfOpen: true });
+          c.on('data', (d) => log.push(String(d)));
+          c.on('end', () => log.push('end'));
+        });
+      `,
+    };
+    for (const [name, body] of Object.entries(scenarios)) {
+      it(`${name} does not keep it alive`, async function () {
+        const results = {};
+        for (const which of ['node', 'stack']) {
+          const result = await runChild(prelude + body, { env: { NET: which }, killAfter: 5000 });
+          assert.equal(result.signal, null, `${which}: killed, so the process did not exit by itself`);
+          assert.equal(result.code, 0, result.stderr);
+          results[which] = JSON.parse(result.stdout.trim());
+        }
+        // Which end hears of the connection first is up to the scheduler.
+        assert.deepEqual(results.stack.sort(), results.node.sort());
+      });
+    }
+  });
 });
