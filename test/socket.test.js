@@ -728,7 +728,8 @@ describe('net.Socket', function () {
       const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
         const log = [];
         const snap = (label, s) => log.push([label, s._handle !== null && s._handle !== undefined, s.pending, s.connecting, s._connecting, s.readyState]);
-        const server = net.createServer((peer) => peer.end());
+        // The peer ends only after the client, so 'connected' sees an open socket.
+        const server = net.createServer((peer) => { peer.resume(); peer.on('end', () => peer.end()); });
         await listen(server, 0, host);
         const s = track(new net.Socket());
         snap('new', s);
@@ -737,6 +738,7 @@ describe('net.Socket', function () {
         await nextEvent(s, 'connect');
         snap('connected', s);
         s.resume();
+        s.end();
         await allClosed(s);
         snap('closed', s);
         await closeServer(server);
