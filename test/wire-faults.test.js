@@ -946,6 +946,60 @@ describe('wire faults found by fuzzing', function () {
     }
   });
 
+  // A server that wrote 1 MiB and ended while the client's reader lagged:
+  // its FIN came with the client's window closed, and the client dropped
+  // it; in LAST-ACK, the server gave up after 2 * TCP_MSL (2 s), before the
+  // FIN's first retransmission, so the client never saw 'end'. Both halves
+  // are fixed (lwIP patches 0022 and 0023); the peer plays each side here.
+  describe('a FIN into a closed window, and a FIN that is not acknowledged (LAST-ACK)', function () {
+    for (const family of FAMILIES) {
+      it(`${family.name}: the peer fills the window to 0, then sends a bare FIN: the stack acknowledges it at once, and the server reads all the data, then 'end'`, async function () {
+        this.timeout(30000);
+        const { tun, server } = await tunServer({ pauseOnConnect: true, allowHalfOpen: true });
+        const accepted = nextEvent(server, 'connection');
+        const peer = new TcpPeer(tun, family);
+        const synAck = await peer.handshake([2, 4, 0x05, 0xb4]);
+        const [socket] = await accepted;
+        const reader = new Reader(socket);
+        const mss = tcpOption(synAck.options, 2).readUInt16BE(0);
+        const unread = Buffer.concat(await fillWindow(peer, synAck.window, mss, 0));
+
+        peer.skip();
+        peer.send({ flags: TCP.FIN | TCP.ACK });
+        const finAck = await peer.next(() => true, 'the answer to the FIN');
+        assert.equal(finAck.ack, seqAdd(peer.sndNxt, 1), 'the FIN is acknowledged');
+        peer.sndNxt = seqAdd(peer.sndNxt, 1);
+
+        socket.resume();
+        assert.ok((await reader.until(unread.length)).equals(unread), 'the data arrives intact');
+        await waitFor(() => reader.ended, 5000, "'end' after the data");
+        assert.equal(reader.length, unread.length);
+      });
+
+      it(`${family.name}: the peer ends, the server ends, and the peer does not acknowledge the server's FIN: the stack sends it again after 2 s (it used to forget the connection at 2 s)`, async function () {
+        this.timeout(30000);
+        const { tun, server } = await tunServer();
+        const accepted = nextEvent(server, 'connection');
+        const peer = new TcpPeer(tun, family);
+        await peer.handshake();
+        const [socket] = await accepted;
+        socket.resume();
+        peer.send({ flags: TCP.FIN | TCP.ACK });
+        peer.sndNxt = seqAdd(peer.sndNxt, 1);
+        // Not half-open: the server ends as soon as it reads the peer's end.
+        const fin = await peer.next((s) => (s.flags & TCP.FIN) !== 0, "the server's FIN");
+        const sentAt = Date.now();
+        const again = await peer.next((s) => (s.flags & TCP.FIN) !== 0, "the server's FIN again", 15000);
+        assert.equal(again.seq, fin.seq, 'the same FIN');
+        assert.ok(Date.now() - sentAt >= 500, 'after a retransmission timeout');
+        peer.rcvNxt = seqAdd(fin.seq, 1);
+        peer.send({ flags: TCP.ACK });
+        await echoBarrier(tun, family, 'the reply to an echo request sent after the ACK of the FIN');
+        assert.ok(peer.segments.every((seg) => (seg.flags & TCP.RST) === 0), 'no reset');
+      });
+    }
+  });
+
   describe('a window update after a zero window (TCP_WND_UPDATE_THRESHOLD)', function () {
     const SYN_OPTIONS = [
       { name: 'a peer without window scaling (MSS option only)', options: [2, 4, 0x05, 0xb4], scaling: false },

@@ -116,6 +116,10 @@ void tcpip_loopback_capture(struct pbuf *p, struct netif *netif);
 /* TIME_WAIT lasts 2*MSL. In-process peers need no minute-long quarantine,
  * and a short one keeps memory flat across connect/close churn. */
 #define TCP_MSL 1000UL
+/* ...but LAST-ACK waits for the ACK of the FIN as long as lwIP's default
+ * (2 * 60 s; retransmissions give up sooner): at 2 * TCP_MSL it ended
+ * before the FIN's first retransmission, and the peer never saw an end. */
+#define TCP_LAST_ACK_TIMEOUT 120000UL
 /* lwIP counts retransmission timeouts in ticks of 2 * TCP_TMR_INTERVAL.
  * 500 ms ticks make every loss cost a second or more; 100 ms ticks let TCP
  * recover at the pace of the link. The timer runs only while connections
