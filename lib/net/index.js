@@ -5,6 +5,7 @@
 const platform = require('../platform/node.js');
 const { Socket: BaseSocket, normalizeArgs } = require('./socket.js');
 const { Server: BaseServer } = require('./server.js');
+const diagnostics = require('./diagnostics.js');
 
 // Options with the stack filled in; what is not an options object goes to
 // the constructor as it came, which says why it cannot take it.
@@ -48,6 +49,8 @@ function buildNet(stackOf) {
   function connect(...args) {
     const [options, cb] = normalizeArgs(args);
     const socket = new Socket(options);
+    // As Node's net.connect(), and only it (not Socket#connect).
+    diagnostics.publishClientSocket(socket);
     return socket.connect(options, ...(cb ? [cb] : []));
   }
 

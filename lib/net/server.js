@@ -11,6 +11,7 @@ const {
 const { familyName, normalizeArgs } = require('./socket.js');
 const { TcpHandle } = require('./handle.js');
 const { canonicalAddress, isWildcard } = require('./ports.js');
+const diagnostics = require('./diagnostics.js');
 
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
 // Node's EventEmitter.captureRejectionSymbol, where the platform's events lack it.
@@ -72,6 +73,7 @@ function onconnection(err, clientHandle) {
   socket.server = server;
   socket._server = server;
   server.emit('connection', socket);
+  diagnostics.publishServerSocket(socket);
 }
 
 class Server extends EventEmitter {
@@ -129,6 +131,7 @@ class Server extends EventEmitter {
       throw errors.simple(Error, 'ERR_SERVER_ALREADY_LISTEN',
         'Listen method has been called more than once without closing.');
     }
+    diagnostics.publishListenStart(this, normalized);
     this._stack._assertAlive();
     if (cb !== null) this.once('listening', cb);
     // (port, backlog) or (port, host, backlog)
@@ -218,7 +221,9 @@ class Server extends EventEmitter {
       : { error: 'EADDRNOTAVAIL' };
     if (reservation.error) {
       stack._unrefHandle(this);
-      nextTick(() => this.emit('error', errors.uvError(reservation.error, 'listen', given, port)));
+      const error = errors.uvError(reservation.error, 'listen', given, port);
+      diagnostics.publishListenError(this, error);
+      nextTick(() => this.emit('error', error));
       return;
     }
     this._reservation = reservation;
@@ -229,6 +234,7 @@ class Server extends EventEmitter {
     this._handle = handle;
     if (this._refed) stack._refHandle(this);
     handle.listen(address, reservation.port, (backlog || 511) | 0, ipv6Only);
+    diagnostics.publishListenEnd(this);
     this._connectionKey = `${address === '' ? 6 : family}:${given}:${port}`;
     nextTick(() => {
       if (this._handle === handle) this.emit('listening');
@@ -264,7 +270,9 @@ class Server extends EventEmitter {
     this._stack._unrefHandle(this);
     this._listeningPending = false;
     const target = this._pendingAddress || {};
-    this.emit('error', errors.uvError(code, 'listen', target.address, target.port));
+    const error = errors.uvError(code, 'listen', target.address, target.port);
+    diagnostics.publishListenError(this, error);
+    this.emit('error', error);
   }
 
   _connectionClosed(socket) {

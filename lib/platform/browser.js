@@ -375,6 +375,8 @@ module.exports = {
   WritableStream: globalThis.WritableStream,
   CountQueuingStrategy: globalThis.CountQueuingStrategy,
   fs: null,
+  // No diagnostics_channel in a page.
+  diagnosticsChannel: null,
   engineHost: {
     readModuleBytes, canCompileSynchronously, now, wallNow, scheduleTask, setTimer, clearTimer, holdOpen, reportError,
     captureFile, writeConsole,

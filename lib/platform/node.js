@@ -11,6 +11,7 @@ const os = require('node:os');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const diagnosticsChannel = require('node:diagnostics_channel');
 const { ReadableStream, WritableStream, CountQueuingStrategy } = require('node:stream/web');
 
 /** [code, description] of a negative errno (libuv's numbering), as util.getSystemErrorMap(). */
@@ -123,6 +124,8 @@ module.exports = {
   CountQueuingStrategy,
   /** node:fs, or null where there is no file system (browsers). */
   fs,
+  /** node:diagnostics_channel; null in browsers, where nothing subscribes. */
+  diagnosticsChannel,
   /** Clocks, timers and files of the engines, not the user's (see above). */
   engineHost: {
     readModuleBytes, canCompileSynchronously, now, wallNow, scheduleTask, setTimer, clearTimer, holdOpen, reportError,
