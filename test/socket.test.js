@@ -601,6 +601,25 @@ describe('net.Socket', function () {
       assert.deepEqual(stack, node);
       assert.equal(stack, 1234);
     });
+
+    it('timeout is a property code may assign, which changes no timer, as in Node', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const pair = await makePair(net, { host });
+        const seen = [pair.client.timeout];
+        pair.client.timeout = 0;
+        seen.push(pair.client.timeout);
+        let fired = 0;
+        pair.client.setTimeout(50, () => fired++);
+        seen.push(pair.client.timeout);
+        pair.client.timeout = 0;
+        await waitFor(() => fired === 1, 5000, 'the timeout setTimeout() set');
+        seen.push(pair.client.timeout, fired);
+        await closePair(pair);
+        return seen;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, [undefined, 0, 50, 0, 1]);
+    });
   });
 
   describe('addresses and state', function () {

@@ -704,6 +704,7 @@ class Socket extends Duplex {
     const state = this[kState];
     this._clearTimer();
     state.timeoutMs = msecs;
+    if (Object.prototype.hasOwnProperty.call(this, 'timeout')) this.timeout = msecs;
     if (msecs === 0) {
       if (callback) this.removeListener('timeout', callback);
     } else {
@@ -715,6 +716,14 @@ class Socket extends Duplex {
 
   get timeout() {
     return this[kState].timeoutMs;
+  }
+
+  // In Node `timeout` is a plain property that setTimeout() writes: code
+  // may assign it (Node's own tests do), which changes no timer.
+  set timeout(value) {
+    Object.defineProperty(this, 'timeout', {
+      value, writable: true, enumerable: true, configurable: true,
+    });
   }
 
   _clearTimer() {
