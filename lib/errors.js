@@ -86,6 +86,11 @@ function simple(Base, code, message) {
   return makeError(Base, code, message);
 }
 
+// Node's ERR_INVALID_FD_TYPE: a descriptor of a kind a socket cannot use.
+function invalidFdType(type) {
+  return makeError(TypeError, 'ERR_INVALID_FD_TYPE', `Unsupported fd type: ${type}`);
+}
+
 // Something this build or environment cannot do (kernel devices or a
 // capture file in a browser, native links without the addon).
 function notSupported(what) {
@@ -159,5 +164,6 @@ module.exports = {
   uvError,
   notFound,
   notSupported,
+  invalidFdType,
   errnoOf,
 };

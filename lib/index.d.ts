@@ -163,7 +163,17 @@ export interface TcpSocketConnectOptions {
   timeout?: number;
 }
 
+/** A Unix-domain socket (an abstract one on Linux with a leading '\0'), served through the kernel. */
+export interface IpcSocketConnectOptions {
+  path: string;
+  timeout?: number;
+}
+
 export interface SocketConstructorOptions {
+  /** A kernel Unix-domain socket or pipe descriptor (not a TCP one: it is no socket of the stack). */
+  fd?: number;
+  readable?: boolean;
+  writable?: boolean;
   allowHalfOpen?: boolean;
   noDelay?: boolean;
   keepAlive?: boolean;
@@ -177,9 +187,10 @@ export interface SocketConstructorOptions {
 /** Node's net.Socket, over a tcpip stack. */
 export declare class Socket extends Duplex {
   constructor(options?: SocketConstructorOptions);
-  connect(options: TcpSocketConnectOptions, connectionListener?: () => void): this;
+  connect(options: TcpSocketConnectOptions | IpcSocketConnectOptions, connectionListener?: () => void): this;
   connect(port: number, host: string, connectionListener?: () => void): this;
   connect(port: number, connectionListener?: () => void): this;
+  connect(path: string, connectionListener?: () => void): this;
   setEncoding(encoding?: BufferEncoding): this;
   setTimeout(timeout: number, callback?: () => void): this;
   setNoDelay(noDelay?: boolean): this;
@@ -216,6 +227,12 @@ export interface ServerOptions {
 export interface ListenOptions {
   port?: number | string;
   host?: string;
+  /** A Unix-domain socket, served through the kernel. */
+  path?: string;
+  readableAll?: boolean;
+  writableAll?: boolean;
+  /** A listening Unix-domain socket's descriptor (a TCP one fails with EINVAL). */
+  fd?: number;
   backlog?: number;
   exclusive?: boolean;
   ipv6Only?: boolean;
@@ -230,9 +247,15 @@ export declare class Server extends EventEmitter {
   listen(port?: number, hostname?: string, listeningListener?: () => void): this;
   listen(port?: number, backlog?: number, listeningListener?: () => void): this;
   listen(port?: number, listeningListener?: () => void): this;
+  listen(path: string, backlog?: number, listeningListener?: () => void): this;
+  listen(path: string, listeningListener?: () => void): this;
   listen(options: ListenOptions, listeningListener?: () => void): this;
+  /** A server, socket or handle whose `fd` is a Unix-domain socket's. */
+  listen(handle: Server | Socket | { fd: number }, backlog?: number, listeningListener?: () => void): this;
+  listen(handle: Server | Socket | { fd: number }, listeningListener?: () => void): this;
   close(callback?: (err?: Error) => void): this;
-  address(): nodeNet.AddressInfo | null;
+  /** The address, or the path of a Unix-domain socket. */
+  address(): nodeNet.AddressInfo | string | null;
   getConnections(cb: (error: Error | null, count: number) => void): this;
   ref(): this;
   unref(): this;
@@ -248,9 +271,10 @@ export interface StackNet {
   Server: typeof Server;
   createServer(connectionListener?: (socket: Socket) => void): Server;
   createServer(options?: ServerOptions, connectionListener?: (socket: Socket) => void): Server;
-  connect(options: TcpSocketConnectOptions, connectionListener?: () => void): Socket;
+  connect(options: TcpSocketConnectOptions | IpcSocketConnectOptions, connectionListener?: () => void): Socket;
   connect(port: number, host?: string, connectionListener?: () => void): Socket;
   connect(port: number, connectionListener?: () => void): Socket;
+  connect(path: string, connectionListener?: () => void): Socket;
   createConnection: StackNet['connect'];
   isIP(input: string): number;
   isIPv4(input: string): boolean;

@@ -53,6 +53,21 @@ function assertLoopbackPage(result) {
   assert.equal(errors.capture.code, 'ERR_TCPIP_NOT_SUPPORTED');
   assert.match(errors.capture.message, /Capture to a file is not supported in a browser/);
   assert.equal(errors.device.code, 'ERR_TCPIP_NOT_SUPPORTED');
+  assert.deepEqual(errors.pipeConnect, {
+    code: 'ERR_TCPIP_NOT_SUPPORTED',
+    message: 'Connecting to a Unix-domain socket is not supported in a browser',
+    name: 'Error',
+  });
+  assert.deepEqual(errors.pipeListen, {
+    code: 'ERR_TCPIP_NOT_SUPPORTED',
+    message: 'Listening on a Unix-domain socket is not supported in a browser',
+    name: 'Error',
+  });
+  assert.deepEqual(errors.descriptor, {
+    code: 'ERR_TCPIP_NOT_SUPPORTED',
+    message: 'A socket or server over a file descriptor is not supported in a browser',
+    name: 'Error',
+  });
 }
 
 describe('browser (Chromium, playwright-core)', function () {

@@ -8,8 +8,9 @@ const {
   validateFunction, validateObject, validatePort, validateNumber, validateAbortSignal,
 } = require('../validators.js');
 
-const { familyName, normalizeArgs } = require('./socket.js');
+const { familyName, normalizeArgs, isPipeName } = require('./socket.js');
 const { TcpHandle } = require('./handle.js');
+const { KernelServerHandle, isListenableDescriptor } = require('./kernel.js');
 const { canonicalAddress, isWildcard } = require('./ports.js');
 const diagnostics = require('./diagnostics.js');
 
@@ -23,11 +24,6 @@ function toNumber(value) {
   return number >= 0 ? number : false;
 }
 
-// Node's isPipeName: a string that is not a port number.
-function isPipeName(value) {
-  return typeof value === 'string' && toNumber(value) === false;
-}
-
 /**
  * The listener handle's onconnection, as Node's: `this` is the handle, and
  * `clientHandle` the accepted connection's, not yet owned by a socket. Node's
@@ -37,6 +33,13 @@ function isPipeName(value) {
 function onconnection(err, clientHandle) {
   const server = this._owner;
   if (server.maxConnections && server._connections >= server.maxConnections) {
+    // As Node: a handle without addresses (a Unix-domain socket's) drops
+    // the connection with a bare 'drop'.
+    if (typeof clientHandle.getsockname !== 'function') {
+      server.emit('drop');
+      clientHandle.close();
+      return;
+    }
     const local = {};
     const remote = {};
     clientHandle.getsockname(local);
@@ -108,6 +111,7 @@ class Server extends EventEmitter {
     this._closing = false;
     this._pendingAddress = null;
     this._reservation = null; // the port reserved on the stack while listening
+    this._pipeName = undefined; // the last path listened on, as Node keeps it
     this.allowHalfOpen = Boolean(options.allowHalfOpen);
     this.pauseOnConnect = Boolean(options.pauseOnConnect);
     this.noDelay = Boolean(options.noDelay);
@@ -118,7 +122,7 @@ class Server extends EventEmitter {
   }
 
   get listening() {
-    return this._address !== null && this._handle !== null;
+    return this._handle !== null && (this._address !== null || this._handle instanceof KernelServerHandle);
   }
 
   /**
@@ -140,10 +144,15 @@ class Server extends EventEmitter {
     const ipv6Only = options.ipv6Only === true;
     this._listeningId++;
     this._listeningPending = false;
-    if (options !== normalized || (typeof options.fd === 'number' && options.fd >= 0)) {
+    this._closeOnAbort(options.signal);
+    // (handle[, backlog]): a server, a socket or an object with an fd.
+    if (typeof options.fd === 'number' && options.fd >= 0) {
+      this._listenDescriptor(options.fd, backlogFromArgs);
+      return this;
+    }
+    if (options !== normalized) {
       throw errors.invalidArgValue('options', options, 'handles and file descriptors are not supported by tcpip servers');
     }
-    this._closeOnAbort(options.signal);
     // listen(), listen(cb), listen(null) and { port: undefined | null }: any free port
     if (args.length === 0 || typeof args[0] === 'function' ||
         (options.port === undefined && 'port' in options) || options.port === null) {
@@ -160,7 +169,8 @@ class Server extends EventEmitter {
       return this;
     }
     if (options.path && isPipeName(options.path)) {
-      throw errors.invalidArgValue('options.path', options.path, 'is not supported by tcpip servers');
+      this._listenPath(options, options.backlog || backlogFromArgs);
+      return this;
     }
     if (!('port' in options || 'path' in options)) {
       throw errors.invalidArgValue('options', options, 'must have the property "port" or "path"');
@@ -180,6 +190,74 @@ class Server extends EventEmitter {
     }
     signal.addEventListener('abort', onAbort, { once: true });
     this.once('close', () => signal.removeEventListener('abort', onAbort));
+  }
+
+  // listen(path) or listen({ path }): a Unix-domain socket, through the
+  // kernel (lib/net/kernel.js). Bound when listen() returns, as in Node.
+  _listenPath(options, backlog) {
+    const { path } = options;
+    // Node checks this itself, naming the caller's options.
+    if (path[0] === '\0' && (options.readableAll || options.writableAll)) {
+      throw errors.invalidArgValue('options', options,
+        'can not set readableAll or writableAllt to true when path is abstract unix socket');
+    }
+    this._pipeName = path;
+    this._listenKernel({
+      path, backlog, readableAll: options.readableAll, writableAll: options.writableAll,
+    });
+  }
+
+  // listen({ fd }) or listen(handle): Node listens on whatever the kernel
+  // descriptor is. A Unix-domain socket (or pipe) goes to the kernel as a
+  // path does; a TCP descriptor is the kernel's TCP, not the stack's, and
+  // fails as Node fails for a descriptor it cannot listen on: EINVAL.
+  _listenDescriptor(fd, backlog) {
+    if (isListenableDescriptor(fd)) {
+      this._listenKernel({ fd, backlog });
+      return;
+    }
+    const error = errors.uvError('EINVAL', 'listen');
+    // Node names the address it had: none, for a descriptor.
+    error.address = null;
+    diagnostics.publishListenError(this, error);
+    nextTick(() => this.emit('error', error));
+  }
+
+  _listenKernel(kernelOptions) {
+    const stack = this._stack;
+    const handle = new KernelServerHandle(stack, this);
+    handle.onconnection = onconnection;
+    let listening;
+    try {
+      listening = handle.listen(kernelOptions);
+    } catch (error) {
+      handle._forget();
+      throw error;
+    }
+    // A bind that failed comes as the handle's error on the next tick.
+    if (!listening) return;
+    this._handle = handle;
+    if (this._refed) stack._refHandle(this);
+    diagnostics.publishListenEnd(this);
+  }
+
+  // node:net's 'listening', on the tick Node's own comes.
+  _onKernelListening(handle) {
+    if (this._handle === handle) this.emit('listening');
+  }
+
+  // An error of the kernel's listening socket: a failed bind or listen
+  // (the server is not listening), or a failed accept (it still is).
+  _onKernelError(handle, error) {
+    if (!handle.listening) {
+      handle._forget();
+      if (this._handle === handle) {
+        this._handle = null;
+        this._stack._unrefHandle(this);
+      }
+      diagnostics.publishListenError(this, error);
+    }
+    this.emit('error', error);
   }
 
   // Node looks the host up even when it is an address, so the bind comes a
@@ -313,7 +391,10 @@ class Server extends EventEmitter {
   }
 
   address() {
-    return this._address && this._handle !== null ? { ...this._address } : null;
+    if (this._handle instanceof KernelServerHandle) return this._handle.address();
+    if (this._address && this._handle !== null) return { ...this._address };
+    // As Node: a server that listened on a path still names it.
+    return this._pipeName !== undefined ? this._pipeName : null;
   }
 
   getConnections(cb) {

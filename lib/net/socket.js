@@ -11,6 +11,7 @@ const {
   validateInt32,
 } = require('../validators.js');
 const { TcpHandle } = require('./handle.js');
+const { KernelHandle, checkStreamDescriptor } = require('./kernel.js');
 
 // Bytes a socket may hand the engine ahead of TCP's own send buffer before
 // write callbacks wait: the native side of back-pressure.
@@ -31,6 +32,11 @@ function familyName(address) {
   return address.includes(':') ? 'IPv6' : 'IPv4';
 }
 
+// Node's isPipeName: a string that is not a number names a Unix-domain socket.
+function isPipeName(value) {
+  return typeof value === 'string' && !(Number(value) >= 0);
+}
+
 // Node's normalizeArgs: (options[, cb]) | (port[, host][, cb]) | (path[, cb])
 function normalizeArgs(args) {
   if (args.length === 0) return [{}, null];
@@ -38,6 +44,8 @@ function normalizeArgs(args) {
   let options = {};
   if (typeof first === 'object' && first !== null) {
     options = first;
+  } else if (isPipeName(first)) {
+    options.path = first;
   } else {
     options.port = first;
     if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
@@ -81,6 +89,7 @@ function connectionState() {
     // null when nothing is held back.
     heldReads: null,
     handleCreated: false,
+    descriptorUnconnected: false, // opened on a descriptor, not connected since
     handle: null, // the connection's TcpHandle, kept once closed for its counters
     detached: false, // socket._handle let go of the handle (destroy, or a caller)
     active: false, // whether the socket holds the stack's reference
@@ -109,16 +118,18 @@ class Socket extends Duplex {
     if (typeof options === 'number') options = { fd: options };
     else if (options === undefined || options === null) options = {};
     if (typeof options !== 'object') throw errors.invalidArgType('options', 'object', options);
-    if (options.fd !== undefined) {
-      throw errors.simple(TypeError, 'ERR_INVALID_ARG_VALUE',
-        "The property 'options.fd' is not supported by tcpip sockets");
-    }
+    // As Node: a descriptor must be a kernel stream we can carry (checked
+    // before anything is made, so a refused one stays the caller's).
+    if (options.handle === undefined && options.fd !== undefined) checkStreamDescriptor(options.fd);
     super({
       allowHalfOpen: Boolean(options.allowHalfOpen),
       emitClose: false,
       autoDestroy: true,
       decodeStrings: false,
       highWaterMark: options.highWaterMark,
+      // As Node: a socket may be one-way (a descriptor read or written only).
+      readable: options.readable,
+      writable: options.writable,
       readableHighWaterMark: options.readableHighWaterMark,
       writableHighWaterMark: options.writableHighWaterMark,
     });
@@ -136,8 +147,22 @@ class Socket extends Duplex {
     this._host = null;
     this._peername = undefined;
     this.on('end', onReadableStreamEnd);
+    if (options.handle !== undefined || options.fd !== undefined) this._openKernelStream(options);
     // After the state exists: an aborted signal destroys the socket at once.
     if (options.signal) addAbortSignal(options.signal, this);
+  }
+
+  // new Socket({ fd }) or ({ handle }): a kernel stream that is open from
+  // the start, as Node's socket over an existing handle is.
+  _openKernelStream(options) {
+    const stack = this[kStack];
+    if (!stack) throw errors.simple(Error, 'ERR_TCPIP_NO_STACK', 'Socket is not bound to a stack');
+    const state = this[kState];
+    state.handle = KernelHandle.fromExisting(stack, this, options);
+    state.handleCreated = true;
+    state.descriptorUnconnected = true;
+    if (options.readable !== false) this.read(0);
+    this._activityChanged();
   }
 
   // --- engine plumbing -------------------------------------------------
@@ -174,7 +199,7 @@ class Socket extends Duplex {
       if (held === null || this.destroyed) return;
       for (const event of held) {
         if (event === null) this._onEof();
-        else if (typeof event === 'string') this._onError(event);
+        else if (typeof event === 'string' || event instanceof Error) this._onError(event);
         else this._onData(event);
       }
     };
@@ -306,6 +331,8 @@ class Socket extends Duplex {
     if (cb) cb();
   }
 
+  // `code`: the engine's error name, or the kernel's own error (a
+  // Unix-domain socket's, already shaped by node:net as Node shows it).
   _onError(code) {
     const state = this[kState];
     if (state.heldReads !== null) {
@@ -317,7 +344,9 @@ class Socket extends Duplex {
     }
     state.handle._forget();
     let error;
-    if (this.connecting) {
+    if (typeof code !== 'string') {
+      error = code;
+    } else if (this.connecting) {
       error = connectError(code, state.connectTarget || {});
     } else if (code === 'EPIPE') {
       error = errors.systemError('EPIPE', 'write');
@@ -496,8 +525,12 @@ class Socket extends Duplex {
     }
     cb(error);
     // Node emits 'close' with hadError when a handle was closed, bare otherwise.
-    if (hadHandle) nextTick(() => this.emit('close', Boolean(error) || state.hadError));
-    else nextTick(() => this.emit('close'));
+    const emitClose = hadHandle
+      ? () => this.emit('close', Boolean(error) || state.hadError)
+      : () => this.emit('close');
+    // A kernel socket closes as Node's own does; the engine's, a tick later.
+    if (state.handle instanceof KernelHandle) state.handle.afterClose(emitClose);
+    else nextTick(emitClose);
   }
 
   // --- connect -----------------------------------------------------------
@@ -507,17 +540,26 @@ class Socket extends Duplex {
    */
   connect(...args) {
     const [options, cb] = normalizeArgs(args);
-    if (this.connecting || openHandle(this) !== null) {
+    // A socket opened on a descriptor may connect it to a path, once.
+    const connectsDescriptor = Boolean(options.path) && this[kState].descriptorUnconnected && !this.connecting;
+    if (!connectsDescriptor && (this.connecting || openHandle(this) !== null)) {
       // Node lets the second connect fail at the socket, with EALREADY.
       const target = this[kState].connectTarget || {};
       nextTick(() => this.destroy(errors.systemError('EALREADY', 'connect', target.address, target.port)));
       return this;
     }
-    if (options.path !== undefined) {
-      throw errors.invalidArgValue('options.path', options.path, 'is not supported by tcpip sockets');
-    }
     const stack = this[kStack];
     if (!stack) throw errors.simple(Error, 'ERR_TCPIP_NO_STACK', 'Socket is not bound to a stack');
+    // As Node: a path (any truthy one) wins over a port.
+    if (options.port === undefined && (options.path === undefined || options.path === null)) {
+      throw errors.missingArgs('options', 'port', 'path');
+    }
+    if (options.path) {
+      if (typeof options.path !== 'string') throw errors.invalidArgType('options.path', 'string', options.path);
+      if (cb !== null) this.once('connect', cb);
+      this._connectPath(options.path, options.timeout);
+      return this;
+    }
     if (cb !== null) this.once('connect', cb);
     if (this.destroyed) {
       // Reconnecting a destroyed socket, as Node allows.
@@ -591,6 +633,32 @@ class Socket extends Duplex {
     return this;
   }
 
+  // connect(path): a Unix-domain socket, through the kernel. Node connects
+  // at once (no lookup); the outcome comes as 'connect' or an error.
+  _connectPath(path, timeout) {
+    const stack = this[kStack];
+    if (this.destroyed) this._undestroy();
+    if (timeout !== undefined) this.setTimeout(timeout);
+    const state = this[kState];
+    // A socket opened over a descriptor connects that descriptor, as Node's.
+    const existing = state.descriptorUnconnected ? openHandle(this) : null;
+    state.descriptorUnconnected = false;
+    const handle = existing instanceof KernelHandle ? existing : KernelHandle.forConnect(stack, this);
+    state.handle = handle;
+    state.handleCreated = true;
+    state.connectTarget = { address: path };
+    this._host = null;
+    const onread = this[kOnread];
+    if (onread !== null && onread.generate !== null) {
+      const first = onread.generate();
+      if (first instanceof Uint8Array) onread.buffer = first;
+    }
+    this.connecting = true;
+    this._activityChanged();
+    this.emit('connectionAttempt', path, undefined, undefined);
+    handle.connect(path);
+  }
+
   _connectTo(address, port, localAddress, localPort) {
     if (!this.connecting || this.destroyed) return;
     const stack = this[kStack];
@@ -648,6 +716,10 @@ class Socket extends Duplex {
   }
 
   resetAndDestroy() {
+    // As Node: only TCP can be reset.
+    if (openHandle(this) instanceof KernelHandle) {
+      throw errors.simple(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent');
+    }
     if (openHandle(this) !== null || this.connecting) {
       if (this.connecting && openHandle(this) === null) {
         this.once('connect', () => this.resetAndDestroy());
@@ -904,4 +976,6 @@ function writeAfterFIN(chunk, encoding, cb) {
   return false;
 }
 
-module.exports = { Socket, normalizeArgs, familyName };
+module.exports = {
+  Socket, normalizeArgs, familyName, isPipeName,
+};

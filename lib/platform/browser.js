@@ -375,7 +375,9 @@ module.exports = {
   WritableStream: globalThis.WritableStream,
   CountQueuingStrategy: globalThis.CountQueuingStrategy,
   fs: null,
-  // No diagnostics_channel in a page.
+  // No kernel, no descriptors, no diagnostics_channel in a page.
+  kernelNet: null,
+  guessHandleType: null,
   diagnosticsChannel: null,
   engineHost: {
     readModuleBytes, canCompileSynchronously, now, wallNow, scheduleTask, setTimer, clearTimer, holdOpen, reportError,

@@ -11,6 +11,7 @@ const os = require('node:os');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const tty = require('node:tty');
 const diagnosticsChannel = require('node:diagnostics_channel');
 const { ReadableStream, WritableStream, CountQueuingStrategy } = require('node:stream/web');
 
@@ -92,6 +93,59 @@ function captureFile(fd) {
   };
 }
 
+// --- kernel streams: what stack.net serves through the kernel -----------
+
+// The kernel's sockets of a protocol, by inode, from /proc/net (Linux).
+function procSocketInodes(file, inodeColumn) {
+  let text;
+  try {
+    text = fs.readFileSync(`/proc/net/${file}`, 'latin1');
+  } catch {
+    return new Set();
+  }
+  const inodes = new Set();
+  for (const line of text.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length > inodeColumn) inodes.add(fields[inodeColumn]);
+  }
+  return inodes;
+}
+
+// A socket descriptor's kind, as libuv tells it with getsockname(): the
+// socket's inode (/proc/self/fd) looked up among the kernel's sockets.
+function socketType(fd) {
+  let target;
+  try {
+    target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    const error = new Error('Telling a Unix-domain socket descriptor from a TCP one needs Linux\'s /proc');
+    error.code = 'ERR_TCPIP_NOT_SUPPORTED';
+    throw error;
+  }
+  const match = /^socket:\[(\d+)\]$/.exec(target);
+  if (match === null) return 'UNKNOWN';
+  const inode = match[1];
+  if (procSocketInodes('unix', 6).has(inode)) return 'PIPE';
+  if (procSocketInodes('tcp', 9).has(inode) || procSocketInodes('tcp6', 9).has(inode)) return 'TCP';
+  if (procSocketInodes('udp', 9).has(inode) || procSocketInodes('udp6', 9).has(inode)) return 'UDP';
+  return 'UNKNOWN';
+}
+
+/** What `fd` is, named as Node's guessHandleType names it (libuv's uv_guess_handle). */
+function guessHandleType(fd) {
+  if (tty.isatty(fd)) return 'TTY';
+  let stats;
+  try {
+    stats = fs.fstatSync(fd);
+  } catch {
+    return 'UNKNOWN';
+  }
+  if (stats.isFile() || stats.isCharacterDevice()) return 'FILE';
+  if (stats.isFIFO()) return 'PIPE';
+  if (!stats.isSocket()) return 'UNKNOWN';
+  return socketType(fd);
+}
+
 function writeConsole(text) {
   process.stderr.write(text);
 }
@@ -124,6 +178,10 @@ module.exports = {
   CountQueuingStrategy,
   /** node:fs, or null where there is no file system (browsers). */
   fs,
+  /** node:net, which carries Unix-domain sockets; null where there is no kernel (browsers). */
+  kernelNet: net,
+  /** What a file descriptor is (Node's guessHandleType); null in browsers. */
+  guessHandleType,
   /** node:diagnostics_channel; null in browsers, where nothing subscribes. */
   diagnosticsChannel,
   /** Clocks, timers and files of the engines, not the user's (see above). */

@@ -19,6 +19,17 @@ server.listen({ port: 80, host: '127.0.0.1' }, () => {
   void address;
 });
 server.listen(0, '::1', 511, () => undefined);
+// Unix-domain sockets: a path, an abstract name, a descriptor, a handle.
+const pipeServer = stack.net.createServer().listen('/tmp/tcpip.sock', 10, () => undefined);
+const pipeAddress: string | null = typeof pipeServer.address() === 'string' ? '/tmp/tcpip.sock' : null;
+void pipeAddress;
+stack.net.createServer().listen({ path: '\0abstract', backlog: 5 });
+stack.net.createServer().listen({ path: '/tmp/tcpip.sock', readableAll: true, writableAll: true });
+stack.net.createServer().listen({ fd: 3 });
+stack.net.createServer().listen(pipeServer);
+stack.net.connect('/tmp/tcpip.sock', () => undefined).end();
+stack.net.connect({ path: '/tmp/tcpip.sock', timeout: 100 });
+new stack.net.Socket({ fd: 0, readable: true, writable: false }).connect({ path: '/tmp/tcpip.sock' });
 void server[Symbol.asyncDispose]();
 const tun = stack.createTunInterface({ ipAddress: '10.0.0.1/24', mtu: 9000, defaultRoute: true });
 tun.on('packet', (packet: Buffer) => tun.send(packet));
