@@ -385,6 +385,8 @@ describe('Unix-domain sockets and descriptors (through the kernel)', function ()
             thrownShape(() => new net.Socket({ fd: -1 })),
             thrownShape(() => new net.Socket({ fd: 'x' })),
             thrownShape(() => new net.Socket({ fd: 2 ** 31 - 1 })),
+            // A handle that is not there is no handle: a plain socket.
+            thrownShape(() => new net.Socket({ handle: null }).destroy()),
           ];
           const server = net.createServer();
           server.listen({ fd });
@@ -393,6 +395,7 @@ describe('Unix-domain sockets and descriptors (through the kernel)', function ()
         });
         assert.deepEqual(stack, node);
         assert.equal(stack.thrown[0].message, 'Unsupported fd type: FILE');
+        assert.equal(stack.thrown[5], 'no throw');
         assert.equal(stack.emitted.message, 'listen EINVAL: invalid argument');
         assert.equal(fs.fstatSync(fd).isFile(), true, 'the refused descriptor is still open');
       } finally {

@@ -90,8 +90,8 @@ class KernelHandle {
    */
   static fromExisting(stack, owner, { fd, handle, readable, writable }) {
     const net = kernelNet('A socket over a file descriptor');
-    if (handle !== undefined) checkStreamHandle(handle);
-    const source = handle !== undefined ? { handle } : { fd };
+    if (handle) checkStreamHandle(handle);
+    const source = handle ? { handle } : { fd };
     const connection = new net.Socket({
       ...source, readable, writable, allowHalfOpen: true,
     });
@@ -320,7 +320,7 @@ function checkStreamDescriptor(fd) {
 
 /** new Socket({ handle }): Node's own Pipe handles only (see above). */
 function checkStreamHandle(handle) {
-  const type = handle !== null && typeof handle === 'object' && handle.constructor ? handle.constructor.name : '';
+  const type = typeof handle === 'object' && handle.constructor ? handle.constructor.name : '';
   if (type !== 'Pipe') throw errors.invalidFdType(type === 'TCP' ? 'TCP' : 'UNKNOWN');
 }
 

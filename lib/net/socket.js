@@ -120,7 +120,7 @@ class Socket extends Duplex {
     if (typeof options !== 'object') throw errors.invalidArgType('options', 'object', options);
     // As Node: a descriptor must be a kernel stream we can carry (checked
     // before anything is made, so a refused one stays the caller's).
-    if (options.handle === undefined && options.fd !== undefined) checkStreamDescriptor(options.fd);
+    if (!options.handle && options.fd !== undefined) checkStreamDescriptor(options.fd);
     super({
       allowHalfOpen: Boolean(options.allowHalfOpen),
       emitClose: false,
@@ -147,7 +147,7 @@ class Socket extends Duplex {
     this._host = null;
     this._peername = undefined;
     this.on('end', onReadableStreamEnd);
-    if (options.handle !== undefined || options.fd !== undefined) this._openKernelStream(options);
+    if (options.handle || options.fd !== undefined) this._openKernelStream(options);
     // After the state exists: an aborted signal destroys the socket at once.
     if (options.signal) addAbortSignal(options.signal, this);
   }
