@@ -2,7 +2,9 @@
 // Errors shaped exactly like Node's own: argument errors carry Node's `code`
 // and message; system errors carry `code`, `errno`, `syscall`, `address`,
 // `port` as libuv reports them.
-const { inspect, errno, name: platformName } = require('./platform/node.js');
+const {
+  inspect, errno, name: platformName, systemErrorInfo,
+} = require('./platform/node.js');
 
 const UV_EAI_NONAME = -3008;
 
@@ -60,6 +62,23 @@ function invalidArgValue(name, value, reason = 'is invalid') {
   if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
   return makeError(TypeError, 'ERR_INVALID_ARG_VALUE',
     `The ${kind} '${name}' ${reason}. Received ${shown}`);
+}
+
+// A lookup answered a family other than 4 or 6 for `host`.
+function invalidAddressFamily(addressType, host, port) {
+  const error = makeError(RangeError, 'ERR_INVALID_ADDRESS_FAMILY',
+    `Invalid address family: ${addressType} ${host}:${port}`);
+  error.host = host;
+  error.port = port;
+  return error;
+}
+
+// Every address of a connection with autoSelectFamily failed: Node's
+// NodeAggregateError, an AggregateError whose code is the first error's.
+function connectionAttemptsFailed(attemptErrors) {
+  const error = new AggregateError(attemptErrors);
+  error.code = attemptErrors[0] && attemptErrors[0].code;
+  return error;
 }
 
 function outOfRange(name, range, value) {
@@ -127,6 +146,16 @@ function systemError(code, syscall, address, port, local) {
   return error;
 }
 
+// address EPERM (Node's ErrnoException: a libuv status from a handle call)
+function errnoException(status, syscall) {
+  const [code] = systemErrorInfo(status);
+  const error = new Error(`${syscall} ${code}`);
+  error.errno = status;
+  error.code = code;
+  error.syscall = syscall;
+  return error;
+}
+
 // listen EADDRINUSE: address already in use :::80 (Node's uvExceptionWithHostPort)
 function uvError(code, syscall, address, port) {
   const message = UV_MESSAGES[code] || code.toLowerCase();
@@ -158,10 +187,13 @@ module.exports = {
   outOfRange,
   badPort,
   invalidIpAddress,
+  invalidAddressFamily,
+  connectionAttemptsFailed,
   missingArgs,
   simple,
   systemError,
   uvError,
+  errnoException,
   notFound,
   notSupported,
   invalidFdType,

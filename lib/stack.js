@@ -2,12 +2,12 @@
 // A Stack: one isolated lwIP instance (its own worker thread with the
 // native backend), its interfaces, and Node's `net` API over it.
 const errors = require('./errors.js');
-const { validateObject } = require('./validators.js');
 const { EVENTS, createBackend } = require('./backend/index.js');
 const { createNet } = require('./net/index.js');
 const { refuseAccepted } = require('./net/handle.js');
 const { ListenPorts, canonicalAddress } = require('./net/ports.js');
-const { nextTick } = require('./platform/node.js');
+const { nextTick, isIP } = require('./platform/node.js');
+const { validateObject, validateLookup } = require('./validators.js');
 const {
   LoopbackInterface, TunInterface, TapInterface, BridgeInterface,
 } = require('./interfaces.js');
@@ -96,24 +96,34 @@ class Stack {
     return [...this._interfaces.values()];
   }
 
-  // Name resolution for host names: `localhost` is this stack's loopback
-  // addresses; other names need a `lookup` option (as in Node).
+  // Name resolution, as dns.lookup(hostname, options, callback) with an
+  // options object: the same validation (thrown), the answer on a later
+  // tick. `localhost` is this stack's loopback addresses, in the order the
+  // interfaces have them; other names need a `lookup` option (as in Node).
   _lookup(hostname, options, callback) {
-    const family = options && options.family ? Number(options.family === 'IPv6' ? 6 : options.family === 'IPv4' ? 4 : options.family) : 0;
+    const { family, all } = validateLookup(hostname, options);
+    const answer = (err, addresses) => {
+      if (err) callback(err);
+      else if (all) callback(null, addresses);
+      else callback(null, addresses[0].address, addresses[0].family);
+    };
+    const addressType = isIP(hostname);
+    if (addressType) {
+      nextTick(answer, null, [{ address: hostname, family: addressType }]);
+      return;
+    }
     nextTick(() => {
+      const addresses = [];
       if (hostname === 'localhost') {
-        const candidates = [];
         for (const iface of this._interfaces.values()) {
           if (iface.type !== 'loopback') continue;
-          for (const a of iface._addresses) candidates.push(a);
-        }
-        const match = candidates.find((a) => !family || a.family === family);
-        if (match) {
-          callback(null, match.address, match.family);
-          return;
+          for (const a of iface._addresses) {
+            if (!family || a.family === family) addresses.push({ address: a.address, family: a.family });
+          }
         }
       }
-      callback(errors.notFound(hostname));
+      if (addresses.length === 0) answer(errors.notFound(hostname));
+      else answer(null, addresses);
     });
   }
 

@@ -6,6 +6,9 @@ const platform = require('../platform/node.js');
 const { Socket: BaseSocket, normalizeArgs } = require('./socket.js');
 const { Server: BaseServer } = require('./server.js');
 const diagnostics = require('./diagnostics.js');
+const { defaults } = require('./defaults.js');
+const errors = require('../errors.js');
+const { validateBoolean, validateInt32 } = require('../validators.js');
 
 // Options with the stack filled in; what is not an options object goes to
 // the constructor as it came, which says why it cannot take it.
@@ -13,6 +16,25 @@ function withStack(options, stackOf) {
   if (options === undefined || options === null) return { stack: stackOf() };
   if (typeof options === 'object') return { ...options, stack: options.stack || stackOf() };
   return options;
+}
+
+// net._setSimultaneousAccepts() warns once per process, as in Node.
+let simultaneousAcceptsWarned = false;
+
+// Node's net._setSimultaneousAccepts(): deprecated (DEP0121), and a no-op
+// except on Windows; a stack has no such setting at all.
+function setSimultaneousAccepts() {
+  if (simultaneousAcceptsWarned) return;
+  simultaneousAcceptsWarned = true;
+  platform.emitWarning('net._setSimultaneousAccepts() is deprecated and will be removed.',
+    'DeprecationWarning', 'DEP0121');
+}
+
+// Node's net._createServerHandle(), cluster's way to a listening kernel
+// handle: a stack's listeners come from listen() only, so it answers as
+// Node does for what it cannot listen on, with UV_EINVAL.
+function createServerHandle() {
+  return errors.errnoOf('EINVAL');
 }
 
 /**
@@ -27,8 +49,17 @@ function buildNet(stackOf) {
   // patching the prototype, as with Node's one net.Socket.
   // `new Socket()` itself makes a BaseSocket directly: constructing with a
   // foreign new.target takes V8's slow path, which halved the connect rate.
+  // Called without `new`, they construct, as Node's do; called on an object
+  // that inherits from them (`net.Socket.call(this)` in an old-style
+  // subclass), they initialize that object.
   function Socket(options) {
-    if (!new.target) return new Socket(options);
+    if (!new.target) {
+      if (this instanceof Socket) {
+        BaseSocket._initialize(this, withStack(options, stackOf));
+        return undefined;
+      }
+      return new Socket(options);
+    }
     if (new.target === Socket) return new BaseSocket(withStack(options, stackOf));
     return Reflect.construct(BaseSocket, [withStack(options, stackOf)], new.target);
   }
@@ -36,10 +67,16 @@ function buildNet(stackOf) {
   Socket.prototype = BaseSocket.prototype;
 
   function Server(options, connectionListener) {
-    if (!new.target) return new Server(options, connectionListener);
     const args = typeof options === 'function'
       ? [{ stack: stackOf() }, options]
       : [withStack(options, stackOf), connectionListener];
+    if (!new.target) {
+      if (this instanceof Server) {
+        BaseServer._initialize(this, ...args);
+        return undefined;
+      }
+      return new Server(options, connectionListener);
+    }
     if (new.target === Server) return new BaseServer(...args);
     return Reflect.construct(BaseServer, args, new.target);
   }
@@ -47,34 +84,43 @@ function buildNet(stackOf) {
   Server.prototype = BaseServer.prototype;
 
   function connect(...args) {
-    const [options, cb] = normalizeArgs(args);
+    const normalized = normalizeArgs(args);
+    const [options] = normalized;
     const socket = new Socket(options);
     // As Node's net.connect(), and only it (not Socket#connect).
     diagnostics.publishClientSocket(socket);
-    return socket.connect(options, ...(cb ? [cb] : []));
+    // As Node: the timeout option is net.connect()'s, not Socket#connect()'s.
+    if (options.timeout) socket.setTimeout(options.timeout);
+    return socket.connect(normalized);
   }
 
-  let autoSelectFamilyAttemptTimeout = 250;
-
+  // Node's exports, in Node's order.
   return {
-    Socket,
-    Stream: Socket,
-    Server,
-    createServer: (options, connectionListener) => new Server(options, connectionListener),
-    connect,
-    createConnection: connect,
-    isIP: platform.isIP,
-    isIPv4: platform.isIPv4,
-    isIPv6: platform.isIPv6,
+    _createServerHandle: createServerHandle,
+    _normalizeArgs: normalizeArgs,
+    _setSimultaneousAccepts: setSimultaneousAccepts,
     // Node's own in Node; undefined in a browser.
     BlockList: platform.BlockList,
     SocketAddress: platform.SocketAddress,
-    // The stack connects to one address at a time (no happy eyeballs).
-    getDefaultAutoSelectFamily: () => false,
-    setDefaultAutoSelectFamily: () => {},
-    getDefaultAutoSelectFamilyAttemptTimeout: () => autoSelectFamilyAttemptTimeout,
-    setDefaultAutoSelectFamilyAttemptTimeout: (value) => { autoSelectFamilyAttemptTimeout = Math.max(10, value); },
-    _normalizeArgs: (args) => normalizeArgs(args),
+    connect,
+    createConnection: connect,
+    createServer: (options, connectionListener) => new Server(options, connectionListener),
+    isIP: platform.isIP,
+    isIPv4: platform.isIPv4,
+    isIPv6: platform.isIPv6,
+    Server,
+    Socket,
+    Stream: Socket,
+    getDefaultAutoSelectFamily: () => defaults.autoSelectFamily,
+    setDefaultAutoSelectFamily(value) {
+      validateBoolean(value, 'value');
+      defaults.autoSelectFamily = value;
+    },
+    getDefaultAutoSelectFamilyAttemptTimeout: () => defaults.attemptTimeout,
+    setDefaultAutoSelectFamilyAttemptTimeout(value) {
+      validateInt32(value, 'value', 1);
+      defaults.attemptTimeout = Math.max(value, 10);
+    },
   };
 }
 

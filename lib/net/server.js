@@ -1,11 +1,11 @@
 'use strict';
 // net.Server over a tcpip stack, following Node's lib/net.js semantics.
 const {
-  EventEmitter, isIP, nextTick,
+  EventEmitter, isIP, nextTick, defaultHighWaterMark,
 } = require('../platform/node.js');
 const errors = require('../errors.js');
 const {
-  validateFunction, validateObject, validatePort, validateNumber, validateAbortSignal,
+  validateFunction, validatePort, validateNumber, validateAbortSignal,
 } = require('../validators.js');
 
 const { familyName, normalizeArgs, isPipeName } = require('./socket.js');
@@ -79,6 +79,47 @@ function onconnection(err, clientHandle) {
   diagnostics.publishServerSocket(socket);
 }
 
+// The constructor's work, shared with Server._initialize.
+function initServer(server, options, connectionListener) {
+  if (typeof options === 'function') {
+    connectionListener = options;
+    options = {};
+  } else if (options == null || typeof options === 'object') {
+    options = { ...options };
+  } else {
+    throw errors.invalidArgType('options', 'object', options);
+  }
+  if (typeof connectionListener === 'function') server.on('connection', connectionListener);
+  if (options.keepAliveInitialDelay !== undefined) {
+    validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+    if (options.keepAliveInitialDelay < 0) options.keepAliveInitialDelay = 0;
+  }
+  if (options.highWaterMark !== undefined) {
+    validateNumber(options.highWaterMark, 'options.highWaterMark');
+    if (options.highWaterMark < 0) options.highWaterMark = defaultHighWaterMark();
+  }
+  server._stack = options.stack;
+  server._handle = null; // the listener's TcpHandle while open, as Node's
+  server._address = null;
+  server._connections = 0;
+  server._sockets = new Set();
+  server._refed = true;
+  server._listeningPending = false; // a listen() waits for its host's lookup
+  // As Node's: each listen() and close() makes earlier lookups void.
+  server._listeningId = 1;
+  server._closing = false;
+  server._pendingAddress = null;
+  server._reservation = null; // the port reserved on the stack while listening
+  server._pipeName = undefined; // the last path listened on, as Node keeps it
+  // As Node's: plain properties, as the options gave them.
+  server.allowHalfOpen = options.allowHalfOpen || false;
+  server.pauseOnConnect = Boolean(options.pauseOnConnect);
+  server.noDelay = Boolean(options.noDelay);
+  server.keepAlive = Boolean(options.keepAlive);
+  server.keepAliveInitialDelay = ~~(options.keepAliveInitialDelay / 1000); // seconds
+  server.highWaterMark = options.highWaterMark ?? defaultHighWaterMark();
+}
+
 class Server extends EventEmitter {
   /**
    * @param {object|function} [options]
@@ -86,39 +127,17 @@ class Server extends EventEmitter {
    */
   constructor(options, connectionListener) {
     super();
-    if (typeof options === 'function') {
-      connectionListener = options;
-      options = {};
-    } else if (options == null) {
-      options = {};
-    } else {
-      validateObject(options, 'options');
-    }
-    if (typeof connectionListener === 'function') this.on('connection', connectionListener);
-    if (options.highWaterMark !== undefined) validateNumber(options.highWaterMark, 'options.highWaterMark');
-    if (options.keepAliveInitialDelay !== undefined) {
-      validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
-    }
-    this._stack = options.stack;
-    this._handle = null; // the listener's TcpHandle while open, as Node's
-    this._address = null;
-    this._connections = 0;
-    this._sockets = new Set();
-    this._refed = true;
-    this._listeningPending = false; // a listen() waits for its host's lookup
-    // As Node's: each listen() and close() makes earlier lookups void.
-    this._listeningId = 1;
-    this._closing = false;
-    this._pendingAddress = null;
-    this._reservation = null; // the port reserved on the stack while listening
-    this._pipeName = undefined; // the last path listened on, as Node keeps it
-    this.allowHalfOpen = Boolean(options.allowHalfOpen);
-    this.pauseOnConnect = Boolean(options.pauseOnConnect);
-    this.noDelay = Boolean(options.noDelay);
-    this.keepAlive = Boolean(options.keepAlive);
-    // Whole seconds, as Node keeps it (and hands it to each handle).
-    this.keepAliveInitialDelay = ~~(Math.max(0, options.keepAliveInitialDelay) / 1000);
-    this.highWaterMark = options.highWaterMark;
+    initServer(this, options, connectionListener);
+  }
+
+  /**
+   * Initializes `server` as the constructor does, for `net.Server.call(this)`
+   * (a constructor function inheriting from net.Server).
+   * @internal
+   */
+  static _initialize(server, options, connectionListener) {
+    EventEmitter.call(server);
+    initServer(server, options, connectionListener);
   }
 
   get listening() {
@@ -309,6 +328,7 @@ class Server extends EventEmitter {
     this._address = { address: shown, family: familyName(shown), port: reservation.port };
     const handle = new TcpHandle(stack, this);
     handle.onconnection = onconnection;
+    handle._local = { address: shown, port: reservation.port }; // its getsockname()
     this._handle = handle;
     if (this._refed) stack._refHandle(this);
     handle.listen(address, reservation.port, (backlog || 511) | 0, ipv6Only);
@@ -328,6 +348,7 @@ class Server extends EventEmitter {
   // The engine bound what listen() reserved: its own word on the address.
   _onListening(local) {
     this._address = { address: local.address, family: familyName(local.address), port: local.port };
+    if (this._handle !== null) this._handle._local = { address: local.address, port: local.port };
   }
 
   // The engine accepted a connection: the listener handle's onconnection
@@ -392,7 +413,13 @@ class Server extends EventEmitter {
 
   address() {
     if (this._handle instanceof KernelServerHandle) return this._handle.address();
-    if (this._address && this._handle !== null) return { ...this._address };
+    // As Node: the handle's own word, and its failure thrown.
+    if (this._handle !== null && typeof this._handle.getsockname === 'function') {
+      const out = {};
+      const err = this._handle.getsockname(out);
+      if (err) throw errors.errnoException(err, 'address');
+      return out;
+    }
     // As Node: a server that listened on a path still names it.
     return this._pipeName !== undefined ? this._pipeName : null;
   }

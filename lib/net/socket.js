@@ -1,10 +1,11 @@
 'use strict';
 // net.Socket over a tcpip stack, following Node's lib/net.js semantics.
 const {
-  Duplex, addAbortSignal, Buffer, isIP, nextTick, setTimeout, clearTimeout,
+  Duplex, addAbortSignal, Buffer, isIP, nextTick, setTimeout, clearTimeout, normalizedArgsSymbol, dnsHints,
 } = require('../platform/node.js');
 const errors = require('../errors.js');
 const {
+  validateBoolean,
   validateFunction,
   validateNumber,
   validatePort,
@@ -12,6 +13,7 @@ const {
 } = require('../validators.js');
 const { TcpHandle } = require('./handle.js');
 const { KernelHandle, checkStreamDescriptor } = require('./kernel.js');
+const { defaults } = require('./defaults.js');
 
 // Bytes a socket may hand the engine ahead of TCP's own send buffer before
 // write callbacks wait: the native side of back-pressure.
@@ -20,6 +22,7 @@ const NATIVE_WRITE_BUDGET = 512 * 1024;
 const kStack = Symbol('stack');
 const kState = Symbol('state');
 const kOnread = Symbol('onread');
+const kAbortSignal = Symbol('abortSignal');
 
 /** The socket's handle while it is open, else null. */
 function openHandle(socket) {
@@ -37,21 +40,28 @@ function isPipeName(value) {
   return typeof value === 'string' && !(Number(value) >= 0);
 }
 
-// Node's normalizeArgs: (options[, cb]) | (port[, host][, cb]) | (path[, cb])
+// Node's normalizeArgs: (options[, cb]) | (port[, host][, cb]) | (path[, cb]),
+// as [options, cb] marked with Node's own symbol, which connect() trusts.
 function normalizeArgs(args) {
-  if (args.length === 0) return [{}, null];
-  const first = args[0];
-  let options = {};
-  if (typeof first === 'object' && first !== null) {
-    options = first;
-  } else if (isPipeName(first)) {
-    options.path = first;
+  let normalized;
+  if (args.length === 0) {
+    normalized = [{}, null];
   } else {
-    options.port = first;
-    if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
+    const first = args[0];
+    let options = {};
+    if (typeof first === 'object' && first !== null) {
+      options = first;
+    } else if (isPipeName(first)) {
+      options.path = first;
+    } else {
+      options.port = first;
+      if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
+    }
+    const cb = args[args.length - 1];
+    normalized = [options, typeof cb === 'function' ? cb : null];
   }
-  const cb = args[args.length - 1];
-  return [options, typeof cb === 'function' ? cb : null];
+  normalized[normalizedArgsSymbol] = true;
+  return normalized;
 }
 
 // Node's onread option: data goes into the caller's buffer (or one that
@@ -67,6 +77,13 @@ function onreadOption(onread) {
 /** Node's keep-alive delay: milliseconds rounded toward zero to seconds. */
 function keepAliveSeconds(milliseconds) {
   return ~~(milliseconds / 1000);
+}
+
+// The family option as dns.lookup takes it.
+function dnsFamily(family) {
+  if (family === 'IPv4') return 4;
+  if (family === 'IPv6') return 6;
+  return family;
 }
 
 // What belongs to one connection, reset when a socket connects again.
@@ -90,6 +107,7 @@ function connectionState() {
     detached: false, // socket._handle let go of the handle (destroy, or a caller)
     active: false, // whether the socket holds the stack's reference
     connectTarget: null,
+    attempts: null, // autoSelectFamily's addresses, errors and timer while connecting
     unconsumed: 0, // bytes pushed to the reader but not yet acknowledged
     bytesRead: 0,
     local: null,
@@ -106,46 +124,107 @@ function connectionState() {
   };
 }
 
+// The constructor's options checked as Node checks them, and completed
+// with what a socket's stream always is.
+function socketOptions(options) {
+  if (options != null && typeof options === 'object') {
+    if (options.objectMode) {
+      throw errors.invalidArgValue('options.objectMode', options.objectMode, 'is not supported');
+    }
+    if (options.readableObjectMode || options.writableObjectMode) {
+      const name = options.readableObjectMode ? 'readableObjectMode' : 'writableObjectMode';
+      throw errors.invalidArgValue(`options.${name}`, options[name], 'is not supported');
+    }
+  }
+  let keepAliveInitialDelay = options != null ? options.keepAliveInitialDelay : undefined;
+  if (keepAliveInitialDelay !== undefined) {
+    validateNumber(keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+    if (keepAliveInitialDelay < 0) keepAliveInitialDelay = 0;
+  }
+  // As Node: a number is a file descriptor (the legacy form).
+  const given = typeof options === 'number' ? { fd: options } : options;
+  // As Node: a descriptor must be a kernel stream we can carry (checked
+  // before anything is made, so a refused one stays the caller's).
+  if (given != null && !given.handle && given.fd !== undefined) checkStreamDescriptor(given.fd);
+  return {
+    ...given,
+    keepAliveInitialDelay,
+    allowHalfOpen: Boolean(given != null && given.allowHalfOpen),
+    emitClose: false,
+    autoDestroy: true,
+    decodeStrings: false,
+    // The socket takes the signal once its state exists (initSocket): the
+    // stream's constructor, which would take it first, does not see it.
+    signal: undefined,
+    [kAbortSignal]: given != null ? given.signal : undefined,
+  };
+}
+
+// Whether `handle` is one of Node's own (a Pipe or TCP of node:net), which
+// only the kernel can carry; anything else stands in for a TcpHandle.
+function isNodeHandle(handle) {
+  const type = typeof handle === 'object' && handle.constructor ? handle.constructor.name : '';
+  return type === 'Pipe' || type === 'TCP';
+}
+
+function initSocket(socket, options) {
+  const stack = options.stack || (options.server && options.server._stack);
+  socket[kStack] = stack || null;
+  const state = connectionState();
+  state.noDelay = Boolean(options.noDelay);
+  state.keepAlive = Boolean(options.keepAlive);
+  state.keepAliveDelay = keepAliveSeconds(options.keepAliveInitialDelay);
+  socket[kState] = state;
+  socket[kOnread] = onreadOption(options.onread);
+  socket.connecting = false;
+  socket._hadError = false;
+  socket._parent = null;
+  socket._host = null;
+  socket._peername = undefined;
+  socket.server = null;
+  socket._server = null;
+  socket.on('end', onReadableStreamEnd);
+  if (options.fd !== undefined || (options.handle && isNodeHandle(options.handle))) {
+    socket._openKernelStream(options);
+  } else if (options.handle) {
+    // As Node: the socket takes the handle it is given (another socket's
+    // TcpHandle, or an object standing in for one).
+    state.handle = options.handle;
+    state.handleCreated = true;
+    const handle = options.handle;
+    if (handle instanceof TcpHandle && !handle.closed) {
+      const previous = handle._owner !== null ? handle._owner[kState] : undefined;
+      state.local = handle._local || (previous ? previous.local : null);
+      state.remote = handle._remote || (previous ? previous.remote : null);
+      socket[kStack] = handle._stack;
+      handle._adopt(socket);
+      socket._activityChanged();
+    }
+  }
+  // After the state exists: an aborted signal destroys the socket at once.
+  if (options[kAbortSignal]) addAbortSignal(options[kAbortSignal], socket);
+}
+
 class Socket extends Duplex {
   /**
    * @param {object} [options]
    */
   constructor(options = {}) {
-    if (typeof options === 'number') options = { fd: options };
-    else if (options === undefined || options === null) options = {};
-    if (typeof options !== 'object') throw errors.invalidArgType('options', 'object', options);
-    // As Node: a descriptor must be a kernel stream we can carry (checked
-    // before anything is made, so a refused one stays the caller's).
-    if (!options.handle && options.fd !== undefined) checkStreamDescriptor(options.fd);
-    super({
-      allowHalfOpen: Boolean(options.allowHalfOpen),
-      emitClose: false,
-      autoDestroy: true,
-      decodeStrings: false,
-      highWaterMark: options.highWaterMark,
-      // As Node: a socket may be one-way (a descriptor read or written only).
-      readable: options.readable,
-      writable: options.writable,
-      readableHighWaterMark: options.readableHighWaterMark,
-      writableHighWaterMark: options.writableHighWaterMark,
-    });
-    const stack = options.stack || (options.server && options.server._stack);
-    this[kStack] = stack || null;
-    const state = connectionState();
-    state.noDelay = Boolean(options.noDelay);
-    state.keepAlive = Boolean(options.keepAlive);
-    state.keepAliveDelay = keepAliveSeconds(options.keepAliveInitialDelay);
-    this[kState] = state;
-    this[kOnread] = onreadOption(options.onread);
-    this.connecting = false;
-    this.server = null;
-    this._server = null;
-    this._host = null;
-    this._peername = undefined;
-    this.on('end', onReadableStreamEnd);
-    if (options.handle || options.fd !== undefined) this._openKernelStream(options);
-    // After the state exists: an aborted signal destroys the socket at once.
-    if (options.signal) addAbortSignal(options.signal, this);
+    options = socketOptions(options);
+    super(options);
+    initSocket(this, options);
+  }
+
+  /**
+   * Initializes `socket` as the constructor does, for `net.Socket.call(this)`
+   * (a constructor function inheriting from net.Socket): the stream's own
+   * constructor runs on `socket`, then the socket's part.
+   * @internal
+   */
+  static _initialize(socket, options) {
+    options = socketOptions(options);
+    Duplex.call(socket, options);
+    initSocket(socket, options);
   }
 
   // new Socket({ fd }) or ({ handle }): a kernel stream that is open from
@@ -196,6 +275,7 @@ class Socket extends Duplex {
 
   _onConnected(local, remote) {
     const state = this[kState];
+    this._clearAttemptTimer();
     this.connecting = false;
     state.local = local;
     state.remote = remote;
@@ -251,7 +331,7 @@ class Socket extends Duplex {
   _onStackDestroy() {
     if (this.destroyed) return;
     const state = this[kState];
-    const queued = state.handle !== null ? state.handle.queued : 0;
+    const queued = state.handle != null ? state.handle.queued : 0;
     const inFlight = this.connecting || this.writableLength > 0 || queued > 0 || state.unconsumed > 0 ||
       state.unread !== null;
     this.destroy(inFlight ? errors.systemError('ECONNABORTED', 'read') : undefined);
@@ -303,7 +383,17 @@ class Socket extends Duplex {
     if (typeof code !== 'string') {
       error = code;
     } else if (this.connecting) {
-      error = connectError(code, state.connectTarget || {});
+      const target = state.connectTarget || {};
+      error = connectError(code, target);
+      if (state.attempts !== null) {
+        // autoSelectFamily: the next address, unless that was the last.
+        this._clearAttemptTimer();
+        state.attempts.errors.push(error);
+        this.emit('connectionAttemptFailed', target.address, target.port, isIP(target.address), error);
+        if (this.connecting) this._attemptNextAddress();
+        return;
+      }
+      this.emit('connectionAttemptFailed', target.address, target.port, isIP(target.address), error);
     } else if (code === 'EPIPE') {
       error = errors.systemError('EPIPE', 'write');
     } else {
@@ -405,6 +495,10 @@ class Socket extends Duplex {
   }
 
   _write(chunk, encoding, cb) {
+    // As Node's handle: the 'buffer' encoding is for buffers only.
+    if (encoding === 'buffer' && typeof chunk === 'string') {
+      throw errors.simple(TypeError, 'ERR_INVALID_ARG_TYPE', 'Second argument must be a buffer');
+    }
     this._writeGeneric([typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk], cb);
   }
 
@@ -458,6 +552,7 @@ class Socket extends Duplex {
   _destroy(error, cb) {
     const state = this[kState];
     this._clearTimer();
+    this._clearAttemptTimer();
     this.connecting = false;
     const handle = openHandle(this);
     const hadHandle = handle !== null || state.handleCreated;
@@ -495,7 +590,8 @@ class Socket extends Duplex {
    * connect(options[, listener]) | connect(port[, host][, listener])
    */
   connect(...args) {
-    const [options, cb] = normalizeArgs(args);
+    // An array from net._normalizeArgs() is taken as it is, as in Node.
+    const [options, cb] = Array.isArray(args[0]) && args[0][normalizedArgsSymbol] ? args[0] : normalizeArgs(args);
     // A socket opened on a descriptor may connect it to a path, once.
     const connectsDescriptor = Boolean(options.path) && this[kState].descriptorUnconnected && !this.connecting;
     if (!connectsDescriptor && (this.connecting || openHandle(this) !== null)) {
@@ -513,7 +609,7 @@ class Socket extends Duplex {
     if (options.path) {
       if (typeof options.path !== 'string') throw errors.invalidArgType('options.path', 'string', options.path);
       if (cb !== null) this.once('connect', cb);
-      this._connectPath(options.path, options.timeout);
+      this._connectPath(options.path);
       return this;
     }
     if (cb !== null) this.once('connect', cb);
@@ -521,37 +617,41 @@ class Socket extends Duplex {
       // Reconnecting a destroyed socket, as Node allows.
       this._undestroy();
     }
-    const {
-      port, host = 'localhost', localAddress, localPort, family = 0, hints, lookup, timeout,
-    } = options;
+    const { localAddress, localPort } = options;
+    const host = options.host || 'localhost';
+    // What Node's lookupAndConnect checks, in its order.
     if (localAddress && !isIP(localAddress)) throw errors.invalidIpAddress(localAddress);
-    if (localPort !== undefined) {
+    if (localPort) {
       validateNumber(localPort, 'options.localPort');
       validatePort(localPort, 'options.localPort');
     }
-    if (typeof host !== 'string') throw errors.invalidArgType('hostname', 'string', host);
-    if (port === undefined) throw errors.missingArgs('options', 'port', 'path');
+    const { port } = options;
     if (typeof port !== 'number' && typeof port !== 'string') {
       throw errors.invalidArgType('options.port', ['number', 'string'], port);
     }
     const portNumber = validatePort(port);
-    if (family !== 0 && family !== 4 && family !== 6 && family !== 'IPv4' && family !== 'IPv6') {
-      throw errors.invalidArgValue('options.family', family, 'must be one of: 0, 4, 6');
+    let { autoSelectFamily, autoSelectFamilyAttemptTimeout } = options;
+    if (autoSelectFamily != null) validateBoolean(autoSelectFamily, 'options.autoSelectFamily');
+    else autoSelectFamily = defaults.autoSelectFamily;
+    if (autoSelectFamilyAttemptTimeout != null) {
+      validateInt32(autoSelectFamilyAttemptTimeout, 'options.autoSelectFamilyAttemptTimeout', 1);
+      autoSelectFamilyAttemptTimeout = Math.max(autoSelectFamilyAttemptTimeout, 10);
+    } else {
+      autoSelectFamilyAttemptTimeout = defaults.attemptTimeout;
     }
-    if (lookup !== undefined) validateFunction(lookup, 'options.lookup');
-    if (hints !== undefined) validateInt32(hints, 'options.hints');
+    const addressType = isIP(host);
+    if (!addressType && options.lookup != null) validateFunction(options.lookup, 'options.lookup');
     if (options.noDelay !== undefined) this[kState].noDelay = Boolean(options.noDelay);
     if (options.keepAlive !== undefined) {
       this[kState].keepAlive = Boolean(options.keepAlive);
       this[kState].keepAliveDelay = keepAliveSeconds(options.keepAliveInitialDelay);
     }
-    if (timeout !== undefined) this.setTimeout(timeout);
-    this._host = host;
     const state = this[kState];
     state.handleCreated = true;
     // As Node, the handle exists from here on (callers reach into
     // socket._handle right after connect()); the engine hears of it once
-    // the address is known.
+    // the address is known. The socket holds the process only once an
+    // attempt starts (see _activityChanged); a lookup holds it by itself.
     if (!stack.destroyed) state.handle = new TcpHandle(stack, this);
     const onread = this[kOnread];
     if (onread !== null && onread.generate !== null) {
@@ -559,42 +659,41 @@ class Socket extends Duplex {
       if (first instanceof Uint8Array) onread.buffer = first;
     }
     this.connecting = true;
-    this._activityChanged();
-    const familyNumber = family === 'IPv4' ? 4 : family === 'IPv6' ? 6 : family;
-    const addressType = isIP(host);
     if (addressType) {
       nextTick(() => this._connectTo(host, portNumber, localAddress, localPort));
       return this;
     }
-    const resolve = lookup || ((name, opts, done) => stack._lookup(name, opts, done));
-    const lookupOptions = { family: familyNumber, hints: hints || 0 };
-    nextTick(() => {
-      if (!this.connecting) return;
-      resolve(host, lookupOptions, (err, ip, ipFamily) => {
-        if (!this.connecting) return;
-        this.emit('lookup', err, ip, ipFamily, host);
-        if (err) {
-          this.connecting = false;
-          this.destroy(err);
-          return;
-        }
-        if (!isIP(ip)) {
-          this.connecting = false;
-          this.destroy(errors.invalidIpAddress(ip));
-          return;
-        }
-        this._connectTo(ip, portNumber, localAddress, localPort);
+    this._host = host;
+    // The options Node hands to dns.lookup or to a lookup option.
+    const dnsOptions = { family: dnsFamily(options.family), hints: options.hints || 0 };
+    if (dnsOptions.family !== 4 && dnsOptions.family !== 6 && dnsOptions.hints === 0) {
+      dnsOptions.hints = dnsHints.ADDRCONFIG;
+    }
+    const lookup = options.lookup || ((name, opts, done) => stack._lookup(name, opts, done));
+    const multiple = dnsOptions.family !== 4 && dnsOptions.family !== 6 && !localAddress && autoSelectFamily;
+    if (multiple) dnsOptions.all = true;
+    const onLookup = multiple
+      ? (err, addresses) => this._onLookupAll(err, addresses, {
+        host, options, port: portNumber, localPort, timeout: autoSelectFamilyAttemptTimeout,
+      })
+      : (err, ip, ipFamily) => this._onLookup(err, ip, ipFamily, {
+        host, options, port: portNumber, localAddress, localPort,
       });
-    });
+    try {
+      // As Node: the lookup runs now, and what it throws is connect's.
+      lookup(host, dnsOptions, onLookup);
+    } catch (err) {
+      this.connecting = false;
+      throw err;
+    }
     return this;
   }
 
   // connect(path): a Unix-domain socket, through the kernel. Node connects
   // at once (no lookup); the outcome comes as 'connect' or an error.
-  _connectPath(path, timeout) {
+  _connectPath(path) {
     const stack = this[kStack];
     if (this.destroyed) this._undestroy();
-    if (timeout !== undefined) this.setTimeout(timeout);
     const state = this[kState];
     // A socket opened over a descriptor connects that descriptor, as Node's.
     const existing = state.descriptorUnconnected ? openHandle(this) : null;
@@ -615,6 +714,114 @@ class Socket extends Duplex {
     handle.connect(path);
   }
 
+  // A lookup answered one address (Node's emitLookup).
+  _onLookup(err, ip, addressType, { host, options, port, localAddress, localPort }) {
+    this.emit('lookup', err, ip, addressType, host);
+    if (!this.connecting) return;
+    if (err) {
+      nextTick(() => this.destroy(err));
+    } else if (!isIP(ip)) {
+      nextTick(() => this.destroy(errors.invalidIpAddress(ip)));
+    } else if (addressType !== 4 && addressType !== 6) {
+      nextTick(() => this.destroy(errors.invalidAddressFamily(addressType, options.host, options.port)));
+    } else {
+      this._connectTo(ip, port, localAddress, localPort);
+    }
+  }
+
+  // A lookup answered every address (autoSelectFamily): the families take
+  // turns, starting with the first address's, as in Node's Happy Eyeballs.
+  _onLookupAll(err, addresses, { host, options, port, localPort, timeout }) {
+    if (!this.connecting) return;
+    if (err) {
+      this.emit('lookup', err, undefined, undefined, host);
+      nextTick(() => this.destroy(err));
+      return;
+    }
+    const byFamily = [[], []];
+    let firstFamily = 0;
+    for (const { address, family } of addresses) {
+      this.emit('lookup', err, address, family, host);
+      if (!this.connecting) return;
+      if (!isIP(address) || (family !== 4 && family !== 6)) continue;
+      if (firstFamily === 0) firstFamily = family;
+      const group = byFamily[family === firstFamily ? 0 : 1];
+      if (!group.some((entry) => entry.address === address)) group.push({ address, family });
+    }
+    if (byFamily[0].length === 0) {
+      const { address, family } = addresses[0] || {};
+      if (!isIP(address)) {
+        nextTick(() => this.destroy(errors.invalidIpAddress(address)));
+      } else if (family !== 4 && family !== 6) {
+        nextTick(() => this.destroy(errors.invalidAddressFamily(family, options.host, options.port)));
+      }
+      return;
+    }
+    const toAttempt = [];
+    for (let i = 0; i < Math.max(byFamily[0].length, byFamily[1].length); i++) {
+      if (i < byFamily[0].length) toAttempt.push(byFamily[0][i]);
+      if (i < byFamily[1].length) toAttempt.push(byFamily[1][i]);
+    }
+    if (toAttempt.length === 1) {
+      this._connectTo(toAttempt[0].address, port, undefined, localPort);
+      return;
+    }
+    this.autoSelectFamilyAttemptedAddresses = [];
+    this[kState].attempts = {
+      addresses: toAttempt, next: 0, port, localPort, timeout, timer: null, errors: [],
+    };
+    this._attemptNextAddress();
+  }
+
+  // Connects to the next address of autoSelectFamily's list; when none is
+  // left, fails with every attempt's error.
+  _attemptNextAddress() {
+    const state = this[kState];
+    const attempts = state.attempts;
+    if (attempts.next === attempts.addresses.length) {
+      this.destroy(attempts.errors.length === 0
+        ? errors.simple(Error, 'ERR_SOCKET_CONNECTION_TIMEOUT', 'Socket connection timeout')
+        : errors.connectionAttemptsFailed(attempts.errors));
+      return;
+    }
+    const { address } = attempts.addresses[attempts.next++];
+    if (attempts.next > 1) {
+      // As Node: each later attempt connects a fresh handle, the previous
+      // one closed.
+      const stack = this[kStack];
+      const previous = openHandle(this);
+      if (previous !== null) previous.close();
+      if (!stack.destroyed) this._handle = new TcpHandle(stack, this);
+    }
+    this.autoSelectFamilyAttemptedAddresses.push(`${address}:${attempts.port}`);
+    this._connectTo(address, attempts.port, undefined, attempts.localPort);
+    if (attempts.next < attempts.addresses.length && this.connecting && openHandle(this) !== null) {
+      attempts.timer = setTimeout(() => this._onAttemptTimeout(), attempts.timeout);
+    }
+  }
+
+  // An address of autoSelectFamily's list did not answer in time: its
+  // connection is given up and the next address is tried.
+  _onAttemptTimeout() {
+    const state = this[kState];
+    const attempts = state.attempts;
+    attempts.timer = null;
+    const { address, port } = state.connectTarget;
+    this.emit('connectionAttemptTimeout', address, port, isIP(address));
+    attempts.errors.push(errors.systemError('ETIMEDOUT', 'connect', address, port));
+    const handle = openHandle(this);
+    if (handle !== null) handle.close();
+    if (this.connecting) this._attemptNextAddress();
+  }
+
+  _clearAttemptTimer() {
+    const attempts = this[kState].attempts;
+    if (attempts !== null && attempts.timer !== null) {
+      clearTimeout(attempts.timer);
+      attempts.timer = null;
+    }
+  }
+
   _connectTo(address, port, localAddress, localPort) {
     if (!this.connecting || this.destroyed) return;
     const stack = this[kStack];
@@ -626,6 +833,8 @@ class Socket extends Duplex {
     // As Node: a local port alone binds the family's wildcard address.
     if (localPort && !localAddress) localAddress = isIP(address) === 6 ? '::' : '0.0.0.0';
     this[kState].connectTarget = { address, port, localAddress, localPort };
+    // From its first attempt on the socket holds the process.
+    this._activityChanged();
     this.emit('connectionAttempt', address, port, isIP(address));
     handle.connect(address, port, localAddress || '', localPort || 0);
   }
@@ -724,6 +933,8 @@ class Socket extends Duplex {
 
   setTimeout(msecs, callback) {
     if (this.destroyed) return this;
+    // As Node: a plain property, set before the checks.
+    this.timeout = msecs;
     validateNumber(msecs, 'msecs');
     if (!Number.isFinite(msecs) || msecs < 0) {
       throw errors.outOfRange('msecs', 'a non-negative finite number', msecs);
@@ -732,7 +943,6 @@ class Socket extends Duplex {
     const state = this[kState];
     this._clearTimer();
     state.timeoutMs = msecs;
-    if (Object.prototype.hasOwnProperty.call(this, 'timeout')) this.timeout = msecs;
     if (msecs === 0) {
       if (callback) this.removeListener('timeout', callback);
     } else {
@@ -740,18 +950,6 @@ class Socket extends Duplex {
       this._touch();
     }
     return this;
-  }
-
-  get timeout() {
-    return this[kState].timeoutMs;
-  }
-
-  // In Node `timeout` is a plain property that setTimeout() writes: code
-  // may assign it (Node's own tests do), which changes no timer.
-  set timeout(value) {
-    Object.defineProperty(this, 'timeout', {
-      value, writable: true, enumerable: true, configurable: true,
-    });
   }
 
   _clearTimer() {
@@ -857,6 +1055,9 @@ class Socket extends Duplex {
     if (value === null || value === undefined) {
       state.detached = true;
     } else {
+      // A handle replaced stops reaching this socket.
+      const current = openHandle(this);
+      if (current !== null && current !== value && current instanceof TcpHandle) current._forget();
       state.handle = value;
       state.detached = false;
     }
@@ -871,7 +1072,10 @@ class Socket extends Duplex {
     const stack = this[kStack];
     if (!state || !stack) return;
     const handle = openHandle(this);
-    const active = !this.destroyed && (this.connecting || (handle !== null && (
+    // A connecting socket holds it from its first attempt on, not during
+    // the lookup (which holds the process by itself, as in Node).
+    const attempting = this.connecting && state.connectTarget !== null;
+    const active = !this.destroyed && (attempting || (handle !== null && (
       (handle.reading && !state.eofPending && !state.eofDelivered)
       || handle.queued > 0 || state.pendingFinal !== null)));
     if (active === state.active) return;

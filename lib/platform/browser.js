@@ -339,6 +339,11 @@ function captureFile() {
   throw error;
 }
 
+// As process.emitWarning(message, type, code): printed once, as Node prints.
+function emitWarning(message, type = 'Warning', code = undefined) {
+  console.warn(`${code ? `[${code}] ` : ''}${type}: ${message}`);
+}
+
 function writeConsole(text) {
   console.error(text.replace(/\n$/, ''));
 }
@@ -356,6 +361,14 @@ module.exports = {
   // Node's BlockList and SocketAddress have no browser counterpart.
   BlockList: undefined,
   SocketAddress: undefined,
+  normalizedArgsSymbol: Symbol('normalizedArgs'),
+  // Node 20's defaults.
+  autoSelectFamilyDefaults: () => ({ autoSelectFamily: true, attemptTimeout: 250 }),
+  // Linux's getaddrinfo flags, as Node's dns module has them there.
+  dnsHints: { ADDRCONFIG: 32, V4MAPPED: 8, ALL: 16 },
+  emitWarning,
+  // Node 20's default for byte streams.
+  defaultHighWaterMark: () => 16384,
   errno,
   systemErrorInfo,
   randomBytes,

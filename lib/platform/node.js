@@ -3,10 +3,12 @@
 // comes from here, so a browser build swaps this one file: the package.json
 // "browser" field maps it to ./browser.js, which exports the same names.
 const EventEmitter = require('node:events');
-const { Duplex, addAbortSignal } = require('node:stream');
+const stream = require('node:stream');
+const { Duplex, addAbortSignal } = stream;
 const { Buffer } = require('node:buffer');
 const util = require('node:util');
 const net = require('node:net');
+const dns = require('node:dns');
 const os = require('node:os');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -150,6 +152,12 @@ function writeConsole(text) {
   process.stderr.write(text);
 }
 
+// Node marks the arrays net._normalizeArgs() returns with a symbol of its
+// own (internal/net's normalizedArgsSymbol); reading it off one such array
+// lets Socket#connect accept arrays normalized by either module.
+const normalizedArgsSymbol = Object.getOwnPropertySymbols(net._normalizeArgs([]))
+  .find((symbol) => symbol.description === 'normalizedArgs') || Symbol('normalizedArgs');
+
 module.exports = {
   /** 'node' or 'browser'. */
   name: 'node',
@@ -163,6 +171,18 @@ module.exports = {
   isIPv6: net.isIPv6,
   BlockList: net.BlockList,
   SocketAddress: net.SocketAddress,
+  normalizedArgsSymbol,
+  // Node's defaults as its command line set them
+  // (--[no-]network-family-autoselection[-attempt-timeout]).
+  autoSelectFamilyDefaults: () => ({
+    autoSelectFamily: net.getDefaultAutoSelectFamily(),
+    attemptTimeout: net.getDefaultAutoSelectFamilyAttemptTimeout(),
+  }),
+  /** dns.lookup()'s hint flags. */
+  dnsHints: { ADDRCONFIG: dns.ADDRCONFIG, V4MAPPED: dns.V4MAPPED, ALL: dns.ALL },
+  emitWarning: (...args) => process.emitWarning(...args),
+  /** A stream's default highWaterMark in bytes. */
+  defaultHighWaterMark: () => stream.getDefaultHighWaterMark(false),
   /** Positive errno numbers by code (os.constants.errno). */
   errno: os.constants.errno,
   systemErrorInfo,
