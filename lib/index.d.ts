@@ -157,6 +157,8 @@ export interface TcpSocketConnectOptions {
   family?: 0 | 4 | 6;
   hints?: number;
   lookup?: nodeNet.LookupFunction;
+  autoSelectFamily?: boolean;
+  autoSelectFamilyAttemptTimeout?: number;
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
@@ -212,7 +214,10 @@ export declare class Socket extends Duplex {
   readonly remotePort?: number;
   readonly remoteFamily?: string;
   readonly readyState: nodeNet.SocketReadyState;
-  readonly timeout?: number;
+  /** What setTimeout() was last given; a plain property, as in Node. */
+  timeout?: number;
+  /** The addresses autoSelectFamily tried, as `address:port`. */
+  autoSelectFamilyAttemptedAddresses?: string[];
 }
 
 export interface ServerOptions {
@@ -286,6 +291,11 @@ export interface StackNet {
   setDefaultAutoSelectFamily(value: boolean): void;
   getDefaultAutoSelectFamilyAttemptTimeout(): number;
   setDefaultAutoSelectFamilyAttemptTimeout(value: number): void;
+  _normalizeArgs(args: unknown[]): [object, ((...args: unknown[]) => void) | null];
+  /** Deprecated in Node (DEP0121); a no-op that warns once. */
+  _setSimultaneousAccepts(handle?: unknown): void;
+  /** cluster's internal in Node; a stack answers UV_EINVAL. */
+  _createServerHandle(...args: unknown[]): number;
   readonly stack: Stack;
 }
 
