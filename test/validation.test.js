@@ -278,6 +278,22 @@ describe('net: constructors, properties and validation', function () {
       assert.deepEqual(stack, [true, false, true, false]);
     });
 
+    it('connect({ keepAlive, keepAliveInitialDelay }) hands the handle whole seconds once connected, and 0 for a delay that is not positive', async function () {
+      const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
+        const server = await listen(net.createServer((socket) => socket.end()), 0, host);
+        const calls = [];
+        for (const delay of [123, 456123, -123000, undefined]) {
+          const client = net.connect({ port: server.address().port, host, keepAlive: true, keepAliveInitialDelay: delay });
+          client._handle.setKeepAlive = (enable, seconds) => calls.push([enable, seconds]);
+          await new Promise((resolve) => client.on('close', resolve).resume());
+        }
+        await closeServer(server);
+        return calls;
+      });
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, [[true, 0], [true, 456], [true, 0], [true, 0]]);
+    });
+
     it('setKeepAlive(enable, delay) hands the handle whole seconds, and only changes', async function () {
       const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
         const server = await listen(net.createServer(), 0, host);

@@ -644,7 +644,9 @@ class Socket extends Duplex {
     if (options.noDelay !== undefined) this[kState].noDelay = Boolean(options.noDelay);
     if (options.keepAlive !== undefined) {
       this[kState].keepAlive = Boolean(options.keepAlive);
-      this[kState].keepAliveDelay = keepAliveSeconds(options.keepAliveInitialDelay);
+      // As the constructor: a delay that is not positive keeps the default.
+      const delay = options.keepAliveInitialDelay;
+      this[kState].keepAliveDelay = delay > 0 ? keepAliveSeconds(delay) : 0;
     }
     const state = this[kState];
     state.handleCreated = true;
