@@ -113,10 +113,14 @@ describe('the packed package', function () {
     assert.equal(stamp.source, ORIG_SHA256);
     const patches = (await fs.promises.readdir(path.join(ROOT, 'deps', 'patches'))).filter((name) => name.endsWith('.patch')).sort();
     assert.deepEqual(stamp.patches.map((patch) => patch.name), patches);
-    // Every patch is applied to the sources shipped: each one reverses cleanly.
-    for (const patch of patches) {
-      const reverse = await runCommand('patch', ['-p1', '-R', '--dry-run', '--batch', '-s', '-f',
-        '-d', path.join(unpacked, 'package', 'deps', 'lwip'), '-i', path.join(ROOT, 'deps', 'patches', patch)]);
+    // Every patch is applied to the sources shipped: taken back last first
+    // (a later patch may change lines an earlier one wrote), each reverses
+    // cleanly, on a copy.
+    const reversed = path.join(unpacked, 'lwip-reversed');
+    await fs.promises.cp(path.join(unpacked, 'package', 'deps', 'lwip'), reversed, { recursive: true });
+    for (const patch of [...patches].reverse()) {
+      const reverse = await runCommand('patch', ['-p1', '-R', '--batch', '-s', '-f',
+        '-d', reversed, '-i', path.join(ROOT, 'deps', 'patches', patch)]);
       assert.equal(reverse.code, 0, describeRun(`patch -R ${patch}`, reverse));
     }
   });
