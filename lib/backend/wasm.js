@@ -456,7 +456,9 @@ class WasmBackend {
   _queueWrite(id, chunks) {
     let pending = this._writes.get(id);
     if (pending === undefined) {
-      pending = { chunks: [], offset: 0, inCore: 0, shutdown: false };
+      // chunks[head] is the next to copy: shifting an array of many small
+      // writes one by one cost time quadratic in their number.
+      pending = { chunks: [], head: 0, offset: 0, inCore: 0, shutdown: false };
       this._writes.set(id, pending);
     }
     for (const chunk of chunks) if (chunk.length > 0) pending.chunks.push(chunk);
@@ -467,10 +469,10 @@ class WasmBackend {
   // bytes in order; a shutdown that waited follows the last of them.
   _pushWrites(id, pending) {
     const room = WRITE_AHEAD - pending.inCore;
-    if (room > 0 && pending.chunks.length > 0) {
+    if (room > 0 && pending.head < pending.chunks.length) {
       let length = 0;
-      for (let i = 0; i < pending.chunks.length && length < room; i++) {
-        length += pending.chunks[i].length - (i === 0 ? pending.offset : 0);
+      for (let i = pending.head; i < pending.chunks.length && length < room; i++) {
+        length += pending.chunks[i].length - (i === pending.head ? pending.offset : 0);
       }
       length = Math.min(length, room);
       // Without memory the pointer is 0, and the core fails the connection.
@@ -478,15 +480,22 @@ class WasmBackend {
       const bytes = pointer ? this._bytes() : null;
       let at = 0;
       while (at < length) {
-        const chunk = pending.chunks[0];
+        const chunk = pending.chunks[pending.head];
         const take = Math.min(chunk.length - pending.offset, length - at);
         if (bytes) bytes.set(chunk.subarray(pending.offset, pending.offset + take), pointer + at);
         at += take;
         pending.offset += take;
         if (pending.offset === chunk.length) {
-          pending.chunks.shift();
+          pending.chunks[pending.head++] = undefined;
           pending.offset = 0;
         }
+      }
+      if (pending.head === pending.chunks.length) {
+        pending.chunks = [];
+        pending.head = 0;
+      } else if (pending.head >= 1024 && pending.head * 2 >= pending.chunks.length) {
+        pending.chunks = pending.chunks.slice(pending.head);
+        pending.head = 0;
       }
       pending.inCore += length;
       this._core.tcpip_tcp_write(this._stack, id, pointer, length);
