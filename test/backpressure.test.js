@@ -87,6 +87,29 @@ describe('back-pressure', function () {
     });
   });
 
+  // Node's pummel/test-net-write-callbacks: on the wasm engine TCP took
+  // bytes inside a later write() of the same turn, and the callback of the
+  // write past the budget ran before those of the writes before it.
+  it('100,000 writes from one turn call back in order, once each, before end() calls back', async function () {
+    this.timeout(60000);
+    const { node, stack } = await runBoth(t.stack, ({ net, host }) => new Promise((resolve) => {
+      const server = net.createServer((socket) => socket.resume().on('end', () => socket.end()));
+      server.listen(0, host, () => {
+        const client = net.connect(server.address().port, host, () => {
+          const order = [];
+          for (let i = 0; i < 100000; i++) client.write('hello world', () => order.push(i));
+          client.end(() => {
+            const outOfOrder = order.findIndex((value, index) => value !== index);
+            client.on('close', () => server.close(() => resolve({ count: order.length, outOfOrder })));
+            client.resume();
+          });
+        });
+      });
+    }));
+    assert.deepEqual(stack, node);
+    assert.deepEqual(stack, { count: 100000, outOfOrder: -1 });
+  });
+
   it('write() returns false after a bounded amount when the reader never reads', async function () {
     const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
       const pair = await makePair(net, { host, serverOptions: { pauseOnConnect: true } });

@@ -363,7 +363,10 @@ class Socket extends Duplex {
     if (state.waitingWrite && state.handle.writesSettled(NATIVE_WRITE_BUDGET)) {
       const cb = state.waitingWrite;
       state.waitingWrite = null;
-      cb();
+      // On the wasm engine TCP may take bytes inside a later write() of the
+      // same turn: called back there, this write's callback would run before
+      // those of earlier writes, which the stream defers to the next tick.
+      nextTick(cb);
     }
   }
 
