@@ -3,26 +3,9 @@
 // validation, compared with node:net directly.
 const assert = require('node:assert/strict');
 const { withStack } = require('./helpers/stack.js');
-const { runBoth, errorShape, nodeNet } = require('./helpers/oracle.js');
+const { runBoth, errorShape, nodeNet, thrownShape } = require('./helpers/oracle.js');
 const { track, closed } = require('./helpers/events.js');
 const { listen, closeServer, nextEvent, readAll, within } = require('./helpers/util.js');
-
-/** The shape of what fn() throws; sockets/servers it made are released. */
-function thrown(fn) {
-  try {
-    const made = fn();
-    if (made && typeof made.destroy === 'function') {
-      made.on('error', () => {});
-      made.destroy();
-    } else if (made && typeof made.close === 'function') {
-      made.on('error', () => {});
-      made.close();
-    }
-  } catch (err) {
-    return errorShape(err, ['name', 'code', 'message']);
-  }
-  return 'no throw';
-}
 
 /** A port on which nothing listens: listen on an ephemeral one, close it. */
 async function closedPort(net, host) {
@@ -188,8 +171,8 @@ describe('errors', function () {
     };
     for (const [label, call] of Object.entries(cases)) {
       it(label, function () {
-        const node = thrown(() => call(nodeNet));
-        const ours = thrown(() => call(t.net));
+        const node = thrownShape(() => call(nodeNet), { release: true });
+        const ours = thrownShape(() => call(t.net), { release: true });
         assert.notEqual(node, 'no throw', 'node:net itself throws here');
         assert.deepEqual(ours, node);
       });

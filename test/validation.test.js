@@ -5,35 +5,18 @@
 const assert = require('node:assert/strict');
 const util = require('node:util');
 const { withStack } = require('./helpers/stack.js');
-const { runBoth, errorShape, nodeNet } = require('./helpers/oracle.js');
+const { runBoth, errorShape, nodeNet, thrownShape } = require('./helpers/oracle.js');
 const { runChild } = require('./helpers/child.js');
 const { track, closed } = require('./helpers/events.js');
 const {
   listen, connect, closeServer, nextEvent, readAll, within,
 } = require('./helpers/util.js');
 
-/** The shape of what fn() throws; a socket or server it made is released. */
-function thrown(fn) {
-  try {
-    const made = fn();
-    if (made && typeof made.destroy === 'function') {
-      made.on('error', () => {});
-      made.destroy();
-    } else if (made && typeof made.close === 'function') {
-      made.on('error', () => {});
-      made.close();
-    }
-  } catch (err) {
-    return errorShape(err, ['name', 'code', 'message']);
-  }
-  return 'no throw';
-}
-
 /** Compares what `call(net)` throws with node:net and with the stack's net. */
 function throwsLikeNode(t, label, call) {
   it(label, function () {
-    const node = thrown(() => call(nodeNet));
-    const ours = thrown(() => call(t.net));
+    const node = thrownShape(() => call(nodeNet), { release: true });
+    const ours = thrownShape(() => call(t.net), { release: true });
     assert.notEqual(node, 'no throw', 'node:net itself throws here');
     assert.deepEqual(ours, node);
   });
@@ -333,7 +316,7 @@ describe('net: constructors, properties and validation', function () {
       const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {
         const server = await listen(net.createServer(), 0, host);
         const client = await connect(net, server.address().port, host);
-        const error = thrown(() => { client.write('broken', 'buffer'); });
+        const error = thrownShape(() => { client.write('broken', 'buffer'); }, { release: true });
         client.destroy();
         await closeServer(server);
         return error;
@@ -371,8 +354,8 @@ describe('net: constructors, properties and validation', function () {
 
     it('with an IP host, family, hints and lookup go unchecked, as in Node', function () {
       const options = { port: 9, host: '127.0.0.1', family: 5, hints: -1, lookup: 'not a function' };
-      assert.equal(thrown(() => nodeNet.connect(options)), 'no throw');
-      assert.equal(thrown(() => t.net.connect(options)), 'no throw');
+      assert.equal(thrownShape(() => nodeNet.connect(options), { release: true }), 'no throw');
+      assert.equal(thrownShape(() => t.net.connect(options), { release: true }), 'no throw');
     });
 
     it('the timeout option is net.connect()\'s, not socket.connect()\'s', function () {

@@ -24,10 +24,21 @@ function errorShape(err, keys = ['name', 'code', 'errno', 'syscall', 'address', 
   return shape;
 }
 
-/** Calls fn() and returns the shape of what it throws (or 'no throw'). */
-function thrownShape(fn) {
+/**
+ * Calls fn() and returns the shape of what it throws (or 'no throw'); with
+ * `release`, a socket or server it made is released.
+ */
+function thrownShape(fn, { release = false } = {}) {
   try {
-    fn();
+    const made = fn();
+    if (!release) return 'no throw';
+    if (made && typeof made.destroy === 'function') {
+      made.on('error', () => {});
+      made.destroy();
+    } else if (made && typeof made.close === 'function') {
+      made.on('error', () => {});
+      made.close();
+    }
   } catch (err) {
     return errorShape(err, ['name', 'code', 'message']);
   }
