@@ -6,7 +6,38 @@
 const { errnoOf } = require('../errors.js');
 const { nextTick } = require('../platform/node.js');
 
-class TcpHandle {
+/**
+ * What a socket's handle offers whatever carries its bytes (the engine's
+ * TCP here, a kernel socket in kernel.js): forgetting it, and the reading
+ * switches Node's own modules use.
+ */
+class StreamHandle {
+  /** The handle ended by itself (an error): only forget it. */
+  _forget() {
+    if (this.closed) return;
+    this.closed = true;
+    this.reading = false;
+    this._stack._unregister(this.id);
+  }
+
+  // Node's own modules (http among them) reach into socket._handle to start
+  // and stop reading.
+  readStart() {
+    this._owner._resumeReading();
+    return 0;
+  }
+
+  readStop() {
+    this.reading = false;
+    return 0;
+  }
+
+  getAsyncId() {
+    return -1;
+  }
+}
+
+class TcpHandle extends StreamHandle {
   /**
    * Opens a handle under a fresh id of `stack` for `owner` (a Socket or
    * Server), whose _on* methods receive the engine's events; null for
@@ -16,6 +47,7 @@ class TcpHandle {
    * @param {number} [id] an id the engine chose (an accepted connection)
    */
   constructor(stack, owner, id) {
+    super();
     // Whether the engine knows the id: an accepted connection's it chose; a
     // client's handle exists from connect() on, as Node's does, and reaches
     // the engine when the address is known.
@@ -160,30 +192,6 @@ class TcpHandle {
     if (reset) this._engine.abort(this.id);
     else this._engine.close(this.id);
   }
-
-  /** The engine ended the handle itself (an ERROR event): only forget it. */
-  _forget() {
-    if (this.closed) return;
-    this.closed = true;
-    this.reading = false;
-    this._stack._unregister(this.id);
-  }
-
-  // Node's own modules (http among them) reach into socket._handle to start
-  // and stop reading.
-  readStart() {
-    this._owner._resumeReading();
-    return 0;
-  }
-
-  readStop() {
-    this.reading = false;
-    return 0;
-  }
-
-  getAsyncId() {
-    return -1;
-  }
 }
 
 // As Linux: a connection to the unspecified address goes to the host
@@ -210,4 +218,4 @@ function refuseAccepted(stack, id) {
   stack._backend.close(id);
 }
 
-module.exports = { TcpHandle, refuseAccepted };
+module.exports = { StreamHandle, TcpHandle, refuseAccepted };

@@ -13,6 +13,7 @@
 const platform = require('../platform/node.js');
 const errors = require('../errors.js');
 const { validateInt32 } = require('../validators.js');
+const { StreamHandle } = require('./handle.js');
 
 const { nextTick } = platform;
 
@@ -26,7 +27,7 @@ function kernelNet(what) {
  * A connection over a kernel stream (a Unix-domain socket, or a pipe given
  * as a descriptor), owned by a stack.net Socket.
  */
-class KernelHandle {
+class KernelHandle extends StreamHandle {
   /**
    * @param {import('../stack.js').Stack} stack
    * @param {object|null} owner the Socket receiving _onConnected, _onData,
@@ -35,6 +36,7 @@ class KernelHandle {
    * @param {boolean} opened whether the kernel socket is open already
    */
   constructor(stack, owner, connection, opened) {
+    super();
     // As TcpHandle's: whether the socket is open, or waits for connect().
     this.opened = opened;
     this.id = stack._allocateId();
@@ -204,27 +206,6 @@ class KernelHandle {
     if (typeof reset === 'function') this.afterClose(reset);
     this._forget();
     this._connection.destroy();
-  }
-
-  _forget() {
-    if (this.closed) return;
-    this.closed = true;
-    this.reading = false;
-    this._stack._unregister(this.id);
-  }
-
-  readStart() {
-    this._owner._resumeReading();
-    return 0;
-  }
-
-  readStop() {
-    this.reading = false;
-    return 0;
-  }
-
-  getAsyncId() {
-    return -1;
   }
 }
 
