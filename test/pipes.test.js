@@ -476,5 +476,28 @@ describe('Unix-domain sockets and descriptors (through the kernel)', function ()
       assert.deepEqual(results.stack, results.node);
       assert.equal(results.stack.text, 'through a descriptor');
     });
+
+    it('new Socket(fd), the legacy number form, opens the descriptor as { fd } does, as node:net', async function () {
+      const code = (kind) => `
+        const { Stack } = require('.');
+        const stack = new Stack();
+        const net = ${kind === 'node' ? "require('node:net')" : 'stack.net'};
+        const socket = new net.Socket(3);
+        const state = [socket.readable, socket.writable, socket.readyState, socket instanceof net.Socket];
+        socket.end('through fd 3', () => {
+          socket.destroy();
+          stack.destroy();
+          console.log(JSON.stringify(state));
+        });
+      `;
+      const results = {};
+      for (const kind of ['node', 'stack']) {
+        const child = spawn(process.execPath, ['-e', code(kind)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
+        const [state, written] = await within(Promise.all([readAll(child.stdout), readAll(child.stdio[3])]), 10000, `${kind} child`);
+        results[kind] = { state: JSON.parse(String(state)), written: String(written) };
+      }
+      assert.deepEqual(results.stack, results.node);
+      assert.deepEqual(results.stack, { state: [true, true, 'open', true], written: 'through fd 3' });
+    });
   });
 });

@@ -53,6 +53,8 @@ function buildNet(stackOf) {
   // that inherits from them (`net.Socket.call(this)` in an old-style
   // subclass), they initialize that object.
   function Socket(options) {
+    // As Node: a number is a file descriptor (the legacy form of new Socket({ fd })).
+    if (typeof options === 'number') options = { fd: options };
     if (!new.target) {
       if (this instanceof Socket) {
         BaseSocket._initialize(this, withStack(options, stackOf));
