@@ -169,6 +169,67 @@ describe('net.Socket', function () {
     });
   });
 
+  describe('the turn a connection comes up in', function () {
+    // A peer that writes and half-closes at once (as `nc -l -N` does): Node
+    // reads nothing before the turn after 'connect' or 'connection', so a
+    // write from a setImmediate or an await continuation still goes out.
+    for (const how of ['setImmediate', 'await']) {
+      it(`the client writes from ${how === 'await' ? 'an await continuation' : 'a setImmediate'} after 'connect' before the peer's data and end arrive`, async function () {
+        const { node, stack } = await runBoth(t.stack, ({ net, host }) => new Promise((resolve) => {
+          const client = [];
+          const server = net.createServer((socket) => {
+            const got = [];
+            socket.on('data', (data) => got.push(String(data)));
+            socket.on('close', () => client.push(['the server read', got.join('')]));
+            socket.end('hello');
+          });
+          server.listen(0, host, () => {
+            const socket = net.connect(server.address().port, host);
+            socket.on('connect', async () => {
+              client.push('connect');
+              const write = () => socket.write('x', (error) => client.push(['write', error ? error.code : null]));
+              if (how === 'await') {
+                await null;
+                write();
+              } else {
+                setImmediate(write);
+              }
+            });
+            socket.on('data', (data) => client.push(['data', String(data)]));
+            socket.on('end', () => client.push('end'));
+            socket.on('error', (error) => client.push(['error', error.code]));
+            socket.on('close', () => server.close(() => resolve(client)));
+          });
+        }));
+        const order = (log) => log.filter((entry) => entry[0] !== 'the server read');
+        assert.deepEqual(order(stack), order(node));
+        assert.deepEqual(order(stack), ['connect', ['write', null], ['data', 'hello'], 'end']);
+        assert.deepEqual(stack.find((entry) => entry[0] === 'the server read'), ['the server read', 'x']);
+      });
+    }
+
+    it("the server writes from a setImmediate after 'connection' before the client's data and end arrive", async function () {
+      const { node, stack } = await runBoth(t.stack, ({ net, host }) => new Promise((resolve) => {
+        const log = [];
+        const server = net.createServer((socket) => {
+          log.push('connection');
+          setImmediate(() => socket.write('y', (error) => log.push(['write', error ? error.code : null])));
+          socket.on('data', (data) => log.push(['data', String(data)]));
+          socket.on('end', () => log.push('end'));
+          socket.on('error', (error) => log.push(['error', error.code]));
+          socket.on('close', () => server.close(() => resolve(log)));
+        });
+        server.listen(0, host, () => {
+          const client = net.connect(server.address().port, host);
+          client.on('data', () => {});
+          client.end('hi');
+        });
+      }));
+      assert.deepEqual(stack, node);
+      assert.deepEqual(stack, ['connection', ['write', null], ['data', 'hi'], 'end']);
+    });
+  });
+
   describe('half-close', function () {
     it('allowHalfOpen: the server keeps writing after the client ended', async function () {
       const { node, stack } = await runBoth(t.stack, async ({ net, host }) => {

@@ -1358,6 +1358,63 @@ describe('wire faults found by fuzzing', function () {
     }
   });
 
+  // A server that writes and half-closes as soon as it accepts (`nc -l -N`):
+  // its SYN-ACK, data and FIN reach the stack at once. Node reads nothing
+  // before the turn after 'connect', so a client writing from a setImmediate
+  // or an await continuation after 'connect' always gets its bytes out.
+  // The stack used to deliver the data and the end in the turn of 'connect',
+  // and such a write failed with ERR_STREAM_WRITE_AFTER_END.
+  describe("a server that answers a connection with data and FIN at once ('connect' and the peer's end in one turn)", function () {
+    const PORT = 5556;
+    for (const family of FAMILIES) {
+      for (const how of ['setImmediate', 'await']) {
+        it(`${family.name}: a client writing from ${how === 'await' ? 'an await continuation' : 'a setImmediate'} after 'connect' gets its bytes to the server, then reads the data and 'end'`, async function () {
+          this.timeout(30000);
+          const stack = make();
+          const tun = stack.createTunInterface({ ipAddress: ['10.0.0.1/24', 'fd00::1/64'] });
+          const synSeen = nextSyn(tun, family, PORT);
+          const client = stack.net.connect({ host: family.peerAddress, port: PORT });
+          const closed = nextEvent(client, 'close');
+          const log = [];
+          client.on('connect', async () => {
+            log.push('connect');
+            const write = () => client.write('request', (error) => log.push(['write', error ? error.code : null]));
+            if (how === 'await') {
+              await null;
+              write();
+            } else {
+              setImmediate(write);
+            }
+          });
+          client.on('data', (data) => log.push(['data', String(data)]));
+          client.on('end', () => log.push('end'));
+          client.on('error', (error) => log.push(['error', error.code]));
+          const syn = await synSeen;
+          const peer = new TcpPeer(tun, family, { port: PORT, stackPort: syn.sourcePort });
+          peer.acceptSyn(syn);
+          peer.sendData(Buffer.from('greeting'));
+          peer.send({ flags: TCP.FIN | TCP.ACK });
+          peer.sndNxt = seqAdd(peer.sndNxt, 1);
+
+          const request = await peer.next((s) => s.payload.length > 0, "the client's write");
+          assert.equal(String(request.payload), 'request');
+          assert.equal(request.seq, peer.rcvNxt);
+          peer.rcvNxt = seqAdd(request.seq, request.payload.length);
+          // Not half-open: having read the end, the client ends too (its FIN
+          // may ride on the request).
+          const fin = (request.flags & TCP.FIN) !== 0 ? request
+            : await peer.next((s) => (s.flags & TCP.FIN) !== 0, "the client's FIN");
+          assert.equal(seqAdd(fin.seq, fin.payload.length), peer.rcvNxt, 'the FIN follows the request');
+          peer.rcvNxt = seqAdd(peer.rcvNxt, 1);
+          peer.send({ flags: TCP.ACK });
+          await closed;
+          assert.deepEqual(log, ['connect', ['write', null], ['data', 'greeting'], 'end']);
+          assert.ok(peer.segments.every((s) => (s.flags & TCP.RST) === 0), 'no reset');
+        });
+      }
+    }
+  });
+
   // Before the fix a last segment that carried the FIN and had to be split
   // to fit the peer's window kept the FIN on its first part too
   // (tcp_split_unsent_seg ORed the head's flags back in): the peer ended the

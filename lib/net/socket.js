@@ -2,6 +2,7 @@
 // net.Socket over a tcpip stack, following Node's lib/net.js semantics.
 const {
   Duplex, addAbortSignal, Buffer, isIP, nextTick, setTimeout, clearTimeout, normalizedArgsSymbol, dnsHints,
+  engineHost,
 } = require('../platform/node.js');
 const errors = require('../errors.js');
 const {
@@ -101,6 +102,10 @@ function connectionState() {
     unread: null,
     readStarted: false,
     eofDelivered: false,
+    // What arrived in the turn the connection came up (data, null for the
+    // end, an error code), shown a turn later (see _holdReadsThisTurn);
+    // null when nothing is held back.
+    heldReads: null,
     handleCreated: false,
     descriptorUnconnected: false, // opened on a descriptor, not connected since
     handle: null, // the connection's TcpHandle, kept once closed for its counters
@@ -255,6 +260,30 @@ class Socket extends Duplex {
     this[kState].local = handle._local;
     this[kState].remote = handle._remote;
     this._activityChanged();
+    this._holdReadsThisTurn();
+  }
+
+  // Node reads a new connection in a later turn of the event loop than the
+  // one that reported it ('connect', or the server's 'connection'): what
+  // the user's code does in that turn (a write from a setImmediate or an
+  // await continuation) comes before any data or end from the peer, even
+  // one that wrote and half-closed at once. Events that come with the
+  // connection wait for the turn after next, past every immediate queued in
+  // this one.
+  _holdReadsThisTurn() {
+    const state = this[kState];
+    state.heldReads = [];
+    const release = () => {
+      const held = state.heldReads;
+      state.heldReads = null;
+      if (held === null || this.destroyed) return;
+      for (const event of held) {
+        if (event === null) this._onEof();
+        else if (typeof event === 'string' || event instanceof Error) this._onError(event);
+        else this._onData(event);
+      }
+    };
+    engineHost.scheduleTask(() => engineHost.scheduleTask(release));
   }
 
   // Starts the flow of data into the read buffer, as Node does for a new
@@ -283,6 +312,7 @@ class Socket extends Duplex {
     this._activityChanged();
     this._touch();
     if (this.destroyed) return;
+    this._holdReadsThisTurn();
     this.emit('connect');
     this.emit('ready');
     if (state.pendingWrite) {
@@ -299,6 +329,10 @@ class Socket extends Duplex {
 
   _onData(chunk) {
     const state = this[kState];
+    if (state.heldReads !== null) {
+      state.heldReads.push(chunk);
+      return;
+    }
     if (this[kOnread] !== null) {
       this._onDataForBuffer(chunk);
       return;
@@ -333,7 +367,7 @@ class Socket extends Duplex {
     const state = this[kState];
     const queued = state.handle != null ? state.handle.queued : 0;
     const inFlight = this.connecting || this.writableLength > 0 || queued > 0 || state.unconsumed > 0 ||
-      state.unread !== null;
+      state.unread !== null || (state.heldReads !== null && state.heldReads.length > 0);
     this.destroy(inFlight ? errors.systemError('ECONNABORTED', 'read') : undefined);
   }
 
@@ -341,6 +375,10 @@ class Socket extends Duplex {
   // reading (pauseOnConnect) or whose reader is full sees it later.
   _onEof() {
     const state = this[kState];
+    if (state.heldReads !== null) {
+      state.heldReads.push(null);
+      return;
+    }
     if (state.handle.reading) this._deliverEof();
     else state.eofPending = true;
   }
@@ -381,6 +419,13 @@ class Socket extends Duplex {
   // Unix-domain socket's, already shaped by node:net as Node shows it).
   _onError(code) {
     const state = this[kState];
+    if (state.heldReads !== null) {
+      // A reset after data: the data is read first, as in Node. The engine
+      // is done with the connection already.
+      state.handle._forget();
+      state.heldReads.push(code);
+      return;
+    }
     state.handle._forget();
     let error;
     if (typeof code !== 'string') {
