@@ -1358,6 +1358,49 @@ describe('wire faults found by fuzzing', function () {
     }
   });
 
+  // lwIP kept the listen backlog in 8 bits and counted half-open
+  // connections against it: past 255 a burst's SYNs were dropped, and each
+  // waited for its retransmission, 3 s then (RFC 1122), 1 s now (RFC 6298).
+  // Linux answers such a burst (its backlog bounds connections waiting for
+  // accept(), which here go to JS at once; half-open ones are bounded apart,
+  // and SYN cookies answer past that), so a listener answers at least 2048.
+  describe('a burst of SYNs against the listen backlog', function () {
+    const family = FAMILIES[0];
+    for (const backlog of [undefined, 511, 3000]) {
+      const expected = Math.max(backlog || 0, 2048);
+      it(`listen(${backlog === undefined ? '' : `{ backlog: ${backlog} }`}): of ${expected + 100} SYNs at once, exactly ${expected} get a SYN-ACK; the rest are dropped without a reset`, async function () {
+        this.timeout(30000);
+        const stack = make();
+        const tun = stack.createTunInterface({ ipAddress: ['10.0.0.1/24', 'fd00::1/64'] });
+        const server = stack.net.createServer();
+        await new Promise((resolve) => server.listen({ port: SERVER_PORT, backlog }, resolve));
+        const answered = new Set();
+        let resets = 0;
+        tun.on('packet', (packet) => {
+          const segment = parseTcpPacket(packet);
+          if (!segment || segment.sourcePort !== SERVER_PORT) return;
+          if ((segment.flags & (TCP.SYN | TCP.ACK)) === (TCP.SYN | TCP.ACK)) answered.add(segment.destinationPort);
+          if (segment.flags & TCP.RST) resets++;
+        });
+        const first = 20000;
+        for (let i = 0; i < expected + 100; i++) {
+          tun.send(tcpPacket({
+            source: family.peerAddress, destination: family.stackAddress, sourcePort: first + i,
+            destinationPort: SERVER_PORT, seq: crypto.randomInt(0, 2 ** 32), ack: 0, flags: TCP.SYN,
+            options: [2, 4, 0x05, 0xb4], window: 65535,
+          }));
+        }
+        await echoBarrier(tun, family, 'the reply to an echo request sent after the SYNs');
+        await waitFor(() => answered.size >= expected, 10000, `${expected} SYN-ACKs`);
+        await echoBarrier(tun, family, 'a second echo barrier');
+        assert.equal(answered.size, expected);
+        assert.deepEqual([...answered].sort((a, b) => a - b), Array.from({ length: expected }, (_, i) => first + i),
+          'the first SYNs, in order, are the ones answered');
+        assert.equal(resets, 0);
+      });
+    }
+  });
+
   // A server that writes and half-closes as soon as it accepts (`nc -l -N`):
   // its SYN-ACK, data and FIN reach the stack at once. Node reads nothing
   // before the turn after 'connect', so a client writing from a setImmediate

@@ -108,8 +108,10 @@ void tcpip_loopback_capture(struct pbuf *p, struct netif *netif);
 #define TCP_OOSEQ_MAX_PBUFS 256
 #define LWIP_TCP_SACK_OUT 0
 #define TCP_LISTEN_BACKLOG 1
-/* lwIP keeps the backlog in a u8_t (init.c refuses more than 0xff). */
-#define TCP_DEFAULT_LISTEN_BACKLOG 255
+/* lwIP counts half-open connections against a listener's backlog, 16 bits
+ * since patch 0025; src/core/tcp_socket.c gives every listener at least
+ * 2048, as Linux answers a burst (only tcp_listen() without one uses this). */
+#define TCP_DEFAULT_LISTEN_BACKLOG 511
 #define LWIP_TCP_KEEPALIVE 1
 #define LWIP_TCP_TIMESTAMPS 0
 #define TCP_CALCULATE_EFF_SEND_MSS 1

@@ -15,6 +15,8 @@
 
 /* tcp_write() and tcp_recved() take 16-bit lengths. */
 #define LWIP_LEN_MAX 0xFFFFu
+/* Half-open connections a listener answers at least (see tcpip_tcp_listen). */
+#define TCPIP_SYN_BACKLOG 2048
 
 static tcpip_tcp_socket *socket_create(tcpip_stack *stack, uint32_t id) {
   if (id == 0 || tcpip_id_map_get(&stack->sockets, id) != NULL) return NULL;
@@ -376,8 +378,17 @@ void tcpip_tcp_listen(tcpip_stack *stack, uint32_t id, const char *address, uint
     fail_with_pcb(socket, pcb, tcpip_error_from_lwip(err));
     return;
   }
-  if (backlog <= 0 || backlog > 0xFF) backlog = 0xFF;
-  struct tcp_pcb *listen_pcb = tcp_listen_with_backlog_and_err(pcb, (u8_t)backlog, &err);
+  /* lwIP counts half-open connections against the backlog and drops SYNs
+     past it. The backlog Linux honours is another queue, of connections
+     waiting for accept(), which here is always empty (every connection goes
+     to JS at once); its half-open ones are bounded apart
+     (tcp_max_syn_backlog, 2048 on a typical host) and, with SYN cookies,
+     never dropped. So a burst of connections is answered as on Linux: up
+     to TCPIP_SYN_BACKLOG half-open, or the backlog given if more (at most
+     lwIP's 16 bits). */
+  if (backlog < TCPIP_SYN_BACKLOG) backlog = TCPIP_SYN_BACKLOG;
+  if (backlog > 0xFFFF) backlog = 0xFFFF;
+  struct tcp_pcb *listen_pcb = tcp_listen_with_backlog_and_err(pcb, (u16_t)backlog, &err);
   if (listen_pcb == NULL) {
     fail_with_pcb(socket, pcb, tcpip_error_from_lwip(err));
     return;
