@@ -1364,7 +1364,7 @@ describe('wire faults found by fuzzing', function () {
   // Linux answers such a burst (its backlog bounds connections waiting for
   // accept(), which here go to JS at once; half-open ones are bounded apart,
   // and SYN cookies answer past that), so a listener answers at least 2048.
-  describe('a burst of SYNs against the listen backlog', function () {
+  describe('a burst of SYNs against the listen backlog, and the first SYN retransmission', function () {
     const family = FAMILIES[0];
     for (const backlog of [undefined, 511, 3000]) {
       const expected = Math.max(backlog || 0, 2048);
@@ -1399,6 +1399,24 @@ describe('wire faults found by fuzzing', function () {
         assert.equal(resets, 0);
       });
     }
+
+    it('a SYN nobody answers is sent again after about 1 s (RFC 6298), not 3 s', async function () {
+      this.timeout(30000);
+      const stack = make();
+      const tun = stack.createTunInterface({ ipAddress: ['10.0.0.1/24', 'fd00::1/64'] });
+      const sent = [];
+      tun.on('packet', (packet) => {
+        const segment = parseTcpPacket(packet);
+        if (segment && segment.destinationPort === 5557 && (segment.flags & TCP.SYN)) sent.push({ at: Date.now(), seq: segment.seq });
+      });
+      const client = stack.net.connect({ host: family.peerAddress, port: 5557 });
+      client.on('error', () => {});
+      await waitFor(() => sent.length >= 2, 10000, 'the SYN sent again');
+      client.destroy();
+      assert.equal(sent[1].seq, sent[0].seq, 'the same SYN');
+      const gap = sent[1].at - sent[0].at;
+      assert.ok(gap >= 800 && gap < 2900, `sent again ${gap} ms after the first`);
+    });
   });
 
   // A server that writes and half-closes as soon as it accepts (`nc -l -N`):

@@ -112,6 +112,9 @@ void tcpip_loopback_capture(struct pbuf *p, struct netif *netif);
  * since patch 0025; src/core/tcp_socket.c gives every listener at least
  * 2048, as Linux answers a burst (only tcp_listen() without one uses this). */
 #define TCP_DEFAULT_LISTEN_BACKLOG 511
+/* RFC 6298's 1 s before the first round-trip measurement (patch 0026);
+ * lwIP's default is the 3 s of RFC 1122. */
+#define TCP_INITIAL_RTO 1000
 #define LWIP_TCP_KEEPALIVE 1
 #define LWIP_TCP_TIMESTAMPS 0
 #define TCP_CALCULATE_EFF_SEND_MSS 1
