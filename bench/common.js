@@ -2,6 +2,7 @@
 // Shared pieces of the benchmarks: every figure is measured next to a
 // baseline (Node's `net` over the kernel loopback) in the same run.
 const nodeNet = require('node:net');
+const os = require('node:os');
 const { Stack } = require('..');
 
 // `backend` ('native' | 'wasm') forces one; without it, the default backend.
@@ -66,6 +67,13 @@ async function compare({ warmup, measure, rounds, better = 'higher', extra = [],
   return envs.map(({ name, env, best }) => ({ name, env, value: best }));
 }
 
+// What each figure depends on: the load average when the run started and
+// the CPUs this process may use (fewer than the machine's under taskset).
+function machineLine() {
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  return `load average ${load}; ${os.availableParallelism()} of ${os.cpus().length} CPUs available`;
+}
+
 function format(value, digits = 2) {
   return Number(value).toFixed(digits);
 }
@@ -74,4 +82,6 @@ function format(value, digits = 2) {
 // as issue 4 states it: a reference figure, not measured by these benchmarks.
 const TCPIP_JS_GBPS = 0.25;
 
-module.exports = { createLoopbackStack, twoStacks, targets, listen, closeServer, compare, format, TCPIP_JS_GBPS };
+module.exports = {
+  createLoopbackStack, twoStacks, targets, listen, closeServer, compare, format, machineLine, TCPIP_JS_GBPS,
+};

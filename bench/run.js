@@ -9,6 +9,7 @@ const benches = [
   ['write-cost.js'],
   ['latency.js'],
   ['connect-rate.js'],
+  ['burst.js'],
   ['memory.js', '--expose-gc'],
   ['links.js'],
   ['wasm.js'],
