@@ -3,6 +3,7 @@
 // baseline (Node's `net` over the kernel loopback) in the same run.
 const nodeNet = require('node:net');
 const os = require('node:os');
+const { spawn } = require('node:child_process');
 const { Stack } = require('..');
 
 // `backend` ('native' | 'wasm') forces one; without it, the default backend.
@@ -67,11 +68,23 @@ async function compare({ warmup, measure, rounds, better = 'higher', extra = [],
   return envs.map(({ name, env, best }) => ({ name, env, value: best }));
 }
 
-// What each figure depends on: the load average when the run started and
-// the CPUs this process may use (fewer than the machine's under taskset).
+// BENCH_BUSY=1: one CPU-bound process per core of the machine runs beside
+// the whole benchmark, baseline and subject alike, as on a CI runner or a
+// laptop that is building something. Each exits once its parent is gone.
+const HOG = 'const parent = process.ppid; for (;;) { for (let i = 0; i < 1e7; i++); if (process.ppid !== parent) process.exit(); }';
+const hogs = [];
+if (process.env.BENCH_BUSY === '1') {
+  for (let i = 0; i < os.cpus().length; i++) hogs.push(spawn(process.execPath, ['-e', HOG], { stdio: 'ignore' }));
+  process.on('exit', () => { for (const hog of hogs) hog.kill(); });
+}
+
+// What each figure depends on: the load average when the run started, the
+// CPUs this process may use (fewer than the machine's under taskset), and
+// the CPU-bound processes beside it.
 function machineLine() {
   const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
-  return `load average ${load}; ${os.availableParallelism()} of ${os.cpus().length} CPUs available`;
+  const busy = hogs.length > 0 ? `; busy: ${hogs.length} CPU-bound processes beside` : '';
+  return `load average ${load}; ${os.availableParallelism()} of ${os.cpus().length} CPUs available${busy}`;
 }
 
 function format(value, digits = 2) {

@@ -1,15 +1,15 @@
 'use strict';
 // Sequential connect + close: connections per second.
-const { listen, closeServer, compare, format } = require('./common.js');
+const { listen, closeServer, compare, format, machineLine } = require('./common.js');
 
-async function measure(net, host, count) {
+async function measure(net, host, count, clientNet = net) {
   const server = await listen(net, host);
   server.on('connection', (socket) => socket.on('end', () => socket.end()));
   const { port } = server.address();
   const start = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {
     await new Promise((resolve, reject) => {
-      const c = net.connect(port, host, () => c.end());
+      const c = clientNet.connect(port, host, () => c.end());
       c.on('error', reject);
       c.on('close', resolve);
       c.resume();
@@ -29,10 +29,10 @@ async function main() {
     measure: (env) => measure(env.net, env.host, count),
   });
   const baseline = results[0].value;
-  console.log(`sequential connect+close, ${count} connections, best of ${rounds}`);
+  console.log(`sequential connect+close, ${count} connections, best of ${rounds}; ${machineLine()}`);
   for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.value, 0)} conn/s  ${format(r.value / baseline)}x`);
   return results;
 }
 
 if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });
-module.exports = { main };
+module.exports = { main, measure };

@@ -1,14 +1,14 @@
 'use strict';
 // 1-byte request/response round trips on one connection.
-const { listen, closeServer, compare, format } = require('./common.js');
+const { listen, closeServer, compare, format, machineLine } = require('./common.js');
 
-async function measure(net, host, rounds) {
+async function measure(net, host, rounds, clientNet = net) {
   const server = await listen(net, host);
   server.on('connection', (socket) => {
     socket.setNoDelay(true);
     socket.on('data', (d) => socket.write(d));
   });
-  const client = net.connect(server.address().port, host);
+  const client = clientNet.connect(server.address().port, host);
   client.setNoDelay(true);
   await new Promise((resolve) => client.once('connect', resolve));
   const one = Buffer.from([1]);
@@ -37,10 +37,10 @@ async function main() {
     measure: (env) => measure(env.net, env.host, count),
   });
   const baseline = results[0].value;
-  console.log(`1-byte request/response, ${count} round trips, best of ${rounds}`);
+  console.log(`1-byte request/response, ${count} round trips, best of ${rounds}; ${machineLine()}`);
   for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.value, 1)} us/round trip  ${format(r.value / baseline)}x`);
   return results;
 }
 
 if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });
-module.exports = { main };
+module.exports = { main, measure };

@@ -1,6 +1,6 @@
 'use strict';
 // Bulk TCP throughput, socket to socket, one direction.
-const { compare, format } = require('./common.js');
+const { compare, format, machineLine } = require('./common.js');
 const { bulk } = require('./bulk.js');
 
 // `net` serves; `clientNet` (the same by default) connects. Gbit/s.
@@ -18,7 +18,7 @@ async function main() {
     measure: (env) => measure(env.net, env.host, bytes),
   });
   const baseline = results[0].value;
-  console.log(`bulk throughput, ${bytes / 2 ** 20} MiB per run, best of ${rounds}`);
+  console.log(`bulk throughput, ${bytes / 2 ** 20} MiB per run, best of ${rounds}; ${machineLine()}`);
   for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.value)} Gbit/s  ${format(r.value / baseline)}x`);
   return results;
 }
