@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -16,6 +17,19 @@ static inline void CpuRelax() {
 #elif defined(__aarch64__)
   asm volatile("yield");
 #endif
+}
+
+// One step of waiting for the other thread of a hand-off. A pause first:
+// when the other thread has a core of its own it answers within
+// microseconds. Every 64th step yields: when it shares this core (one CPU,
+// or every core busy), a wake-up made it runnable here, and only giving up
+// the core lets it run before this thread's slice ends.
+static inline void SpinStep(int step) {
+  if (step % 64 == 0) {
+    sched_yield();
+  } else {
+    CpuRelax();
+  }
 }
 
 static void MakeWakePipe(int fds[2]) {
@@ -138,12 +152,10 @@ void StackWorker::TakeEvents(std::vector<Event>& out) {
 
 bool StackWorker::SpinForEvents(std::chrono::microseconds limit) const {
   auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    for (int i = 0; i < 64; i++) {
-      if (events_ready_.load(std::memory_order_acquire)) return true;
-      CpuRelax();
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+  for (int step = 1;; step++) {
+    if (events_ready_.load(std::memory_order_acquire)) return true;
+    SpinStep(step);
+    if (step % 64 == 0 && std::chrono::steady_clock::now() >= deadline) return false;
   }
 }
 
@@ -403,9 +415,9 @@ void StackWorker::Run() {
   for (;;) {
     if (busy && wake_at > Clock::now()) {
       auto deadline = std::min(wake_at, Clock::now() + kSpinBeforeSleep);
-      for (int i = 1; !commands_posted_.load(std::memory_order_acquire); i++) {
-        CpuRelax();
-        if (i % 64 == 0 && Clock::now() >= deadline) break;
+      for (int step = 1; !commands_posted_.load(std::memory_order_acquire); step++) {
+        SpinStep(step);
+        if (step % 64 == 0 && Clock::now() >= deadline) break;
       }
     }
     {
