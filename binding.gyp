@@ -27,6 +27,7 @@
         "src/node/link.cc",
         "src/node/link_binding.cc",
         "src/node/stack_binding.cc",
+        "src/node/stack_core.cc",
         "src/node/stack_worker.cc",
         "<(lwip)/core/def.c",
         "<(lwip)/core/inet_chksum.c",

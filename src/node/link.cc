@@ -1,7 +1,5 @@
 #include "link.h"
 
-#include "stack_worker.h"
-
 namespace tcpip {
 
 // A long turn hands its packets over in batches of this many, so the other
@@ -15,16 +13,16 @@ void FreeDeliveries(std::vector<LinkDelivery>& deliveries) {
 
 void Inbox::Deliver(std::vector<LinkDelivery>& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (worker_ == nullptr) {
+  if (target_ == nullptr) {
     FreeDeliveries(batch);
     return;
   }
-  worker_->PostDeliveries(batch);
+  target_->PostDeliveries(batch);
 }
 
 void Inbox::Close() {
   std::lock_guard<std::mutex> lock(mutex_);
-  worker_ = nullptr;
+  target_ = nullptr;
 }
 
 void LinkCounters::Publish(const tcpip_link_counters& counters) {

@@ -24,8 +24,6 @@ namespace tcpip {
 
 using Clock = std::chrono::steady_clock;
 
-class StackWorker;
-
 // A packet on its way over a link: for interface `interface_id` of the
 // receiving stack, not before `due`.
 struct LinkDelivery {
@@ -36,11 +34,22 @@ struct LinkDelivery {
 
 void FreeDeliveries(std::vector<LinkDelivery>& deliveries);
 
-// Where a link delivers: one stack's worker, for as long as it runs. The
-// link holds this, not the worker, so either stack can go away first.
+// What a link delivers to: a stack's driver (its worker thread, or the JS
+// thread). PostDeliveries takes every packet of `batch` and leaves it empty;
+// any thread may call it.
+class DeliveryTarget {
+ public:
+  virtual void PostDeliveries(std::vector<LinkDelivery>& batch) = 0;
+
+ protected:
+  ~DeliveryTarget() = default;
+};
+
+// Where a link delivers: one stack's driver, for as long as it runs. The
+// link holds this, not the driver, so either stack can go away first.
 class Inbox {
  public:
-  explicit Inbox(StackWorker* worker) : worker_(worker) {}
+  explicit Inbox(DeliveryTarget* target) : target_(target) {}
   // Takes every packet of `batch` and leaves it empty: the worker gets them
   // in one go, or they are freed if the stack is gone.
   void Deliver(std::vector<LinkDelivery>& batch);
@@ -48,7 +57,7 @@ class Inbox {
 
  private:
   std::mutex mutex_;
-  StackWorker* worker_;
+  DeliveryTarget* target_;
 };
 
 // A direction's counters as JS reads them: the sender stores, JS loads.
