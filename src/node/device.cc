@@ -36,7 +36,10 @@ int OpenKernelDevice(const std::string& name, bool tap, const char** syscall) {
 #endif
 }
 
-KernelDevice::KernelDevice(uint32_t interface_id, int fd) : interface_id_(interface_id), fd_(fd) {
+static constexpr size_t kReadBytes = 65536;
+
+KernelDevice::KernelDevice(uint32_t interface_id, int fd)
+    : interface_id_(interface_id), fd_(fd), buffer_(new uint8_t[kReadBytes]) {
   int flags = fcntl(fd_, F_GETFL);
   if (flags >= 0) fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
 }
@@ -56,12 +59,11 @@ void KernelDevice::Sink(void* context, tcpip_packet* packet) {
 }
 
 void KernelDevice::Receive(tcpip_stack* stack, int budget) {
-  static thread_local uint8_t buffer[65536];
   for (int i = 0; i < budget; i++) {
-    ssize_t length = read(fd_, buffer, sizeof buffer);
+    ssize_t length = read(fd_, buffer_.get(), kReadBytes);
     if (length < 0 && errno == EINTR) continue;
     if (length <= 0) return;  // EAGAIN: drained (or the device went away)
-    tcpip_interface_input(stack, interface_id_, buffer, static_cast<size_t>(length));
+    tcpip_interface_input(stack, interface_id_, buffer_.get(), static_cast<size_t>(length));
   }
 }
 

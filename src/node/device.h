@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "../core/tcpip.h"
@@ -33,6 +34,9 @@ class KernelDevice {
  private:
   uint32_t interface_id_;
   int fd_;
+  // Where a read lands: the device's own, not a thread-local (the addon's
+  // TLS block is copied when a JS-thread stack is entered: tls_context.h).
+  std::unique_ptr<uint8_t[]> buffer_;
 };
 
 }  // namespace tcpip
