@@ -12,6 +12,14 @@ export interface StackOptions {
    * wasm (with a warning in Node).
    */
   backend?: 'native' | 'wasm';
+  /**
+   * Where a native stack's core runs: 'worker' (its own worker thread, the
+   * default) or 'js' (this JS thread, as the wasm engine's: no thread
+   * hand-off, for latency-bound uses; no kernel devices). By default
+   * TCPIP_NATIVE_THREAD from the environment, else 'worker'. Ignored by the
+   * wasm engine, which always runs on this thread.
+   */
+  thread?: 'worker' | 'js';
 }
 
 export interface InitOptions {
@@ -368,6 +376,8 @@ export declare class Stack {
   readonly destroyed: boolean;
   /** The engine this stack runs on. */
   readonly backend: 'native' | 'wasm';
+  /** Where its core runs: 'worker' (a native stack's own thread) or 'js' (this thread). */
+  readonly thread: 'worker' | 'js';
   createLoopbackInterface(options: LoopbackInterfaceOptions): LoopbackInterface;
   createTunInterface(options: HookInterfaceOptions): TunInterface;
   createTapInterface(options: TapInterfaceOptions): TapInterface;

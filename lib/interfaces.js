@@ -148,6 +148,14 @@ function nativeOnly(what) {
   return errors.simple(Error, 'ERR_TCPIP_NOT_SUPPORTED', `${what} need the native backend`);
 }
 
+// Kernel devices are read by a native stack's worker thread.
+function checkDeviceEngine(stack) {
+  if (!COMMANDS.attachDevice.engines.includes(stack.backend)) throw nativeOnly('Kernel TUN/TAP devices');
+  if (stack.thread !== 'worker') {
+    throw errors.simple(Error, 'ERR_TCPIP_NOT_SUPPORTED', "Kernel TUN/TAP devices need a native stack with thread: 'worker'");
+  }
+}
+
 function checkPorts(stack, ports) {
   if (!Array.isArray(ports)) throw errors.invalidArgType('options.ports', 'Array', ports);
   if (ports.length > LIMITS.MAX_BRIDGE_PORTS) {
@@ -202,13 +210,13 @@ class Interface extends EventEmitter {
     let deviceFd = -1;
     if (options.device !== undefined) {
       validateDeviceName(options.device, type);
-      if (!COMMANDS.attachDevice.engines.includes(stack.backend)) throw nativeOnly('Kernel TUN/TAP devices');
+      checkDeviceEngine(stack);
       deviceFd = openKernelDevice(options.device, type);
     }
     if (options.fd !== undefined) {
       if (type === 'loopback' || type === 'bridge') throw errors.invalidArgValue('options.fd', options.fd, `is not for a ${type} interface`);
       validateInt32Fd(options.fd);
-      if (!COMMANDS.attachDevice.engines.includes(stack.backend)) throw nativeOnly('Kernel TUN/TAP devices');
+      checkDeviceEngine(stack);
       if (platformName === 'browser') throw errors.notSupported('Kernel TUN/TAP devices');
       deviceFd = options.fd;
     }

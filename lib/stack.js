@@ -21,8 +21,10 @@ const { LIMITS: { MAX_INTERFACES } } = require('./backend/contract.js');
 
 class Stack {
   /**
-   * @param {{ backend?: 'native' | 'wasm' }} [options] without a backend:
-   *   TCPIP_BACKEND from the environment, else native, else wasm
+   * @param {{ backend?: 'native' | 'wasm', thread?: 'worker' | 'js' }} [options] without a backend:
+   *   TCPIP_BACKEND from the environment, else native, else wasm; `thread`
+   *   (native only): where the core runs, its own worker thread or this JS
+   *   thread, by default TCPIP_NATIVE_THREAD from the environment, else 'worker'
    */
   constructor(options = {}) {
     validateObject(options, 'options');
@@ -33,15 +35,22 @@ class Stack {
     this._captures = new Map(); // interface id -> running or closing Capture
     this._listenPorts = new ListenPorts();
     this.destroyed = false;
-    const { name, backend } = createBackend(options.backend, (type, id, a, b, c, d, e) => this._dispatch(type, id, a, b, c, d, e));
+    const { name, thread, backend } = createBackend(options.backend,
+      (type, id, a, b, c, d, e) => this._dispatch(type, id, a, b, c, d, e), options.thread);
     this._backend = backend;
     this._backendName = name;
+    this._thread = thread;
     this.net = createNet(this);
   }
 
   /** The engine this stack runs on: 'native' (a worker thread) or 'wasm' (this thread). */
   get backend() {
     return this._backendName;
+  }
+
+  /** Where the stack's core runs: 'worker' (a native stack's own thread) or 'js' (this thread). */
+  get thread() {
+    return this._thread;
   }
 
   /**

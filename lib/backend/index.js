@@ -6,6 +6,8 @@ const native = require('./native.js');
 const wasm = require('./wasm.js');
 
 const NAMES = Object.freeze(['native', 'wasm']);
+// Where a native stack's core runs: its own worker thread, or the JS thread.
+const THREADS = Object.freeze(['worker', 'js']);
 
 let fallbackWarned = false;
 
@@ -48,10 +50,35 @@ function resolveName(name) {
   return name === undefined ? defaultBackend() : checkName(name, 'options.backend');
 }
 
-function createBackend(name, dispatch) {
+// The thread a native stack gets without asking: TCPIP_NATIVE_THREAD if
+// set (Node), else its own worker.
+function defaultThread() {
+  const fromEnvironment = typeof process !== 'undefined' && process.env ? process.env.TCPIP_NATIVE_THREAD : undefined;
+  if (fromEnvironment) return checkThread(fromEnvironment, 'process.env.TCPIP_NATIVE_THREAD');
+  return 'worker';
+}
+
+function checkThread(thread, where) {
+  if (!THREADS.includes(thread)) {
+    const errors = require('../errors.js');
+    throw errors.invalidArgValue(where, thread, "must be one of: 'worker', 'js'");
+  }
+  return thread;
+}
+
+function resolveThread(thread) {
+  return thread === undefined ? defaultThread() : checkThread(thread, 'options.thread');
+}
+
+// `thread` applies to the native engine only: a wasm stack always runs on
+// the JS thread.
+function createBackend(name, dispatch, thread) {
   const resolved = resolveName(name);
-  const backend = resolved === 'native' ? native.create(dispatch) : wasm.create(dispatch);
-  return { name: resolved, backend };
+  const resolvedThread = resolveThread(thread);
+  if (resolved === 'native') {
+    return { name: resolved, thread: resolvedThread, backend: native.create(dispatch, { thread: resolvedThread }) };
+  }
+  return { name: resolved, thread: 'js', backend: wasm.create(dispatch) };
 }
 
 /**
@@ -64,4 +91,4 @@ async function init(options = {}) {
   await wasm.load(options.wasm);
 }
 
-module.exports = { EVENTS, NAMES, createBackend, init };
+module.exports = { EVENTS, NAMES, THREADS, createBackend, init };

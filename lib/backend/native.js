@@ -1,6 +1,6 @@
 'use strict';
 // The native backend: the Node-API addon (src/node), one worker thread per
-// stack. Bundles replace this file with native.browser.js.
+// stack, or the core on the JS thread ({ thread: 'js' }). Bundles replace this file with native.browser.js.
 //
 // Which addon: TCPIP_ADDON_PATH if set; else node-gyp-build's choice in the
 // package root: a local build (build/Release, build/Debug) before a prebuilt
@@ -39,9 +39,10 @@ function loadError() {
   return lastError;
 }
 
-function create(dispatch) {
+// options.thread: 'worker' (the stack's own thread) or 'js' (this thread).
+function create(dispatch, options = {}) {
   const { NativeStack } = loadAddon();
-  return new NativeStack(dispatch);
+  return new NativeStack(dispatch, { thread: options.thread === 'js' ? 'js' : 'worker' });
 }
 
 module.exports = { create, loadAddon, loadError, expected };

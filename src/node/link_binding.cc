@@ -19,7 +19,7 @@ LinkBinding::LinkBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Link
   Napi::Env env = info.Env();
   StackBinding* a = StackBinding::Unwrap(info[0].As<Napi::Object>());
   StackBinding* b = StackBinding::Unwrap(info[2].As<Napi::Object>());
-  if (a == nullptr || b == nullptr || a->worker() == nullptr || b->worker() == nullptr) {
+  if (a == nullptr || b == nullptr || !a->running() || !b->running()) {
     Napi::Error::New(env, "both stacks must be running").ThrowAsJavaScriptException();
     return;
   }
@@ -34,10 +34,9 @@ LinkBinding::LinkBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Link
   for (int direction = 0; direction < 2; direction++) {
     const End& from = ends_[direction];
     const End& to = ends_[1 - direction];
-    from.stack->worker()->Post(
+    from.stack->PostCommand(
         command::AttachLink{from.interface_id,
-                            std::make_shared<LinkDirection>(shared_, direction,
-                                                            to.stack->worker()->inbox(),
+                            std::make_shared<LinkDirection>(shared_, direction, to.stack->inbox(),
                                                             to.interface_id, header_bytes, seed)});
   }
 }
@@ -93,8 +92,8 @@ Napi::Value LinkBinding::Stats(const Napi::CallbackInfo& info) {
 // Gives both interfaces back to JS hooks; a stack already gone is skipped.
 Napi::Value LinkBinding::Detach(const Napi::CallbackInfo& info) {
   for (End& end : ends_) {
-    if (end.stack != nullptr && end.stack->worker() != nullptr) {
-      end.stack->worker()->Post(command::DetachLink{end.interface_id});
+    if (end.stack != nullptr && end.stack->running()) {
+      end.stack->PostCommand(command::DetachLink{end.interface_id});
     }
     end.stack = nullptr;
   }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace tcpip {
 
@@ -89,21 +90,52 @@ StackBinding::StackBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<St
   async_resource_ = Napi::Persistent(Napi::Object::New(env));
   async_context_ = std::make_unique<Napi::AsyncContext>(env, "tcpip.Stack",
                                                         async_resource_.Value());
+  bool on_js_thread = info[1].IsObject() &&
+                      StringOr(info[1].As<Napi::Object>().Get("thread")) == "js";
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   channel_ = new EventChannel;
   channel_->async.data = this;
   uv_async_init(loop, &channel_->async, &StackBinding::OnAsync);
   uv_unref(reinterpret_cast<uv_handle_t*>(&channel_->async));
+  channel_->open = 1;
   env_ = env;
-  try {
-    worker_ = std::make_unique<StackWorker>(
-        [channel = channel_] { uv_async_send(&channel->async); });
-  } catch (const std::exception& error) {
-    CloseChannel();
-    Napi::Error::New(env, std::string("cannot start the stack's worker: ") + error.what())
-        .ThrowAsJavaScriptException();
-    return;
+  if (on_js_thread) {
+    // Turns run as setImmediate's callbacks do: a check handle after I/O,
+    // and an idle handle so the loop does not block in I/O meanwhile. The
+    // timer alone never holds the process open.
+    uv_check_init(loop, &channel_->check);
+    uv_idle_init(loop, &channel_->idle);
+    uv_timer_init(loop, &channel_->timer);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&channel_->timer));
+    channel_->check.data = this;
+    channel_->timer.data = this;
+    channel_->inline_handles = true;
+    channel_->open = 4;
+    std::thread::id js_thread = std::this_thread::get_id();
+    inline_ = std::make_unique<InlineStack>([this, channel = channel_, js_thread] {
+      if (std::this_thread::get_id() == js_thread) {
+        RequestTurn();
+      } else {
+        uv_async_send(&channel->async);
+      }
+    });
+    if (!inline_->Open()) {
+      inline_.reset();
+      CloseChannel();
+      Napi::Error::New(env, "cannot create a stack on this thread").ThrowAsJavaScriptException();
+      return;
+    }
+  } else {
+    try {
+      worker_ = std::make_unique<StackWorker>(
+          [channel = channel_] { uv_async_send(&channel->async); });
+    } catch (const std::exception& error) {
+      CloseChannel();
+      Napi::Error::New(env, std::string("cannot start the stack's worker: ") + error.what())
+          .ThrowAsJavaScriptException();
+      return;
+    }
   }
   // An async hook: the environment (a worker_thread's, say) waits for the
   // channel's close callback, which lives in this addon, before unloading.
@@ -116,16 +148,36 @@ void StackBinding::OnEnvCleanup(napi_async_cleanup_hook_handle, void* self) {
 
 void StackBinding::CloseChannel() {
   if (channel_ == nullptr) return;
-  channel_->async.data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&channel_->async), [](uv_handle_t* handle) {
-    auto* channel = reinterpret_cast<EventChannel*>(handle);
+  auto closed = [](uv_handle_t* handle) {
+    auto* channel = static_cast<EventChannel*>(handle->data);
+    if (--channel->open > 0) return;
     if (channel->cleanup_hook != nullptr) napi_remove_async_cleanup_hook(channel->cleanup_hook);
     delete channel;
-  });
+  };
+  // No callback runs after uv_close(): data now names the channel.
+  channel_->async.data = channel_;
+  uv_close(reinterpret_cast<uv_handle_t*>(&channel_->async), closed);
+  if (channel_->inline_handles) {
+    channel_->check.data = channel_;
+    channel_->idle.data = channel_;
+    channel_->timer.data = channel_;
+    uv_close(reinterpret_cast<uv_handle_t*>(&channel_->check), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&channel_->idle), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&channel_->timer), closed);
+  }
   channel_ = nullptr;
+  turn_scheduled_ = false;
 }
 
 void StackBinding::Teardown() {
+  if (inline_ != nullptr) {
+    inline_->Stop();
+    inline_.reset();
+    pending_.clear();
+    leases_.clear();
+    CloseChannel();
+    return;
+  }
   if (worker_ == nullptr) return;
   worker_->Stop();
   pending_.clear();
@@ -138,13 +190,23 @@ void StackBinding::Teardown() {
 }
 
 bool StackBinding::Alive(Napi::Env env) {
-  if (worker_ != nullptr) return true;
+  if (running()) return true;
   Napi::Error::New(env, "stack is destroyed").ThrowAsJavaScriptException();
   return false;
 }
 
+std::shared_ptr<Inbox> StackBinding::inbox() const {
+  return inline_ != nullptr ? inline_->inbox() : worker_->inbox();
+}
+
 void StackBinding::PostCommand(Command&& command) {
   posted_++;
+  if (inline_ != nullptr) {
+    // Runs now; its events wait for the turn.
+    inline_->Apply(std::move(command));
+    RequestTurn();
+    return;
+  }
   worker_->Post(std::move(command));
 }
 
@@ -187,6 +249,20 @@ Napi::Value StackBinding::InterfaceInput(const Napi::CallbackInfo& info) {
   uint32_t id = IdOf(info);
   Napi::Uint8Array input = info[1].As<Napi::Uint8Array>();
   size_t length = input.ByteLength();
+  if (inline_ != nullptr) {
+    // The core takes it now: nothing queues.
+    if (length > TCPIP_PACKET_MAX) {
+      PostCommand(command::InterfaceInputOversize{id, std::vector<uint8_t>(input.Data(),
+                                                                           input.Data() + length)});
+      return Napi::Boolean::New(env, true);
+    }
+    uint8_t* bytes = nullptr;
+    PacketPtr packet(tcpip_packet_alloc(length, &bytes));
+    if (packet == nullptr) return Napi::Boolean::New(env, false);
+    if (length != 0) std::memcpy(bytes, input.Data(), length);
+    PostCommand(command::InterfaceInput{id, std::move(packet)});
+    return Napi::Boolean::New(env, true);
+  }
   if (!worker_->InputFits(length)) return Napi::Boolean::New(env, false);
   posted_++;
   if (length > TCPIP_PACKET_MAX) {
@@ -213,6 +289,14 @@ Napi::Value StackBinding::CaptureStart(const Napi::CallbackInfo& info) {
 // attachDevice(id, fd): the worker owns the kernel device's fd from now on.
 Napi::Value StackBinding::AttachDevice(const Napi::CallbackInfo& info) {
   if (!Alive(info.Env())) return info.Env().Undefined();
+  if (inline_ != nullptr) {
+    UniqueFd refused(info[1].As<Napi::Number>().Int32Value());
+    Napi::Error error = Napi::Error::New(
+        info.Env(), "Kernel TUN/TAP devices need a native stack with thread: 'worker'");
+    error.Set("code", Napi::String::New(info.Env(), "ERR_TCPIP_NOT_SUPPORTED"));
+    error.ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
   PostCommand(command::AttachDevice{IdOf(info), UniqueFd(info[1].As<Napi::Number>().Int32Value())});
   return info.Env().Undefined();
 }
@@ -381,7 +465,12 @@ Napi::Value StackBinding::Destroy(const Napi::CallbackInfo& info) {
 
 void StackBinding::OnAsync(uv_async_t* handle) {
   auto* self = static_cast<StackBinding*>(handle->data);
-  if (self == nullptr || self->worker_ == nullptr) return;
+  if (self->inline_ != nullptr) {
+    // A worker stack delivered packets over a link.
+    self->RequestTurn();
+    return;
+  }
+  if (self->worker_ == nullptr) return;
   // Nothing may leave a libuv callback. N-API failures (a worker_thread
   // being terminated) leave pending exceptions, not C++ ones
   // (NAPI_DISABLE_CPP_EXCEPTIONS); this guards what the C++ library throws.
@@ -425,7 +514,7 @@ void StackBinding::DispatchPending() {
   Napi::CallbackScope callback_scope(env, *async_context_);
   Napi::Function dispatch = dispatcher_.Value();
   Napi::Value receiver = env.Undefined();
-  for (size_t index = 0; index < pending_.size() && worker_ != nullptr; index++) {
+  for (size_t index = 0; index < pending_.size() && running(); index++) {
     Event& event = pending_[index];
     if (event.code == kEventWriteReleased) {
       // The core is done with a lent buffer: JS may collect it.
@@ -505,6 +594,66 @@ void StackBinding::DispatchPending() {
     }
   }
   pending_.clear();
+}
+
+void StackBinding::RequestTurn() {
+  turn_wanted_ = true;
+  if (turn_scheduled_ || channel_ == nullptr) return;
+  turn_scheduled_ = true;
+  uv_check_start(&channel_->check, &StackBinding::OnCheck);
+  uv_idle_start(&channel_->idle, [](uv_idle_t*) {});
+}
+
+void StackBinding::OnCheck(uv_check_t* handle) {
+  static_cast<StackBinding*>(handle->data)->RunTurns();
+}
+
+void StackBinding::OnTimer(uv_timer_t* handle) {
+  static_cast<StackBinding*>(handle->data)->RunTurns();
+}
+
+// Turns of a JS-thread stack, as the wasm engine's _run: poll the core and
+// dispatch its events while there are some, bounded in rounds per task so
+// the event loop's other work gets its turn; then rest until lwIP's next
+// timeout, a command or a delivery.
+void StackBinding::RunTurns() {
+  static constexpr int kMaxRounds = 64;
+  if (in_turns_ || inline_ == nullptr) return;
+  in_turns_ = true;
+  Clock::time_point wake_at = Clock::time_point::max();
+  try {
+    for (int round = 0; round < kMaxRounds && inline_ != nullptr; round++) {
+      turn_wanted_ = false;
+      wake_at = inline_->Turn(pending_);
+      if (pending_.empty()) {
+        if (!turn_wanted_ && wake_at > Clock::now()) break;
+        continue;
+      }
+      DispatchPending();
+    }
+  } catch (...) {
+    // Nothing may leave a libuv callback (see OnAsync).
+    pending_.clear();
+  }
+  in_turns_ = false;
+  if (inline_ == nullptr || channel_ == nullptr) return;
+  if (turn_wanted_ || wake_at <= Clock::now()) {
+    turn_wanted_ = false;
+    RequestTurn();
+    return;
+  }
+  if (turn_scheduled_) {
+    uv_check_stop(&channel_->check);
+    uv_idle_stop(&channel_->idle);
+    turn_scheduled_ = false;
+  }
+  if (wake_at == Clock::time_point::max()) {
+    uv_timer_stop(&channel_->timer);
+    return;
+  }
+  auto left = std::chrono::duration_cast<std::chrono::microseconds>(wake_at - Clock::now()).count();
+  uv_timer_start(&channel_->timer, &StackBinding::OnTimer,
+                 static_cast<uint64_t>((left + 999) / 1000), 0);
 }
 
 }  // namespace tcpip

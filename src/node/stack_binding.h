@@ -1,7 +1,10 @@
 // NativeStack: a JS handle per stack. JS calls become commands for the
 // stack's worker; the worker's events come back in batches through one
 // uv_async_t and are handed to a JS dispatcher, one call per event inside one
-// callback scope.
+// callback scope. With { thread: 'js' } the stack's core runs on the JS
+// thread instead (InlineStack): commands run in it when JS calls, and turns
+// run on later tasks of the event loop (a uv_check and uv_idle pair, as
+// setImmediate), with a uv_timer for lwIP's next timeout.
 #pragma once
 
 #include <napi.h>
@@ -12,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "inline_stack.h"
 #include "stack_worker.h"
 
 namespace tcpip {
@@ -28,14 +32,23 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   explicit StackBinding(const Napi::CallbackInfo& info);
   ~StackBinding() override { Teardown(); }
 
-  // For links: the worker while the stack runs, else null.
-  StackWorker* worker() const { return worker_.get(); }
+  // For links: whether the stack runs; then commands and the link inbox.
+  bool running() const { return worker_ != nullptr || inline_ != nullptr; }
+  void PostCommand(Command&& command);
+  std::shared_ptr<Inbox> inbox() const;
 
  private:
   // The uv handle that wakes the JS thread, and the cleanup hook that must
   // outlive it; freed by the handle's close callback.
+  // A JS-thread stack's turns use three more handles; the channel goes
+  // when all of its handles are closed.
   struct EventChannel {
     uv_async_t async;
+    uv_check_t check;
+    uv_idle_t idle;
+    uv_timer_t timer;
+    bool inline_handles = false;
+    int open = 0;
     napi_async_cleanup_hook_handle cleanup_hook = nullptr;
   };
 
@@ -43,7 +56,6 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   void CloseChannel();
   void Teardown();
   bool Alive(Napi::Env env);
-  void PostCommand(Command&& command);
   // The pieces of a write: runs of small chunks copied into one, large
   // chunks lent (held until the core releases them).
   command::Write WriteOf(uint32_t id, const std::vector<Napi::Uint8Array>& chunks);
@@ -74,6 +86,11 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   static void OnAsync(uv_async_t* handle);
   void Deliver();
   void DispatchPending();
+  // The JS-thread mode's turns.
+  static void OnCheck(uv_check_t* handle);
+  static void OnTimer(uv_timer_t* handle);
+  void RequestTurn();
+  void RunTurns();
 
   Napi::Env env_ = nullptr;
   Napi::FunctionReference dispatcher_;
@@ -81,6 +98,10 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   std::unique_ptr<Napi::AsyncContext> async_context_;
   EventChannel* channel_ = nullptr;
   std::unique_ptr<StackWorker> worker_;
+  std::unique_ptr<InlineStack> inline_;  // instead of worker_, on the JS thread
+  bool turn_wanted_ = false;             // a command ran or packets arrived
+  bool turn_scheduled_ = false;          // check and idle are started
+  bool in_turns_ = false;
   std::vector<Event> pending_;
   uint64_t posted_ = 0;  // commands posted from JS, to spot replies in Deliver
   // JS buffers the core reads from (lent writes), until it releases them.
