@@ -6,8 +6,12 @@ const os = require('node:os');
 const { spawn } = require('node:child_process');
 const { Stack } = require('..');
 
-// `backend` ('native' | 'wasm') forces one; without it, the default backend.
+// `backend` ('native' | 'native-js' | 'wasm') forces one; without it, the
+// default backend. 'native-js' is the native engine with its core on the JS
+// thread ({ thread: 'js' }); 'native' is the worker-thread one.
 function newStack(backend) {
+  if (backend === 'native-js') return new Stack({ backend: 'native', thread: 'js' });
+  if (backend === 'native') return new Stack({ backend, thread: 'worker' });
   return backend ? new Stack({ backend }) : new Stack();
 }
 
@@ -31,7 +35,7 @@ function targets(extra = [], backends = [undefined]) {
   return [
     { name: 'kernel loopback (node:net)', make: () => ({ net: nodeNet, host: '127.0.0.1', teardown() {} }) },
     ...backends.map((backend) => ({
-      name: backend ? `tcpip ${backend}, one stack` : 'tcpip, one stack',
+      name: backend ? `tcpip ${backend === 'native-js' ? 'native (JS thread)' : backend}, one stack` : 'tcpip, one stack',
       make: () => {
         const stack = createLoopbackStack(backend);
         return { net: stack.net, host: '127.0.0.1', stack, teardown: () => stack.destroy() };

@@ -33,12 +33,13 @@ async function main() {
   const results = await compare({
     rounds,
     better: 'lower',
+    backends: process.env.TCPIP_BACKEND ? [undefined] : ['native', 'native-js', 'wasm'],
     warmup: (env) => measure(env.net, env.host, 2000),
     measure: (env) => measure(env.net, env.host, count),
   });
   const baseline = results[0].value;
   console.log(`1-byte request/response, ${count} round trips, best of ${rounds}; ${machineLine()}`);
-  for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.value, 1)} us/round trip  ${format(r.value / baseline)}x`);
+  for (const r of results) console.log(`  ${r.name.padEnd(36)} ${format(r.value, 1)} us/round trip  ${format(r.value / baseline)}x`);
   return results;
 }
 

@@ -1,7 +1,8 @@
 'use strict';
 // Latency-bound work between two stacks: a 1-byte request/response round
 // trip and sequential connect+close, over a native link and over TUN hooks
-// in JS, on each engine, next to one stack's loopback and the kernel
+// in JS, on each engine (the native one on a worker thread and on the JS
+// thread), next to one stack's loopback and the kernel
 // loopback in the same run. BENCH_BUSY=1 and `taskset -c 0` give the busy
 // and one-CPU variants (bench/run.js runs both).
 const { compare, twoStacks, format, machineLine } = require('./common.js');
@@ -31,6 +32,7 @@ const hooks = (ta, tb) => {
 const extra = [
   pairTarget('two native stacks, native link', 'native', (ta, tb) => link(ta, tb)),
   pairTarget('two native stacks, TUN hooks in JS', 'native', hooks),
+  pairTarget('two native JS-thread stacks, native link', 'native-js', (ta, tb) => link(ta, tb)),
   pairTarget('two wasm stacks, link (JS engine)', 'wasm', (ta, tb) => link(ta, tb)),
   pairTarget('two wasm stacks, TUN hooks in JS', 'wasm', hooks),
 ];
@@ -44,7 +46,7 @@ async function main() {
     rounds,
     better: 'lower',
     extra,
-    backends: ['native', 'wasm'],
+    backends: ['native', 'native-js', 'wasm'],
     warmup: (env) => latency.measure(env.net, env.host, 500, env.clientNet),
     measure: (env) => latency.measure(env.net, env.host, roundTrips, env.clientNet),
   });
@@ -53,7 +55,7 @@ async function main() {
   const rate = await compare({
     rounds,
     extra,
-    backends: ['native', 'wasm'],
+    backends: ['native', 'native-js', 'wasm'],
     warmup: (env) => connectRate.measure(env.net, env.host, 100, env.clientNet),
     measure: (env) => connectRate.measure(env.net, env.host, connections, env.clientNet),
   });
