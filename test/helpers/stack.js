@@ -6,11 +6,13 @@ const LOOPBACK = Object.freeze(['127.0.0.1/8', '::1/128']);
 
 // The backend `new Stack()` picks in this run (TCPIP_BACKEND): native-only
 // tests skip, saying why, when it is wasm.
-const DEFAULT_BACKEND = (() => {
+// DEFAULT_THREAD: where its core runs (TCPIP_NATIVE_THREAD): tests that
+// need a worker (kernel devices) skip, saying why, on 'js'.
+const [DEFAULT_BACKEND, DEFAULT_THREAD] = (() => {
   const probe = new Stack();
-  const name = probe.backend;
+  const found = [probe.backend, probe.thread];
   probe.destroy();
-  return name;
+  return found;
 })();
 
 /**
@@ -79,4 +81,4 @@ function withStacks() {
   };
 }
 
-module.exports = { createStack, withStack, withStacks, teardown, LOOPBACK, DEFAULT_BACKEND };
+module.exports = { createStack, withStack, withStacks, teardown, LOOPBACK, DEFAULT_BACKEND, DEFAULT_THREAD };
