@@ -1,5 +1,7 @@
 #include "stack_binding.h"
 
+#include "tls_context.h"
+
 #include <chrono>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -100,6 +102,17 @@ StackBinding::StackBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<St
   uv_unref(reinterpret_cast<uv_handle_t*>(&channel_->async));
   channel_->open = 1;
   env_ = env;
+  if (on_js_thread && !TlsContext::Supported()) {
+    // Without its own lwIP state a second stack on this thread would share
+    // the first one's: refused, never silently shared.
+    CloseChannel();
+    Napi::Error error = Napi::Error::New(env,
+                                         "native stacks on the JS thread need Linux "
+                                         "(dl_iterate_phdr's TLS data); use thread: 'worker'");
+    error.Set("code", Napi::String::New(env, "ERR_TCPIP_NOT_SUPPORTED"));
+    error.ThrowAsJavaScriptException();
+    return;
+  }
   if (on_js_thread) {
     // Turns run as setImmediate's callbacks do: a check handle after I/O,
     // and an idle handle so the loop does not block in I/O meanwhile. The
