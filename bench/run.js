@@ -11,6 +11,7 @@ const benches = [
   ['connect-rate.js'],
   ['burst.js'],
   ['two-stacks.js'],
+  ['connections.js'],
   ['memory.js', '--expose-gc'],
   ['links.js'],
   ['wasm.js'],
