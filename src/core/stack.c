@@ -9,6 +9,7 @@
 #include "lwip/ip6_frag.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 
 /* lwIP's state is per thread, so a thread drives at most one stack. */
@@ -29,6 +30,8 @@ tcpip_stack *tcpip_stack_create(tcpip_event_fn on_event, void *context) {
 void tcpip_stack_destroy(tcpip_stack *stack) {
   if (stack == NULL) return;
   tcpip_tcp_destroy_all(stack);
+  /* With every pcb gone, the tables that index them (patch 0027). */
+  tcp_index_free_all();
   tcpip_interfaces_destroy_all(stack);
   ip_reass_free_all();
   ip6_reass_free_all();
