@@ -86,7 +86,7 @@ describe('many connections on one stack', function () {
       const last = { port: 80, host, localAddress: host, localPort: FIRST_PORT + COUNT - 1 };
       const err = await connectError(t.net, last);
       assert.equal(err.code, 'EADDRINUSE');
-      // At most 512 wait (the stack's cap, as Linux's tcp_max_tw_buckets):
+      // At most 4096 wait (the stack's cap, as Linux's tcp_max_tw_buckets):
       // the oldest were dropped, and the first port is free at once.
       const oldest = await connect(t.net, { ...last, localPort: FIRST_PORT });
       // TIME_WAIT ends (2 s) and the same ports open again.

@@ -68,7 +68,7 @@ static bool run_rounds(tcpip_stack *stack) {
 uint32_t tcpip_stack_poll(tcpip_stack *stack) {
   if (!run_rounds(stack)) return 0;
   sys_check_timeouts();
-  tcpip_tcp_trim_time_wait(stack);
+  tcpip_tcp_trim_time_wait();
   if (!run_rounds(stack)) return 0;
   return sys_timeouts_sleeptime();
 }

@@ -68,7 +68,6 @@ struct tcpip_stack {
   tcpip_tcp_socket *dirty; /* sockets with output or reports to flush */
   tcpip_interface *interfaces[TCPIP_MAX_INTERFACES];
   size_t interface_count;
-  const void *time_wait_head; /* TIME_WAIT list head when last trimmed */
 };
 
 void tcpip_emit(tcpip_stack *stack, tcpip_event *event);
@@ -83,7 +82,7 @@ bool tcpip_is_local_address(const ip_addr_t *address);
 void tcpip_tcp_mark_dirty(tcpip_tcp_socket *socket);
 void tcpip_tcp_flush_dirty(tcpip_stack *stack);
 void tcpip_tcp_destroy_all(tcpip_stack *stack);
-void tcpip_tcp_trim_time_wait(tcpip_stack *stack);
+void tcpip_tcp_trim_time_wait(void);
 void tcpip_interfaces_destroy_all(tcpip_stack *stack);
 
 /* What each interface kind provides (loopback.c, tun.c, tap.c). */

@@ -551,19 +551,22 @@ void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable, uint3
   }
 }
 
-/* lwIP finds a connection by walking its pcb lists, and a new connection's
- * SYN and port search walk every TIME_WAIT pcb: under connect/close churn
- * thousands pile up and each connection costs more than the last. Like
- * Linux's tcp_max_tw_buckets, keep at most this many and drop the oldest
- * (the list holds the newest first). */
-#define TIME_WAIT_MAX 512
+/* Like Linux's tcp_max_tw_buckets, a stack keeps at most this many pcbs in
+ * TIME_WAIT and drops the oldest beyond it (the list holds the newest
+ * first). lwIP finds them by hash (patch 0027), so their number no longer
+ * costs each packet; what it bounds is memory (a pcb is ~300 bytes: 1.2 MiB
+ * at the cap) and ports: lwIP gives a new connection a local port no pcb
+ * has, so a cap at a quarter of its 16,384 ephemeral ports leaves the rest
+ * to live connections under connect/close churn. */
+#define TIME_WAIT_MAX 4096
+/* Trimmed to 7/8 of the cap, so the walk to the cut is paid once per 512
+ * new TIME_WAIT pcbs, not once per connection. */
+#define TIME_WAIT_KEEP (TIME_WAIT_MAX - TIME_WAIT_MAX / 8)
 
-void tcpip_tcp_trim_time_wait(tcpip_stack *stack) {
-  /* New TIME_WAIT pcbs go to the head: an unchanged head means no growth. */
-  if (tcp_tw_pcbs == stack->time_wait_head) return;
-  stack->time_wait_head = tcp_tw_pcbs;
+void tcpip_tcp_trim_time_wait(void) {
+  if (tcp_tw_count <= TIME_WAIT_MAX) return;
   struct tcp_pcb *pcb = tcp_tw_pcbs;
-  for (int kept = 1; pcb != NULL && kept < TIME_WAIT_MAX; kept++) pcb = pcb->next;
+  for (int kept = 1; pcb != NULL && kept < TIME_WAIT_KEEP; kept++) pcb = pcb->next;
   if (pcb == NULL) return;
   while (pcb->next != NULL) tcp_abort(pcb->next);
 }
