@@ -139,7 +139,7 @@ class StackTarget {
 async function main() {
   const counts = (process.env.BENCH_CONNECTION_COUNTS || '0,1000,10000,50000').split(',').map(Number);
   const count = Number(process.env.BENCH_ROUND_TRIPS || 5000);
-  const rounds = Number(process.env.BENCH_ROUNDS || 3);
+  const rounds = Number(process.env.BENCH_ROUNDS || 5);
   const started = Date.now();
   console.log(`round trip on the oldest of N open connections, ${count} round trips, best of ${rounds}`);
   console.log(`  ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => format(l)).join(' ')}`);
