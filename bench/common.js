@@ -78,7 +78,11 @@ async function compare({ warmup, measure, rounds, better = 'higher', extra = [],
 const HOG = 'const parent = process.ppid; for (;;) { for (let i = 0; i < 1e7; i++); if (process.ppid !== parent) process.exit(); }';
 const hogs = [];
 if (process.env.BENCH_BUSY === '1') {
-  for (let i = 0; i < os.cpus().length; i++) hogs.push(spawn(process.execPath, ['-e', HOG], { stdio: 'ignore' }));
+  for (let i = 0; i < os.cpus().length; i++) {
+    const hog = spawn(process.execPath, ['-e', HOG], { stdio: 'ignore' });
+    hog.unref(); // the benchmark exits when it is done; 'exit' ends the hogs
+    hogs.push(hog);
+  }
   process.on('exit', () => { for (const hog of hogs) hog.kill(); });
 }
 
