@@ -61,12 +61,7 @@ void InlineStack::PostDeliveries(std::vector<LinkDelivery>& batch) {
       FreeDeliveries(batch);
       return;
     }
-    if (deliveries_.empty()) {
-      deliveries_.swap(batch);  // the sender keeps the empty one's capacity
-    } else {
-      deliveries_.insert(deliveries_.end(), batch.begin(), batch.end());
-      batch.clear();
-    }
+    AppendDeliveries(deliveries_, batch);
   }
   wake_();
 }

@@ -11,6 +11,15 @@ void FreeDeliveries(std::vector<LinkDelivery>& deliveries) {
   deliveries.clear();
 }
 
+void AppendDeliveries(std::vector<LinkDelivery>& queue, std::vector<LinkDelivery>& batch) {
+  if (queue.empty()) {
+    queue.swap(batch);  // the sender keeps the empty one's capacity
+  } else {
+    queue.insert(queue.end(), batch.begin(), batch.end());
+    batch.clear();
+  }
+}
+
 void Inbox::Deliver(std::vector<LinkDelivery>& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (target_ == nullptr) {

@@ -33,6 +33,8 @@ struct LinkDelivery {
 };
 
 void FreeDeliveries(std::vector<LinkDelivery>& deliveries);
+// Moves every delivery of `batch` to the end of `queue`, leaving `batch` empty.
+void AppendDeliveries(std::vector<LinkDelivery>& queue, std::vector<LinkDelivery>& batch);
 
 // What a link delivers to: a stack's driver (its worker thread, or the JS
 // thread). PostDeliveries takes every packet of `batch` and leaves it empty;

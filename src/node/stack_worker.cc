@@ -116,12 +116,7 @@ void StackWorker::PostDeliveries(std::vector<LinkDelivery>& batch) {
       FreeDeliveries(batch);
       return;
     }
-    if (deliveries_.empty()) {
-      deliveries_.swap(batch);  // the sender keeps the empty one's capacity
-    } else {
-      deliveries_.insert(deliveries_.end(), batch.begin(), batch.end());
-      batch.clear();
-    }
+    AppendDeliveries(deliveries_, batch);
     commands_posted_.store(true, std::memory_order_release);
     wake = sleeping_;
     sleeping_ = false;
