@@ -419,14 +419,13 @@ class Socket extends Duplex {
   // Unix-domain socket's, already shaped by node:net as Node shows it).
   _onError(code) {
     const state = this[kState];
+    // The engine is done with the connection already.
+    state.handle._forget();
     if (state.heldReads !== null) {
-      // A reset after data: the data is read first, as in Node. The engine
-      // is done with the connection already.
-      state.handle._forget();
+      // A reset after data: the data is read first, as in Node.
       state.heldReads.push(code);
       return;
     }
-    state.handle._forget();
     let error;
     if (typeof code !== 'string') {
       error = code;
