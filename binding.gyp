@@ -29,6 +29,7 @@
         "src/node/link_binding.cc",
         "src/node/stack_binding.cc",
         "src/node/stack_core.cc",
+        "src/node/spin_gate.cc",
         "src/node/stack_worker.cc",
         "src/node/tls_context.cc",
         "<(lwip)/core/def.c",

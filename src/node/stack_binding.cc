@@ -508,7 +508,7 @@ void StackBinding::Deliver() {
       uint64_t posted_before = posted_;
       DispatchPending();
       if (worker_ == nullptr) return;
-      if (posted_ != posted_before && round < kMaxRounds && worker_->SpinForEvents(kReplyWait)) {
+      if (posted_ != posted_before && round < kMaxRounds && worker_->WaitForEvents(kReplyWait)) {
         continue;
       }
     }

@@ -1,36 +1,16 @@
 #include "stack_worker.h"
 
+#include "spin_gate.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <system_error>
 #include <unistd.h>
 
 namespace tcpip {
-
-static inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-// One step of waiting for the other thread of a hand-off. A pause first:
-// when the other thread has a core of its own it answers within
-// microseconds. Every 64th step yields: when it shares this core (one CPU,
-// or every core busy), a wake-up made it runnable here, and only giving up
-// the core lets it run before this thread's slice ends.
-static inline void SpinStep(int step) {
-  if (step % 64 == 0) {
-    sched_yield();
-  } else {
-    CpuRelax();
-  }
-}
 
 static void MakeWakePipe(int fds[2]) {
   if (pipe(fds) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
@@ -46,10 +26,20 @@ StackWorker::StackWorker(std::function<void()> notify)
   thread_ = std::thread([this] { Run(); });
 }
 
-void StackWorker::Wake() {
-  char byte = 1;
-  ssize_t ignored = write(wake_pipe_[1], &byte, 1);  // a full pipe wakes as well
-  (void)ignored;
+StackWorker::Sleep StackWorker::TakeSleep() {
+  Sleep how = sleeping_;
+  sleeping_ = Sleep::kAwake;
+  return how;
+}
+
+void StackWorker::Wake(Sleep how) {
+  if (how == Sleep::kCondition) {
+    commands_ready_.notify_one();
+  } else if (how == Sleep::kPoll) {
+    char byte = 1;
+    ssize_t ignored = write(wake_pipe_[1], &byte, 1);  // a full pipe wakes as well
+    (void)ignored;
+  }
 }
 
 StackWorker::~StackWorker() {
@@ -60,18 +50,17 @@ StackWorker::~StackWorker() {
 }
 
 void StackWorker::Post(Command&& command) {
-  bool wake;
+  Sleep how;
   {
     std::lock_guard<std::mutex> lock(commands_mutex_);
     if (stopping_) return;  // the command gives back what it owns
     commands_.push_back(std::move(command));
     commands_posted_.store(true, std::memory_order_release);
-    wake = sleeping_;
-    sleeping_ = false;
+    how = TakeSleep();
   }
   // Only a sleeping worker needs a wake-up; a running or spinning one takes
   // the whole queue at once on its next turn.
-  if (wake) Wake();
+  Wake(how);
 }
 
 // Packets waiting for the worker, in bytes, before injection drops them.
@@ -99,17 +88,20 @@ void StackWorker::TakeEvents(std::vector<Event>& out) {
   events_ready_.store(false, std::memory_order_relaxed);
 }
 
-bool StackWorker::SpinForEvents(std::chrono::microseconds limit) const {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  for (int step = 1;; step++) {
-    if (events_ready_.load(std::memory_order_acquire)) return true;
-    SpinStep(step);
-    if (step % 64 == 0 && std::chrono::steady_clock::now() >= deadline) return false;
+bool StackWorker::WaitForEvents(std::chrono::microseconds limit) {
+  if (SpinGate::Open()) {
+    return SpinGate::SpinUntil([this] { return events_ready_.load(std::memory_order_acquire); },
+                               limit);
   }
+  std::unique_lock<std::mutex> lock(events_mutex_);
+  consumer_waiting_ = true;
+  bool ready = events_published_.wait_for(lock, limit, [this] { return !events_.empty(); });
+  consumer_waiting_ = false;
+  return ready;
 }
 
 void StackWorker::PostDeliveries(std::vector<LinkDelivery>& batch) {
-  bool wake;
+  Sleep how;
   {
     std::lock_guard<std::mutex> lock(commands_mutex_);
     if (stopping_) {
@@ -118,19 +110,20 @@ void StackWorker::PostDeliveries(std::vector<LinkDelivery>& batch) {
     }
     AppendDeliveries(deliveries_, batch);
     commands_posted_.store(true, std::memory_order_release);
-    wake = sleeping_;
-    sleeping_ = false;
+    how = TakeSleep();
   }
-  if (wake) Wake();
+  Wake(how);
 }
 
 void StackWorker::Stop() {
   inbox_->Close();
+  Sleep how;
   {
     std::lock_guard<std::mutex> lock(commands_mutex_);
     stopping_ = true;
+    how = TakeSleep();
   }
-  Wake();
+  Wake(how);
   if (thread_.joinable()) thread_.join();
 }
 
@@ -138,8 +131,10 @@ void StackWorker::PublishEvents() {
   std::vector<Event>& produced_ = core_.produced();
   if (produced_.empty()) return;
   bool wake;
+  bool waiting;
   {
     std::lock_guard<std::mutex> lock(events_mutex_);
+    waiting = consumer_waiting_;
     wake = events_.empty();
     if (wake) {
       events_.swap(produced_);
@@ -150,6 +145,7 @@ void StackWorker::PublishEvents() {
     }
     events_ready_.store(true, std::memory_order_seq_cst);
   }
+  if (waiting) events_published_.notify_one();
   if (wake && !consumer_active_.load(std::memory_order_seq_cst)) notify_();
 }
 
@@ -157,7 +153,26 @@ void StackWorker::PublishEvents() {
 // sleeps: request/response traffic then never pays for a thread wake-up.
 static constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
 
-void StackWorker::SleepUntil(Clock::time_point wake_at) {
+void StackWorker::SleepUntil(std::unique_lock<std::mutex>& lock, Clock::time_point wake_at) {
+  if (core_.devices().empty()) {
+    sleeping_ = Sleep::kCondition;
+    auto woken = [this] { return sleeping_ == Sleep::kAwake; };
+    // time_point::max() would overflow the timespec a timed wait makes.
+    if (wake_at == Clock::time_point::max()) {
+      commands_ready_.wait(lock, woken);
+    } else {
+      commands_ready_.wait_until(lock, wake_at, woken);
+    }
+  } else {
+    sleeping_ = Sleep::kPoll;
+    lock.unlock();
+    PollUntil(wake_at);
+    lock.lock();
+  }
+  sleeping_ = Sleep::kAwake;
+}
+
+void StackWorker::PollUntil(Clock::time_point wake_at) {
   std::vector<struct pollfd> fds;
   fds.push_back({wake_pipe_[0], POLLIN, 0});
   for (auto& device : core_.devices()) fds.push_back({device.second->fd(), POLLIN, 0});
@@ -184,23 +199,19 @@ void StackWorker::Run() {
   // not after a timer-only turn.
   bool busy = false;
   for (;;) {
-    if (busy && wake_at > Clock::now()) {
-      auto deadline = std::min(wake_at, Clock::now() + kSpinBeforeSleep);
-      for (int step = 1; !commands_posted_.load(std::memory_order_acquire); step++) {
-        SpinStep(step);
-        if (step % 64 == 0 && Clock::now() >= deadline) break;
-      }
+    auto now = Clock::now();
+    if (busy && wake_at > now) {
+      auto limit = std::chrono::duration_cast<std::chrono::microseconds>(
+          std::min<Clock::duration>(wake_at - now, kSpinBeforeSleep));
+      SpinGate::SpinUntil([this] { return commands_posted_.load(std::memory_order_acquire); },
+                          limit);
     }
     {
       std::unique_lock<std::mutex> lock(commands_mutex_);
       if (commands_.empty() && deliveries_.empty() && !stopping_ && wake_at > Clock::now()) {
         // Sleep until the next lwIP timeout, link delivery, device packet or
         // command: no tick.
-        sleeping_ = true;
-        lock.unlock();
-        SleepUntil(wake_at);
-        lock.lock();
-        sleeping_ = false;
+        SleepUntil(lock, wake_at);
       }
       if (stopping_) break;
       batch.swap(commands_);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -41,10 +42,13 @@ class StackWorker final : public DeliveryTarget {
   bool PostInput(Command&& command, size_t length);
   // Moves all pending events into `out` (which it clears first).
   void TakeEvents(std::vector<Event>& out);
-  // Busy-waits up to `limit` for events; true if some are ready. Used right
-  // after the JS thread posted commands, when the answer is microseconds away
-  // and sleeping in the event loop would cost a thread wake-up.
-  bool SpinForEvents(std::chrono::microseconds limit) const;
+  // Waits up to `limit` for events; true if some are ready. Used right after
+  // the JS thread posted commands, when the answer is microseconds away and
+  // a trip through the event loop would cost more. It spins while a core is
+  // free for the worker (SpinGate), and otherwise sleeps until the worker
+  // publishes: on one CPU or a busy machine, a sleeper woken by the kernel
+  // runs sooner than a spinner.
+  bool WaitForEvents(std::chrono::microseconds limit);
   // While the JS thread is taking events it needs no wake-up for new ones.
   // Clearing the flag returns whether events arrived meanwhile, which the
   // caller must then take itself.
@@ -63,19 +67,29 @@ class StackWorker final : public DeliveryTarget {
  private:
   void Run();
   void PublishEvents();
+  // Sleeps until a command, a link delivery, a kernel device's packet or
+  // `wake_at`. Called and returns with `lock` (commands_mutex_) held.
+  void SleepUntil(std::unique_lock<std::mutex>& lock, Clock::time_point wake_at);
   // Waits in poll() for the wake pipe, a kernel device, or `wake_at`.
-  void SleepUntil(Clock::time_point wake_at);
+  void PollUntil(Clock::time_point wake_at);
+  // Marks the worker awake and wakes it the way it sleeps. Called with
+  // commands_mutex_ held; the wake-up itself happens after it is released.
+  enum class Sleep { kAwake, kCondition, kPoll };
+  Sleep TakeSleep();
+  void Wake(Sleep how);
 
   std::function<void()> notify_;
-  // Wakes the worker from poll(): written when it sleeps and a command comes.
-  void Wake();
 
   std::mutex commands_mutex_;
   int wake_pipe_[2] = {-1, -1};
   std::vector<Command> commands_;
   std::vector<LinkDelivery> deliveries_;  // from links, under commands_mutex_ too
   bool stopping_ = false;
-  bool sleeping_ = false;  // the worker waits in poll(): posting must Wake() it
+  // How the worker sleeps, if it does: posting must wake it. Without kernel
+  // devices it waits on commands_ready_ (a futex, with a timeout to the
+  // microsecond); with them it polls their descriptors and the wake pipe.
+  Sleep sleeping_ = Sleep::kAwake;
+  std::condition_variable commands_ready_;
   size_t queued_input_bytes_ = 0;
   std::atomic<bool> commands_posted_{false};
   std::atomic<bool> events_ready_{false};
@@ -83,6 +97,8 @@ class StackWorker final : public DeliveryTarget {
 
   std::mutex events_mutex_;
   std::vector<Event> events_;
+  bool consumer_waiting_ = false;  // under events_mutex_: WaitForEvents sleeps
+  std::condition_variable events_published_;
 
   std::shared_ptr<Inbox> inbox_;
   StackCore core_;  // worker thread only
