@@ -2,7 +2,7 @@
 // net.Socket over a stack, against node:net over the kernel loopback.
 const assert = require('node:assert/strict');
 const { isIP } = require('node:net');
-const { withStack } = require('./helpers/stack.js');
+const { withStack, withStacks } = require('./helpers/stack.js');
 const { runBoth, errorShape } = require('./helpers/oracle.js');
 const { makePair, closePair } = require('./helpers/pair.js');
 const { recordSocket, track, closed } = require('./helpers/events.js');
@@ -118,6 +118,50 @@ describe('net.Socket', function () {
       assert.equal(String(await received), 'early bird');
       await nextEvent(c, 'close').catch(() => {});
       await closeServer(server);
+    });
+
+    // lwIP starts a stack's ephemeral ports at a random one of 49152-65535
+    // and takes the next for each connect. From 65535 the next was 0, which
+    // lwIP reads as no port free: once in 16,384 stacks the first connect
+    // failed with "connect ENOBUFS" (and later ones took ports 1, 2, ...).
+    // Only the wasm engine's randomness can be chosen from JS (WASI's
+    // random_get asks crypto.getRandomValues); the C is the native engine's.
+    describe('on a stack whose first ephemeral port is 65535', function () {
+      const make = withStacks();
+
+      /** A wasm stack whose core's generator starts from `seed`. */
+      function seededStack(seed) {
+        const { getRandomValues } = globalThis.crypto;
+        let seeded = 0;
+        globalThis.crypto.getRandomValues = function (bytes) {
+          if (seeded++ > 0 || bytes.byteLength !== 8) return getRandomValues.call(this, bytes);
+          new DataView(bytes.buffer, bytes.byteOffset, 8).setBigUint64(0, seed, true);
+          return bytes;
+        };
+        try {
+          const stack = make({ backend: 'wasm' });
+          stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8'] });
+          assert.equal(seeded, 1, 'the core seeds its generator once');
+          return stack;
+        } finally {
+          globalThis.crypto.getRandomValues = getRandomValues;
+        }
+      }
+
+      it('connects from 49152, then 49153', async function () {
+        // From this seed, src/core/sys_arch.c's xorshift64* gives lwIP's
+        // udp_init() its first number and tcp_init() its second, x with
+        // x & 0x3fff == 0x3fff: the last port, 65535. (If either changes,
+        // search seeds 1, 2, ... again for one that does.)
+        const stack = seededStack(0x3a75n);
+        const server = await listen(stack.net.createServer((s) => s.resume()), 80, '127.0.0.1');
+        const first = await connect(stack.net, 80, '127.0.0.1');
+        const second = await connect(stack.net, 80, '127.0.0.1');
+        assert.deepEqual([first.localPort, second.localPort], [49152, 49153]);
+        first.destroy();
+        second.destroy();
+        await closeServer(server);
+      });
     });
   });
 
