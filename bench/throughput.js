@@ -14,12 +14,13 @@ async function main() {
   const rounds = Number(process.env.BENCH_ROUNDS || 3);
   const results = await compare({
     rounds,
+    backends: process.env.TCPIP_BACKEND ? [undefined] : ['native', 'native-js', 'wasm'],
     warmup: (env) => measure(env.net, env.host, 64 * 1024 * 1024),
     measure: (env) => measure(env.net, env.host, bytes),
   });
   const baseline = results[0].value;
   console.log(`bulk throughput, ${bytes / 2 ** 20} MiB per run, best of ${rounds}; ${machineLine()}`);
-  for (const r of results) console.log(`  ${r.name.padEnd(30)} ${format(r.value)} Gbit/s  ${format(r.value / baseline)}x`);
+  for (const r of results) console.log(`  ${r.name.padEnd(36)} ${format(r.value)} Gbit/s  ${format(r.value / baseline)}x`);
   return results;
 }
 
