@@ -57,6 +57,42 @@ const MiB = 1024 * 1024;
     await assertTransfer(b, a, '10.0.0.1', 16 * MiB);
   });
 
+  it('packets a JS-thread stack hands to another over a native link are taken in the same loop iteration', async function () {
+    // Each request/response crosses the link twice; the receiving stack's
+    // turn runs right after the sending one's, not on the next iteration
+    // of the event loop. Counted with a setImmediate chain: one per
+    // iteration.
+    const { a, b } = linkedPair('js', 'js');
+    const server = b.net.createServer((peer) => {
+      peer.setNoDelay(true);
+      peer.on('data', (d) => peer.write(d));
+    });
+    await listen(server, 80);
+    const client = a.net.connect(80, '10.0.0.2');
+    client.setNoDelay(true);
+    await new Promise((resolve) => client.once('connect', resolve));
+    const roundTrips = 200;
+    let iterations = 0;
+    let counting = true;
+    const count = () => {
+      iterations++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    await new Promise((resolve) => {
+      let left = roundTrips;
+      client.on('data', () => {
+        if (--left === 0) resolve();
+        else client.write('x');
+      });
+      client.write('x');
+    });
+    counting = false;
+    client.destroy();
+    await closeServer(server);
+    assert.ok(iterations < roundTrips / 2, `${iterations} loop iterations for ${roundTrips} round trips`);
+  });
+
   it('eight JS-thread stacks, each its own lwIP: the same port on each, interleaved echo traffic, every byte intact', async function () {
     this.timeout(60000);
     const count = 8;

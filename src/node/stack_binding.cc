@@ -2,7 +2,10 @@
 
 #include "tls_context.h"
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
+#include <pthread.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -194,6 +197,7 @@ void StackBinding::CloseChannel() {
 
 void StackBinding::Teardown() {
   if (inline_ != nullptr) {
+    Unqueue();
     inline_->Stop();
     inline_.reset();
     pending_.clear();
@@ -619,8 +623,49 @@ void StackBinding::DispatchPending() {
   pending_.clear();
 }
 
+// Packets a JS-thread stack's turn hands to another stack on the same thread
+// (a native link) are taken by that stack's turn right after, in the same
+// callback of the event loop, not on the loop's next iteration: a round trip
+// between two such stacks then costs no loop iterations. Bounded, so that
+// two stacks talking without end still let the loop run; what is left waits
+// for the stacks' own check handles, which RequestTurn starts as well.
+namespace {
+struct HandedTurns {
+  int depth = 0;  // turns running on this thread
+  std::deque<StackBinding*> queue;
+};
+constexpr int kMaxHandedTurns = 16;
+
+// One queue per JS thread. Not a thread_local: the addon's TLS block is
+// swapped with each JS-thread stack's lwIP state (TlsContext), so a
+// thread_local here would be one per stack. A pthread key's value lives
+// with the thread itself.
+pthread_key_t handed_turns_key;
+pthread_once_t handed_turns_once = PTHREAD_ONCE_INIT;
+
+HandedTurns& ThisThreadsHandedTurns() {
+  pthread_once(&handed_turns_once, [] {
+    pthread_key_create(&handed_turns_key,
+                       [](void* turns) { delete static_cast<HandedTurns*>(turns); });
+  });
+  auto* turns = static_cast<HandedTurns*>(pthread_getspecific(handed_turns_key));
+  if (turns == nullptr) {
+    turns = new HandedTurns;
+    pthread_setspecific(handed_turns_key, turns);
+  }
+  return *turns;
+}
+}  // namespace
+
 void StackBinding::RequestTurn() {
   turn_wanted_ = true;
+  if (inline_ != nullptr && !in_turns_ && !queued_) {
+    HandedTurns& turns = ThisThreadsHandedTurns();
+    if (turns.depth > 0) {
+      queued_ = true;
+      turns.queue.push_back(this);
+    }
+  }
   if (turn_scheduled_ || channel_ == nullptr) return;
   turn_scheduled_ = true;
   uv_check_start(&channel_->check, &StackBinding::OnCheck);
@@ -640,6 +685,36 @@ void StackBinding::OnTimer(uv_timer_t* handle) {
 // the event loop's other work gets its turn; then rest until lwIP's next
 // timeout, a command or a delivery.
 void StackBinding::RunTurns() {
+  HandedTurns& turns = ThisThreadsHandedTurns();
+  turns.depth++;
+  RunOwnTurns();
+  turns.depth--;
+  if (turns.depth == 0) RunHandedTurns();
+}
+
+void StackBinding::RunHandedTurns() {
+  HandedTurns& turns = ThisThreadsHandedTurns();
+  turns.depth++;
+  for (int ran = 0; ran < kMaxHandedTurns && !turns.queue.empty(); ran++) {
+    StackBinding* next = turns.queue.front();
+    turns.queue.pop_front();
+    next->queued_ = false;
+    next->RunOwnTurns();
+  }
+  for (StackBinding* left : turns.queue) left->queued_ = false;
+  turns.queue.clear();
+  turns.depth--;
+}
+
+// A stack torn down (or collected) while its turn waits in the queue.
+void StackBinding::Unqueue() {
+  if (!queued_) return;
+  auto& queue = ThisThreadsHandedTurns().queue;
+  queue.erase(std::remove(queue.begin(), queue.end(), this), queue.end());
+  queued_ = false;
+}
+
+void StackBinding::RunOwnTurns() {
   static constexpr int kMaxRounds = 64;
   if (in_turns_ || inline_ == nullptr) return;
   in_turns_ = true;

@@ -90,7 +90,12 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   static void OnCheck(uv_check_t* handle);
   static void OnTimer(uv_timer_t* handle);
   void RequestTurn();
+  // This stack's turns, then those of the stacks on this thread that they
+  // handed packets to.
   void RunTurns();
+  void RunOwnTurns();
+  static void RunHandedTurns();
+  void Unqueue();
 
   Napi::Env env_ = nullptr;
   Napi::FunctionReference dispatcher_;
@@ -102,6 +107,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   bool turn_wanted_ = false;             // a command ran or packets arrived
   bool turn_scheduled_ = false;          // check and idle are started
   bool in_turns_ = false;
+  bool queued_ = false;  // in this thread's queue of handed turns
   std::vector<Event> pending_;
   uint64_t posted_ = 0;  // commands posted from JS, to spot replies in Deliver
   // JS buffers the core reads from (lent writes), until it releases them.
