@@ -15,7 +15,8 @@ export interface StackOptions {
   /**
    * Where a native stack's core runs: 'worker' (its own worker thread, the
    * default) or 'js' (this JS thread, as the wasm engine's: no thread
-   * hand-off, for latency-bound uses; no kernel devices). By default
+   * hand-off, for latency-bound uses; kernel devices are watched by this
+   * thread's event loop). By default
    * TCPIP_NATIVE_THREAD from the environment, else 'worker'. Ignored by the
    * wasm engine, which always runs on this thread.
    */

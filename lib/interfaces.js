@@ -151,9 +151,6 @@ function nativeOnly(what) {
 // Kernel devices are read by a native stack's worker thread.
 function checkDeviceEngine(stack) {
   if (!COMMANDS.attachDevice.engines.includes(stack.backend)) throw nativeOnly('Kernel TUN/TAP devices');
-  if (stack.thread !== 'worker') {
-    throw errors.simple(Error, 'ERR_TCPIP_NOT_SUPPORTED', "Kernel TUN/TAP devices need a native stack with thread: 'worker'");
-  }
 }
 
 function checkPorts(stack, ports) {
@@ -239,7 +236,16 @@ class Interface extends EventEmitter {
     for (const port of ports) port._bridge = this;
     this._ports = ports;
     this._device = options.device === undefined ? (options.fd === undefined ? null : `fd:${options.fd}`) : options.device;
-    if (deviceFd >= 0) this._engine.attachDevice(this._id, deviceFd);
+    if (deviceFd >= 0) {
+      try {
+        this._engine.attachDevice(this._id, deviceFd);
+      } catch (error) {
+        // A JS-thread stack's event loop could not watch the descriptor
+        // (closed by then): the interface goes too.
+        this._engine.removeInterface(this._id);
+        throw error;
+      }
+    }
   }
 
   get type() {

@@ -6,6 +6,9 @@
 // suite's wasm run.
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { link, Stack } = require('..');
 const { teardown, DEFAULT_BACKEND } = require('./helpers/stack.js');
 const { assertTransfer } = require('./helpers/transfer.js');
@@ -184,12 +187,25 @@ const MiB = 1024 * 1024;
     await assertTransfer(c, b, '10.0.1.2', MiB);
   });
 
-  it('kernel devices are refused with ERR_TCPIP_NOT_SUPPORTED, naming thread: \'worker\'', function () {
+  // Kernel devices on JS-thread stacks, with real devices in network
+  // namespaces: test/kernel-devices.test.js (on this thread in the
+  // TCPIP_NATIVE_THREAD=js run, and a flooded device's removal on both).
+  it('a device descriptor the event loop cannot watch is refused and closed, and no interface is left', function () {
     const s = stack('js');
-    assert.throws(() => s.createTunInterface({ ipAddress: '10.9.0.1/24', device: 'tcpipjs0' }),
-      (error) => error.code === 'ERR_TCPIP_NOT_SUPPORTED' && /thread: 'worker'/.test(error.message));
-    assert.throws(() => s.createTapInterface({ ipAddress: '10.9.0.1/24', fd: 0 }),
-      (error) => error.code === 'ERR_TCPIP_NOT_SUPPORTED');
+    const file = path.join(os.tmpdir(), `tcpip-not-a-device-${process.pid}`);
+    const fd = fs.openSync(file, 'w');
+    try {
+      // epoll refuses regular files: EPERM.
+      assert.throws(() => s.createTapInterface({ ipAddress: '10.9.0.1/24', fd }),
+        (error) => error.code === 'EPERM' && error.syscall === 'uv_poll_init');
+      assert.equal(s.interfaces.length, 0);
+      assert.throws(() => fs.fstatSync(fd), { code: 'EBADF' });
+      // The stack still serves.
+      s.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+    } finally {
+      try { fs.closeSync(fd); } catch { /* closed by the stack */ }
+      fs.rmSync(file, { force: true });
+    }
   });
 
   it('a process whose JS-thread stacks are unreferenced exits by itself; a listening one stays until closed', async function () {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -33,13 +34,20 @@ class InlineStack final : public DeliveryTarget {
   bool Open();
   // Runs a command in the core now.
   void Apply(Command&& command);
-  // One turn: link packets that arrived or came due, a poll of the core,
+  // One turn: what kernel devices sent (up to 256 packets each: the rest
+  // leaves their fds readable, which asks for the next turn), link packets
+  // that arrived or came due, a poll of the core,
   // links and captures flushed. Appends the events to `out`; returns when
   // the next turn is due (time_point::max(): only when something arrives).
   Clock::time_point Turn(std::vector<Event>& out);
   // Tears the core down; links stop delivering. Idempotent.
   void Stop();
   std::shared_ptr<Inbox> inbox() const { return inbox_; }
+  // The kernel devices attached to the core: the binding watches their fds
+  // with the event loop, and each turn reads them.
+  const std::map<uint32_t, std::unique_ptr<KernelDevice>>& devices() const {
+    return core_.devices();
+  }
   // Packets from a link (the Inbox's batch, which this empties).
   void PostDeliveries(std::vector<LinkDelivery>& batch) override;
 

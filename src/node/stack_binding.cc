@@ -172,13 +172,18 @@ void StackBinding::OnEnvCleanup(napi_async_cleanup_hook_handle, void* self) {
   static_cast<StackBinding*>(self)->Teardown();
 }
 
+// One of the channel's handles (or a device poll) is closed: the last one
+// frees the channel.
+void StackBinding::ChannelHandleClosed(EventChannel* channel) {
+  if (--channel->open > 0) return;
+  if (channel->cleanup_hook != nullptr) napi_remove_async_cleanup_hook(channel->cleanup_hook);
+  delete channel;
+}
+
 void StackBinding::CloseChannel() {
   if (channel_ == nullptr) return;
   auto closed = [](uv_handle_t* handle) {
-    auto* channel = static_cast<EventChannel*>(handle->data);
-    if (--channel->open > 0) return;
-    if (channel->cleanup_hook != nullptr) napi_remove_async_cleanup_hook(channel->cleanup_hook);
-    delete channel;
+    ChannelHandleClosed(static_cast<EventChannel*>(handle->data));
   };
   // No callback runs after uv_close(): data now names the channel.
   channel_->async.data = channel_;
@@ -198,6 +203,7 @@ void StackBinding::CloseChannel() {
 void StackBinding::Teardown() {
   if (inline_ != nullptr) {
     Unqueue();
+    UnwatchDevices();  // before Stop() closes the devices' fds
     inline_->Stop();
     inline_.reset();
     pending_.clear();
@@ -229,6 +235,9 @@ std::shared_ptr<Inbox> StackBinding::inbox() const {
 void StackBinding::PostCommand(Command&& command) {
   posted_++;
   if (inline_ != nullptr) {
+    // Removing an interface closes its kernel device's fd: the poll on it
+    // closes first.
+    if (auto* remove = std::get_if<command::InterfaceRemove>(&command)) UnwatchDevice(remove->id);
     // Runs now; its events wait for the turn.
     inline_->Apply(std::move(command));
     RequestTurn();
@@ -313,19 +322,33 @@ Napi::Value StackBinding::CaptureStart(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// attachDevice(id, fd): the worker owns the kernel device's fd from now on.
+// attachDevice(id, fd): the core owns the kernel device's fd from now on.
+// A worker polls it itself; on the JS thread the event loop watches it, and
+// an fd the loop cannot watch is refused (closed) before the core takes it.
 Napi::Value StackBinding::AttachDevice(const Napi::CallbackInfo& info) {
-  if (!Alive(info.Env())) return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  if (!Alive(env)) return env.Undefined();
+  uint32_t id = IdOf(info);
+  int raw_fd = info[1].As<Napi::Number>().Int32Value();
+  UniqueFd fd(raw_fd);
   if (inline_ != nullptr) {
-    UniqueFd refused(info[1].As<Napi::Number>().Int32Value());
-    Napi::Error error = Napi::Error::New(
-        info.Env(), "Kernel TUN/TAP devices need a native stack with thread: 'worker'");
-    error.Set("code", Napi::String::New(info.Env(), "ERR_TCPIP_NOT_SUPPORTED"));
-    error.ThrowAsJavaScriptException();
-    return info.Env().Undefined();
+    // A device attached in place of another closes the other's fd.
+    UnwatchDevice(id);
+    int error = WatchDevice(id, raw_fd);
+    if (error != 0) {
+      Napi::Error thrown = Napi::Error::New(env, std::string("uv_poll_init ") + uv_err_name(error) +
+                                                     ": " + uv_strerror(error) +
+                                                     " (kernel device fd " +
+                                                     std::to_string(raw_fd) + ")");
+      thrown.Set("code", Napi::String::New(env, uv_err_name(error)));
+      thrown.Set("errno", Napi::Number::New(env, error));
+      thrown.Set("syscall", Napi::String::New(env, "uv_poll_init"));
+      thrown.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
   }
-  PostCommand(command::AttachDevice{IdOf(info), UniqueFd(info[1].As<Napi::Number>().Int32Value())});
-  return info.Env().Undefined();
+  PostCommand(command::AttachDevice{id, std::move(fd)});
+  return env.Undefined();
 }
 
 Napi::Value StackBinding::CaptureStop(const Napi::CallbackInfo& info) {
@@ -752,6 +775,60 @@ void StackBinding::RunOwnTurns() {
   auto left = std::chrono::duration_cast<std::chrono::microseconds>(wake_at - Clock::now()).count();
   uv_timer_start(&channel_->timer, &StackBinding::OnTimer,
                  static_cast<uint64_t>((left + 999) / 1000), 0);
+}
+
+// Watches a JS-thread stack's kernel device: readable asks for a turn, which
+// reads it (up to 256 packets: level-triggered, the poll fires again while
+// more wait). Returns 0 or a libuv error (an fd epoll cannot watch, or one
+// the loop already watches).
+int StackBinding::WatchDevice(uint32_t id, int fd) {
+  if (channel_ == nullptr) return UV_EINVAL;
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env_, &loop);
+  auto* poll = new DevicePoll;
+  int error = uv_poll_init(loop, &poll->handle, fd);
+  if (error != 0) {
+    delete poll;  // a failed init leaves no handle in the loop
+    return error;
+  }
+  poll->channel = channel_;
+  poll->handle.data = this;
+  channel_->open++;  // the channel outlives the poll's close callback
+  // Never holds the process open: the stack's async handle does, while ref()ed.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&poll->handle));
+  uv_poll_start(&poll->handle, UV_READABLE, &StackBinding::OnDeviceReadable);
+  device_polls_[id] = poll;
+  return 0;
+}
+
+// Stops and closes a device's poll; call before the core closes its fd.
+void StackBinding::UnwatchDevice(uint32_t id) {
+  auto found = device_polls_.find(id);
+  if (found == device_polls_.end()) return;
+  DevicePoll* poll = found->second;
+  device_polls_.erase(found);
+  // No callback runs after uv_close(): data now names the poll.
+  poll->handle.data = poll;
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll->handle), [](uv_handle_t* handle) {
+    auto* closed = static_cast<DevicePoll*>(handle->data);
+    EventChannel* channel = closed->channel;
+    delete closed;
+    ChannelHandleClosed(channel);
+  });
+}
+
+void StackBinding::UnwatchDevices() {
+  while (!device_polls_.empty()) UnwatchDevice(device_polls_.begin()->first);
+}
+
+void StackBinding::OnDeviceReadable(uv_poll_t* handle, int status, int) {
+  if (status < 0) {
+    // The fd failed for the loop: stop watching rather than spin; the
+    // interface's turns still read it.
+    uv_poll_stop(handle);
+    return;
+  }
+  static_cast<StackBinding*>(handle->data)->RequestTurn();
 }
 
 }  // namespace tcpip

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -52,7 +53,16 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
     napi_async_cleanup_hook_handle cleanup_hook = nullptr;
   };
 
+  // A JS-thread stack's watch on a kernel device's fd (readable: a turn is
+  // wanted). Closed before the core closes the fd; freed by its close
+  // callback, which the channel waits for like its own handles.
+  struct DevicePoll {
+    uv_poll_t handle;  // first: the close callback's uv_handle_t* is the DevicePoll*
+    EventChannel* channel;
+  };
+
   static void OnEnvCleanup(napi_async_cleanup_hook_handle, void* self);
+  static void ChannelHandleClosed(EventChannel* channel);
   void CloseChannel();
   void Teardown();
   bool Alive(Napi::Env env);
@@ -96,6 +106,13 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   void RunOwnTurns();
   static void RunHandedTurns();
   void Unqueue();
+  // Kernel devices of a JS-thread stack: each attached fd is watched with a
+  // uv_poll_t on the JS thread's loop, never referenced (the stack's async
+  // handle says whether the process stays alive).
+  static void OnDeviceReadable(uv_poll_t* handle, int status, int events);
+  int WatchDevice(uint32_t id, int fd);
+  void UnwatchDevice(uint32_t id);
+  void UnwatchDevices();
 
   Napi::Env env_ = nullptr;
   Napi::FunctionReference dispatcher_;
@@ -108,6 +125,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   bool turn_scheduled_ = false;          // check and idle are started
   bool in_turns_ = false;
   bool queued_ = false;  // in this thread's queue of handed turns
+  std::map<uint32_t, DevicePoll*> device_polls_;  // by interface id
   std::vector<Event> pending_;
   uint64_t posted_ = 0;  // commands posted from JS, to spot replies in Deliver
   // JS buffers the core reads from (lent writes), until it releases them.
