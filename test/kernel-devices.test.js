@@ -18,20 +18,73 @@ function namespacesAvailable() {
   return null;
 }
 
-// Kernel devices are a native-only feature: on the wasm backend (the suite's
-// second run) they are refused, which the last test shows, and so they are
-// on native stacks whose core runs on the JS thread (TCPIP_NATIVE_THREAD=js).
+// Kernel devices are a native-only feature: on the wasm backend they are
+// refused, which the last test shows. Native stacks take them on either
+// thread: each test runs its stack on the suite's thread (TCPIP_NATIVE_THREAD:
+// the suite runs once per thread), the one on a busy device on both.
 function why() {
   if (DEFAULT_BACKEND === 'wasm') return 'a native-only feature, and the suite runs on the wasm backend';
-  if (DEFAULT_THREAD === 'js') return "they need thread: 'worker', and the suite runs native stacks on the JS thread";
   return namespacesAvailable();
 }
 const missing = why();
 
 function inNamespace(kind, how = 'name') {
-  const child = spawnSync('unshare', ['-n', process.execPath, FIXTURE, kind, how], { encoding: 'utf8', timeout: 60000 });
+  const child = spawnSync('unshare', ['-n', process.execPath, FIXTURE, kind, how, DEFAULT_THREAD], { encoding: 'utf8', timeout: 60000 });
   assert.equal(child.status, 0, `fixture failed: ${child.stdout}${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').pop());
+}
+
+// Two TUN devices, each flooded by the kernel (`ping -f`, answered by the
+// stack); the first interface is removed mid-flood, then the stack is
+// destroyed mid-flood on the second. Prints the devices' existence and the
+// process's open fds before and after.
+function busyDevicesScript(thread) {
+  return `
+    const fs = require('fs');
+    const { spawn, spawnSync } = require('child_process');
+    const { Stack } = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const toolEnv = { ...process.env };
+    delete toolEnv.LD_PRELOAD; // the sanitizer run's preload is not for ping and ip
+    const ip = (...args) => spawnSync('ip', args, { env: toolEnv });
+    const exists = (name) => ip('link', 'show', name).status === 0;
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    async function main() {
+      // What Node opens once (the addon, a child's signal pipe) is open before counting.
+      new Stack({ thread: ${JSON.stringify(thread)} }).destroy();
+      spawnSync('true');
+      await sleep(50);
+      const fdsBefore = fds();
+      const stack = new Stack({ thread: ${JSON.stringify(thread)} });
+      const ifaces = [];
+      const floods = [];
+      for (const n of [1, 2]) {
+        ifaces.push(stack.createTunInterface({ device: 'tcpipbusy' + n, ipAddress: '10.78.' + n + '.2/24' }));
+        ip('addr', 'add', '10.78.' + n + '.1/24', 'dev', 'tcpipbusy' + n);
+        ip('link', 'set', 'tcpipbusy' + n, 'up');
+        floods.push(spawn('ping', ['-f', '-q', '-s', '1000', '10.78.' + n + '.2'], { stdio: 'ignore', env: toolEnv }));
+      }
+      let packetsIn = 0;
+      const started = Date.now();
+      while (packetsIn < 200 && Date.now() - started < 10000) {
+        await sleep(20);
+        packetsIn = (await ifaces[0].stats()).packetsIn;
+      }
+      ifaces[0].remove();
+      await sleep(100);
+      stack.destroy();
+      await Promise.all(floods.map((flood) => new Promise((resolve) => {
+        flood.on('close', resolve);
+        flood.kill('SIGKILL');
+      })));
+      const polled = Date.now();
+      while ((exists('tcpipbusy1') || exists('tcpipbusy2')) && Date.now() - polled < 5000) await sleep(20);
+      await sleep(50);
+      console.log(JSON.stringify({ thread: stack.thread, packetsIn, removed: exists('tcpipbusy1'),
+        destroyed: exists('tcpipbusy2'), fdsBefore, fdsAfter: fds() }));
+    }
+    main().catch((error) => { console.log(JSON.stringify({ error: error.stack })); process.exitCode = 1; });
+  `;
 }
 
 describe('kernel devices', function () {
@@ -44,10 +97,11 @@ describe('kernel devices', function () {
   });
 
   for (const [kind, how] of [['tap', 'name'], ['tun', 'name'], ['tap', 'fd']]) {
-    it(`a stack on a kernel ${kind.toUpperCase()} device (by ${how}): the kernel pings it (fragmented too), curl fetches from it, it connects to a kernel server`, function () {
+    it(`a stack on a kernel ${kind.toUpperCase()} device (by ${how}, core on the ${DEFAULT_THREAD} thread): the kernel pings it (fragmented too), curl fetches from it, it connects to a kernel server`, function () {
       this.timeout(60000);
       const result = inNamespace(kind, how);
       assert.equal(result.error, undefined, JSON.stringify(result));
+      assert.equal(result.thread, DEFAULT_THREAD);
       assert.equal(result.ping, true, 'ping got 3 replies');
       assert.equal(result.fragmentedPing, true, '4000-byte pings over a 1500 MTU, fragmented both ways');
       assert.equal(result.curl, 'hello /from-kernel');
@@ -57,13 +111,13 @@ describe('kernel devices', function () {
     });
   }
 
-  it('removing the interface closes its device: the kernel removes it', function () {
+  it(`removing the interface closes its device: the kernel removes it (core on the ${DEFAULT_THREAD} thread)`, function () {
     const child = spawnSync('unshare', ['-n', process.execPath, '-e', `
       const { spawnSync } = require('child_process');
       // (/sys/class/net shows the namespace sysfs was mounted in: ask ip.)
       const exists = () => spawnSync('ip', ['link', 'show', 'tcpipgone0']).status === 0;
       const { Stack } = require(${JSON.stringify(path.join(__dirname, '..'))});
-      const stack = new Stack();
+      const stack = new Stack({ thread: ${JSON.stringify(DEFAULT_THREAD)} });
       const tap = stack.createTapInterface({ device: 'tcpipgone0', ipAddress: '10.9.0.1/24' });
       const before = exists();
       tap.remove();
@@ -80,6 +134,20 @@ describe('kernel devices', function () {
     assert.equal(child.status, 0, child.stderr);
     assert.deepEqual(JSON.parse(child.stdout), { before: true, after: false });
   });
+
+  for (const thread of ['js', 'worker']) {
+    it(`a ${thread}-thread stack whose interface is removed while the kernel floods it, then destroyed with another flooded device: both devices go, no fd is left open`, function () {
+      this.timeout(30000);
+      const child = spawnSync('unshare', ['-n', process.execPath, '-e', busyDevicesScript(thread)],
+        { encoding: 'utf8', timeout: 25000 });
+      assert.equal(child.status, 0, `${child.stdout}${child.stderr}`);
+      const result = JSON.parse(child.stdout.trim().split('\n').pop());
+      assert.equal(result.thread, thread);
+      assert.ok(result.packetsIn >= 200, `the stack read the flood: ${JSON.stringify(result)}`);
+      assert.deepEqual({ removed: result.removed, destroyed: result.destroyed }, { removed: false, destroyed: false });
+      assert.equal(result.fdsAfter, result.fdsBefore, `open fds before and after: ${JSON.stringify(result)}`);
+    });
+  }
 
   it('a device that cannot be opened is a Node-style error, not a crash', function () {
     const stack = new Stack();

@@ -6,8 +6,8 @@ const LOOPBACK = Object.freeze(['127.0.0.1/8', '::1/128']);
 
 // The backend `new Stack()` picks in this run (TCPIP_BACKEND): native-only
 // tests skip, saying why, when it is wasm.
-// DEFAULT_THREAD: where its core runs (TCPIP_NATIVE_THREAD): tests that
-// need a worker (kernel devices) skip, saying why, on 'js'.
+// DEFAULT_THREAD: where its core runs (TCPIP_NATIVE_THREAD): the
+// kernel-device tests run their stacks there.
 const [DEFAULT_BACKEND, DEFAULT_THREAD] = (() => {
   const probe = new Stack();
   const found = [probe.backend, probe.thread];
