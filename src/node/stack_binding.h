@@ -124,7 +124,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   bool turn_wanted_ = false;             // a command ran or packets arrived
   bool turn_scheduled_ = false;          // check and idle are started
   bool in_turns_ = false;
-  bool queued_ = false;  // in this thread's queue of handed turns
+  bool queued_ = false;                           // in this thread's queue of handed turns
   std::map<uint32_t, DevicePoll*> device_polls_;  // by interface id
   std::vector<Event> pending_;
   uint64_t posted_ = 0;  // commands posted from JS, to spot replies in Deliver
