@@ -35,7 +35,7 @@ function targets(extra = [], backends = [undefined]) {
   return [
     { name: 'kernel loopback (node:net)', make: () => ({ net: nodeNet, host: '127.0.0.1', teardown() {} }) },
     ...backends.map((backend) => ({
-      name: backend ? `tcpip ${backend === 'native-js' ? 'native (JS thread)' : backend}, one stack` : 'tcpip, one stack',
+      name: backend ? `tcpip ${{ 'native-js': 'native (JS thread)', native: 'native (worker)' }[backend] || backend}, one stack` : 'tcpip, one stack',
       make: () => {
         const stack = createLoopbackStack(backend);
         return { net: stack.net, host: '127.0.0.1', stack, teardown: () => stack.destroy() };

@@ -30,8 +30,8 @@ const hooks = (ta, tb) => {
 };
 
 const extra = [
-  pairTarget('two native stacks, native link', 'native', (ta, tb) => link(ta, tb)),
-  pairTarget('two native stacks, TUN hooks in JS', 'native', hooks),
+  pairTarget('two native worker stacks, native link', 'native', (ta, tb) => link(ta, tb)),
+  pairTarget('two native worker stacks, TUN hooks in JS', 'native', hooks),
   pairTarget('two native JS-thread stacks, native link', 'native-js', (ta, tb) => link(ta, tb)),
   pairTarget('two wasm stacks, link (JS engine)', 'wasm', (ta, tb) => link(ta, tb)),
   pairTarget('two wasm stacks, TUN hooks in JS', 'wasm', hooks),

@@ -1,18 +1,22 @@
 'use strict';
 // `npm start`: Node's own http module serves and fetches over a tcpip stack,
-// once on each backend: native (a worker thread) and wasm (this thread).
+// once on each backend: native (the addon's lwIP, on this thread by default)
+// and wasm (the same lwIP in WebAssembly, on this thread).
 const http = require('node:http');
 const crypto = require('node:crypto');
 const { Stack } = require('..');
 
 const BODY_BYTES = 64 * 1024 * 1024;
 
-const WHERE = { native: 'on its own lwIP worker thread', wasm: 'in its own wasm instance on this thread' };
+function where(stack) {
+  if (stack.backend === 'wasm') return 'in its own wasm instance on this thread';
+  return stack.thread === 'js' ? 'natively, on this thread' : 'natively, on its own worker thread';
+}
 
 async function run(backend) {
   const stack = new Stack({ backend });
   stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8', '::1/128'] });
-  console.log(`${backend} stack up: loopback 127.0.0.1/8 and ::1/128 ${WHERE[backend]}`);
+  console.log(`${backend} stack up: loopback 127.0.0.1/8 and ::1/128 ${where(stack)}`);
 
   const body = crypto.randomBytes(BODY_BYTES);
   const digest = crypto.createHash('sha256').update(body).digest('hex');

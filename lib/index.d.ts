@@ -6,19 +6,20 @@ import type { ReadableStream, WritableStream } from 'node:stream/web';
 
 export interface StackOptions {
   /**
-   * The engine behind the stack: 'native' (the Node-API addon, a worker
-   * thread per stack) or 'wasm' (the same core in WebAssembly, on this
-   * thread). By default TCPIP_BACKEND from the environment, else native, else
+   * The engine behind the stack: 'native' (the Node-API addon, on this
+   * thread or a worker thread of its own: see `thread`) or 'wasm' (the same
+   * core in WebAssembly, on this thread). By default TCPIP_BACKEND from the environment, else native, else
    * wasm (with a warning in Node).
    */
   backend?: 'native' | 'wasm';
   /**
-   * Where a native stack's core runs: 'worker' (its own worker thread, the
-   * default) or 'js' (this JS thread, as the wasm engine's: no thread
-   * hand-off, for latency-bound uses; kernel devices are watched by this
-   * thread's event loop). By default
-   * TCPIP_NATIVE_THREAD from the environment, else 'worker'. Ignored by the
-   * wasm engine, which always runs on this thread.
+   * Where a native stack's core runs: 'js' (this JS thread, as the wasm
+   * engine's: no thread hand-off, so round trips and connections cost no
+   * thread wake-up; kernel devices are watched by this thread's event loop)
+   * or 'worker' (its own worker thread: lwIP's work off this thread, and TCP
+   * goes on while this thread is blocked). By default TCPIP_NATIVE_THREAD
+   * from the environment, else 'js' on Linux and 'worker' elsewhere. Ignored
+   * by the wasm engine, which always runs on this thread.
    */
   thread?: 'worker' | 'js';
 }

@@ -24,7 +24,8 @@ class Stack {
    * @param {{ backend?: 'native' | 'wasm', thread?: 'worker' | 'js' }} [options] without a backend:
    *   TCPIP_BACKEND from the environment, else native, else wasm; `thread`
    *   (native only): where the core runs, its own worker thread or this JS
-   *   thread, by default TCPIP_NATIVE_THREAD from the environment, else 'worker'
+   *   thread, by default TCPIP_NATIVE_THREAD from the environment, else 'js'
+   *   ('worker' where the JS thread cannot hold several stacks: off Linux)
    */
   constructor(options = {}) {
     validateObject(options, 'options');

@@ -46,6 +46,15 @@ const MiB = 1024 * 1024;
     assert.equal(new Stack({ backend: 'wasm', thread: 'worker' }).thread, 'js');
   });
 
+  it('without the option a native stack runs on the JS thread (Linux), or where TCPIP_NATIVE_THREAD says', async function () {
+    const code = "const { Stack } = require('.'); const s = new Stack({ backend: 'native' }); console.log(s.thread); s.destroy();";
+    const unset = await runChild(code, { env: { TCPIP_NATIVE_THREAD: undefined } });
+    assert.equal(unset.code, 0, unset.stderr);
+    assert.equal(unset.stdout.trim(), process.platform === 'linux' ? 'js' : 'worker');
+    const worker = await runChild(code, { env: { TCPIP_NATIVE_THREAD: 'worker' } });
+    assert.equal(worker.stdout.trim(), 'worker', worker.stderr);
+  });
+
   it('two JS-thread stacks over a native link carry 64 MiB byte-exact each way', async function () {
     this.timeout(120000);
     const { a, b } = linkedPair('js', 'js');

@@ -51,11 +51,14 @@ function resolveName(name) {
 }
 
 // The thread a native stack gets without asking: TCPIP_NATIVE_THREAD if
-// set (Node), else its own worker.
+// set (Node), else the JS thread, as the wasm engine's: a hand-off to a
+// worker costs a thread wake-up per request and response, a scheduler slice
+// on a busy machine. Where the addon cannot give each stack on the JS thread
+// its own lwIP state (off Linux), a worker.
 function defaultThread() {
   const fromEnvironment = typeof process !== 'undefined' && process.env ? process.env.TCPIP_NATIVE_THREAD : undefined;
   if (fromEnvironment) return checkThread(fromEnvironment, 'process.env.TCPIP_NATIVE_THREAD');
-  return 'worker';
+  return native.jsThreadSupported() ? 'js' : 'worker';
 }
 
 function checkThread(thread, where) {

@@ -7,5 +7,5 @@ function loadAddon() {
 }
 
 module.exports = {
-  create: loadAddon, loadAddon, loadError: () => null, expected: false,
+  create: loadAddon, loadAddon, loadError: () => null, expected: false, jsThreadSupported: () => false,
 };

@@ -45,4 +45,14 @@ function create(dispatch, options = {}) {
   return new NativeStack(dispatch, { thread: options.thread === 'js' ? 'js' : 'worker' });
 }
 
-module.exports = { create, loadAddon, loadError, expected };
+// Whether stacks can run on the JS thread here (each needs its own lwIP
+// state, which the addon swaps in only on Linux).
+function jsThreadSupported() {
+  try {
+    return loadAddon().jsThreadSupported === true;
+  } catch {
+    return false;
+  }
+}
+
+module.exports = { create, loadAddon, loadError, expected, jsThreadSupported };

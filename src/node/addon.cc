@@ -5,6 +5,7 @@
 #include "device_binding.h"
 #include "link_binding.h"
 #include "stack_binding.h"
+#include "tls_context.h"
 
 namespace {
 
@@ -18,6 +19,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("heapBytesInUse", Napi::Function::New(env, HeapBytesInUseFunction));
   exports.Set("NativeStack", tcpip::StackBinding::Define(env));
   exports.Set("NativeLink", tcpip::LinkBinding::Define(env));
+  exports.Set("jsThreadSupported", Napi::Boolean::New(env, tcpip::TlsContext::Supported()));
   return exports;
 }
 
