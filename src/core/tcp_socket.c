@@ -544,6 +544,9 @@ void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable, uint3
   struct tcp_pcb *pcb = socket->pcb;
   if (enable) {
     ip_set_option(pcb, SOF_KEEPALIVE);
+    /* lwIP's timers walk only pcbs with something to time (patch 0030): an
+     * idle connection must rejoin them to send probes. */
+    tcp_timers_wake(pcb);
     /* lwIP adds TCP_MAXIDLE to keep_idle: keep the sum from wrapping. */
     if (idle_ms > 0 && idle_ms <= UINT32_MAX - TCP_MAXIDLE) pcb->keep_idle = idle_ms;
   } else {
