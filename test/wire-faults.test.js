@@ -1325,6 +1325,135 @@ describe('wire faults found by fuzzing', function () {
     }
   });
 
+  // lwIP's TCP timers walk only the connections that have something to time
+  // (patch 0030): one with nothing in flight, queued or pending leaves their
+  // list at the next slow tick (100 ms), and must rejoin it whenever that
+  // changes, or its retransmissions, keepalives, delayed ACKs and FINs never
+  // come. Each connection here first stays idle for IDLE_MS, several ticks.
+  describe('a connection that was idle gets its timers back (the timer list, patch 0030)', function () {
+    const IDLE_MS = 500;
+    const isFin = (s) => (s.flags & TCP.FIN) !== 0;
+
+    for (const family of FAMILIES) {
+      it(`${family.name}: after ${IDLE_MS} ms idle the server writes 100 bytes whose first copy is lost: the retransmission timer sends them again, and once acknowledged they are not sent again`, async function () {
+        this.timeout(30000);
+        const { tun, server } = await tunServer();
+        const accepted = nextEvent(server, 'connection');
+        const peer = new TcpPeer(tun, family);
+        await peer.handshake();
+        const [socket] = await accepted;
+        socket.resume();
+        await delay(IDLE_MS);
+
+        const bytes = crypto.randomBytes(100);
+        socket.write(bytes);
+        const first = await peer.next((s) => s.payload.length > 0, 'the data');
+        const sentAt = Date.now();
+        assert.equal(first.seq, peer.rcvNxt);
+        assert.deepEqual(first.payload, bytes);
+        // The peer "loses" it: no ACK.
+        const again = await peer.next((s) => s.payload.length > 0, 'the data again', 10000);
+        assert.equal(again.seq, first.seq, 'the same segment');
+        assert.deepEqual(again.payload, bytes);
+        assert.ok(Date.now() - sentAt >= 200, `after a retransmission timeout (${Date.now() - sentAt} ms)`);
+
+        peer.rcvNxt = seqAdd(first.seq, bytes.length);
+        peer.send({ flags: TCP.ACK });
+        await echoBarrier(tun, family, 'the reply to an echo request sent after the ACK');
+        peer.skip();
+        await delay(2000);
+        assert.deepEqual(peer.unread().filter((s) => s.payload.length > 0).map((s) => s.seq), [], 'no data after the ACK');
+        await closeFromPeer(peer, socket, tun, peer.rcvNxt);
+      });
+
+      it(`${family.name}: keepalive turned on (1 s) after ${IDLE_MS} ms idle: the stack probes 1 s after the peer's last segment, and again 1 s after the peer answers`, async function () {
+        this.timeout(30000);
+        const { tun, server } = await tunServer();
+        const accepted = nextEvent(server, 'connection');
+        const peer = new TcpPeer(tun, family);
+        await peer.handshake();
+        const quietSince = Date.now();
+        const [socket] = await accepted;
+        socket.resume();
+        await delay(IDLE_MS);
+        peer.skip();
+
+        socket.setKeepAlive(true, 1000);
+        for (const which of ['first', 'second']) {
+          const probe = await peer.next(() => true, `the ${which} keepalive`, 10000);
+          const after = Date.now() - (which === 'first' ? quietSince : peer.answeredAt);
+          assert.equal(probe.flags, TCP.ACK, 'a plain ACK');
+          assert.equal(probe.payload.length, 0, 'no data');
+          assert.equal(probe.seq, seqAdd(peer.rcvNxt, -1), 'a keepalive: sequence number snd_nxt - 1');
+          assert.ok(after >= 900 && after < 5000, `about 1 s after the peer's last segment (${after} ms)`);
+          peer.send({ flags: TCP.ACK });
+          peer.answeredAt = Date.now();
+        }
+        await closeFromPeer(peer, socket, tun, peer.rcvNxt);
+      });
+
+      it(`${family.name}: one byte from the peer after ${IDLE_MS} ms idle is acknowledged within 1 s (a delayed ACK) and read`, async function () {
+        this.timeout(30000);
+        const { tun, server } = await tunServer();
+        const accepted = nextEvent(server, 'connection');
+        const peer = new TcpPeer(tun, family);
+        await peer.handshake();
+        const [socket] = await accepted;
+        const reader = new Reader(socket);
+        await delay(IDLE_MS);
+        peer.skip();
+
+        peer.sendData(Buffer.from('a'));
+        const ack = await peer.next((s) => s.ack === peer.sndNxt, 'the ACK of the byte', 1000);
+        assert.equal(ack.payload.length, 0, 'a bare ACK');
+        assert.deepEqual(await reader.until(1), Buffer.from('a'));
+        await closeFromPeer(peer, socket, tun, peer.rcvNxt);
+      });
+
+      for (const [how, peerEnds] of [['after the peer ended (CLOSE-WAIT)', true], ['with the peer still sending (FIN-WAIT-1)', false]]) {
+        it(`${family.name}: the server ends a half-open connection ${how} after ${IDLE_MS} ms idle and its FIN is lost: the stack sends it again`, async function () {
+          this.timeout(30000);
+          const { tun, server } = await tunServer({ allowHalfOpen: true });
+          const accepted = nextEvent(server, 'connection');
+          const peer = new TcpPeer(tun, family);
+          await peer.handshake();
+          const [socket] = await accepted;
+          const reader = new Reader(socket);
+          if (peerEnds) {
+            peer.send({ flags: TCP.FIN | TCP.ACK });
+            peer.sndNxt = seqAdd(peer.sndNxt, 1);
+            await peer.next((s) => s.ack === peer.sndNxt, "the ACK of the peer's FIN");
+            await waitFor(() => reader.ended, 5000, "'end'");
+          }
+          await delay(IDLE_MS);
+          peer.skip();
+
+          const closed = nextEvent(socket, 'close', 15000);
+          socket.end();
+          const fin = await peer.next(isFin, "the server's FIN");
+          const sentAt = Date.now();
+          assert.equal(fin.seq, peer.rcvNxt);
+          const again = await peer.next(isFin, "the server's FIN again", 15000);
+          assert.equal(again.seq, fin.seq, 'the same FIN');
+          assert.ok(Date.now() - sentAt >= 200, `after a retransmission timeout (${Date.now() - sentAt} ms)`);
+          peer.rcvNxt = seqAdd(fin.seq, 1);
+          peer.send({ flags: TCP.ACK });
+          if (!peerEnds) {
+            // FIN-WAIT-2: the peer's data still arrives, then its FIN.
+            peer.sendData(Buffer.from('late'));
+            assert.deepEqual(await reader.until(4), Buffer.from('late'));
+            peer.send({ flags: TCP.FIN | TCP.ACK });
+            peer.sndNxt = seqAdd(peer.sndNxt, 1);
+            await peer.next((s) => s.ack === peer.sndNxt, "the ACK of the peer's FIN");
+          }
+          await closed;
+          await echoBarrier(tun, family, 'the reply to an echo request sent after the close');
+          assert.ok(peer.segments.every((seg) => (seg.flags & TCP.RST) === 0), 'no reset');
+        });
+      }
+    }
+  });
+
   // Before the fix push_writes() handed lwIP as much of a write as its send
   // buffer had room for. lwIP cuts segments to half the largest window the
   // peer ever offered (mss_local): a peer offering 2 bytes gets 1-byte
