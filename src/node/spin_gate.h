@@ -50,7 +50,7 @@ class SpinGate {
   // microsecond or two, or the other side's short turn when it shares the
   // core. A gap this long means that someone else had the core, for a
   // scheduler slice: other work competes for the cores.
-  static constexpr auto kPreempted = std::chrono::microseconds(200);
+  static constexpr auto kPreempted = std::chrono::microseconds(500);
   static void Contended();
   static void Yield();
   static void Pause() {
