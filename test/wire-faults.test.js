@@ -488,6 +488,21 @@ describe('wire faults found by fuzzing', function () {
     return { stack, tun, server };
   }
 
+  /**
+   * tunServer(options) and a scripted peer connected to it: resolves
+   * { tun, server, peer, socket, synAck, handshakeAt } (the time the peer's
+   * last handshake segment went out).
+   */
+  async function acceptedPeer(family, options) {
+    const { tun, server } = await tunServer(options);
+    const accepted = nextEvent(server, 'connection');
+    const peer = new TcpPeer(tun, family);
+    const synAck = await peer.handshake();
+    const handshakeAt = Date.now();
+    const [socket] = await accepted;
+    return { tun, server, peer, socket, synAck, handshakeAt };
+  }
+
   describe('a segment 2^31 past rcv_nxt ("insane offset" in tcp_receive)', function () {
     const STATES = ['SYN_RCVD', 'ESTABLISHED', 'FIN_WAIT_1', 'FIN_WAIT_2'];
     const UNITS = [
@@ -978,11 +993,7 @@ describe('wire faults found by fuzzing', function () {
 
       it(`${family.name}: the peer ends, the server ends, and the peer does not acknowledge the server's FIN: the stack sends it again after 2 s (it used to forget the connection at 2 s)`, async function () {
         this.timeout(30000);
-        const { tun, server } = await tunServer();
-        const accepted = nextEvent(server, 'connection');
-        const peer = new TcpPeer(tun, family);
-        await peer.handshake();
-        const [socket] = await accepted;
+        const { tun, peer, socket } = await acceptedPeer(family);
         socket.resume();
         peer.send({ flags: TCP.FIN | TCP.ACK });
         peer.sndNxt = seqAdd(peer.sndNxt, 1);
@@ -1337,11 +1348,7 @@ describe('wire faults found by fuzzing', function () {
     for (const family of FAMILIES) {
       it(`${family.name}: after ${IDLE_MS} ms idle the server writes 100 bytes whose first copy is lost: the retransmission timer sends them again, and once acknowledged they are not sent again`, async function () {
         this.timeout(30000);
-        const { tun, server } = await tunServer();
-        const accepted = nextEvent(server, 'connection');
-        const peer = new TcpPeer(tun, family);
-        await peer.handshake();
-        const [socket] = await accepted;
+        const { tun, peer, socket } = await acceptedPeer(family);
         socket.resume();
         await delay(IDLE_MS);
 
@@ -1368,12 +1375,7 @@ describe('wire faults found by fuzzing', function () {
 
       it(`${family.name}: keepalive turned on (1 s) after ${IDLE_MS} ms idle: the stack probes 1 s after the peer's last segment, and again 1 s after the peer answers`, async function () {
         this.timeout(30000);
-        const { tun, server } = await tunServer();
-        const accepted = nextEvent(server, 'connection');
-        const peer = new TcpPeer(tun, family);
-        await peer.handshake();
-        const quietSince = Date.now();
-        const [socket] = await accepted;
+        const { tun, peer, socket, handshakeAt: quietSince } = await acceptedPeer(family);
         socket.resume();
         await delay(IDLE_MS);
         peer.skip();
@@ -1394,11 +1396,7 @@ describe('wire faults found by fuzzing', function () {
 
       it(`${family.name}: one byte from the peer after ${IDLE_MS} ms idle is acknowledged within 1 s (a delayed ACK) and read`, async function () {
         this.timeout(30000);
-        const { tun, server } = await tunServer();
-        const accepted = nextEvent(server, 'connection');
-        const peer = new TcpPeer(tun, family);
-        await peer.handshake();
-        const [socket] = await accepted;
+        const { tun, peer, socket } = await acceptedPeer(family);
         const reader = new Reader(socket);
         await delay(IDLE_MS);
         peer.skip();
@@ -1413,11 +1411,7 @@ describe('wire faults found by fuzzing', function () {
       for (const [how, peerEnds] of [['after the peer ended (CLOSE-WAIT)', true], ['with the peer still sending (FIN-WAIT-1)', false]]) {
         it(`${family.name}: the server ends a half-open connection ${how} after ${IDLE_MS} ms idle and its FIN is lost: the stack sends it again`, async function () {
           this.timeout(30000);
-          const { tun, server } = await tunServer({ allowHalfOpen: true });
-          const accepted = nextEvent(server, 'connection');
-          const peer = new TcpPeer(tun, family);
-          await peer.handshake();
-          const [socket] = await accepted;
+          const { tun, peer, socket } = await acceptedPeer(family, { allowHalfOpen: true });
           const reader = new Reader(socket);
           if (peerEnds) {
             peer.send({ flags: TCP.FIN | TCP.ACK });
