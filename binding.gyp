@@ -19,6 +19,7 @@
         "src/core/sys_arch.c",
         "src/core/tap.c",
         "src/core/tcp_socket.c",
+        "src/core/udp_socket.c",
         "src/core/tun.c",
         "src/node/addon.cc",
         "src/node/capture.cc",

@@ -4,6 +4,7 @@
 const errors = require('./errors.js');
 const { EVENTS, createBackend } = require('./backend/index.js');
 const { createNet } = require('./net/index.js');
+const { createDgram } = require('./dgram/socket.js');
 const { refuseAccepted } = require('./net/handle.js');
 const { ListenPorts, canonicalAddress } = require('./net/ports.js');
 const { nextTick, isIP } = require('./platform/node.js');
@@ -42,6 +43,7 @@ class Stack {
     this._backendName = name;
     this._thread = thread;
     this.net = createNet(this);
+    this.dgram = createDgram(this);
   }
 
   /** The engine this stack runs on: 'native' (a worker thread) or 'wasm' (this thread). */
@@ -199,6 +201,16 @@ class Stack {
         break;
       case EVENTS.LISTENING:
         if (handle) handle._onListening({ address: a, port: b });
+        break;
+      case EVENTS.BOUND:
+        if (handle) handle._onBound({ address: a, port: b });
+        break;
+      case EVENTS.DATAGRAM:
+        if (handle) handle._onDatagram(a, b, c);
+        else this._backend.udpConsumed(id, a.length);
+        break;
+      case EVENTS.DONE:
+        if (handle) handle._onDone(a, b, c);
         break;
       case EVENTS.EOF:
         if (handle) handle._onEof();

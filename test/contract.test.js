@@ -119,6 +119,12 @@ describe('engine contract', function () {
       assert.deepStrictEqual(Object.fromEntries(kinds), expected);
     });
 
+    it('UDP flags and options', function () {
+      const upper = (values) => Object.fromEntries(Object.entries(values).map(([name, v]) => [`TCPIP_UDP_${name}`, v]));
+      assert.deepStrictEqual(Object.fromEntries(enumMembers('tcpip_udp_flag')), upper(contract.UDP_FLAGS));
+      assert.deepStrictEqual(Object.fromEntries(enumMembers('tcpip_udp_option')), upper(contract.UDP_OPTIONS));
+    });
+
     it('event types, every one of the core with a payload', function () {
       const types = enumMembers('tcpip_event_type');
       const declared = Object.entries(contract.EVENT_TYPES).filter(([, e]) => e.code < contract.EVENTS.CAPTURE_CLOSED);
@@ -208,6 +214,35 @@ describe('engine contract', function () {
         const seen = new Set(events.map((e) => e.type));
         for (const name of ['LISTENING', 'ACCEPTED', 'CONNECTED', 'DATA', 'EOF', 'WRITTEN', 'SHUTDOWN', 'PACKET', 'STATS',
           'CAPTURE_CLOSED']) {
+          assert.ok(seen.has(contract.EVENTS[name]), `${name} was seen`);
+        }
+        assert.deepStrictEqual(violations, []);
+      });
+
+      it('UDP: bind, datagrams, connect, sends that report, a bind that fails', async function () {
+        const { stack, events, violations } = checked;
+        stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8', '::1/128'] });
+        const a = stack.dgram.createSocket('udp4');
+        const b = stack.dgram.createSocket('udp6');
+        await new Promise((resolve) => a.bind(0, '127.0.0.1', resolve));
+        await new Promise((resolve) => b.bind(0, resolve));
+        const received = nextEvent(a, 'message');
+        b.setTTL(9);
+        await new Promise((resolve) => b.connect(a.address().port, '::ffff:127.0.0.1', resolve));
+        b.send('x', (error) => assert.ifError(error));
+        const [message] = await received;
+        assert.strictEqual(String(message), 'x');
+        const taken = stack.dgram.createSocket('udp4');
+        taken.bind(a.address().port, '127.0.0.1');
+        const [error] = await nextEvent(taken, 'error');
+        assert.strictEqual(error.code, 'EADDRINUSE');
+        const sent = await new Promise((resolve) => a.send(Buffer.alloc(70000), 9, '127.0.0.1', resolve));
+        assert.strictEqual(sent.code, 'EMSGSIZE');
+        await new Promise((resolve) => a.close(resolve));
+        b.close();
+        taken.close();
+        const seen = new Set(events.map((e) => e.type));
+        for (const name of ['BOUND', 'DATAGRAM', 'CONNECTED', 'DONE', 'ERROR']) {
           assert.ok(seen.has(contract.EVENTS[name]), `${name} was seen`);
         }
         assert.deepStrictEqual(violations, []);

@@ -38,6 +38,9 @@
 #define LWIP_IGMP 0
 #define LWIP_DNS 0
 #define IP_REASSEMBLY 1
+/* Fragments waiting for reassembly, all datagrams together. lwIP's 10 cannot
+ * hold one 64 KiB UDP datagram cut to a 1500-byte MTU (45 fragments). */
+#define IP_REASS_MAX_PBUFS 512
 #define IP_FRAG 1
 #define LWIP_IPV6_FRAG 1
 #define LWIP_IPV6_REASS 1
@@ -52,6 +55,11 @@
 #define LWIP_IPV6_NUM_ADDRESSES 3
 #define LWIP_IPV6_SCOPES 0
 #define IP_FORWARD 0
+/* Linux's default hop limit (lwIP's is 255). */
+#define IP_DEFAULT_TTL 64
+/* Per-socket multicast hop limit and loopback (Node's setMulticastTTL and
+ * setMulticastLoopback). */
+#define LWIP_MULTICAST_TX_OPTIONS 1
 #define SO_REUSE 1
 
 /* Loopback traffic is queued by netif_loop_output and delivered by

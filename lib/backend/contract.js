@@ -29,8 +29,14 @@ const LIMITS = Object.freeze({
 /** tcpip_error, in order; ERROR events carry the name. */
 const ERROR_NAMES = Object.freeze([
   'OK', 'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EADDRINUSE', 'EADDRNOTAVAIL',
-  'ENETUNREACH', 'ENOBUFS', 'EINVAL', 'EPIPE',
+  'ENETUNREACH', 'ENOBUFS', 'EINVAL', 'EPIPE', 'EMSGSIZE', 'EACCES',
 ]);
+
+/** tcpip_udp_bind()'s flags (TCPIP_UDP_*). */
+const UDP_FLAGS = Object.freeze({ IPV6: 1, IPV6_ONLY: 2, REUSE_ADDR: 4 });
+
+/** tcpip_udp_option. */
+const UDP_OPTIONS = Object.freeze({ TTL: 1, MULTICAST_TTL: 2, MULTICAST_LOOP: 3, BROADCAST: 4, RECV_BUFFER: 5 });
 
 // Types of arguments and payload fields, checked by checkValue().
 const T = Object.freeze({
@@ -50,6 +56,7 @@ const T = Object.freeze({
   fd: 'fd', // a file descriptor the engine takes
   count: 'count', // a non-negative safe integer
   error: 'error', // one of ERROR_NAMES but 'OK'
+  result: 'result', // one of ERROR_NAMES, 'OK' included
   stats: 'stats', // { packetsIn, bytesIn, packetsOut, bytesOut, dropped: { malformed, oversize, down, noMemory } }
   linkConditions: 'linkConditions', // an object of numbers, `up` a boolean
 });
@@ -90,6 +97,18 @@ const COMMANDS = Object.freeze({
   abort: command([['id', T.id]]),
   setNoDelay: command([['id', T.id], ['enabled', T.bool]]),
   setKeepAlive: command([['id', T.id], ['enabled', T.bool], ['idleMs', T.uint]]),
+  // UDP: BOUND, or ERROR and no socket
+  udpBind: command([['id', T.id], ['address', T.string], ['port', T.port], ['flags', T.uint]]),
+  // CONNECTED, or DONE with tag 0 and the error
+  udpConnect: command([['id', T.id], ['address', T.string], ['port', T.port]]),
+  udpDisconnect: command([['id', T.id]]),
+  // bytes copied during the call; address '' is the connected peer; DONE
+  // for `tag` when it fails, or succeeds with `report`
+  udpSend: command([['id', T.id], ['bytes', T.bytes], ['address', T.string], ['port', T.port], ['tag', T.uint],
+    ['report', T.bool]]),
+  udpConsumed: command([['id', T.id], ['count', T.count]]), // the application took these datagram bytes
+  udpSetOption: command([['id', T.id], ['option', T.uint], ['value', T.uint]]), // a UDP_OPTIONS value
+  udpClose: command([['id', T.id]]),
   ref: command([]), // keep the event loop alive
   unref: command([]),
   // bytes of the engine's C heap in use (native: the process's)
@@ -137,6 +156,10 @@ const EVENT_TYPES = Object.freeze({
   ERROR: event(8, [['code', T.error]]),
   PACKET: event(9, [['bytes', T.bytes]]),
   STATS: event(10, [['stats', T.stats]]),
+  BOUND: event(11, [['localAddress', T.string], ['localPort', T.port]]),
+  DATAGRAM: event(12, [['bytes', T.bytes], ['remoteAddress', T.string], ['remotePort', T.port]]),
+  // the send tagged `tag` (or, tag 0, a connect) ended: 'OK' and the bytes sent, or the error
+  DONE: event(13, [['tag', T.uint], ['code', T.result], ['count', T.count]]),
   CAPTURE_CLOSED: event(100, [['ok', T.bool]]),
 });
 
@@ -169,6 +192,7 @@ function checkValue(type, value) {
     case T.fd: return Number.isInteger(value) && value >= 0;
     case T.count: return isCount(value);
     case T.error: return ERROR_NAMES.includes(value) && value !== 'OK';
+    case T.result: return ERROR_NAMES.includes(value);
     case T.linkConditions:
       return typeof value === 'object' && value !== null &&
         Object.entries(value).every(([key, v]) => (key === 'up' ? typeof v === 'boolean' : typeof v === 'number'));
@@ -231,6 +255,6 @@ function commandsOf(engine) {
 }
 
 module.exports = {
-  INTERFACE_KINDS, LIMITS, ERROR_NAMES, COMMANDS, LINK_COMMANDS, EVENT_TYPES, EVENTS, TYPES: T,
+  INTERFACE_KINDS, LIMITS, ERROR_NAMES, UDP_FLAGS, UDP_OPTIONS, COMMANDS, LINK_COMMANDS, EVENT_TYPES, EVENTS, TYPES: T,
   checkValue, checkEvent, checkCommand, commandsOf,
 };

@@ -227,6 +227,19 @@ class WasmBackend {
         queue.push(type, id, Buffer.from(this._u8.subarray(data, data + count)), undefined, undefined, undefined, undefined);
         break;
       }
+      case EVENTS.DATAGRAM: {
+        const count = view.getUint32(record + RECORD.count, true);
+        const data = view.getUint32(record + RECORD.data, true);
+        queue.push(type, id, Buffer.from(this._u8.subarray(data, data + count)),
+          this._cString(record + RECORD.remoteAddress, ADDRESS_LENGTH), view.getUint32(record + RECORD.remotePort, true),
+          undefined, undefined);
+        break;
+      }
+      case EVENTS.DONE:
+        queue.push(type, id, view.getUint32(record + RECORD.otherId, true),
+          this._errorName(view.getUint32(record + RECORD.error, true)), view.getUint32(record + RECORD.count, true),
+          undefined, undefined);
+        break;
       case EVENTS.WRITTEN:
         this._onWritten(id, view.getUint32(record + RECORD.count, true));
         queue.push(type, id, view.getUint32(record + RECORD.count, true), undefined, undefined, undefined, undefined);
@@ -236,6 +249,7 @@ class WasmBackend {
         queue.push(type, id, this._errorName(view.getUint32(record + RECORD.error, true)), undefined, undefined, undefined, undefined);
         break;
       case EVENTS.LISTENING:
+      case EVENTS.BOUND:
         queue.push(type, id, this._cString(record + RECORD.localAddress, ADDRESS_LENGTH),
           view.getUint32(record + RECORD.localPort, true), undefined, undefined, undefined);
         break;
@@ -557,6 +571,47 @@ class WasmBackend {
 
   setKeepAlive(id, enabled, idleMs) {
     this._core.tcpip_tcp_set_keepalive(this._stack, id, Boolean(enabled), idleMs >>> 0);
+    this._touch();
+  }
+
+  // ------------------------------------------------------------ UDP
+
+  udpBind(id, address, port, flags) {
+    this._putArguments([address]);
+    this._core.tcpip_wasm_udp_bind(id, port, flags);
+    this._touch();
+  }
+
+  udpConnect(id, address, port) {
+    this._putArguments([address]);
+    this._core.tcpip_wasm_udp_connect(id, port);
+    this._touch();
+  }
+
+  udpDisconnect(id) {
+    this._core.tcpip_udp_disconnect(this._stack, id);
+    this._touch();
+  }
+
+  udpSend(id, bytes, address, port, tag, report) {
+    const offset = this._putArguments([address], bytes.length);
+    if (offset >= 0) this._bytes().set(bytes, this._core.tcpip_wasm_scratch(0) + offset);
+    this._core.tcpip_wasm_udp_send(id, port, Math.max(offset, 0), bytes.length, tag, Boolean(report));
+    this._touch();
+  }
+
+  udpConsumed(id, count) {
+    this._core.tcpip_udp_consumed(this._stack, id, count);
+    this._touch();
+  }
+
+  udpSetOption(id, option, value) {
+    this._core.tcpip_udp_set_option(this._stack, id, option, value >>> 0);
+    this._touch();
+  }
+
+  udpClose(id) {
+    this._core.tcpip_udp_close(this._stack, id);
     this._touch();
   }
 

@@ -20,7 +20,8 @@ const char *tcpip_error_name(tcpip_error error) {
   static const char *const names[TCPIP_ERROR_COUNT] = {
       "OK",        "ECONNREFUSED", "ECONNRESET",    "ECONNABORTED",
       "ETIMEDOUT", "EADDRINUSE",   "EADDRNOTAVAIL", "ENETUNREACH",
-      "ENOBUFS",   "EINVAL",       "EPIPE",
+      "ENOBUFS",   "EINVAL",       "EPIPE",         "EMSGSIZE",
+      "EACCES",
   };
   return (unsigned)error < TCPIP_ERROR_COUNT ? names[error] : "EINVAL";
 }

@@ -30,6 +30,7 @@ tcpip_stack *tcpip_stack_create(tcpip_event_fn on_event, void *context) {
 void tcpip_stack_destroy(tcpip_stack *stack) {
   if (stack == NULL) return;
   tcpip_tcp_destroy_all(stack);
+  tcpip_udp_destroy_all(stack);
   /* With every pcb gone, the tables that index them (patch 0027). */
   tcp_index_free_all();
   tcpip_interfaces_destroy_all(stack);
@@ -85,7 +86,7 @@ void *tcpip_event_hold_data(const tcpip_event *event, const void **bytes) {
   struct pbuf *p = (struct pbuf *)event->data_;
   /* Outgoing packets stay lwIP's (TCP may resend them): only received data
    * can be held. */
-  if (event->type != TCPIP_EV_DATA || p == NULL || p->next != NULL || p->len != event->count)
+  if ((event->type != TCPIP_EV_DATA && event->type != TCPIP_EV_DATAGRAM) || p == NULL || p->next != NULL || p->len != event->count)
     return NULL;
   pbuf_ref(p);
   *bytes = p->payload;

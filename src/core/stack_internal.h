@@ -63,7 +63,8 @@ typedef struct tcpip_interface {
 struct tcpip_stack {
   tcpip_event_fn on_event;
   void *context;
-  tcpip_id_map sockets;
+  tcpip_id_map sockets;     /* TCP sockets and listeners */
+  tcpip_id_map udp_sockets; /* udp_socket.c's */
   uint32_t next_core_id;
   tcpip_tcp_socket *dirty; /* sockets with output or reports to flush */
   tcpip_interface *interfaces[TCPIP_MAX_INTERFACES];
@@ -82,6 +83,7 @@ bool tcpip_is_local_address(const ip_addr_t *address);
 void tcpip_tcp_mark_dirty(tcpip_tcp_socket *socket);
 void tcpip_tcp_flush_dirty(tcpip_stack *stack);
 void tcpip_tcp_destroy_all(tcpip_stack *stack);
+void tcpip_udp_destroy_all(tcpip_stack *stack);
 void tcpip_tcp_trim_time_wait(void);
 void tcpip_interfaces_destroy_all(tcpip_stack *stack);
 

@@ -67,6 +67,8 @@ typedef enum tcpip_error {
   TCPIP_ENOBUFS,
   TCPIP_EINVAL,
   TCPIP_EPIPE,
+  TCPIP_EMSGSIZE, /* a datagram larger than IP can carry */
+  TCPIP_EACCES,   /* a broadcast from a socket without SO_BROADCAST */
   TCPIP_ERROR_COUNT
 } tcpip_error;
 
@@ -100,7 +102,16 @@ typedef enum tcpip_event_type {
   TCPIP_EV_PACKET,
   /* the statistics of interface `id` that tcpip_interface_request_stats()
    * asked for, in `stats` */
-  TCPIP_EV_STATS
+  TCPIP_EV_STATS,
+  /* a UDP socket is bound: local holds its address and port */
+  TCPIP_EV_BOUND,
+  /* a datagram arrived for UDP socket `id` from `remote`: its `count` bytes
+   * are read as those of TCPIP_EV_DATA (copy them during the call), and
+   * count against the socket's receive buffer until consumed */
+  TCPIP_EV_DATAGRAM,
+  /* UDP socket `id` finished the send tagged `other_id` (`count` bytes
+   * sent, or `error`), or (`other_id` 0) failed to connect */
+  TCPIP_EV_DONE
 } tcpip_event_type;
 
 typedef struct tcpip_interface_stats {
@@ -121,16 +132,16 @@ typedef struct tcpip_event {
   tcpip_endpoint local;
   tcpip_endpoint remote;
   const tcpip_interface_stats *stats; /* TCPIP_EV_STATS, valid during the call */
-  const void *data_;                  /* private: the lwIP buffer chain of DATA and PACKET */
+  const void *data_;                  /* private: the buffer chain of DATA, DATAGRAM, PACKET */
 } tcpip_event;
 
 /* Called synchronously, on the core's thread, for every event. */
 typedef void (*tcpip_event_fn)(void *context, const tcpip_event *event);
 
-/* Copies the bytes of a TCPIP_EV_DATA event into dst (event->count bytes). */
+/* Copies the bytes of a TCPIP_EV_DATA or TCPIP_EV_DATAGRAM event into dst (event->count bytes). */
 void tcpip_event_copy_data(const tcpip_event *event, void *dst);
 
-/* Keeps the bytes of a TCPIP_EV_DATA event alive past the callback without a
+/* Keeps the bytes of a TCPIP_EV_DATA or _DATAGRAM event alive past the callback without a
  * copy, when they lie in one piece: returns a handle and sets *bytes, or
  * returns NULL (copy them instead). The handle must be given back with
  * tcpip_data_release(), which any thread may call. */
@@ -251,6 +262,41 @@ void tcpip_tcp_close(tcpip_stack *stack, uint32_t id);
 void tcpip_tcp_abort(tcpip_stack *stack, uint32_t id);
 void tcpip_tcp_set_nodelay(tcpip_stack *stack, uint32_t id, bool enable);
 void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable, uint32_t idle_ms);
+
+/* UDP. A socket exists from a bind that succeeds (TCPIP_EV_BOUND; a failed
+ * bind answers TCPIP_EV_ERROR and leaves no socket) until it is closed.
+ * Addresses are those of the socket's family (flags): a dual-stack udp6
+ * socket (bound to "::" without TCPIP_UDP_IPV6_ONLY) reaches IPv4 hosts as
+ * ::ffff:a.b.c.d and shows them so. An empty address binds the wildcard. */
+typedef enum tcpip_udp_flag {
+  TCPIP_UDP_IPV6 = 1,       /* a udp6 socket */
+  TCPIP_UDP_IPV6_ONLY = 2,  /* "::" takes IPv6 only */
+  TCPIP_UDP_REUSE_ADDR = 4  /* SO_REUSEADDR: others may bind the same port */
+} tcpip_udp_flag;
+void tcpip_udp_bind(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
+                    uint32_t flags);
+/* Sets the socket's peer: TCPIP_EV_CONNECTED with the local address that
+ * reaches it, or TCPIP_EV_DONE with other_id 0 and the error. */
+void tcpip_udp_connect(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port);
+void tcpip_udp_disconnect(tcpip_stack *stack, uint32_t id);
+/* Sends `len` bytes (copied) to address:port, or to the connected peer when
+ * `address` is "". A failure answers TCPIP_EV_DONE for `tag` with the error,
+ * and so does success when `report` is set. A NULL `address`, or a NULL
+ * `data` with `len` > 0 (the driver had no memory), fails with ENOBUFS. */
+void tcpip_udp_send(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
+                    const void *data, size_t len, uint32_t tag, bool report);
+/* The driver is done with `len` bytes of received datagrams. */
+void tcpip_udp_consumed(tcpip_stack *stack, uint32_t id, size_t len);
+typedef enum tcpip_udp_option {
+  TCPIP_UDP_TTL = 1,         /* unicast hop limit, 1..255 */
+  TCPIP_UDP_MULTICAST_TTL,   /* multicast hop limit, 0..255 */
+  TCPIP_UDP_MULTICAST_LOOP,  /* 0 or 1 */
+  TCPIP_UDP_BROADCAST,       /* SO_BROADCAST, 0 or 1 */
+  TCPIP_UDP_RECV_BUFFER      /* bytes of datagrams held for the driver */
+} tcpip_udp_option;
+void tcpip_udp_set_option(tcpip_stack *stack, uint32_t id, tcpip_udp_option option,
+                          uint32_t value);
+void tcpip_udp_close(tcpip_stack *stack, uint32_t id);
 
 const char *tcpip_error_name(tcpip_error error);
 

@@ -161,6 +161,43 @@ struct AttachDevice {
   UniqueFd fd;
 };
 
+struct UdpBind {
+  uint32_t id;
+  std::string address;  // empty: the wildcard
+  uint16_t port;
+  uint32_t flags;  // TCPIP_UDP_*
+};
+struct UdpConnect {
+  uint32_t id;
+  std::string address;
+  uint16_t port;
+};
+struct UdpDisconnect {
+  uint32_t id;
+};
+// One datagram, copied on the JS thread; to the connected peer when
+// `address` is empty.
+struct UdpSend {
+  uint32_t id;
+  std::string address;
+  uint16_t port;
+  CopiedBytes bytes;
+  uint32_t tag;
+  bool report;
+};
+struct UdpConsumed {
+  uint32_t id;
+  size_t bytes;
+};
+struct UdpSetOption {
+  uint32_t id;
+  tcpip_udp_option option;
+  uint32_t value;
+};
+struct UdpClose {
+  uint32_t id;
+};
+
 }  // namespace command
 
 using Command = std::variant<
@@ -168,6 +205,8 @@ using Command = std::variant<
     command::InterfaceInputOversize, command::InterfaceStats, command::InterfaceChecksums,
     command::Listen, command::Connect, command::Write, command::Consumed, command::Shutdown,
     command::Close, command::Abort, command::SetNoDelay, command::SetKeepAlive, command::AttachLink,
-    command::DetachLink, command::CaptureStart, command::CaptureStop, command::AttachDevice>;
+    command::DetachLink, command::CaptureStart, command::CaptureStop, command::AttachDevice,
+    command::UdpBind, command::UdpConnect, command::UdpDisconnect, command::UdpSend,
+    command::UdpConsumed, command::UdpSetOption, command::UdpClose>;
 
 }  // namespace tcpip

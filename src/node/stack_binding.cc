@@ -88,6 +88,13 @@ Napi::Function StackBinding::Define(Napi::Env env) {
                          InstanceMethod<&StackBinding::Abort>("abort"),
                          InstanceMethod<&StackBinding::SetNoDelay>("setNoDelay"),
                          InstanceMethod<&StackBinding::SetKeepAlive>("setKeepAlive"),
+                         InstanceMethod<&StackBinding::UdpBind>("udpBind"),
+                         InstanceMethod<&StackBinding::UdpConnect>("udpConnect"),
+                         InstanceMethod<&StackBinding::UdpDisconnect>("udpDisconnect"),
+                         InstanceMethod<&StackBinding::UdpSend>("udpSend"),
+                         InstanceMethod<&StackBinding::UdpConsumed>("udpConsumed"),
+                         InstanceMethod<&StackBinding::UdpSetOption>("udpSetOption"),
+                         InstanceMethod<&StackBinding::UdpClose>("udpClose"),
                          InstanceMethod<&StackBinding::Ref>("ref"),
                          InstanceMethod<&StackBinding::Unref>("unref"),
                          InstanceMethod<&StackBinding::HeapBytesInUseMethod>("heapBytesInUse"),
@@ -491,6 +498,71 @@ Napi::Value StackBinding::SetKeepAlive(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+namespace {
+uint16_t PortOf(const Napi::Value& value) {
+  return static_cast<uint16_t>(value.As<Napi::Number>().Uint32Value());
+}
+uint32_t Uint32Of(const Napi::Value& value) { return value.As<Napi::Number>().Uint32Value(); }
+}  // namespace
+
+// udpBind(id, address, port, flags)
+Napi::Value StackBinding::UdpBind(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) {
+    PostCommand(
+        command::UdpBind{IdOf(info), StringOr(info[1]), PortOf(info[2]), Uint32Of(info[3])});
+  }
+  return info.Env().Undefined();
+}
+
+// udpConnect(id, address, port)
+Napi::Value StackBinding::UdpConnect(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) {
+    PostCommand(command::UdpConnect{IdOf(info), StringOr(info[1]), PortOf(info[2])});
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::UdpDisconnect(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) PostCommand(command::UdpDisconnect{IdOf(info)});
+  return info.Env().Undefined();
+}
+
+// udpSend(id, bytes, address, port, tag, report): the bytes are copied now,
+// so the caller may reuse its buffer at once, as with Node's send().
+Napi::Value StackBinding::UdpSend(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  Napi::Uint8Array chunk = info[1].As<Napi::Uint8Array>();
+  size_t length = chunk.ByteLength();
+  // Without memory the bytes stay behind and the core fails the send.
+  MallocBytes bytes(static_cast<unsigned char*>(std::malloc(length != 0 ? length : 1)));
+  if (bytes != nullptr && length != 0) std::memcpy(bytes.get(), chunk.Data(), length);
+  PostCommand(command::UdpSend{IdOf(info), StringOr(info[2]), PortOf(info[3]),
+                               command::CopiedBytes{std::move(bytes), length}, Uint32Of(info[4]),
+                               info[5].ToBoolean()});
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::UdpConsumed(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  PostCommand(command::UdpConsumed{
+      IdOf(info), static_cast<size_t>(info[1].As<Napi::Number>().Int64Value())});
+  return info.Env().Undefined();
+}
+
+// udpSetOption(id, option, value)
+Napi::Value StackBinding::UdpSetOption(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) {
+    PostCommand(command::UdpSetOption{
+        IdOf(info), static_cast<tcpip_udp_option>(Uint32Of(info[1])), Uint32Of(info[2])});
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::UdpClose(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) PostCommand(command::UdpClose{IdOf(info)});
+  return info.Env().Undefined();
+}
+
 // While referenced, the event channel keeps the event loop alive, as a
 // listening server or an open socket does in Node.
 Napi::Value StackBinding::Ref(const Napi::CallbackInfo& info) {
@@ -609,6 +681,19 @@ void StackBinding::DispatchPending() {
       case TCPIP_EV_ERROR:
         args[2] = Napi::String::New(env, tcpip_error_name(event.error));
         break;
+      case TCPIP_EV_DATAGRAM:
+        args[2] = BufferOf(env, event.bytes, inline_ != nullptr);
+        args[3] = Napi::String::New(env, event.remote.address);
+        args[4] = Napi::Number::New(env, event.remote.port);
+        argc = 5;
+        break;
+      case TCPIP_EV_DONE:
+        args[2] = Napi::Number::New(env, event.other_id);
+        args[3] = Napi::String::New(env, tcpip_error_name(event.error));
+        args[4] = Napi::Number::New(env, static_cast<double>(event.count));
+        argc = 5;
+        break;
+      case TCPIP_EV_BOUND:
       case TCPIP_EV_LISTENING:
         args[2] = Napi::String::New(env, event.local.address);
         args[3] = Napi::Number::New(env, event.local.port);

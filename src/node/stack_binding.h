@@ -88,6 +88,13 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   Napi::Value SetChecksums(const Napi::CallbackInfo& info);
   Napi::Value SetNoDelay(const Napi::CallbackInfo& info);
   Napi::Value SetKeepAlive(const Napi::CallbackInfo& info);
+  Napi::Value UdpBind(const Napi::CallbackInfo& info);
+  Napi::Value UdpConnect(const Napi::CallbackInfo& info);
+  Napi::Value UdpDisconnect(const Napi::CallbackInfo& info);
+  Napi::Value UdpSend(const Napi::CallbackInfo& info);
+  Napi::Value UdpConsumed(const Napi::CallbackInfo& info);
+  Napi::Value UdpSetOption(const Napi::CallbackInfo& info);
+  Napi::Value UdpClose(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value HeapBytesInUseMethod(const Napi::CallbackInfo& info);

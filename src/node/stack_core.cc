@@ -70,7 +70,7 @@ void StackCore::OnCoreEvent(void* context, const tcpip_event* event) {
   copy.local = event->local;
   copy.remote = event->remote;
   if (event->type == TCPIP_EV_STATS) copy.stats = *event->stats;
-  if (event->type == TCPIP_EV_DATA) {
+  if (event->type == TCPIP_EV_DATA || event->type == TCPIP_EV_DATAGRAM) {
     // Received bytes in one piece are held as they are; the JS thread then
     // makes the only copy, or none.
     const void* bytes = nullptr;
@@ -79,6 +79,11 @@ void StackCore::OnCoreEvent(void* context, const tcpip_event* event) {
       copy.bytes = EventBytes::Held(held, bytes, event->count);
     } else {
       PacketPtr packet(tcpip_event_copy_packet(event));
+      if (packet == nullptr && event->type == TCPIP_EV_DATAGRAM) {
+        // Lost like a datagram the receive buffer had no room for.
+        tcpip_udp_consumed(self->stack_, event->id, event->count);
+        return;
+      }
       if (packet == nullptr) std::abort();  // a hole in the stream is no option
       copy.bytes = EventBytes::Packet(std::move(packet));
     }
@@ -192,6 +197,24 @@ struct StackCore::Applier {
   void operator()(command::SetKeepAlive& c) const {
     tcpip_tcp_set_keepalive(core.stack_, c.id, c.enabled, c.idle_ms);
   }
+  void operator()(command::UdpBind& c) const {
+    tcpip_udp_bind(core.stack_, c.id, c.address.c_str(), c.port, c.flags);
+  }
+  void operator()(command::UdpConnect& c) const {
+    tcpip_udp_connect(core.stack_, c.id, c.address.c_str(), c.port);
+  }
+  void operator()(command::UdpDisconnect& c) const { tcpip_udp_disconnect(core.stack_, c.id); }
+  void operator()(command::UdpSend& c) const {
+    tcpip_udp_send(core.stack_, c.id, c.address.c_str(), c.port, c.bytes.bytes.get(),
+                   c.bytes.length, c.tag, c.report);
+  }
+  void operator()(command::UdpConsumed& c) const {
+    tcpip_udp_consumed(core.stack_, c.id, c.bytes);
+  }
+  void operator()(command::UdpSetOption& c) const {
+    tcpip_udp_set_option(core.stack_, c.id, c.option, c.value);
+  }
+  void operator()(command::UdpClose& c) const { tcpip_udp_close(core.stack_, c.id); }
 };
 
 void StackCore::Apply(Command& command) { std::visit(Applier{*this}, command); }

@@ -122,11 +122,18 @@ static void on_event(void *context, const tcpip_event *event) {
   void *held = NULL;
   switch (event->type) {
     case TCPIP_EV_DATA:
+    case TCPIP_EV_DATAGRAM:
     case TCPIP_EV_PACKET: {
       const void *bytes = NULL;
       held = tcpip_event_hold_data(event, &bytes);
       if (held == NULL) {
-        if (!reserve(&gather, &gather_size, record.count)) {
+        bool room = reserve(&gather, &gather_size, record.count);
+        if (!room && event->type == TCPIP_EV_DATAGRAM) {
+          /* Lost like a datagram the receive buffer had no room for. */
+          tcpip_udp_consumed(stack, event->id, event->count);
+          return;
+        }
+        if (!room) {
           /* JS sees a DATA event it cannot read as a reset; never silently
            * lose bytes of a stream. */
           record.type = TCPIP_EV_ERROR;
@@ -138,11 +145,15 @@ static void on_event(void *context, const tcpip_event *event) {
         bytes = gather;
       }
       record.data = (uint32_t)(uintptr_t)bytes;
+      if (event->type == TCPIP_EV_DATAGRAM) {
+        copy_endpoint(record.remote_address, &record.remote_port, &event->remote);
+      }
       break;
     }
     case TCPIP_EV_ACCEPTED:
     case TCPIP_EV_CONNECTED:
     case TCPIP_EV_LISTENING:
+    case TCPIP_EV_BOUND:
       copy_endpoint(record.local_address, &record.local_port, &event->local);
       copy_endpoint(record.remote_address, &record.remote_port, &event->remote);
       break;
@@ -264,4 +275,22 @@ void tcpip_wasm_tcp_connect(uint32_t id, uint32_t port, uint32_t local_port) {
   const char *address = next_string(&cursor);
   const char *local_address = next_string(&cursor);
   tcpip_tcp_connect(stack, id, address, (uint16_t)port, local_address, (uint16_t)local_port);
+}
+
+void tcpip_wasm_udp_bind(uint32_t id, uint32_t port, uint32_t flags) {
+  tcpip_udp_bind(stack, id, (const char *)scratch, (uint16_t)port, flags);
+}
+
+void tcpip_wasm_udp_connect(uint32_t id, uint32_t port) {
+  tcpip_udp_connect(stack, id, (const char *)scratch, (uint16_t)port);
+}
+
+void tcpip_wasm_udp_send(uint32_t id, uint32_t port, uint32_t binary_offset, uint32_t length,
+                         uint32_t tag, bool report) {
+  bool fits = scratch != NULL && binary_offset <= scratch_size &&
+              length <= scratch_size - binary_offset;
+  /* Without the bytes (no memory for the scratch buffer) the core fails the
+   * send with ENOBUFS, as the contract says. */
+  tcpip_udp_send(stack, id, fits ? (const char *)scratch : NULL, (uint16_t)port,
+                 fits ? scratch + binary_offset : NULL, length, tag, report);
 }

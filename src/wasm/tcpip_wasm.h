@@ -77,6 +77,13 @@ bool tcpip_wasm_capture_stop(tcpip_pcap *capture);
 void tcpip_wasm_tcp_listen(uint32_t id, uint32_t port, int32_t backlog, bool ipv6_only);
 void tcpip_wasm_tcp_connect(uint32_t id, uint32_t port, uint32_t local_port);
 
+/* UDP commands whose address is the scratch buffer's first string; a send's
+ * bytes follow from `binary_offset` (length bytes). */
+void tcpip_wasm_udp_bind(uint32_t id, uint32_t port, uint32_t flags);
+void tcpip_wasm_udp_connect(uint32_t id, uint32_t port);
+void tcpip_wasm_udp_send(uint32_t id, uint32_t port, uint32_t binary_offset, uint32_t length,
+                         uint32_t tag, bool report);
+
 /* The C heap, for JS: write data handed to tcpip_tcp_write() comes from
  * here (the core frees it). */
 void *tcpip_wasm_alloc(uint32_t size);
