@@ -18,10 +18,9 @@ tcpip_error tcpip_error_from_lwip(err_t err) {
 
 const char *tcpip_error_name(tcpip_error error) {
   static const char *const names[TCPIP_ERROR_COUNT] = {
-      "OK",        "ECONNREFUSED", "ECONNRESET",    "ECONNABORTED",
-      "ETIMEDOUT", "EADDRINUSE",   "EADDRNOTAVAIL", "ENETUNREACH",
-      "ENOBUFS",   "EINVAL",       "EPIPE",         "EMSGSIZE",
-      "EACCES",
+      "OK",         "ECONNREFUSED",  "ECONNRESET",  "ECONNABORTED", "ETIMEDOUT",
+      "EADDRINUSE", "EADDRNOTAVAIL", "ENETUNREACH", "ENOBUFS",      "EINVAL",
+      "EPIPE",      "EMSGSIZE",      "EACCES",
   };
   return (unsigned)error < TCPIP_ERROR_COUNT ? names[error] : "EINVAL";
 }

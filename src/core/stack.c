@@ -86,7 +86,8 @@ void *tcpip_event_hold_data(const tcpip_event *event, const void **bytes) {
   struct pbuf *p = (struct pbuf *)event->data_;
   /* Outgoing packets stay lwIP's (TCP may resend them): only received data
    * can be held. */
-  if ((event->type != TCPIP_EV_DATA && event->type != TCPIP_EV_DATAGRAM) || p == NULL || p->next != NULL || p->len != event->count)
+  if ((event->type != TCPIP_EV_DATA && event->type != TCPIP_EV_DATAGRAM) || p == NULL ||
+      p->next != NULL || p->len != event->count)
     return NULL;
   pbuf_ref(p);
   *bytes = p->payload;

@@ -269,9 +269,9 @@ void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable, uint3
  * socket (bound to "::" without TCPIP_UDP_IPV6_ONLY) reaches IPv4 hosts as
  * ::ffff:a.b.c.d and shows them so. An empty address binds the wildcard. */
 typedef enum tcpip_udp_flag {
-  TCPIP_UDP_IPV6 = 1,       /* a udp6 socket */
-  TCPIP_UDP_IPV6_ONLY = 2,  /* "::" takes IPv6 only */
-  TCPIP_UDP_REUSE_ADDR = 4  /* SO_REUSEADDR: others may bind the same port */
+  TCPIP_UDP_IPV6 = 1,      /* a udp6 socket */
+  TCPIP_UDP_IPV6_ONLY = 2, /* "::" takes IPv6 only */
+  TCPIP_UDP_REUSE_ADDR = 4 /* SO_REUSEADDR: others may bind the same port */
 } tcpip_udp_flag;
 void tcpip_udp_bind(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
                     uint32_t flags);
@@ -288,14 +288,13 @@ void tcpip_udp_send(tcpip_stack *stack, uint32_t id, const char *address, uint16
 /* The driver is done with `len` bytes of received datagrams. */
 void tcpip_udp_consumed(tcpip_stack *stack, uint32_t id, size_t len);
 typedef enum tcpip_udp_option {
-  TCPIP_UDP_TTL = 1,         /* unicast hop limit, 1..255 */
-  TCPIP_UDP_MULTICAST_TTL,   /* multicast hop limit, 0..255 */
-  TCPIP_UDP_MULTICAST_LOOP,  /* 0 or 1 */
-  TCPIP_UDP_BROADCAST,       /* SO_BROADCAST, 0 or 1 */
-  TCPIP_UDP_RECV_BUFFER      /* bytes of datagrams held for the driver */
+  TCPIP_UDP_TTL = 1,        /* unicast hop limit, 1..255 */
+  TCPIP_UDP_MULTICAST_TTL,  /* multicast hop limit, 0..255 */
+  TCPIP_UDP_MULTICAST_LOOP, /* 0 or 1 */
+  TCPIP_UDP_BROADCAST,      /* SO_BROADCAST, 0 or 1 */
+  TCPIP_UDP_RECV_BUFFER     /* bytes of datagrams held for the driver */
 } tcpip_udp_option;
-void tcpip_udp_set_option(tcpip_stack *stack, uint32_t id, tcpip_udp_option option,
-                          uint32_t value);
+void tcpip_udp_set_option(tcpip_stack *stack, uint32_t id, tcpip_udp_option option, uint32_t value);
 void tcpip_udp_close(tcpip_stack *stack, uint32_t id);
 
 const char *tcpip_error_name(tcpip_error error);

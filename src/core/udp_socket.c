@@ -73,7 +73,10 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
     pbuf_free(p);
     return;
   }
-  tcpip_event event = {.type = TCPIP_EV_DATAGRAM, .id = socket->id, .count = p->tot_len, .data_ = p};
+  tcpip_event event = {.type = TCPIP_EV_DATAGRAM,
+                       .id = socket->id,
+                       .count = p->tot_len,
+                       .data_ = p};
   endpoint_for(socket, &event.remote, address, port);
   socket->delivered_unconsumed += p->tot_len;
   tcpip_emit(socket->stack, &event);
@@ -276,7 +279,8 @@ void tcpip_udp_send(tcpip_stack *stack, uint32_t id, const char *address, uint16
 void tcpip_udp_consumed(tcpip_stack *stack, uint32_t id, size_t len) {
   tcpip_udp_socket *socket = socket_find(stack, id);
   if (socket == NULL) return;
-  socket->delivered_unconsumed -= len < socket->delivered_unconsumed ? len : socket->delivered_unconsumed;
+  socket->delivered_unconsumed -= len < socket->delivered_unconsumed ? len
+                                                                     : socket->delivered_unconsumed;
 }
 
 void tcpip_udp_set_option(tcpip_stack *stack, uint32_t id, tcpip_udp_option option,

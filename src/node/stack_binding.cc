@@ -544,16 +544,16 @@ Napi::Value StackBinding::UdpSend(const Napi::CallbackInfo& info) {
 
 Napi::Value StackBinding::UdpConsumed(const Napi::CallbackInfo& info) {
   if (!Alive(info.Env())) return info.Env().Undefined();
-  PostCommand(command::UdpConsumed{
-      IdOf(info), static_cast<size_t>(info[1].As<Napi::Number>().Int64Value())});
+  PostCommand(command::UdpConsumed{IdOf(info),
+                                   static_cast<size_t>(info[1].As<Napi::Number>().Int64Value())});
   return info.Env().Undefined();
 }
 
 // udpSetOption(id, option, value)
 Napi::Value StackBinding::UdpSetOption(const Napi::CallbackInfo& info) {
   if (Alive(info.Env())) {
-    PostCommand(command::UdpSetOption{
-        IdOf(info), static_cast<tcpip_udp_option>(Uint32Of(info[1])), Uint32Of(info[2])});
+    PostCommand(command::UdpSetOption{IdOf(info), static_cast<tcpip_udp_option>(Uint32Of(info[1])),
+                                      Uint32Of(info[2])});
   }
   return info.Env().Undefined();
 }

@@ -208,9 +208,7 @@ struct StackCore::Applier {
     tcpip_udp_send(core.stack_, c.id, c.address.c_str(), c.port, c.bytes.bytes.get(),
                    c.bytes.length, c.tag, c.report);
   }
-  void operator()(command::UdpConsumed& c) const {
-    tcpip_udp_consumed(core.stack_, c.id, c.bytes);
-  }
+  void operator()(command::UdpConsumed& c) const { tcpip_udp_consumed(core.stack_, c.id, c.bytes); }
   void operator()(command::UdpSetOption& c) const {
     tcpip_udp_set_option(core.stack_, c.id, c.option, c.value);
   }
