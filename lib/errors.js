@@ -40,13 +40,41 @@ function formatName(name) {
   return name.includes('.') ? `"${name}" property` : `"${name}" argument`;
 }
 
+// Node's own wording (internal/errors.js): primitive types, then classes,
+// then anything else, each list joined as Node joins it.
+const PRIMITIVE_TYPES = ['string', 'function', 'number', 'object', 'Function', 'Object', 'boolean', 'bigint', 'symbol'];
+
+function joinList(items, one, many) {
+  if (items.length > 2) return `${many} ${items.slice(0, -1).join(', ')}, or ${items[items.length - 1]}`;
+  if (items.length === 2) return `${many} ${items[0]} or ${items[1]}`;
+  return `${one} ${items[0]}`;
+}
+
 function invalidArgType(name, expected, actual) {
-  const types = Array.isArray(expected) ? expected : [expected];
-  let what;
-  if (types.length === 1) what = `of type ${types[0]}`;
-  else what = `one of type ${types.slice(0, -1).join(', ')} or ${types[types.length - 1]}`;
+  const types = [];
+  const instances = [];
+  const other = [];
+  for (const value of Array.isArray(expected) ? expected : [expected]) {
+    if (PRIMITIVE_TYPES.includes(value)) types.push(value.toLowerCase());
+    else if (/^[A-Z][a-zA-Z0-9]*$/.test(value)) instances.push(value);
+    else other.push(value);
+  }
+  if (instances.length > 0 && types.includes('object')) {
+    types.splice(types.indexOf('object'), 1);
+    instances.push('Object');
+  }
+  const parts = [];
+  if (types.length > 0) parts.push(joinList(types, 'of type', 'one of type'));
+  if (instances.length > 0) {
+    parts.push(instances.length > 2 ? joinList(instances, '', 'an instance of')
+      : `an instance of ${instances.join(' or ')}`);
+  }
+  if (other.length > 0) {
+    parts.push(other.length > 1 ? joinList(other, '', 'one of') : `${other[0].toLowerCase() !== other[0] ? 'an ' : ''}${other[0]}`);
+  }
+  const subject = name.endsWith(' argument') ? name : formatName(name);
   return makeError(TypeError, 'ERR_INVALID_ARG_TYPE',
-    `The ${formatName(name)} must be ${what}.${describeReceived(actual)}`);
+    `The ${subject} must be ${parts.join(' or ')}.${describeReceived(actual)}`);
 }
 
 // The argument is not an instance of `className` (Node's wording for a

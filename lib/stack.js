@@ -142,10 +142,15 @@ class Stack {
   // Whether `address` (canonical, as ports.js makes it) is one of the
   // interfaces' own: a listener can bind only those, or a wildcard.
   _isLocalAddress(address, family) {
+    return this._interfaceWithAddress(address, family) !== null;
+  }
+
+  // The interface that has `address` (canonical) as its own, or null.
+  _interfaceWithAddress(address, family) {
     for (const iface of this._interfaces.values()) {
-      if (iface._addresses.some((a) => a.family === family && canonicalAddress(a.address, family) === address)) return true;
+      if (iface._addresses.some((a) => a.family === family && canonicalAddress(a.address, family) === address)) return iface;
     }
-    return false;
+    return null;
   }
 
   _assertAlive() {

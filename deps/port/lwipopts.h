@@ -28,6 +28,11 @@
 #define LWIP_IPV4 1
 #define LWIP_IPV6 1
 #define LWIP_ARP 1
+/* Packets to a neighbour whose address ARP is still resolving wait, as many
+ * as Linux's unres_qlen (101): lwIP's default keeps only the last, which
+ * lost every fragment of a datagram but one. */
+#define ARP_QUEUEING 1
+#define ARP_QUEUE_LEN 101
 #define LWIP_ETHERNET 1
 #define LWIP_ICMP 1
 #define LWIP_RAW 0

@@ -36,7 +36,9 @@ const ERROR_NAMES = Object.freeze([
 const UDP_FLAGS = Object.freeze({ IPV6: 1, IPV6_ONLY: 2, REUSE_ADDR: 4 });
 
 /** tcpip_udp_option. */
-const UDP_OPTIONS = Object.freeze({ TTL: 1, MULTICAST_TTL: 2, MULTICAST_LOOP: 3, BROADCAST: 4, RECV_BUFFER: 5 });
+const UDP_OPTIONS = Object.freeze({
+  TTL: 1, MULTICAST_TTL: 2, MULTICAST_LOOP: 3, BROADCAST: 4, RECV_BUFFER: 5, MULTICAST_INTERFACE: 6,
+});
 
 // Types of arguments and payload fields, checked by checkValue().
 const T = Object.freeze({
@@ -68,7 +70,8 @@ function command(args, { result = 'undefined', engines = BOTH } = {}) {
 }
 
 /**
- * Every command: its arguments in order ([name, type]), what it returns, and
+ * Every command: its arguments in order ([name, type]), what it returns (a
+ * typeof, or several joined by |), and
  * the engines that have it (the others do not define the method).
  */
 const COMMANDS = Object.freeze({
@@ -102,10 +105,12 @@ const COMMANDS = Object.freeze({
   // CONNECTED, or DONE with tag 0 and the error
   udpConnect: command([['id', T.id], ['address', T.string], ['port', T.port]]),
   udpDisconnect: command([['id', T.id]]),
-  // bytes copied during the call; address '' is the connected peer; DONE
-  // for `tag` when it fails, or succeeds with `report`
+  // bytes copied during the call; address '' is the connected peer. The
+  // result, as sendto() gives it: 'OK' or the error's name, when the engine
+  // sends at once; undefined when it answers later, with a DONE event for
+  // `tag` if the send fails, or succeeds with `report`
   udpSend: command([['id', T.id], ['bytes', T.bytes], ['address', T.string], ['port', T.port], ['tag', T.uint],
-    ['report', T.bool]]),
+    ['report', T.bool]], { result: 'string|undefined' }),
   udpConsumed: command([['id', T.id], ['count', T.count]]), // the application took these datagram bytes
   udpSetOption: command([['id', T.id], ['option', T.uint], ['value', T.uint]]), // a UDP_OPTIONS value
   udpClose: command([['id', T.id]]),

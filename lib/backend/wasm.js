@@ -593,11 +593,15 @@ class WasmBackend {
     this._touch();
   }
 
+  // Sent at once: the result says how ('OK' or the error's name), so no
+  // send is tagged for a DONE event (tag and report are the worker's).
+  // eslint-disable-next-line no-unused-vars
   udpSend(id, bytes, address, port, tag, report) {
     const offset = this._putArguments([address], bytes.length);
     if (offset >= 0) this._bytes().set(bytes, this._core.tcpip_wasm_scratch(0) + offset);
-    this._core.tcpip_wasm_udp_send(id, port, Math.max(offset, 0), bytes.length, tag, Boolean(report));
+    const error = this._core.tcpip_wasm_udp_send(id, port, Math.max(offset, 0), bytes.length);
     this._touch();
+    return this._errorName(error);
   }
 
   udpConsumed(id, count) {

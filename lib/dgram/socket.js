@@ -6,6 +6,7 @@
 const errors = require('../errors.js');
 const { EventEmitter, Buffer, nextTick, isIP, systemErrorInfo } = require('../platform/node.js');
 const { UDP_FLAGS, UDP_OPTIONS } = require('../backend/contract.js');
+const { canonicalAddress } = require('../net/ports.js');
 const {
   validateFunction, validateNumber, validatePort, validateString, validateAbortSignal,
 } = require('../validators.js');
@@ -390,14 +391,18 @@ class Socket extends EventEmitter {
   }
 
   _send(bytes, ip, port, address, shownPort, callback) {
-    let tag = 0;
-    if (callback) {
-      tag = this._nextTag;
-      this._nextTag = tag >= 0xffffffff ? 1 : tag + 1;
-      this._sends.set(tag, { callback, address, port: shownPort });
-    }
+    const tag = callback ? this._nextTag : 0;
     const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this._engine.udpSend(this._id, view, ip, port, tag, tag !== 0);
+    const result = this._engine.udpSend(this._id, view, ip, port, tag, tag !== 0);
+    if (!callback) return; // a failure without a callback is silent, as in Node
+    if (result !== undefined) {
+      // Sent at once, as the kernel does: the callback on the next tick.
+      if (result === 'OK') nextTick(callback, null, view.length);
+      else nextTick(callback, errors.systemError(result, 'send', address, shownPort));
+      return;
+    }
+    this._nextTag = tag >= 0xffffffff ? 1 : tag + 1;
+    this._sends.set(tag, { callback, address, port: shownPort });
   }
 
   // DONE: a send ended (tag), or a connect failed (tag 0).
@@ -517,11 +522,10 @@ class Socket extends EventEmitter {
     const family = this.type === 'udp4' ? 4 : 6;
     const plain = interfaceAddress.split('%')[0];
     if (isIP(plain) !== family) throw errors.errnoException(errors.errnoOf('EINVAL'), 'setMulticastInterface');
-    const any = family === 4 ? plain === '0.0.0.0' : plain === '::';
-    if (!any && !this._stack._isLocalAddress(plain, family)) {
-      throw errors.errnoException(errors.errnoOf('EADDRNOTAVAIL'), 'setMulticastInterface');
-    }
-    if (this._bindState !== BIND_STATE_BOUND) throw errors.errnoException(errors.errnoOf('EBADF'), 'setMulticastInterface');
+    const any = family === 4 ? plain === '0.0.0.0' : plain === '::' || plain === '';
+    const iface = any ? null : this._stack._interfaceWithAddress(canonicalAddress(plain, family), family);
+    if (!any && iface === null) throw errors.errnoException(errors.errnoOf('EADDRNOTAVAIL'), 'setMulticastInterface');
+    this._setOption('setMulticastInterface', UDP_OPTIONS.MULTICAST_INTERFACE, iface === null ? 0 : iface._id);
   }
 
   _membership(syscall, multicastAddress, interfaceAddress, join) {

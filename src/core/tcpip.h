@@ -109,8 +109,9 @@ typedef enum tcpip_event_type {
    * are read as those of TCPIP_EV_DATA (copy them during the call), and
    * count against the socket's receive buffer until consumed */
   TCPIP_EV_DATAGRAM,
-  /* UDP socket `id` finished the send tagged `other_id` (`count` bytes
-   * sent, or `error`), or (`other_id` 0) failed to connect */
+  /* UDP socket `id` failed to connect (`error`, `other_id` 0); drivers
+   * that answer sends later also report with it: the send they tagged
+   * `other_id`, `count` bytes sent or `error` */
   TCPIP_EV_DONE
 } tcpip_event_type;
 
@@ -280,11 +281,12 @@ void tcpip_udp_bind(tcpip_stack *stack, uint32_t id, const char *address, uint16
 void tcpip_udp_connect(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port);
 void tcpip_udp_disconnect(tcpip_stack *stack, uint32_t id);
 /* Sends `len` bytes (copied) to address:port, or to the connected peer when
- * `address` is "". A failure answers TCPIP_EV_DONE for `tag` with the error,
- * and so does success when `report` is set. A NULL `address`, or a NULL
- * `data` with `len` > 0 (the driver had no memory), fails with ENOBUFS. */
-void tcpip_udp_send(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
-                    const void *data, size_t len, uint32_t tag, bool report);
+ * `address` is "", and says how that went, as a kernel's sendto() does: at
+ * once (no event follows). A NULL `address`, or a NULL `data` with `len` >
+ * 0 (the driver had no memory), fails with ENOBUFS; an unknown socket with
+ * EINVAL. */
+tcpip_error tcpip_udp_send(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
+                           const void *data, size_t len);
 /* The driver is done with `len` bytes of received datagrams. */
 void tcpip_udp_consumed(tcpip_stack *stack, uint32_t id, size_t len);
 typedef enum tcpip_udp_option {
@@ -292,7 +294,9 @@ typedef enum tcpip_udp_option {
   TCPIP_UDP_MULTICAST_TTL,  /* multicast hop limit, 0..255 */
   TCPIP_UDP_MULTICAST_LOOP, /* 0 or 1 */
   TCPIP_UDP_BROADCAST,      /* SO_BROADCAST, 0 or 1 */
-  TCPIP_UDP_RECV_BUFFER     /* bytes of datagrams held for the driver */
+  TCPIP_UDP_RECV_BUFFER,    /* bytes of datagrams held for the driver */
+  /* the id of the interface multicast leaves by; 0: as routed */
+  TCPIP_UDP_MULTICAST_INTERFACE
 } tcpip_udp_option;
 void tcpip_udp_set_option(tcpip_stack *stack, uint32_t id, tcpip_udp_option option, uint32_t value);
 void tcpip_udp_close(tcpip_stack *stack, uint32_t id);

@@ -13,15 +13,17 @@
 #include "lwip/ip.h"
 #include "lwip/pbuf.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/prot/ip6.h"
 #include "lwip/udp.h"
 
 /* What Linux gives a socket by default (net.core.rmem_default), which Node
  * reports as its receive buffer size. */
 #define TCPIP_UDP_RECV_BUFFER_DEFAULT 212992u
-/* The largest payload of one datagram: 65535 less the IP and UDP headers
- * (IPv6's payload length excludes its own header). */
+/* The largest payload of one datagram: 65535 less the IP and UDP headers.
+ * IPv6 could carry 40 bytes more (its payload length leaves out its own
+ * header), but an lwIP buffer chain holds at most 65535 bytes in all. */
 #define TCPIP_UDP_MAX_PAYLOAD_V4 (0xFFFFu - IP_HLEN - UDP_HLEN)
-#define TCPIP_UDP_MAX_PAYLOAD_V6 (0xFFFFu - UDP_HLEN)
+#define TCPIP_UDP_MAX_PAYLOAD_V6 (0xFFFFu - IP6_HLEN - UDP_HLEN)
 
 typedef struct tcpip_udp_socket {
   tcpip_stack *stack;
@@ -39,10 +41,9 @@ static tcpip_udp_socket *socket_find(tcpip_stack *stack, uint32_t id) {
   return tcpip_id_map_get(&stack->udp_sockets, id);
 }
 
-static void emit_done(tcpip_stack *stack, uint32_t id, uint32_t tag, tcpip_error error,
-                      size_t count) {
-  tcpip_event event = {
-      .type = TCPIP_EV_DONE, .id = id, .other_id = tag, .error = error, .count = count};
+/* A connect that failed: DONE with tag 0 (sends answer by their result). */
+static void emit_connect_failed(tcpip_stack *stack, uint32_t id, tcpip_error error) {
+  tcpip_event event = {.type = TCPIP_EV_DONE, .id = id, .error = error};
   tcpip_emit(stack, &event);
 }
 
@@ -170,7 +171,7 @@ void tcpip_udp_connect(tcpip_stack *stack, uint32_t id, const char *address, uin
   tcpip_error error = parse_peer(socket, address, &remote);
   if (error == TCPIP_OK && port == 0) error = TCPIP_EINVAL;
   if (error != TCPIP_OK) {
-    emit_done(stack, id, 0, error, 0);
+    emit_connect_failed(stack, id, error);
     return;
   }
   err_t err = udp_connect(socket->pcb, &remote, port);
@@ -180,7 +181,7 @@ void tcpip_udp_connect(tcpip_stack *stack, uint32_t id, const char *address, uin
     err = ERR_RTE;
   }
   if (err != ERR_OK) {
-    emit_done(stack, id, 0, tcpip_error_from_lwip(err), 0);
+    emit_connect_failed(stack, id, tcpip_error_from_lwip(err));
     return;
   }
   tcpip_event event = {.type = TCPIP_EV_CONNECTED, .id = id};
@@ -234,10 +235,10 @@ static err_t send_limited_broadcast(struct udp_pcb *pcb, const void *data, size_
   return result;
 }
 
-void tcpip_udp_send(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
-                    const void *data, size_t len, uint32_t tag, bool report) {
+tcpip_error tcpip_udp_send(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
+                           const void *data, size_t len) {
   tcpip_udp_socket *socket = socket_find(stack, id);
-  if (socket == NULL) return;
+  if (socket == NULL) return TCPIP_EINVAL;
   tcpip_error error = TCPIP_OK;
   ip_addr_t destination;
   bool connected = address != NULL && *address == '\0';
@@ -273,7 +274,7 @@ void tcpip_udp_send(tcpip_stack *stack, uint32_t id, const char *address, uint16
     }
     error = tcpip_error_from_lwip(err);
   }
-  if (error != TCPIP_OK || report) emit_done(stack, id, tag, error, error == TCPIP_OK ? len : 0);
+  return error;
 }
 
 void tcpip_udp_consumed(tcpip_stack *stack, uint32_t id, size_t len) {
@@ -297,6 +298,12 @@ void tcpip_udp_set_option(tcpip_stack *stack, uint32_t id, tcpip_udp_option opti
       break;
     case TCPIP_UDP_BROADCAST: socket->broadcast = value != 0; break;
     case TCPIP_UDP_RECV_BUFFER: socket->recv_buffer = value; break;
+    case TCPIP_UDP_MULTICAST_INTERFACE: {
+      tcpip_interface *iface = value != 0 ? tcpip_interface_find(stack, value) : NULL;
+      udp_set_multicast_netif_index(pcb, iface != NULL ? netif_get_index(&iface->netif)
+                                                       : NETIF_NO_INDEX);
+      break;
+    }
     default: break;
   }
 }

@@ -22,6 +22,12 @@ void InlineStack::Apply(Command&& command) {
   core_.Apply(applied);
 }
 
+tcpip_error InlineStack::UdpSend(command::UdpSend& command) {
+  if (!core_.open()) return TCPIP_EINVAL;
+  context_.Enter();
+  return core_.UdpSend(command);
+}
+
 Clock::time_point InlineStack::Turn(std::vector<Event>& out) {
   if (!core_.open()) return Clock::time_point::max();
   {

@@ -528,7 +528,9 @@ Napi::Value StackBinding::UdpDisconnect(const Napi::CallbackInfo& info) {
 }
 
 // udpSend(id, bytes, address, port, tag, report): the bytes are copied now,
-// so the caller may reuse its buffer at once, as with Node's send().
+// so the caller may reuse its buffer at once, as with Node's send(). On the
+// JS thread the datagram leaves now and the result says how ('OK' or the
+// error's name); a worker answers with a DONE event (undefined here).
 Napi::Value StackBinding::UdpSend(const Napi::CallbackInfo& info) {
   if (!Alive(info.Env())) return info.Env().Undefined();
   Napi::Uint8Array chunk = info[1].As<Napi::Uint8Array>();
@@ -536,9 +538,15 @@ Napi::Value StackBinding::UdpSend(const Napi::CallbackInfo& info) {
   // Without memory the bytes stay behind and the core fails the send.
   MallocBytes bytes(static_cast<unsigned char*>(std::malloc(length != 0 ? length : 1)));
   if (bytes != nullptr && length != 0) std::memcpy(bytes.get(), chunk.Data(), length);
-  PostCommand(command::UdpSend{IdOf(info), StringOr(info[2]), PortOf(info[3]),
-                               command::CopiedBytes{std::move(bytes), length}, Uint32Of(info[4]),
-                               info[5].ToBoolean()});
+  command::UdpSend send{IdOf(info),        StringOr(info[2]),
+                        PortOf(info[3]),   command::CopiedBytes{std::move(bytes), length},
+                        Uint32Of(info[4]), info[5].ToBoolean()};
+  if (inline_ != nullptr) {
+    tcpip_error error = inline_->UdpSend(send);
+    RequestTurn();
+    return Napi::String::New(info.Env(), tcpip_error_name(error));
+  }
+  PostCommand(std::move(send));
   return info.Env().Undefined();
 }
 

@@ -205,8 +205,16 @@ struct StackCore::Applier {
   }
   void operator()(command::UdpDisconnect& c) const { tcpip_udp_disconnect(core.stack_, c.id); }
   void operator()(command::UdpSend& c) const {
-    tcpip_udp_send(core.stack_, c.id, c.address.c_str(), c.port, c.bytes.bytes.get(),
-                   c.bytes.length, c.tag, c.report);
+    // The result comes back as an event, the worker's way to answer later.
+    tcpip_error error = core.UdpSend(c);
+    if (error == TCPIP_OK && !c.report) return;
+    Event done;
+    done.code = TCPIP_EV_DONE;
+    done.id = c.id;
+    done.other_id = c.tag;
+    done.error = error;
+    done.count = error == TCPIP_OK ? c.bytes.length : 0;
+    core.produced_.push_back(std::move(done));
   }
   void operator()(command::UdpConsumed& c) const { tcpip_udp_consumed(core.stack_, c.id, c.bytes); }
   void operator()(command::UdpSetOption& c) const {
@@ -216,6 +224,12 @@ struct StackCore::Applier {
 };
 
 void StackCore::Apply(Command& command) { std::visit(Applier{*this}, command); }
+
+tcpip_error StackCore::UdpSend(command::UdpSend& c) {
+  if (stack_ == nullptr) return TCPIP_EINVAL;
+  return tcpip_udp_send(stack_, c.id, c.address.c_str(), c.port, c.bytes.bytes.get(),
+                        c.bytes.length);
+}
 
 void StackCore::StopCapture(uint32_t interface_id) {
   auto found = captures_.find(interface_id);

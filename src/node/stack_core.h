@@ -83,6 +83,9 @@ class StackCore {
 
   // Applies one command; what the core does not take goes with the command.
   void Apply(Command& command);
+  // Sends a datagram now and says how that went (Apply answers with an
+  // event instead).
+  tcpip_error UdpSend(command::UdpSend& command);
   // One turn: applies `batch` (then cleared), hands the `arrived` link
   // packets to the stack (or holds them until due), delivers due ones,
   // polls the core, and flushes links and captures. Returns when the next

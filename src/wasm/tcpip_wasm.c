@@ -285,12 +285,12 @@ void tcpip_wasm_udp_connect(uint32_t id, uint32_t port) {
   tcpip_udp_connect(stack, id, (const char *)scratch, (uint16_t)port);
 }
 
-void tcpip_wasm_udp_send(uint32_t id, uint32_t port, uint32_t binary_offset, uint32_t length,
-                         uint32_t tag, bool report) {
+tcpip_error tcpip_wasm_udp_send(uint32_t id, uint32_t port, uint32_t binary_offset,
+                                uint32_t length) {
   bool fits = scratch != NULL && binary_offset <= scratch_size &&
               length <= scratch_size - binary_offset;
   /* Without the bytes (no memory for the scratch buffer) the core fails the
    * send with ENOBUFS, as the contract says. */
-  tcpip_udp_send(stack, id, fits ? (const char *)scratch : NULL, (uint16_t)port,
-                 fits ? scratch + binary_offset : NULL, length, tag, report);
+  return tcpip_udp_send(stack, id, fits ? (const char *)scratch : NULL, (uint16_t)port,
+                        fits ? scratch + binary_offset : NULL, length);
 }

@@ -78,11 +78,12 @@ void tcpip_wasm_tcp_listen(uint32_t id, uint32_t port, int32_t backlog, bool ipv
 void tcpip_wasm_tcp_connect(uint32_t id, uint32_t port, uint32_t local_port);
 
 /* UDP commands whose address is the scratch buffer's first string; a send's
- * bytes follow from `binary_offset` (length bytes). */
+ * bytes follow from `binary_offset` (length bytes), and it returns how it
+ * went. */
 void tcpip_wasm_udp_bind(uint32_t id, uint32_t port, uint32_t flags);
 void tcpip_wasm_udp_connect(uint32_t id, uint32_t port);
-void tcpip_wasm_udp_send(uint32_t id, uint32_t port, uint32_t binary_offset, uint32_t length,
-                         uint32_t tag, bool report);
+tcpip_error tcpip_wasm_udp_send(uint32_t id, uint32_t port, uint32_t binary_offset,
+                                uint32_t length);
 
 /* The C heap, for JS: write data handed to tcpip_tcp_write() comes from
  * here (the core frees it). */
