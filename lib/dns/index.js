@@ -1,0 +1,94 @@
+'use strict';
+// Node's `dns` module over any dgram/net pair (a stack's, or Node's own):
+// lookup, resolve*, reverse, Resolver, setServers/getServers and promises,
+// with Node's arguments checks, answers and errors; and a DNS server.
+const { validateObject, validateOneOf, validateFunction } = require('../validators.js');
+const { dnsHints } = require('../platform/node.js');
+const { CODES } = require('./errors.js');
+const { createStats } = require('./client.js');
+const {
+  createResolverClasses, parseServers, RESOLVER_KEYS,
+} = require('./resolver.js');
+const { createLookup, VALID_ORDERS } = require('./lookup.js');
+const { createDnsServer, DnsServer } = require('./server.js');
+
+function validateTransport(options) {
+  validateObject(options, 'options');
+  validateObject(options.dgram, 'options.dgram');
+  validateFunction(options.dgram.createSocket, 'options.dgram.createSocket');
+  validateObject(options.net, 'options.net');
+  validateFunction(options.net.connect, 'options.net.connect');
+}
+
+/**
+ * A `dns` module whose queries go over `dgram` (UDP) and `net` (TCP when an
+ * answer is truncated) to `servers`; `lookupLocal(hostname, options,
+ * callback)` answers localhost, *.localhost and address literals without the
+ * network (loopback by default).
+ * @param {{ dgram: object, net: object, servers?: string[], lookupLocal?: Function,
+ *   timeout?: number, tries?: number }} options
+ */
+function createDns(options) {
+  validateTransport(options);
+  const { dgram, net, lookupLocal } = options;
+  if (lookupLocal !== undefined) validateFunction(lookupLocal, 'options.lookupLocal');
+  const systemServers = parseServers(options.servers === undefined ? [] : options.servers);
+  const stats = createStats();
+  const context = { dgram, net, stats, systemServers: () => systemServers.slice() };
+  const { Resolver, PromiseResolver } = createResolverClasses(context);
+  const defaults = { timeout: options.timeout ?? -1, tries: options.tries ?? 4 };
+  let defaultResolver = new Resolver(defaults);
+  let order = 'verbatim';
+
+  const dns = {};
+  const promises = {};
+  const bindDefault = () => {
+    for (const key of RESOLVER_KEYS) {
+      dns[key] = Resolver.prototype[key].bind(defaultResolver);
+      promises[key] = PromiseResolver.prototype[key].bind(defaultResolver);
+    }
+  };
+  // As Node's dns.setServers(): a new default resolver, so that queries
+  // under way finish with the servers they started with.
+  const setServers = (servers) => {
+    const resolver = new Resolver(defaults);
+    resolver.setServers(servers);
+    defaultResolver = resolver;
+    bindDefault();
+  };
+  const getDefaultResultOrder = () => order;
+  const setDefaultResultOrder = (value) => {
+    validateOneOf(value, 'dnsOrder', VALID_ORDERS);
+    order = value;
+  };
+  const { lookup, lookupPromise } = createLookup(() => defaultResolver, lookupLocal, getDefaultResultOrder);
+  const createServer = (serverOptions) => createDnsServer({ dgram, net }, serverOptions);
+  const constants = {
+    ADDRCONFIG: dnsHints.ADDRCONFIG, ALL: dnsHints.ALL, V4MAPPED: dnsHints.V4MAPPED, ...CODES,
+  };
+
+  Object.assign(promises, {
+    lookup: lookupPromise,
+    Resolver: PromiseResolver,
+    getDefaultResultOrder,
+    setDefaultResultOrder,
+    setServers,
+    ...CODES,
+  });
+  Object.assign(dns, {
+    lookup,
+    Resolver,
+    getDefaultResultOrder,
+    setDefaultResultOrder,
+    setServers,
+    promises,
+    createServer,
+    /** What the resolvers sent and what they dropped, counted. */
+    stats: () => ({ ...stats }),
+    ...constants,
+  });
+  bindDefault();
+  return dns;
+}
+
+module.exports = { createDns, createDnsServer, DnsServer };
