@@ -13,6 +13,7 @@
 #   chromium                                                       -> test/browser.test.js
 #                                 (driven by playwright-core, which downloads no browser)
 #   clang-format-14 (the version the style is tuned for)           -> format, format:check
+#   dnsutils (dig, querying the DNS server over UDP and TCP)       -> test/dns.test.js
 #
 # Idempotent: apt-get runs only when a package is actually missing, so a
 # second run is a few dpkg queries. Safe to run as non-root when nothing is
@@ -35,7 +36,7 @@ want() {
 }
 
 want build-essential python3 iproute2 iputils-ping curl patch xz-utils clang lld wasi-libc binaryen tshark wrk chromium \
-  clang-format-14
+  clang-format-14 dnsutils
 
 # clang needs compiler-rt's wasm32 builtins (libclang_rt.builtins-wasm32.a) to
 # link for wasm32-wasi. Debian ships it per LLVM version: take the one matching

@@ -11,6 +11,7 @@ const { createDns, createDnsServer } = require('../lib/dns/index.js');
 const {
   TRANSPORTS, rawServer, responseTo, closedUdpPort, exchangeUdp, once,
 } = require('./helpers/dns.js');
+const { runCommand } = require('./helpers/child.js');
 const { within, waitFor } = require('./helpers/util.js');
 
 const ZONE = {
@@ -572,6 +573,57 @@ for (const transportKind of TRANSPORTS) {
         assert.equal(typeof third.address().port, 'number');
         await new Promise((resolve) => third.close(resolve));
         assert.equal(third.address(), null);
+      });
+    });
+
+    describe('dig', function () {
+      let digAvailable;
+      before(async function () {
+        digAvailable = await runCommand('dig', ['-v']).then((r) => r.code === 0, () => false);
+      });
+
+      // dig's output as { status, flags, answers: [[name, ttl, class, type, data]] }.
+      async function dig(args) {
+        const { code, stdout } = await runCommand('dig', [`@${transport.address}`, '-p', String(port), '+time=2', '+tries=1', ...args]);
+        assert.equal(code, 0, stdout);
+        const status = /status: (\w+)/.exec(stdout)[1];
+        const flags = /;; flags: ([a-z ]+);/.exec(stdout)[1].split(' ');
+        const section = /;; ANSWER SECTION:\n([\s\S]*?)\n\n/.exec(stdout);
+        const answers = section ? section[1].split('\n').map((line) => line.split(/\s+/)) : [];
+        return { status, flags, answers, via: /\((UDP|TCP)\)/.exec(stdout)[1], truncatedRetry: stdout.includes('Truncated, retrying in TCP mode'), stdout };
+      }
+
+      it('queries the server over UDP and TCP', async function () {
+        if (!digAvailable) this.skip(); // needs dig (dnsutils, from scripts/setup.sh)
+        if (!transportKind.kernel) this.skip(); // dig runs on the kernel's sockets
+        const a = await dig(['example.test', 'A']);
+        assert.equal(a.status, 'NOERROR');
+        assert.equal(a.via, 'UDP');
+        assert.ok(a.flags.includes('aa'));
+        assert.deepEqual(a.answers, [
+          ['example.test.', '60', 'IN', 'A', '10.0.0.1'], ['example.test.', '60', 'IN', 'A', '10.0.0.2']]);
+        const mx = await dig(['+tcp', 'example.test', 'MX']);
+        assert.equal(mx.via, 'TCP');
+        assert.deepEqual(mx.answers.map((r) => r.slice(3).join(' ')), ['MX 10 mx1.example.test.', 'MX 20 mx2.example.test.']);
+        const cname = await dig(['www.example.test', 'AAAA']);
+        assert.deepEqual(cname.answers.map((r) => r.slice(3).join(' ')), ['CNAME example.test.', 'AAAA fd00::1']);
+        const srv = await dig(['+tcp', '_sip._tcp.example.test', 'SRV']);
+        assert.deepEqual(srv.answers[0].slice(3), ['SRV', '1', '5', '5060', 'sip.example.test.']);
+        const nx = await dig(['nope.example.test', 'A']);
+        assert.equal(nx.status, 'NXDOMAIN');
+        assert.match(nx.stdout, /AUTHORITY SECTION:\nexample\.test\.\s+60\s+IN\s+SOA\s+ns1\.example\.test\. admin\.example\.test\. 2026120201/);
+        const ptr = await dig(['-x', '10.0.0.1']);
+        assert.deepEqual(ptr.answers[0].slice(3), ['PTR', 'example.test.']);
+      });
+
+      it('retries a truncated answer over TCP, as a real client does', async function () {
+        if (!digAvailable) this.skip(); // needs dig (dnsutils, from scripts/setup.sh)
+        if (!transportKind.kernel) this.skip(); // dig runs on the kernel's sockets
+        const big = await dig(['+noedns', 'big.example.test', 'TXT']);
+        assert.equal(big.truncatedRetry, true);
+        assert.equal(big.via, 'TCP');
+        assert.equal(big.answers.length, 40);
+        assert.equal(server.stats().truncated, 1);
       });
     });
   });
