@@ -1,5 +1,6 @@
 // Type declarations for tcpip: a user-space TCP/IP stack with Node's `net` API.
 import type * as nodeNet from 'node:net';
+import type * as nodeDns from 'node:dns';
 import type { Duplex } from 'node:stream';
 import type { EventEmitter } from 'node:events';
 import type { ReadableStream, WritableStream } from 'node:stream/web';
@@ -396,3 +397,162 @@ export declare class Stack {
  */
 export declare function polyfill(stack?: Stack): Stack;
 export declare function polyfill(stack: null): null;
+
+/** What createDns() needs of a dgram module: Node's `dgram` API, or a stack's. */
+export interface DnsDgram {
+  createSocket(type: 'udp4' | 'udp6'): EventEmitter & {
+    bind(port?: number, address?: string, callback?: () => void): unknown;
+    send(msg: Uint8Array, ...args: unknown[]): void;
+    connect?(port: number, address: string, callback?: () => void): void;
+    address(): nodeNet.AddressInfo;
+    close(callback?: () => void): unknown;
+  };
+}
+
+/** What createDns() needs of a net module: Node's `net` API, or a stack's. */
+export interface DnsNet {
+  connect(options: { port: number; host: string }): Duplex;
+  createServer(connectionListener?: (socket: Duplex) => void): EventEmitter & {
+    listen(port: number, host: string, callback?: () => void): unknown;
+    close(callback?: (err?: Error) => void): unknown;
+  };
+}
+
+/** The options a lookupLocal function is called with. */
+export interface DnsLocalLookupOptions {
+  family: 0 | 4 | 6;
+  all: true;
+  hints: number;
+  order: 'verbatim' | 'ipv4first' | 'ipv6first';
+}
+
+export interface DnsOptions {
+  dgram: DnsDgram;
+  net: DnsNet;
+  /** Name servers as dns.setServers() takes them ('10.0.0.53', '[fd00::53]:5353'); none by default. */
+  servers?: string[];
+  /**
+   * Answers localhost, *.localhost and address literals without the network
+   * (a stack's own addresses); loopback (127.0.0.1, ::1) by default.
+   */
+  lookupLocal?: (
+    hostname: string,
+    options: DnsLocalLookupOptions,
+    callback: (err: NodeJS.ErrnoException | null, addresses?: nodeDns.LookupAddress[]) => void,
+  ) => void;
+  /** The default resolver's first-try timeout in ms (-1: 2000), as dns.Resolver's. */
+  timeout?: number;
+  /** The default resolver's rounds over the servers (4), as dns.Resolver's. */
+  tries?: number;
+}
+
+/** What a dns object's resolvers sent and dropped. */
+export interface DnsClientStats {
+  queries: number;
+  udpAttempts: number;
+  tcpAttempts: number;
+  timeouts: number;
+  /** Answers with TC set, asked again over TCP. */
+  truncated: number;
+  /** Replies that did not decode, or lied about their lengths or counts. */
+  malformed: number;
+  /** Well-formed replies with another id or question, or from elsewhere. */
+  mismatched: number;
+}
+
+type NotOverAStack = 'lookupService' | 'resolveTlsa' | 'promises';
+
+/** Node's `dns` module over a dgram/net pair. */
+export type DnsModule = Omit<typeof nodeDns, NotOverAStack> & {
+  promises: Omit<typeof nodeDns.promises, NotOverAStack>;
+  /** A DNS server on the same dgram/net pair. */
+  createServer(options: DnsServerOptions): DnsServer;
+  stats(): DnsClientStats;
+};
+
+/**
+ * A record as a zone or a handler gives it. `data` takes the zone's forms
+ * (an address, a name, { priority, exchange }, { priority, weight, port,
+ * name }, { nsname, hostmaster, serial, ... }, { critical, issue }, a
+ * string or string[] for TXT) or dns-packet's.
+ */
+export interface DnsRecord {
+  type: string;
+  name?: string;
+  ttl?: number;
+  class?: string;
+  data: unknown;
+}
+
+/** One name's records in a zone, by type; `ttl` for all of them (300 by default). */
+export interface DnsZoneEntry {
+  A?: string | string[];
+  AAAA?: string | string[];
+  CNAME?: string;
+  NS?: string | string[];
+  PTR?: string | string[];
+  MX?: { priority: number; exchange: string } | Array<{ priority: number; exchange: string }>;
+  TXT?: string | Array<string | string[]>;
+  SRV?: nodeDns.SrvRecord | nodeDns.SrvRecord[];
+  SOA?: Partial<nodeDns.SoaRecord> & { nsname: string; hostmaster: string };
+  CAA?: nodeDns.CaaRecord | nodeDns.CaaRecord[];
+  NAPTR?: nodeDns.NaptrRecord | nodeDns.NaptrRecord[];
+  ttl?: number;
+}
+
+export interface DnsQuestion {
+  name: string;
+  type: string;
+  class: string;
+}
+
+/** A handler's answer: records, or an rcode with sections; null is NXDOMAIN. */
+export type DnsHandlerResult = DnsRecord[] | {
+  rcode?: 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | 'NOTIMP' | 'FORMERR';
+  answers?: DnsRecord[];
+  authorities?: DnsRecord[];
+  additionals?: DnsRecord[];
+  /** The AA flag; true unless false. */
+  authoritative?: boolean;
+} | null;
+
+export interface DnsServerOptions {
+  /** Names (case aside, '*.' wildcards) and their records; unknown names get NXDOMAIN. */
+  zone?: Record<string, DnsZoneEntry>;
+  /** Asked for what the zone does not have (or everything, without a zone); a throw or rejection is SERVFAIL. */
+  handler?: (
+    question: DnsQuestion,
+    respond: (result: DnsHandlerResult) => void,
+  ) => DnsHandlerResult | Promise<DnsHandlerResult> | void;
+}
+
+export interface DnsServerStats {
+  udpQueries: number;
+  tcpQueries: number;
+  answered: number;
+  truncated: number;
+  malformed: number;
+  formerr: number;
+  dropped: number;
+  handlerErrors: number;
+}
+
+/** A DNS server answering over UDP and TCP on one port. */
+export declare class DnsServer extends EventEmitter {
+  readonly listening: boolean;
+  /** Port 0 picks one free for both UDP and TCP; the address defaults to 0.0.0.0. */
+  listen(port?: number, address?: string, callback?: () => void): this;
+  listen(port: number, callback: () => void): this;
+  listen(callback: () => void): this;
+  close(callback?: () => void): this;
+  address(): nodeNet.AddressInfo | null;
+  stats(): DnsServerStats;
+  ref(): this;
+  unref(): this;
+}
+
+/** Node's `dns` module whose queries go over `dgram` (and `net` for truncated answers). */
+export declare function createDns(options: DnsOptions): DnsModule;
+
+/** A DNS server over a dgram/net pair (Node's own, or a stack's). */
+export declare function createDnsServer(transport: { dgram: DnsDgram; net: DnsNet }, options: DnsServerOptions): DnsServer;

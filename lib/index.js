@@ -3,11 +3,12 @@ const { Stack } = require('./stack.js');
 const { init } = require('./backend/index.js');
 const { link, Link } = require('./link.js');
 const { polyfill } = require('./polyfill.js');
+const { createDns, createDnsServer, DnsServer } = require('./dns/index.js');
 const {
   Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture, openKernelDevice,
 } = require('./interfaces.js');
 
 module.exports = {
   init, Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
-  openKernelDevice, polyfill,
+  openKernelDevice, polyfill, createDns, createDnsServer, DnsServer,
 };

@@ -2,6 +2,6 @@ import tcpip from './index.js';
 
 export const {
   init, Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
-  openKernelDevice, polyfill,
+  openKernelDevice, polyfill, createDns, createDnsServer, DnsServer,
 } = tcpip;
 export default tcpip;

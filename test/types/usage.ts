@@ -1,6 +1,8 @@
 // Compiled (not run) by test/types.test.js: the declarations must accept
 // what users write against Node's net API, and reject misuse.
-import { Stack, Socket, Server, link, Link, TapInterface } from '../..';
+import { Stack, Socket, Server, link, Link, TapInterface, createDns, createDnsServer } from '../..';
+import * as kernelDgram from 'node:dgram';
+import * as kernelNet from 'node:net';
 import tcpipDefault = require('../..');
 
 const stack: Stack = new Stack({ backend: 'native' });
@@ -63,3 +65,22 @@ stack.destroy();
 stack.createLoopbackInterface({});
 // @ts-expect-error ports are numbers or strings
 stack.net.connect({ port: true });
+
+// dns over a dgram/net pair, and its server.
+const dns = createDns({ dgram: kernelDgram, net: kernelNet, servers: ['127.0.0.1:5353'], timeout: 100 });
+dns.lookup('example.test', { all: true }, (err, addresses) => void (err || addresses.map((a) => a.address)));
+dns.resolveMx('example.test', (err, records) => void records.map((r) => r.exchange + r.priority));
+const resolver = new dns.Resolver({ timeout: 50, tries: 2 });
+resolver.setServers(['[::1]:53']);
+void dns.promises.resolve4('example.test', { ttl: true }).then((a) => a.map((r) => r.ttl));
+void dns.promises.lookup('example.test').then(({ address, family }) => address + family);
+const queries: number = dns.stats().queries;
+void queries;
+const dnsServer = createDnsServer({ dgram: kernelDgram, net: kernelNet }, {
+  zone: { 'example.test': { A: ['10.0.0.1'], MX: [{ priority: 10, exchange: 'mx.example.test' }], TXT: ['x'], ttl: 60 } },
+  handler: async (question) => (question.type === 'A' ? [{ type: 'A', data: '10.0.0.2' }] : null),
+});
+dnsServer.listen(0, '127.0.0.1', () => dnsServer.address()?.port);
+dns.createServer({ handler: (q, respond) => respond({ rcode: 'REFUSED' }) }).close();
+// @ts-expect-error a dns object needs its transport
+createDns({ servers: [] });
