@@ -456,6 +456,86 @@ for (const transportKind of TRANSPORTS) {
         assert.equal(forwarder.queries.length, 1);
       });
 
+      it('settles whatever scrambled replies come first, never throwing', async function () {
+        // Each query gets 100 copies of its answer scrambled (cut short and
+        // bytes overwritten past the id), then the answer itself. A copy
+        // may still be a well-formed answer to the question, and is then
+        // taken as one; every other is counted and dropped. Nothing throws
+        // out of the socket's handler, and every query settles.
+        const valid = (q) => responseTo(q, {
+          answers: [
+            { type: 'CNAME', name: q.questions[0].name, data: 'target.test' },
+            { type: 'A', name: 'target.test', ttl: 5, data: '10.4.4.4' },
+            { type: 'TXT', name: 'target.test', data: ['some text'] },
+          ],
+        });
+        let seed = 1;
+        const random = () => {
+          seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+          return seed;
+        };
+        const scrambler = await rawServer(transport, (q, raw, rinfo, reply) => {
+          const good = packet.encode(valid(q));
+          // 100 at a time: well within a socket's receive buffer, so the
+          // real reply after them is not dropped for want of room.
+          for (let i = 0; i < 100; i++) {
+            const bytes = Buffer.from(good.subarray(0, 2 + (random() % (good.length - 1))));
+            for (let j = 0, n = 1 + (random() % 6); j < n; j++) bytes[2 + (random() % (bytes.length - 2))] = random() & 0xff;
+            reply(bytes);
+          }
+          reply(good);
+        });
+        later(() => scrambler.close());
+        const d = makeDns({ servers: [at(scrambler.port)], timeout: 5000, tries: 1 });
+        const codes = new Set(Object.values(nodeDns).filter((v) => typeof v === 'string'));
+        let real = 0;
+        for (let i = 0; i < 10; i++) {
+          const outcome = await d.promises.resolve4(`scrambled${i}.test`, { ttl: true }).catch((err) => err);
+          if (outcome instanceof Error) assert.ok(codes.has(outcome.code), outcome.stack);
+          else assert.ok(Array.isArray(outcome));
+          if (!(outcome instanceof Error) && outcome.length === 1 && outcome[0].address === '10.4.4.4') real++;
+        }
+        assert.ok(real > 0, 'the real answers come through');
+        const { malformed, mismatched } = d.stats();
+        assert.ok(malformed + mismatched >= 500, `the scrambled replies were counted (${malformed} + ${mismatched})`);
+      });
+
+      it('works over a dgram without connect(), telling stray replies by their port', async function () {
+        // A dgram module whose sockets have no connect(): the client names
+        // the server on every send and checks where each reply came from.
+        const unconnected = {
+          createSocket(type) {
+            const socket = transport.dgram.createSocket(type);
+            socket.connect = undefined;
+            return socket;
+          },
+        };
+        const d = createDns({ dgram: unconnected, net: transport.net, servers: [at(port)], timeout: 2000 });
+        assert.deepEqual(await d.promises.resolve4('example.test'), ['10.0.0.1', '10.0.0.2']);
+        assert.equal((await d.promises.resolveTxt('big.example.test')).length, 40);
+        const stray = transport.dgram.createSocket('udp4');
+        later(() => new Promise((resolve) => stray.close(resolve)));
+        const forwarder = await rawServer(transport, (q, raw, rinfo, reply) => {
+          stray.send(packet.encode(responseTo(q, { answers: [{ type: 'A', name: q.questions[0].name, data: '10.6.6.6' }] })),
+            rinfo.port, rinfo.address);
+          setImmediate(() => reply(responseTo(q, { answers: [{ type: 'A', name: q.questions[0].name, data: '10.2.2.2' }] })));
+        });
+        later(() => forwarder.close());
+        const e = createDns({ dgram: unconnected, net: transport.net, servers: [at(forwarder.port)], timeout: 2000 });
+        assert.deepEqual(await e.promises.resolve4('stray.test'), ['10.2.2.2']);
+        assert.equal(e.stats().mismatched, 1);
+      });
+
+      it('asks a server on IPv6', async function () {
+        const v6 = createDnsServer({ dgram: transport.dgram, net: transport.net }, { zone: ZONE });
+        await listenServer(v6, '::1');
+        later(() => new Promise((resolve) => v6.close(resolve)));
+        const d = makeDns({ servers: [`[::1]:${v6.address().port}`] });
+        assert.deepEqual(d.getServers(), [`[::1]:${v6.address().port}`]);
+        assert.deepEqual(await d.promises.resolve6('example.test'), ['fd00::1']);
+        assert.equal((await d.promises.resolveTxt('big.example.test')).length, 40, 'TCP over IPv6 too');
+      });
+
       it('reports EBADRESP when a server answers only garbage', async function () {
         const junk = await rawServer(transport, (q, raw, rinfo, reply) => reply(Buffer.from([0, 1, 2, 3, 4])));
         later(() => junk.close());
