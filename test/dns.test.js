@@ -357,9 +357,14 @@ for (const transportKind of TRANSPORTS) {
           name: 'Error', code: 'ECONNREFUSED', message: 'queryA ECONNREFUSED example.test',
           errno: undefined, syscall: 'queryA', hostname: 'example.test',
         });
-        const none = new dns.promises.Resolver();
+        const none = new dns.Resolver();
         none.setServers([]);
-        assert.equal((await failure(() => none.resolve4('example.test'))).code, 'ECONNREFUSED');
+        let sync = true;
+        const noServers = new Promise((resolve) => none.resolve4('example.test', (e) => resolve({ e, sync })));
+        sync = false;
+        const { e, sync: wasSync } = await noServers;
+        assert.equal(e.code, 'ECONNREFUSED');
+        assert.equal(wasSync, false, 'on a later tick');
       });
 
       it('cancel() ends the queries under way with ECANCELLED', async function () {
@@ -367,13 +372,18 @@ for (const transportKind of TRANSPORTS) {
         later(() => silent.close());
         const resolver = new dns.Resolver({ timeout: 5000, tries: 1 });
         resolver.setServers([at(silent.port)]);
-        const pending = new Promise((resolve) => resolver.resolveMx('example.test', (err) => resolve(err)));
+        let cancelling = false;
+        const pending = new Promise((resolve) => resolver.resolveMx('example.test', (err) => resolve([err, cancelling])));
         const promises = new dns.promises.Resolver({ timeout: 5000 });
         promises.setServers([at(silent.port)]);
         const pendingPromise = failure(() => promises.resolve4('example.test'));
+        cancelling = true;
         resolver.cancel();
         promises.cancel();
-        assert.deepEqual(errorShape(await pending), {
+        cancelling = false;
+        const [cancelled, insideCancel] = await pending;
+        assert.equal(insideCancel, false, 'the callback comes after cancel() returns');
+        assert.deepEqual(errorShape(cancelled), {
           name: 'Error', code: 'ECANCELLED', message: 'queryMx ECANCELLED example.test',
           errno: undefined, syscall: 'queryMx', hostname: 'example.test',
         });

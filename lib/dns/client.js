@@ -6,7 +6,9 @@
 // same server. A reply counts only if it comes from the server's address
 // and port and matches the id and the question; anything else, and any
 // message that does not decode, is counted and dropped.
-const { Buffer, randomBytes, isIP, engineHost } = require('../platform/node.js');
+const {
+  Buffer, randomBytes, isIP, engineHost, nextTick,
+} = require('../platform/node.js');
 const wire = require('./wire.js');
 const { sameName } = require('./names.js');
 const { shapeAnswers } = require('./records.js');
@@ -298,7 +300,9 @@ class Query {
     this._clearTimer();
     for (const socket of this._sockets) closeQuietly(socket);
     this._sockets.clear();
-    this._done(code, answers);
+    // Never inside the call that asked or cancelled: Node's answers come
+    // on a later tick, failures found at once (no servers) included.
+    nextTick(this._done, code, answers);
   }
 }
 
