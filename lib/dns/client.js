@@ -287,7 +287,15 @@ class Query {
       return;
     }
     const { qname, type, ttl } = this._question;
-    const answers = shapeAnswers(type, qname, message.answers, ttl);
+    let answers;
+    try {
+      answers = shapeAnswers(type, qname, message.answers, ttl);
+    } catch {
+      // Records dns-packet decoded into something no answer has the shape of.
+      this._context.stats.malformed++;
+      this._sawMalformed = true;
+      return;
+    }
     const aliased = type !== 'CNAME' && message.answers.some((r) => r.type === 'CNAME' && sameName(r.name, qname));
     if (answers.length === 0 && !aliased) this._finish(CODES.NODATA);
     else if (type === 'SOA') this._finish(null, answers[0]); // Node gives the one SOA, not a list

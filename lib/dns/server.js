@@ -189,6 +189,16 @@ class DnsServer extends EventEmitter {
   // Answers one message with `send(bytes)`, now or later; false if it is
   // dropped and will never be answered.
   _answer(msg, transport, send) {
+    try {
+      return this._answerQuery(msg, transport, send);
+    } catch {
+      // Nothing a client sends may throw out of a socket's handler.
+      this._stats.dropped++;
+      return false;
+    }
+  }
+
+  _answerQuery(msg, transport, send) {
     const query = wire.decode(msg);
     if (query === null) {
       this._stats.malformed++;
