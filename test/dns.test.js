@@ -527,12 +527,16 @@ for (const transportKind of TRANSPORTS) {
         const d = createDns({ dgram: unconnected, net: transport.net, servers: [at(port)], timeout: 2000 });
         assert.deepEqual(await d.promises.resolve4('example.test'), ['10.0.0.1', '10.0.0.2']);
         assert.equal((await d.promises.resolveTxt('big.example.test')).length, 40);
+        // The stray socket is bound first and the real reply waits for its
+        // send to complete, so that the stray one comes first on any transport.
         const stray = transport.dgram.createSocket('udp4');
+        stray.bind(0, transport.address);
+        await once(stray, 'listening');
         later(() => new Promise((resolve) => stray.close(resolve)));
         const forwarder = await rawServer(transport, (q, raw, rinfo, reply) => {
           stray.send(packet.encode(responseTo(q, { answers: [{ type: 'A', name: q.questions[0].name, data: '10.6.6.6' }] })),
-            rinfo.port, rinfo.address);
-          setImmediate(() => reply(responseTo(q, { answers: [{ type: 'A', name: q.questions[0].name, data: '10.2.2.2' }] })));
+            rinfo.port, rinfo.address,
+            () => reply(responseTo(q, { answers: [{ type: 'A', name: q.questions[0].name, data: '10.2.2.2' }] })));
         });
         later(() => forwarder.close());
         const e = createDns({ dgram: unconnected, net: transport.net, servers: [at(forwarder.port)], timeout: 2000 });
