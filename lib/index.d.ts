@@ -1,11 +1,25 @@
 // Type declarations for tcpip: a user-space TCP/IP stack with Node's `net` API.
 import type * as nodeNet from 'node:net';
 import type * as nodeDns from 'node:dns';
+import type * as nodeDgram from 'node:dgram';
 import type { Duplex } from 'node:stream';
 import type { EventEmitter } from 'node:events';
 import type { ReadableStream, WritableStream } from 'node:stream/web';
 
+/** Node's `dgram` module over one stack. */
+export interface StackDgram {
+  createSocket(type: 'udp4' | 'udp6' | nodeDgram.SocketOptions,
+    callback?: (msg: Buffer, rinfo: nodeDgram.RemoteInfo) => void): nodeDgram.Socket;
+  Socket: typeof nodeDgram.Socket;
+  readonly stack: Stack;
+}
+
 export interface StackOptions {
+  /**
+   * Name servers for stack.dns, and for every name this stack's sockets
+   * connect to (`localhost` and addresses never leave the stack).
+   */
+  dns?: { servers?: string[]; timeout?: number; tries?: number };
   /**
    * The engine behind the stack: 'native' (the Node-API addon, on this
    * thread or a worker thread of its own: see `thread`) or 'wasm' (the same
@@ -375,6 +389,10 @@ export declare class Stack {
   constructor(options?: StackOptions);
   /** Node's `net` API over this stack. */
   readonly net: StackNet;
+  /** Node's `dgram` API over this stack's UDP. */
+  readonly dgram: StackDgram;
+  /** Node's `dns` API over this stack's UDP and TCP, with the name servers of `options.dns`. */
+  readonly dns: DnsModule;
   readonly interfaces: Interface[];
   readonly destroyed: boolean;
   /** The engine this stack runs on. */

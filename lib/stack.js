@@ -5,6 +5,7 @@ const errors = require('./errors.js');
 const { EVENTS, createBackend } = require('./backend/index.js');
 const { createNet } = require('./net/index.js');
 const { createDgram } = require('./dgram/socket.js');
+const { createDns } = require('./dns/index.js');
 const { refuseAccepted } = require('./net/handle.js');
 const { ListenPorts, canonicalAddress } = require('./net/ports.js');
 const { nextTick, isIP } = require('./platform/node.js');
@@ -20,16 +21,27 @@ const ID_LIMIT = 0x7fffffff;
 const stacksWithOpenHandles = new Set();
 const { LIMITS: { MAX_INTERFACES } } = require('./backend/contract.js');
 
+function isLocalhost(hostname) {
+  if (typeof hostname !== 'string') return false;
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost');
+}
+
 class Stack {
   /**
-   * @param {{ backend?: 'native' | 'wasm', thread?: 'worker' | 'js' }} [options] without a backend:
+   * @param {{ backend?: 'native' | 'wasm', thread?: 'worker' | 'js',
+   *   dns?: { servers?: string[], timeout?: number, tries?: number } }} [options] without a backend:
    *   TCPIP_BACKEND from the environment, else native, else wasm; `thread`
    *   (native only): where the core runs, its own worker thread or this JS
    *   thread, by default TCPIP_NATIVE_THREAD from the environment, else 'js'
-   *   ('worker' where the JS thread cannot hold several stacks: off Linux)
+   *   ('worker' where the JS thread cannot hold several stacks: off Linux);
+   *   `dns`: the name servers stack.dns and every name this stack's sockets
+   *   connect to go through, with dns.Resolver's timeout and tries
    */
   constructor(options = {}) {
     validateObject(options, 'options');
+    const dnsOptions = options.dns === undefined ? {} : options.dns;
+    validateObject(dnsOptions, 'options.dns');
     this._handles = new Map();
     this._refed = new Set();
     this._nextId = 1;
@@ -44,6 +56,14 @@ class Stack {
     this._thread = thread;
     this.net = createNet(this);
     this.dgram = createDgram(this);
+    this.dns = createDns({
+      dgram: this.dgram,
+      net: this.net,
+      servers: dnsOptions.servers,
+      timeout: dnsOptions.timeout,
+      tries: dnsOptions.tries,
+      lookupLocal: (hostname, lookupOptions, callback) => this._lookupLocal(hostname, lookupOptions, callback),
+    });
   }
 
   /** The engine this stack runs on: 'native' (a worker thread) or 'wasm' (this thread). */
@@ -110,9 +130,20 @@ class Stack {
 
   // Name resolution, as dns.lookup(hostname, options, callback) with an
   // options object: the same validation (thrown), the answer on a later
-  // tick. `localhost` is this stack's loopback addresses, in the order the
-  // interfaces have them; other names need a `lookup` option (as in Node).
+  // tick. IP addresses and `localhost` are answered here; other names go to
+  // the stack's name servers (stack.dns), and without any fail as unknown
+  // (a `lookup` option still wins, as in Node).
   _lookup(hostname, options, callback) {
+    if (isIP(hostname) || isLocalhost(hostname) || this.dns.getServers().length === 0) {
+      this._lookupLocal(hostname, options, callback);
+      return;
+    }
+    this.dns.lookup(hostname, options, callback);
+  }
+
+  // `localhost` (and names under it) is this stack's loopback addresses, in
+  // the order the interfaces have them.
+  _lookupLocal(hostname, options, callback) {
     const { family, all } = validateLookup(hostname, options);
     const answer = (err, addresses) => {
       if (err) callback(err);
@@ -126,7 +157,7 @@ class Stack {
     }
     nextTick(() => {
       const addresses = [];
-      if (hostname === 'localhost') {
+      if (isLocalhost(hostname)) {
         for (const iface of this._interfaces.values()) {
           if (iface.type !== 'loopback') continue;
           for (const a of iface._addresses) {

@@ -140,6 +140,30 @@ describe('stack.dgram', function () {
       assert.deepStrictEqual(stack, node);
     });
 
+    for (const [type, host] of [['udp4', '127.0.0.1'], ['udp6', '::1']]) {
+      it(`${type}: a connected socket whose peer's port is closed hears ECONNREFUSED`, async function () {
+        const { node, stack } = await both(async (dgram) => {
+          const closedPort = dgram.createSocket(type);
+          const { port } = await bound(closedPort, 0, host);
+          await closed(closedPort);
+          const socket = dgram.createSocket(type);
+          await new Promise((resolve) => socket.connect(port, host, resolve));
+          const failed = nextEvent(socket, 'error');
+          const result = await sent(socket, 'anyone?');
+          const [error] = await failed;
+          // Unconnected, the same datagram is dropped without a word.
+          const other = dgram.createSocket(type);
+          other.on('error', (e) => assert.fail(e));
+          await sent(other, 'anyone?', port, host);
+          await delay(50);
+          await closed(socket);
+          await closed(other);
+          return [result, errorShape(error)];
+        });
+        assert.deepStrictEqual(stack, node);
+      });
+    }
+
     it('udp6 on "::" takes IPv4 peers, shown as ::ffff: addresses; ipv6Only does not', async function () {
       const { node, stack } = await both(async (dgram) => {
         const log = [];

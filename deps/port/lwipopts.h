@@ -35,7 +35,8 @@
 #define ARP_QUEUE_LEN 101
 #define LWIP_ETHERNET 1
 #define LWIP_ICMP 1
-#define LWIP_RAW 0
+/* Raw pcbs watch ICMP for the sockets (src/core/icmp.c). */
+#define LWIP_RAW 1
 #define LWIP_UDP 1
 #define LWIP_TCP 1
 #define LWIP_DHCP 0

@@ -405,12 +405,18 @@ class Socket extends EventEmitter {
     this._sends.set(tag, { callback, address, port: shownPort });
   }
 
-  // DONE: a send ended (tag), or a connect failed (tag 0).
+  // DONE: a send ended (tag), or (tag 0) a connect failed, or the peer of
+  // a connected socket has no one on its port.
   _onDone(tag, code, count) {
     if (tag === 0) {
+      if (!this._open) return;
       const connecting = this._connecting;
-      if (connecting === null || !this._open) return;
-      this._connectFailed(errors.systemError(code, 'connect', connecting.address, connecting.port), connecting.callback);
+      if (connecting !== null) {
+        this._connectFailed(errors.systemError(code, 'connect', connecting.address, connecting.port), connecting.callback);
+      } else if (this._connectState === CONNECT_STATE_CONNECTED) {
+        // As Node: the kernel fails the next receive, and the socket emits it.
+        this.emit('error', errors.errnoException(errors.errnoOf(code), 'recvmsg'));
+      }
       return;
     }
     const send = this._sends.get(tag);

@@ -39,7 +39,7 @@ function parseLookupOptions(options, { namedFamilies }) {
     return parsed;
   }
   if (options !== undefined && options !== null && typeof options !== 'object') {
-    throw errors.invalidArgType('options', 'object or integer', options);
+    throw errors.invalidArgType('options', ['integer', 'object'], options);
   }
   if (options?.hints != null) {
     validateNumber(options.hints, 'options.hints');
@@ -160,7 +160,7 @@ function createLookup(getResolver, lookupLocal, getOrder) {
       parsed = parseLookupOptions(options, { namedFamilies: true });
     } else if (options !== undefined && typeof options !== 'object') {
       validateFunction(arguments.length === 2 ? options : callback, 'callback');
-      throw errors.invalidArgType('options', 'object or integer', options);
+      throw errors.invalidArgType('options', ['integer', 'object'], options);
     } else {
       validateFunction(callback, 'callback');
       parsed = parseLookupOptions(options, { namedFamilies: true });

@@ -23,6 +23,11 @@ tcpip_stack *tcpip_stack_create(tcpip_event_fn on_event, void *context) {
   stack->context = context;
   stack->next_core_id = TCPIP_CORE_ID_BASE;
   lwip_init();
+  if (!tcpip_icmp_start(stack)) {
+    sys_timeouts_free_all();
+    free(stack);
+    return NULL;
+  }
   thread_stack = stack;
   return stack;
 }
@@ -31,6 +36,7 @@ void tcpip_stack_destroy(tcpip_stack *stack) {
   if (stack == NULL) return;
   tcpip_tcp_destroy_all(stack);
   tcpip_udp_destroy_all(stack);
+  tcpip_icmp_stop(stack);
   /* With every pcb gone, the tables that index them (patch 0027). */
   tcp_index_free_all();
   tcpip_interfaces_destroy_all(stack);

@@ -10,6 +10,7 @@
 #include "lwip/netif.h"
 
 struct tcp_pcb;
+struct raw_pcb;
 
 /* A chunk of application data waiting to enter TCP's send buffer. The
  * bytes are the driver's: `release` gives them back once TCP has copied the
@@ -65,6 +66,8 @@ struct tcpip_stack {
   void *context;
   tcpip_id_map sockets;     /* TCP sockets and listeners */
   tcpip_id_map udp_sockets; /* udp_socket.c's */
+  struct raw_pcb *icmp4;    /* icmp.c's: every ICMP message comes by */
+  struct raw_pcb *icmp6;
   uint32_t next_core_id;
   tcpip_tcp_socket *dirty; /* sockets with output or reports to flush */
   tcpip_interface *interfaces[TCPIP_MAX_INTERFACES];
@@ -84,6 +87,12 @@ void tcpip_tcp_mark_dirty(tcpip_tcp_socket *socket);
 void tcpip_tcp_flush_dirty(tcpip_stack *stack);
 void tcpip_tcp_destroy_all(tcpip_stack *stack);
 void tcpip_udp_destroy_all(tcpip_stack *stack);
+/* A port unreachable quoted the datagram local:port -> remote:port. */
+void tcpip_udp_port_unreachable(tcpip_stack *stack, const ip_addr_t *local, uint16_t local_port,
+                                const ip_addr_t *remote, uint16_t remote_port);
+/* icmp.c: the raw pcbs that watch ICMP for the sockets. */
+bool tcpip_icmp_start(tcpip_stack *stack);
+void tcpip_icmp_stop(tcpip_stack *stack);
 void tcpip_tcp_trim_time_wait(void);
 void tcpip_interfaces_destroy_all(tcpip_stack *stack);
 

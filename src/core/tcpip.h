@@ -109,7 +109,8 @@ typedef enum tcpip_event_type {
    * are read as those of TCPIP_EV_DATA (copy them during the call), and
    * count against the socket's receive buffer until consumed */
   TCPIP_EV_DATAGRAM,
-  /* UDP socket `id` failed to connect (`error`, `other_id` 0); drivers
+  /* UDP socket `id` failed to connect, or (connected) heard that its peer's
+   * port is closed (ECONNREFUSED): `error`, `other_id` 0. Drivers
    * that answer sends later also report with it: the send they tagged
    * `other_id`, `count` bytes sent or `error` */
   TCPIP_EV_DONE

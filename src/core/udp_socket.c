@@ -329,3 +329,22 @@ void tcpip_udp_destroy_all(tcpip_stack *stack) {
   }
   tcpip_id_map_free(map);
 }
+
+/* As Linux: only a connected socket hears that its peer's port is closed,
+ * as ECONNREFUSED (its next receive fails with it). */
+void tcpip_udp_port_unreachable(tcpip_stack *stack, const ip_addr_t *local, uint16_t local_port,
+                                const ip_addr_t *remote, uint16_t remote_port) {
+  (void)local;
+  tcpip_id_map *map = &stack->udp_sockets;
+  for (size_t i = 0; i < map->capacity; i++) {
+    if (map->slots[i].id == 0) continue;
+    tcpip_udp_socket *socket = map->slots[i].value;
+    struct udp_pcb *pcb = socket->pcb;
+    if (!(pcb->flags & UDP_FLAGS_CONNECTED) || pcb->local_port != local_port ||
+        pcb->remote_port != remote_port || !ip_addr_cmp(&pcb->remote_ip, remote)) {
+      continue;
+    }
+    tcpip_event event = {.type = TCPIP_EV_DONE, .id = socket->id, .error = TCPIP_ECONNREFUSED};
+    tcpip_emit(stack, &event);
+  }
+}

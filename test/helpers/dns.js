@@ -6,6 +6,7 @@
 const dgramKernel = require('node:dgram');
 const netKernel = require('node:net');
 const packet = require('dns-packet');
+const { Stack } = require('../..');
 
 /**
  * The transports the suite runs over: each `create()` returns
@@ -19,6 +20,15 @@ const TRANSPORTS = [
     kernel: true,
     async create() {
       return { dgram: dgramKernel, net: netKernel, address: '127.0.0.1', close: async () => {} };
+    },
+  },
+  {
+    name: "a stack's dgram and net",
+    kernel: false,
+    async create() {
+      const stack = new Stack();
+      stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8', '::1/128'] });
+      return { dgram: stack.dgram, net: stack.net, address: '127.0.0.1', close: async () => stack.destroy() };
     },
   },
 ];
