@@ -97,7 +97,7 @@ describe('kernel devices', function () {
   });
 
   for (const [kind, how] of [['tap', 'name'], ['tun', 'name'], ['tap', 'fd']]) {
-    it(`a stack on a kernel ${kind.toUpperCase()} device (by ${how}, core on the ${DEFAULT_THREAD} thread): the kernel pings it (fragmented too), curl fetches from it, it connects to a kernel server`, function () {
+    it(`a stack on a kernel ${kind.toUpperCase()} device (by ${how}, core on the ${DEFAULT_THREAD} thread): the kernel pings it (fragmented too), curl fetches from it, it connects to a kernel server, UDP both ways`, function () {
       this.timeout(60000);
       const result = inNamespace(kind, how);
       assert.equal(result.error, undefined, JSON.stringify(result));
@@ -106,6 +106,11 @@ describe('kernel devices', function () {
       assert.equal(result.fragmentedPing, true, '4000-byte pings over a 1500 MTU, fragmented both ways');
       assert.equal(result.curl, 'hello /from-kernel');
       assert.equal(result.echo, 1 << 20, '1 MiB echoed by the kernel server');
+      assert.deepStrictEqual(result.udp, {
+        echoes: [5, 1472, 20000].map((size) => ({ size, intact: true, from: '10.77.0.1:9001' })),
+        answered: 're: from the kernel',
+        refused: 'ECONNREFUSED',
+      });
       assert.ok(result.stats.packetsIn > 0 && result.stats.packetsOut > 0);
       assert.equal(result.stats.dropped.malformed, 0);
     });
