@@ -104,5 +104,6 @@ function format(value, digits = 2) {
 const TCPIP_JS_GBPS = 0.25;
 
 module.exports = {
+  newStack,
   createLoopbackStack, twoStacks, targets, listen, closeServer, compare, format, machineLine, TCPIP_JS_GBPS,
 };

@@ -11,6 +11,7 @@ const benches = [
   ['connect-rate.js'],
   ['burst.js'],
   ['two-stacks.js'],
+  ['udp.js'],
   ['connections.js'],
   ['memory.js', '--expose-gc'],
   ['links.js'],

@@ -32,5 +32,5 @@ if [ "$#" -eq 0 ]; then
   TCPIP_NATIVE_THREAD=worker LD_PRELOAD="$asan $ubsan" node "$root/node_modules/mocha/bin/mocha.js" \
     --no-config --timeout 20000 --reporter spec \
     test/handoff.test.js test/native-thread.test.js test/links.test.js \
-    test/backpressure.test.js test/integrity.test.js test/kernel-devices.test.js
+    test/backpressure.test.js test/integrity.test.js test/kernel-devices.test.js test/dgram.test.js
 fi
