@@ -6,6 +6,7 @@ const { EVENTS, createBackend } = require('./backend/index.js');
 const { createNet } = require('./net/index.js');
 const { createDgram } = require('./dgram/socket.js');
 const { createDns } = require('./dns/index.js');
+const { ping } = require('./ping.js');
 const { refuseAccepted } = require('./net/handle.js');
 const { ListenPorts, canonicalAddress } = require('./net/ports.js');
 const { nextTick, isIP } = require('./platform/node.js');
@@ -48,6 +49,8 @@ class Stack {
     this._interfaces = new Map(); // by id, in creation order; ids shared with sockets
     this._captures = new Map(); // interface id -> running or closing Capture
     this._listenPorts = new ListenPorts();
+    this._pings = new Map(); // ICMP identifier -> running ping
+    this._nextPingIdentifier = 1;
     this.destroyed = false;
     const { name, thread, backend } = createBackend(options.backend,
       (type, id, a, b, c, d, e) => this._dispatch(type, id, a, b, c, d, e), options.thread);
@@ -64,6 +67,19 @@ class Stack {
       tries: dnsOptions.tries,
       lookupLocal: (hostname, lookupOptions, callback) => this._lookupLocal(hostname, lookupOptions, callback),
     });
+  }
+
+  /**
+   * Sends ICMP echo requests to `host` (IPv4 or IPv6, or a name the stack
+   * resolves) and resolves with one result per probe: `{ sequence, address,
+   * bytes, time }` (ms) for a reply, `{ sequence, time: null, error }` for a
+   * probe lost (ETIMEDOUT) or that could not leave.
+   * @param {string} host
+   * @param {{ count?: number, timeout?: number, size?: number, interval?: number }} [options]
+   *   count 1, timeout 1000 ms, size 56 bytes, interval 1000 ms by default
+   */
+  ping(host, options) {
+    return ping(this, host, options);
   }
 
   /** The engine this stack runs on: 'native' (a worker thread) or 'wasm' (this thread). */
@@ -248,6 +264,11 @@ class Stack {
       case EVENTS.DONE:
         if (handle) handle._onDone(a, b, c);
         break;
+      case EVENTS.ECHO_REPLY: {
+        const running = this._pings.get(id);
+        if (running) running._onReply(a, b, c, d);
+        break;
+      }
       case EVENTS.EOF:
         if (handle) handle._onEof();
         break;
@@ -289,6 +310,7 @@ class Stack {
     if (this.destroyed) return;
     for (const handle of new Set([...this._handles.values(), ...this._refed])) handle._onStackDestroy();
     for (const iface of [...this._interfaces.values()]) iface._onStackDestroy();
+    for (const running of [...this._pings.values()]) running._onStackDestroy();
     this.destroyed = true;
     this._handles.clear();
     stacksWithOpenHandles.delete(this);

@@ -97,13 +97,16 @@ describe('kernel devices', function () {
   });
 
   for (const [kind, how] of [['tap', 'name'], ['tun', 'name'], ['tap', 'fd']]) {
-    it(`a stack on a kernel ${kind.toUpperCase()} device (by ${how}, core on the ${DEFAULT_THREAD} thread): the kernel pings it (fragmented too), curl fetches from it, it connects to a kernel server, UDP both ways`, function () {
+    it(`a stack on a kernel ${kind.toUpperCase()} device (by ${how}, core on the ${DEFAULT_THREAD} thread): the kernel pings it (fragmented too, and over IPv6) and it pings the kernel, curl fetches from it, it connects to a kernel server, UDP both ways`, function () {
       this.timeout(60000);
       const result = inNamespace(kind, how);
       assert.equal(result.error, undefined, JSON.stringify(result));
       assert.equal(result.thread, DEFAULT_THREAD);
       assert.equal(result.ping, true, 'ping got 3 replies');
       assert.equal(result.fragmentedPing, true, '4000-byte pings over a 1500 MTU, fragmented both ways');
+      assert.equal(result.ping6, true, 'ping -6 got 2 replies');
+      assert.deepStrictEqual(result.stackPing, ['10.77.0.1 56', '10.77.0.1 56']);
+      assert.deepStrictEqual(result.stackPing6, ['fd77::1 3000', 'fd77::1 3000']);
       assert.equal(result.curl, 'hello /from-kernel');
       assert.equal(result.echo, 1 << 20, '1 MiB echoed by the kernel server');
       assert.deepStrictEqual(result.udp, {

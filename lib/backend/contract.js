@@ -114,6 +114,10 @@ const COMMANDS = Object.freeze({
   udpConsumed: command([['id', T.id], ['count', T.count]]), // the application took these datagram bytes
   udpSetOption: command([['id', T.id], ['option', T.uint], ['value', T.uint]]), // a UDP_OPTIONS value
   udpClose: command([['id', T.id]]),
+  // an ICMP echo request (identifier not 0); the result as udpSend's, a
+  // failure later as an ECHO_REPLY with the error
+  icmpEcho: command([['identifier', T.id], ['sequence', T.port], ['address', T.string], ['size', T.port]],
+    { result: 'string|undefined' }),
   ref: command([]), // keep the event loop alive
   unref: command([]),
   // bytes of the engine's C heap in use (native: the process's)
@@ -165,6 +169,8 @@ const EVENT_TYPES = Object.freeze({
   DATAGRAM: event(12, [['bytes', T.bytes], ['remoteAddress', T.string], ['remotePort', T.port]]),
   // the send tagged `tag` (or, tag 0, a connect) ended: 'OK' and the bytes sent, or the error
   DONE: event(13, [['tag', T.uint], ['code', T.result], ['count', T.count]]),
+  // `id` is the ping's ICMP identifier: a reply ('OK') from remoteAddress, or a request that failed
+  ECHO_REPLY: event(14, [['sequence', T.port], ['remoteAddress', T.string], ['bytes', T.count], ['code', T.result]]),
   CAPTURE_CLOSED: event(100, [['ok', T.bool]]),
 });
 

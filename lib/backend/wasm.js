@@ -235,6 +235,11 @@ class WasmBackend {
           undefined, undefined);
         break;
       }
+      case EVENTS.ECHO_REPLY:
+        queue.push(type, id, view.getUint32(record + RECORD.otherId, true),
+          this._cString(record + RECORD.remoteAddress, ADDRESS_LENGTH), view.getUint32(record + RECORD.count, true),
+          this._errorName(view.getUint32(record + RECORD.error, true)), undefined);
+        break;
       case EVENTS.DONE:
         queue.push(type, id, view.getUint32(record + RECORD.otherId, true),
           this._errorName(view.getUint32(record + RECORD.error, true)), view.getUint32(record + RECORD.count, true),
@@ -617,6 +622,16 @@ class WasmBackend {
   udpClose(id) {
     this._core.tcpip_udp_close(this._stack, id);
     this._touch();
+  }
+
+  // ------------------------------------------------------------ ICMP
+
+  // Sent at once: the result says how ('OK' or the error's name).
+  icmpEcho(identifier, sequence, address, size) {
+    this._putArguments([address]);
+    const error = this._core.tcpip_wasm_icmp_echo(identifier, sequence, size);
+    this._touch();
+    return this._errorName(error);
   }
 
   // ------------------------------------------------------------ lifetime

@@ -20,6 +20,10 @@ void tcpip_endpoint_set(tcpip_endpoint *endpoint, const ip_addr_t *address, uint
                      (int)(sizeof endpoint->address - (sizeof prefix - 1)));
     } else {
       ip6addr_ntoa_r(v6, endpoint->address, sizeof endpoint->address);
+      /* lwIP prints hex digits in capitals; Node (inet_ntop) in lower case. */
+      for (char *c = endpoint->address; *c != '\0'; c++) {
+        if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
+      }
     }
     endpoint->family = 6;
   } else if (IP_IS_V6(address) || IP_IS_ANY_TYPE_VAL(*address)) {

@@ -1,14 +1,15 @@
 /* ICMP as the core's sockets hear it: an error that names one of their
  * flows reaches that socket (a port unreachable ends a connected UDP
- * socket's exchange with ECONNREFUSED, as Linux reports it). lwIP answers
- * echo requests itself: the raw pcbs here see every ICMP message first and
- * let each one through. */
+ * socket's exchange with ECONNREFUSED, as Linux reports it), and echo
+ * replies reach the driver's pings. lwIP answers echo requests itself: the
+ * raw pcbs here see every ICMP message first and let each one through. */
 #include <string.h>
 
 #include "stack_internal.h"
 
 #include "lwip/icmp.h"
 #include "lwip/icmp6.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/ip.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/ip6.h"
@@ -53,16 +54,55 @@ static bool quoted_udp_flow(const uint8_t *msg, uint16_t length, bool v6, ip_add
 
 static u8_t on_icmp(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *source) {
   tcpip_stack *stack = arg;
-  (void)source;
   uint8_t msg[QUOTE_MAX];
-  uint16_t length = pbuf_copy_partial(p, msg, sizeof msg, ip_current_header_tot_len());
+  uint16_t header = ip_current_header_tot_len();
+  uint16_t length = pbuf_copy_partial(p, msg, sizeof msg, header);
+  bool v6 = IP_IS_V6_VAL(pcb->local_ip);
+  if (length >= 8 && msg[0] == (v6 ? ICMP6_TYPE_EREP : ICMP_ER) && msg[1] == 0) {
+    tcpip_event event = {.type = TCPIP_EV_ECHO_REPLY,
+                         .id = read_port(msg + 4),
+                         .other_id = read_port(msg + 6),
+                         .count = (size_t)(p->tot_len - header - 8)};
+    tcpip_endpoint_set(&event.remote, source, 0);
+    if (event.id != 0) tcpip_emit(stack, &event);
+    return 0;
+  }
   ip_addr_t local, remote;
   uint16_t local_port, remote_port;
-  if (quoted_udp_flow(msg, length, IP_IS_V6_VAL(pcb->local_ip), &local, &local_port, &remote,
-                      &remote_port)) {
+  if (quoted_udp_flow(msg, length, v6, &local, &local_port, &remote, &remote_port)) {
     tcpip_udp_port_unreachable(stack, &local, local_port, &remote, remote_port);
   }
   return 0; /* not eaten: lwIP's own ICMP handling follows */
+}
+
+tcpip_error tcpip_icmp_echo(tcpip_stack *stack, uint16_t identifier, uint16_t sequence,
+                            const char *address, uint16_t size) {
+  ip_addr_t destination;
+  if (address == NULL) return TCPIP_ENOBUFS;
+  if (identifier == 0 || !tcpip_parse_address(address, &destination)) return TCPIP_EINVAL;
+  bool v6 = IP_IS_V6(&destination);
+  if ((size_t)size + 8 > 0xFFFFu - (v6 ? IP6_HLEN : IP_HLEN)) return TCPIP_EMSGSIZE;
+  struct pbuf *p = pbuf_alloc(PBUF_IP, (u16_t)(8 + size), PBUF_RAM);
+  if (p == NULL) return TCPIP_ENOBUFS;
+  uint8_t *bytes = p->payload;
+  bytes[0] = v6 ? ICMP6_TYPE_EREQ : ICMP_ECHO;
+  bytes[1] = 0;
+  bytes[2] = bytes[3] = 0;
+  bytes[4] = (uint8_t)(identifier >> 8);
+  bytes[5] = (uint8_t)identifier;
+  bytes[6] = (uint8_t)(sequence >> 8);
+  bytes[7] = (uint8_t)sequence;
+  /* The payload ping(8) sends after its timestamp: bytes counting up. */
+  for (uint16_t i = 0; i < size; i++) bytes[8 + i] = (uint8_t)i;
+  if (!v6) {
+    /* ICMPv6's checksum covers a pseudo header, which lwIP fills in for the
+     * raw pcb (the raw pcb's chksum_reqd); ICMPv4's is the message's alone. */
+    u16_t checksum = inet_chksum(bytes, (u16_t)(8 + size));
+    memcpy(bytes + 2, &checksum, 2);
+  }
+  err_t err = raw_sendto(v6 ? stack->icmp6 : stack->icmp4, p, &destination);
+  pbuf_free(p);
+  return tcpip_error_from_lwip(err);
 }
 
 bool tcpip_icmp_start(tcpip_stack *stack) {
@@ -74,6 +114,8 @@ bool tcpip_icmp_start(tcpip_stack *stack) {
   }
   raw_recv(stack->icmp4, on_icmp, stack);
   raw_recv(stack->icmp6, on_icmp, stack);
+  stack->icmp6->chksum_reqd = 1; /* lwIP 2.1 has no setter for these */
+  stack->icmp6->chksum_offset = 2;
   return true;
 }
 

@@ -113,7 +113,12 @@ typedef enum tcpip_event_type {
    * port is closed (ECONNREFUSED): `error`, `other_id` 0. Drivers
    * that answer sends later also report with it: the send they tagged
    * `other_id`, `count` bytes sent or `error` */
-  TCPIP_EV_DONE
+  TCPIP_EV_DONE,
+  /* an echo reply to the ping whose ICMP identifier is `id`: `other_id` is
+   * its sequence number, `count` its payload's bytes, `remote` who answered
+   * (drivers that send echo requests later also report a request that
+   * failed with it, `error` set) */
+  TCPIP_EV_ECHO_REPLY
 } tcpip_event_type;
 
 typedef struct tcpip_interface_stats {
@@ -301,6 +306,12 @@ typedef enum tcpip_udp_option {
 } tcpip_udp_option;
 void tcpip_udp_set_option(tcpip_stack *stack, uint32_t id, tcpip_udp_option option, uint32_t value);
 void tcpip_udp_close(tcpip_stack *stack, uint32_t id);
+
+/* ICMP. Sends one echo request (ping) to `address` with `size` bytes of
+ * payload, and says how that went (as tcpip_udp_send); replies arrive as
+ * TCPIP_EV_ECHO_REPLY events for `identifier` (not 0). */
+tcpip_error tcpip_icmp_echo(tcpip_stack *stack, uint16_t identifier, uint16_t sequence,
+                            const char *address, uint16_t size);
 
 const char *tcpip_error_name(tcpip_error error);
 

@@ -197,6 +197,13 @@ struct UdpSetOption {
 struct UdpClose {
   uint32_t id;
 };
+// One ICMP echo request (ping).
+struct IcmpEcho {
+  uint16_t identifier;
+  uint16_t sequence;
+  std::string address;
+  uint16_t size;
+};
 
 }  // namespace command
 
@@ -207,6 +214,6 @@ using Command = std::variant<
     command::Close, command::Abort, command::SetNoDelay, command::SetKeepAlive, command::AttachLink,
     command::DetachLink, command::CaptureStart, command::CaptureStop, command::AttachDevice,
     command::UdpBind, command::UdpConnect, command::UdpDisconnect, command::UdpSend,
-    command::UdpConsumed, command::UdpSetOption, command::UdpClose>;
+    command::UdpConsumed, command::UdpSetOption, command::UdpClose, command::IcmpEcho>;
 
 }  // namespace tcpip

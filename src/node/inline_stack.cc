@@ -28,6 +28,12 @@ tcpip_error InlineStack::UdpSend(command::UdpSend& command) {
   return core_.UdpSend(command);
 }
 
+tcpip_error InlineStack::IcmpEcho(command::IcmpEcho& command) {
+  if (!core_.open()) return TCPIP_EINVAL;
+  context_.Enter();
+  return core_.IcmpEcho(command);
+}
+
 Clock::time_point InlineStack::Turn(std::vector<Event>& out) {
   if (!core_.open()) return Clock::time_point::max();
   {

@@ -95,6 +95,7 @@ Napi::Function StackBinding::Define(Napi::Env env) {
                          InstanceMethod<&StackBinding::UdpConsumed>("udpConsumed"),
                          InstanceMethod<&StackBinding::UdpSetOption>("udpSetOption"),
                          InstanceMethod<&StackBinding::UdpClose>("udpClose"),
+                         InstanceMethod<&StackBinding::IcmpEcho>("icmpEcho"),
                          InstanceMethod<&StackBinding::Ref>("ref"),
                          InstanceMethod<&StackBinding::Unref>("unref"),
                          InstanceMethod<&StackBinding::HeapBytesInUseMethod>("heapBytesInUse"),
@@ -571,6 +572,22 @@ Napi::Value StackBinding::UdpClose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// icmpEcho(identifier, sequence, address, size): as udpSend, the result now
+// on the JS thread, an ECHO_REPLY with the error later from a worker.
+Napi::Value StackBinding::IcmpEcho(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  command::IcmpEcho echo{static_cast<uint16_t>(Uint32Of(info[0])),
+                         static_cast<uint16_t>(Uint32Of(info[1])), StringOr(info[2]),
+                         static_cast<uint16_t>(Uint32Of(info[3]))};
+  if (inline_ != nullptr) {
+    tcpip_error error = inline_->IcmpEcho(echo);
+    RequestTurn();
+    return Napi::String::New(info.Env(), tcpip_error_name(error));
+  }
+  PostCommand(std::move(echo));
+  return info.Env().Undefined();
+}
+
 // While referenced, the event channel keeps the event loop alive, as a
 // listening server or an open socket does in Node.
 Napi::Value StackBinding::Ref(const Napi::CallbackInfo& info) {
@@ -700,6 +717,13 @@ void StackBinding::DispatchPending() {
         args[3] = Napi::String::New(env, tcpip_error_name(event.error));
         args[4] = Napi::Number::New(env, static_cast<double>(event.count));
         argc = 5;
+        break;
+      case TCPIP_EV_ECHO_REPLY:
+        args[2] = Napi::Number::New(env, event.other_id);
+        args[3] = Napi::String::New(env, event.remote.address);
+        args[4] = Napi::Number::New(env, static_cast<double>(event.count));
+        args[5] = Napi::String::New(env, tcpip_error_name(event.error));
+        argc = 6;
         break;
       case TCPIP_EV_BOUND:
       case TCPIP_EV_LISTENING:

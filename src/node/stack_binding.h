@@ -95,6 +95,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   Napi::Value UdpConsumed(const Napi::CallbackInfo& info);
   Napi::Value UdpSetOption(const Napi::CallbackInfo& info);
   Napi::Value UdpClose(const Napi::CallbackInfo& info);
+  Napi::Value IcmpEcho(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value HeapBytesInUseMethod(const Napi::CallbackInfo& info);

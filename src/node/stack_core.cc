@@ -221,9 +221,25 @@ struct StackCore::Applier {
     tcpip_udp_set_option(core.stack_, c.id, c.option, c.value);
   }
   void operator()(command::UdpClose& c) const { tcpip_udp_close(core.stack_, c.id); }
+  void operator()(command::IcmpEcho& c) const {
+    tcpip_error error = core.IcmpEcho(c);
+    if (error == TCPIP_OK) return;
+    // A request that could not leave: its ping hears it as a reply would come.
+    Event failed;
+    failed.code = TCPIP_EV_ECHO_REPLY;
+    failed.id = c.identifier;
+    failed.other_id = c.sequence;
+    failed.error = error;
+    core.produced_.push_back(std::move(failed));
+  }
 };
 
 void StackCore::Apply(Command& command) { std::visit(Applier{*this}, command); }
+
+tcpip_error StackCore::IcmpEcho(command::IcmpEcho& c) {
+  if (stack_ == nullptr) return TCPIP_EINVAL;
+  return tcpip_icmp_echo(stack_, c.identifier, c.sequence, c.address.c_str(), c.size);
+}
 
 tcpip_error StackCore::UdpSend(command::UdpSend& c) {
   if (stack_ == nullptr) return TCPIP_EINVAL;

@@ -86,6 +86,7 @@ class StackCore {
   // Sends a datagram now and says how that went (Apply answers with an
   // event instead).
   tcpip_error UdpSend(command::UdpSend& command);
+  tcpip_error IcmpEcho(command::IcmpEcho& command);
   // One turn: applies `batch` (then cleared), hands the `arrived` link
   // packets to the stack (or holds them until due), delivers due ones,
   // polls the core, and flushes links and captures. Returns when the next

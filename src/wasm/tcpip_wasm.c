@@ -150,6 +150,7 @@ static void on_event(void *context, const tcpip_event *event) {
       }
       break;
     }
+    case TCPIP_EV_ECHO_REPLY:
     case TCPIP_EV_ACCEPTED:
     case TCPIP_EV_CONNECTED:
     case TCPIP_EV_LISTENING:
@@ -293,4 +294,9 @@ tcpip_error tcpip_wasm_udp_send(uint32_t id, uint32_t port, uint32_t binary_offs
    * send with ENOBUFS, as the contract says. */
   return tcpip_udp_send(stack, id, fits ? (const char *)scratch : NULL, (uint16_t)port,
                         fits ? scratch + binary_offset : NULL, length);
+}
+
+tcpip_error tcpip_wasm_icmp_echo(uint32_t identifier, uint32_t sequence, uint32_t size) {
+  return tcpip_icmp_echo(stack, (uint16_t)identifier, (uint16_t)sequence, (const char *)scratch,
+                         (uint16_t)size);
 }

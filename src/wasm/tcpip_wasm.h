@@ -77,6 +77,9 @@ bool tcpip_wasm_capture_stop(tcpip_pcap *capture);
 void tcpip_wasm_tcp_listen(uint32_t id, uint32_t port, int32_t backlog, bool ipv6_only);
 void tcpip_wasm_tcp_connect(uint32_t id, uint32_t port, uint32_t local_port);
 
+/* An echo request to the scratch buffer's first string; returns how it went. */
+tcpip_error tcpip_wasm_icmp_echo(uint32_t identifier, uint32_t sequence, uint32_t size);
+
 /* UDP commands whose address is the scratch buffer's first string; a send's
  * bytes follow from `binary_offset` (length bytes), and it returns how it
  * went. */
