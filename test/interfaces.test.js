@@ -174,6 +174,14 @@ describe('interfaces', function () {
       const tap = s.createTapInterface({ ipAddress: ['10.0.1.1/24', 'fd01::1/64'] });
       const server = s.net.createServer((socket) => socket.end('still here'));
       await listen(server, 80);
+      // UDP, DNS and ICMP parsers in the way of the garbage: a DNS server on
+      // port 53, and a connected UDP socket whose flow ICMP errors quote.
+      const dnsServer = s.dns.createServer({ zone: { 'example.test': { A: ['10.0.0.1'] } } });
+      await new Promise((resolve) => dnsServer.listen(53, resolve));
+      const connected = s.dgram.createSocket('udp4');
+      let refusals = 0;
+      connected.on('error', () => refusals++);
+      await new Promise((resolve) => connected.bind(5353, () => connected.connect(53, '10.0.0.2', resolve)));
       const TOTAL = 100000;
       const accepted = { tun: 0, tap: 0 };
       for (let i = 0; i < TOTAL; i++) {
@@ -199,6 +207,14 @@ describe('interfaces', function () {
         c.on('error', reject);
       });
       assert.equal(reply, 'still here');
+      assert.ok(refusals > 0, 'port unreachables quoting the connected flow reached it');
+      s.dns.setServers(['127.0.0.1']);
+      assert.deepEqual(await s.dns.promises.resolve4('example.test'), ['10.0.0.1']);
+      const dnsStats = dnsServer.stats();
+      assert.ok(dnsStats.udpQueries > 1, 'injected queries reached the DNS server');
+      assert.ok(dnsStats.malformed + dnsStats.formerr > 0, 'mangled queries were counted');
+      connected.close();
+      await new Promise((resolve) => dnsServer.close(resolve));
       await closeServer(server);
     });
 

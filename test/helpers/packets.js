@@ -67,14 +67,35 @@ function ethernet(type, payload, source = [2, 0, 0, 0, 0, 2]) {
   return Buffer.concat([header, payload]);
 }
 
+// A UDP header (checksum 0: none, which IPv4 allows) before `payload`.
+function udp(sourcePort, destinationPort, payload) {
+  const header = Buffer.alloc(8);
+  header.writeUInt16BE(sourcePort, 0);
+  header.writeUInt16BE(destinationPort, 2);
+  header.writeUInt16BE(8 + payload.length, 4);
+  return Buffer.concat([header, payload]);
+}
+
+// A DNS query for example.test A, as a resolver sends it.
+const DNS_QUERY = Buffer.from('123401000001000000000000076578616d706c65047465737400000100 01'.replace(/ /g, ''), 'hex');
+
+// An IPv4 packet with its header checksum, so that it gets past IP.
+function checked(packet) {
+  packet.writeUInt16BE(internetChecksum(packet.subarray(0, 20)), 10);
+  return packet;
+}
+
 const ipTemplates = [
   ipv4(6, tcpSyn()),
-  ipv4(1, Buffer.from([8, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4])),
-  ipv4(17, Buffer.alloc(16)),
-  ipv6(6, tcpSyn()),
-  ipv6(58, Buffer.from([128, 0, 0, 0, 0, 1, 0, 1])),
-  ipv6(17, Buffer.alloc(12)),
-];
+  // UDP to a DNS server on the stack, and ICMP that quotes a UDP flow (port
+  // unreachable: 10.0.0.1:5353 to 10.0.0.2:53) or answers a ping: the
+  // stack's own parsers see these.
+  checked(ipv4(17, udp(5353, 53, DNS_QUERY))),
+  checked(ipv4(1, Buffer.concat([Buffer.from([3, 3, 0, 0, 0, 0, 0, 0]),
+    checked(ipv4(17, udp(5353, 53, Buffer.alloc(4)), { source: [10, 0, 0, 1], destination: [10, 0, 0, 2] }))]))),
+  checked(ipv4(1, Buffer.from([0, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4]))),
+  ipv6(58, Buffer.concat([Buffer.from([1, 4, 0, 0, 0, 0, 0, 0]), ipv6(17, udp(53, 5353, Buffer.alloc(4)))])),
+  ipv6(58, Buffer.from([129, 0, 0, 0, 0, 1, 0, 1, 5, 6])),];
 
 /** A random byte change, a truncation or trailing junk, 1-4 times. */
 function mutate(packet) {
