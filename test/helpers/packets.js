@@ -95,7 +95,7 @@ const ipTemplates = [
     checked(ipv4(17, udp(5353, 53, Buffer.alloc(4)), { source: [10, 0, 0, 1], destination: [10, 0, 0, 2] }))]))),
   checked(ipv4(1, Buffer.from([0, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4]))),
   ipv6(58, Buffer.concat([Buffer.from([1, 4, 0, 0, 0, 0, 0, 0]), ipv6(17, udp(53, 5353, Buffer.alloc(4)))])),
-  ipv6(58, Buffer.from([129, 0, 0, 0, 0, 1, 0, 1, 5, 6])),];
+  ipv6(58, Buffer.from([129, 0, 0, 0, 0, 1, 0, 1, 5, 6]))];
 
 /** A random byte change, a truncation or trailing junk, 1-4 times. */
 function mutate(packet) {
