@@ -6,6 +6,21 @@ import type { Duplex } from 'node:stream';
 import type { EventEmitter } from 'node:events';
 import type { ReadableStream, WritableStream } from 'node:stream/web';
 
+/** A probe of stack.ping() that was answered: who answered, the payload's bytes, the round trip in ms. */
+export interface PingReply {
+  sequence: number;
+  address: string;
+  bytes: number;
+  time: number;
+}
+
+/** A probe of stack.ping() that was lost (ETIMEDOUT) or could not leave (ENETUNREACH, ...). */
+export interface PingLoss {
+  sequence: number;
+  time: null;
+  error: NodeJS.ErrnoException;
+}
+
 /** Node's `dgram` module over one stack. */
 export interface StackDgram {
   createSocket(type: 'udp4' | 'udp6' | nodeDgram.SocketOptions,
@@ -393,6 +408,12 @@ export declare class Stack {
   readonly dgram: StackDgram;
   /** Node's `dns` API over this stack's UDP and TCP, with the name servers of `options.dns`. */
   readonly dns: DnsModule;
+  /**
+   * ICMP echo requests to `host` (an address, or a name the stack resolves): one result per
+   * probe, in order. Defaults: count 1, timeout 1000 ms, size 56 bytes, interval 1000 ms.
+   */
+  ping(host: string, options?: { count?: number; timeout?: number; size?: number; interval?: number }):
+    Promise<Array<PingReply | PingLoss>>;
   readonly interfaces: Interface[];
   readonly destroyed: boolean;
   /** The engine this stack runs on. */
