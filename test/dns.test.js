@@ -802,3 +802,50 @@ describe("dns argument checks, as Node's", function () {
     assert.equal(dns.resolve4.name, 'bound queryA');
   });
 });
+
+describe('stack.dns between stacks', function () {
+  const { Stack, link } = require('..');
+  const stacks = [];
+  afterEach(() => {
+    for (const stack of stacks.splice(0)) stack.destroy();
+  });
+
+  it('over a link that loses 30% of packets, queries retry until answered', async function () {
+    this.timeout(60000);
+    const server = new Stack();
+    const client = new Stack({ dns: { servers: ['10.53.0.1'], timeout: 100, tries: 8 } });
+    stacks.push(server, client);
+    // Seeded: the same packets are lost on every run.
+    const l = link(server.createTunInterface({ ipAddress: '10.53.0.1/24' }), client.createTunInterface({ ipAddress: '10.53.0.2/24' }),
+      { loss: 0.3, seed: 20261202 });
+    const dnsServer = server.dns.createServer({ zone: ZONE });
+    await new Promise((resolve) => dnsServer.listen(53, '10.53.0.1', resolve));
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(await client.dns.promises.resolve4('example.test'));
+    assert.deepEqual(answers, new Array(6).fill(['10.0.0.1', '10.0.0.2']));
+    const stats = client.dns.stats();
+    assert.ok(stats.timeouts > 0, 'some tries were lost and retried');
+    const { aToB, bToA } = l.stats();
+    assert.ok(aToB.lost + bToA.lost > 0, 'the link lost packets');
+  });
+
+  it('a name the stack connects to resolves through its servers', async function () {
+    const server = new Stack();
+    const client = new Stack({ dns: { servers: ['10.53.0.1'] } });
+    stacks.push(server, client);
+    link(server.createTunInterface({ ipAddress: '10.53.0.1/24' }), client.createTunInterface({ ipAddress: '10.53.0.2/24' }));
+    const dnsServer = server.dns.createServer({ zone: { 'web.test': { A: ['10.53.0.1'] } } });
+    await new Promise((resolve) => dnsServer.listen(53, resolve));
+    await new Promise((resolve) => server.net.createServer((socket) => socket.end('hello')).listen(80, resolve));
+    const text = await new Promise((resolve, reject) => {
+      const socket = client.net.connect(80, 'web.test');
+      let received = '';
+      socket.on('data', (d) => { received += d; });
+      socket.on('end', () => resolve(received));
+      socket.on('error', reject);
+    });
+    assert.equal(text, 'hello');
+    await assert.rejects(new Promise((resolve, reject) => client.net.connect(80, 'nowhere.test').on('error', reject).on('connect', resolve)),
+      { code: 'ENOTFOUND' });
+  });
+});
