@@ -97,7 +97,7 @@ describe('kernel devices', function () {
   });
 
   for (const [kind, how] of [['tap', 'name'], ['tun', 'name'], ['tap', 'fd']]) {
-    it(`a stack on a kernel ${kind.toUpperCase()} device (by ${how}, core on the ${DEFAULT_THREAD} thread): the kernel pings it (fragmented too, and over IPv6) and it pings the kernel, curl fetches from it, it connects to a kernel server, UDP both ways`, function () {
+    it(`a stack on a kernel ${kind.toUpperCase()} device (by ${how}, core on the ${DEFAULT_THREAD} thread): the kernel pings it (fragmented too, and over IPv6) and it pings the kernel, curl fetches from it, it connects to a kernel server, UDP both ways, dig asks its DNS server`, function () {
       this.timeout(60000);
       const result = inNamespace(kind, how);
       assert.equal(result.error, undefined, JSON.stringify(result));
@@ -114,6 +114,7 @@ describe('kernel devices', function () {
         answered: 're: from the kernel',
         refused: 'ECONNREFUSED',
       });
+      assert.deepStrictEqual(result.dig, ['10.77.0.99', '"from the stack"', '']);
       assert.ok(result.stats.packetsIn > 0 && result.stats.packetsOut > 0);
       assert.equal(result.stats.dropped.malformed, 0);
     });
