@@ -10,6 +10,7 @@
         "src/core/address.c",
         "src/core/bridge.c",
         "src/core/errors.c",
+        "src/core/heap.c",
         "src/core/icmp.c",
         "src/core/id_map.c",
         "src/core/interface.c",

@@ -12,7 +12,11 @@ InlineStack::~InlineStack() {
 
 bool InlineStack::Open() {
   context_.Enter();
-  return core_.Open();
+  if (!core_.Open()) return false;
+  // The JS thread's arena is the one V8 and Node allocate from: keep the
+  // core's large blocks rather than let the C library trim and refault them.
+  tcpip_stack_cache_blocks(core_.stack(), true);
+  return true;
 }
 
 void InlineStack::Apply(Command&& command) {
