@@ -3,7 +3,7 @@
 // baseline (Node's `net` over the kernel loopback) in the same run.
 const nodeNet = require('node:net');
 const os = require('node:os');
-const { spawn } = require('node:child_process');
+const { fork, spawn } = require('node:child_process');
 const { Stack } = require('..');
 
 // `backend` ('native' | 'native-js' | 'wasm') forces one; without it, the
@@ -57,6 +57,12 @@ function closeServer(server) {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+// The name and the maker of one target: the kernel loopback (backend
+// 'kernel'), or a one-stack loopback on `backend` (undefined: the default).
+function target(backend) {
+  return backend === 'kernel' ? targets([], [])[0] : targets([], [backend])[1];
+}
+
 // Measures every target in turn, round after round, so that a noisy
 // neighbour hits baseline and subject alike; keeps each target's best.
 async function compare({ warmup, measure, rounds, better = 'higher', extra = [], backends }) {
@@ -70,6 +76,74 @@ async function compare({ warmup, measure, rounds, better = 'higher', extra = [],
   }
   for (const entry of envs) entry.env.teardown();
   return envs.map(({ name, env, best }) => ({ name, env, value: best }));
+}
+
+// As compare(), but each target in a process of its own: a child per target
+// (`node script --child backend`, forked with an IPC channel), all started
+// and warmed up first, then asked to measure in turn, round after round, as
+// compare() does. For workloads whose figures depend on what else ran in the
+// process: a bulk transfer allocates a buffer per 64 KiB received and frees
+// them at each collection, and glibc gives the top of its heap back to the
+// kernel (to fault it in again) when more than its trim threshold is free
+// there; the threshold starts at 128 KiB and rises for good, to twice the
+// block's size, the first time the process frees a block large enough to have
+// been mmap()ed. So in one process a target's figure depended on whether a
+// target measured before it had freed such a block; each child starts from
+// the same state. The child's side is childTarget().
+async function compareInChildren({ script, backends, rounds, better = 'higher' }) {
+  const env = { ...process.env };
+  delete env.BENCH_BUSY; // the hogs are this process's, beside every child
+  const entries = backends.map((backend) => ({ backend, name: target(backend).name, best: null }));
+  for (const entry of entries) entry.child = await forkTarget(script, entry.backend, env);
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const entry of entries) {
+        const value = await entry.child.ask('measure');
+        if (entry.best === null || (better === 'higher' ? value > entry.best : value < entry.best)) entry.best = value;
+      }
+    }
+  } finally {
+    for (const entry of entries) entry.child.end();
+  }
+  return entries.map(({ name, best }) => ({ name, value: best }));
+}
+
+// Forks `script --child backend` and waits until it has warmed up.
+function forkTarget(script, backend, env) {
+  const child = fork(script, ['--child', backend === undefined ? '' : backend], { env });
+  let waiting = null;
+  const fail = (error) => { if (waiting) waiting.reject(error); waiting = null; };
+  child.on('message', (message) => {
+    const settle = waiting;
+    waiting = null;
+    if (!settle) return;
+    if (message && typeof message.value === 'number') settle.resolve(message.value);
+    else settle.reject(new Error(`${script} --child ${backend}: ${message && message.error}`));
+  });
+  child.on('error', fail);
+  child.on('exit', (code) => fail(new Error(`${script} --child ${backend} exited (${code})`)));
+  const ask = (request) => new Promise((resolve, reject) => {
+    waiting = { resolve, reject };
+    if (request !== null) child.send(request);
+  });
+  return ask(null).then(() => ({ ask, end: () => child.disconnect() }));
+}
+
+// In a child forked by compareInChildren(): makes the target, runs
+// `warmup(env)`, then answers each 'measure' with `measure(env)` until the
+// parent goes.
+async function childTarget(backend, { warmup, measure }) {
+  const env = target(backend).make();
+  await warmup(env);
+  process.on('message', (request) => {
+    if (request !== 'measure') return;
+    measure(env).then(
+      (value) => process.send({ value }),
+      (error) => process.send({ error: String(error && error.stack ? error.stack : error) }),
+    );
+  });
+  process.on('disconnect', () => env.teardown());
+  process.send({ value: 0 });
 }
 
 // BENCH_BUSY=1: one CPU-bound process per core of the machine runs beside
@@ -105,5 +179,6 @@ const TCPIP_JS_GBPS = 0.25;
 
 module.exports = {
   newStack,
-  createLoopbackStack, twoStacks, targets, listen, closeServer, compare, format, machineLine, TCPIP_JS_GBPS,
+  createLoopbackStack, twoStacks, targets, target, listen, closeServer, compare, compareInChildren, childTarget, format, machineLine,
+  TCPIP_JS_GBPS,
 };

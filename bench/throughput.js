@@ -1,6 +1,8 @@
 'use strict';
-// Bulk TCP throughput, socket to socket, one direction.
-const { compare, format, machineLine } = require('./common.js');
+// Bulk TCP throughput, socket to socket, one direction: the kernel loopback
+// and one stack per engine, each in a process of its own, measured in turn
+// (compareInChildren says why).
+const { compareInChildren, childTarget, format, machineLine } = require('./common.js');
 const { bulk } = require('./bulk.js');
 
 // `net` serves; `clientNet` (the same by default) connects. Gbit/s.
@@ -9,17 +11,17 @@ async function measure(net, host, bytes, clientNet = net) {
   return (received * 8) / seconds / 1e9;
 }
 
+const BYTES = Number(process.env.BENCH_BYTES || 1024 * 1024 * 1024);
+
 async function main() {
-  const bytes = Number(process.env.BENCH_BYTES || 1024 * 1024 * 1024);
   const rounds = Number(process.env.BENCH_ROUNDS || 3);
-  const results = await compare({
+  const results = await compareInChildren({
+    script: __filename,
     rounds,
-    backends: process.env.TCPIP_BACKEND ? [undefined] : ['native', 'native-js', 'wasm'],
-    warmup: (env) => measure(env.net, env.host, 64 * 1024 * 1024),
-    measure: (env) => measure(env.net, env.host, bytes),
+    backends: ['kernel', ...(process.env.TCPIP_BACKEND ? [undefined] : ['native', 'native-js', 'wasm'])],
   });
   const baseline = results[0].value;
-  console.log(`bulk throughput, ${bytes / 2 ** 20} MiB per run, best of ${rounds}; ${machineLine()}`);
+  console.log(`bulk throughput, ${BYTES / 2 ** 20} MiB per run, best of ${rounds}, a process per target; ${machineLine()}`);
   for (const r of results) console.log(`  ${r.name.padEnd(36)} ${format(r.value)} Gbit/s  ${format(r.value / baseline)}x`);
   return results;
 }
@@ -41,5 +43,12 @@ function measureWithPacketRate(bytes, packetRates) {
   };
 }
 
-if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });
+if (require.main === module) {
+  const childAt = process.argv.indexOf('--child');
+  const run = childAt === -1 ? main() : childTarget(process.argv[childAt + 1] || undefined, {
+    warmup: (env) => measure(env.net, env.host, 64 * 1024 * 1024),
+    measure: (env) => measure(env.net, env.host, BYTES),
+  });
+  run.catch((e) => { console.error(e); process.exit(1); });
+}
 module.exports = { main, measure, measureWithPacketRate };
