@@ -53,6 +53,7 @@
         "<(lwip)/core/udp.c",
         "<(lwip)/core/ipv4/etharp.c",
         "<(lwip)/core/ipv4/icmp.c",
+        "<(lwip)/core/ipv4/igmp.c",
         "<(lwip)/core/ipv4/ip4.c",
         "<(lwip)/core/ipv4/ip4_addr.c",
         "<(lwip)/core/ipv4/ip4_frag.c",

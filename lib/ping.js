@@ -4,6 +4,8 @@
 // resolving with one result per probe.
 const errors = require('./errors.js');
 const { validateObject, validateString, validateInt32 } = require('./validators.js');
+const { canonicalAddress } = require('./net/ports.js');
+const { isIP } = require('./platform/node.js');
 
 const IDENTIFIERS = 0xffff;
 
@@ -16,7 +18,7 @@ class Ping {
   constructor(stack, identifier, address, { count, timeout, size, interval }) {
     this._stack = stack;
     this._identifier = identifier;
-    this._address = address;
+    this._address = canonicalAddress(address, isIP(address)); // as replies show it
     this._count = count;
     this._timeout = timeout;
     this._size = size;
@@ -34,10 +36,7 @@ class Ping {
 
   start() {
     this._stack._refHandle(this);
-    for (let sequence = 0; sequence < this._count; sequence++) {
-      if (sequence === 0) this._probe(0);
-      else this._later(() => this._probe(sequence), sequence * this._interval);
-    }
+    this._probe(0);
   }
 
   _later(fn, ms) {
@@ -48,8 +47,10 @@ class Ping {
     this._timers.add(timer);
   }
 
+  // Each probe schedules the next, one interval later, as ping(8) does.
   _probe(sequence) {
-    if (this._stack.destroyed) return;
+    if (this._stack.destroyed || this._settled === this._count) return;
+    if (sequence + 1 < this._count) this._later(() => this._probe(sequence + 1), this._interval);
     this._sentAt[sequence] = performance.now();
     const result = this._stack._backend.icmpEcho(this._identifier, sequence, this._address, this._size);
     if (result !== undefined && result !== 'OK') {
@@ -68,7 +69,9 @@ class Ping {
       this._settle(sequence, { sequence, time: null, error: errors.systemError(code, 'ping', this._address) });
       return;
     }
-    if (bytes !== this._size) return; // not our request's echo
+    // Not our request's echo (an address can answer for another only if
+    // the target was a broadcast, which a stack does not answer).
+    if (bytes !== this._size || address !== this._address) return;
     this._settle(sequence, { sequence, address, bytes, time: performance.now() - this._sentAt[sequence] });
   }
 
@@ -112,7 +115,7 @@ function ping(stack, host, options = {}) {
   validateString(host, 'host');
   validateObject(options, 'options');
   const settings = {
-    count: integerOption(options, 'count', 1, 1, 100000),
+    count: integerOption(options, 'count', 1, 1, 65536), // 16-bit sequence numbers
     timeout: integerOption(options, 'timeout', 1000, 1, 2 ** 31 - 1),
     size: integerOption(options, 'size', 56, 0, 65487),
     interval: integerOption(options, 'interval', 1000, 0, 2 ** 31 - 1),

@@ -20,7 +20,7 @@ const ID_LIMIT = 0x7fffffff;
 // not anyone holds them, as Node keeps open handles. (A wasm stack with
 // nothing open and no holder is garbage; see lib/backend/wasm.js.)
 const stacksWithOpenHandles = new Set();
-const { LIMITS: { MAX_INTERFACES } } = require('./backend/contract.js');
+const { LIMITS: { MAX_INTERFACES, UDP_DATAGRAM_OVERHEAD } } = require('./backend/contract.js');
 
 function isLocalhost(hostname) {
   if (typeof hostname !== 'string') return false;
@@ -259,7 +259,7 @@ class Stack {
         break;
       case EVENTS.DATAGRAM:
         if (handle) handle._onDatagram(a, b, c);
-        else this._backend.udpConsumed(id, a.length);
+        else this._backend.udpConsumed(id, a.length + UDP_DATAGRAM_OVERHEAD);
         break;
       case EVENTS.DONE:
         if (handle) handle._onDone(a, b, c);
@@ -311,6 +311,7 @@ class Stack {
     for (const handle of new Set([...this._handles.values(), ...this._refed])) handle._onStackDestroy();
     for (const iface of [...this._interfaces.values()]) iface._onStackDestroy();
     for (const running of [...this._pings.values()]) running._onStackDestroy();
+    this.dns.cancelAll();
     this.destroyed = true;
     this._handles.clear();
     stacksWithOpenHandles.delete(this);

@@ -396,6 +396,64 @@ describe('stack.dgram', function () {
       await closed(member);
     });
 
+    it('a group reaches the hosts that joined it, not the others; leaving stops it', async function () {
+      const hub = ctx.createStack();
+      const ports = [];
+      const hosts = [];
+      for (let i = 0; i < 3; i++) {
+        const port = hub.createTapInterface({});
+        const host = ctx.createStack();
+        link(port, host.createTapInterface({ ipAddress: [`10.61.0.${i + 2}/24`, `fd61::${i + 2}/64`] }));
+        ports.push(port);
+        hosts.push(host);
+      }
+      hub.createBridgeInterface({ ports });
+      for (const [type, group, from] of [['udp4', '239.5.5.5', '10.61.0.2'], ['udp6', 'ff15::5', 'fd61::2']]) {
+        const member = hosts[1].dgram.createSocket(type);
+        const outsider = hosts[2].dgram.createSocket(type);
+        const got = [];
+        member.on('message', (msg) => got.push(['member', String(msg)]));
+        outsider.on('message', (msg) => got.push(['outsider', String(msg)]));
+        await bound(member, 6900);
+        await bound(outsider, 6900);
+        member.addMembership(group);
+        const sender = hosts[0].dgram.createSocket(type);
+        await bound(sender, 0);
+        sender.setMulticastInterface(from);
+        await sent(sender, 'one', 6900, group);
+        await waitFor(() => got.length > 0, 5000, 'the member gets it');
+        member.dropMembership(group);
+        await delay(20);
+        await sent(sender, 'two', 6900, group);
+        await delay(100);
+        assert.deepStrictEqual(got, [['member', 'one']], type);
+        for (const socket of [member, outsider, sender]) await closed(socket);
+      }
+    });
+
+    it('joining and leaving send IGMP and MLD reports, as a kernel does', async function () {
+      const stack = ctx.createStack();
+      const tap = stack.createTapInterface({ ipAddress: ['10.62.0.1/24', 'fd62::1/64'] });
+      await delay(20);
+      const frames = [];
+      tap.on('frame', (frame) => frames.push(frame));
+      // IPv4 protocol 2 (IGMP), or IPv6 with a hop-by-hop header before ICMPv6 (MLD).
+      const igmp = (f) => f.readUInt16BE(12) === 0x0800 && f[14 + 9] === 2 ? f[14 + (f[14] & 0x0f) * 4] : null;
+      const mld = (f) => f.readUInt16BE(12) === 0x86dd && f[14 + 6] === 0 && f[14 + 40] === 58 ? f[14 + 48] : null;
+      const socket4 = stack.dgram.createSocket('udp4');
+      await bound(socket4, 7000);
+      socket4.addMembership('239.6.6.6');
+      const socket6 = stack.dgram.createSocket({ type: 'udp6', ipv6Only: true });
+      await bound(socket6, 7000);
+      socket6.addMembership('ff15::6');
+      await waitFor(() => frames.some((f) => igmp(f) === 0x16) && frames.some((f) => mld(f) === 131), 5000,
+        'an IGMPv2 and an MLD report');
+      await closed(socket4);
+      await closed(socket6);
+      await waitFor(() => frames.some((f) => igmp(f) === 0x17) && frames.some((f) => mld(f) === 132), 5000,
+        'an IGMP leave and an MLD done once the sockets close');
+    });
+
     it('a socket nobody reads in time keeps a bounded queue: the rest is dropped', async function () {
       const { a, b } = linkedPair();
       const receiver = b.dgram.createSocket('udp4');
@@ -427,6 +485,52 @@ describe('stack.dgram', function () {
       const sender = a.dgram.createSocket('udp4');
       assert.strictEqual(await sent(sender, 'nobody', 9, '10.50.0.2'), 6);
       await closed(sender);
+    });
+  });
+
+  describe('what a review found', function () {
+    it('a failed send without a callback stays silent on a connected socket, on every engine', async function () {
+      const peer = ctx.stack.dgram.createSocket('udp4');
+      const { port } = await bound(peer, 0, '127.0.0.1');
+      const socket = ctx.stack.dgram.createSocket('udp4');
+      const errors = [];
+      socket.on('error', (e) => errors.push(e.code));
+      await new Promise((resolve) => socket.connect(port, '127.0.0.1', resolve));
+      socket.send(Buffer.alloc(65508));
+      await delay(50);
+      assert.deepStrictEqual([errors, String(await new Promise((resolve) => {
+        peer.once('message', resolve);
+        socket.send('still connected');
+      }))], [[], 'still connected']);
+      await closed(socket);
+      await closed(peer);
+    });
+
+    it('empty datagrams count against the receive buffer too', async function () {
+      const receiver = ctx.stack.dgram.createSocket('udp4');
+      const { port } = await bound(receiver, 0, '127.0.0.1');
+      receiver.setRecvBufferSize(8192); // 16 KiB as Linux doubles it
+      let received = 0;
+      receiver.on('message', () => received++);
+      const sender = ctx.stack.dgram.createSocket('udp4');
+      await bound(sender, 0, '127.0.0.1');
+      for (let i = 0; i < 2000; i++) sender.send(Buffer.alloc(0), port, '127.0.0.1');
+      await delay(200);
+      assert.ok(received > 0 && received < 2000, `${received} of 2000 empty datagrams held at once`);
+      await closed(sender);
+      await closed(receiver);
+    });
+
+    it('a bind still looking up its address when the stack is destroyed closes quietly', async function () {
+      const socket = ctx.stack.dgram.createSocket('udp4');
+      const events = [];
+      socket.on('close', () => events.push('close'));
+      socket.on('error', (e) => events.push(e.code));
+      socket.bind(0, 'localhost');
+      ctx.stack.destroy();
+      await delay(20);
+      assert.deepStrictEqual(events, ['close']);
+      assert.throws(() => ctx.stack.dgram.createSocket('udp4'), { code: 'ERR_TCPIP_STACK_DESTROYED' });
     });
   });
 

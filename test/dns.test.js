@@ -829,6 +829,49 @@ describe('stack.dns between stacks', function () {
     assert.ok(aToB.lost + bToA.lost > 0, 'the link lost packets');
   });
 
+  it('a server with no route fails the query (ECONNREFUSED), no exception escapes', async function () {
+    const stack = new Stack({ dns: { servers: ['10.9.9.9'] } });
+    stacks.push(stack);
+    stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+    await assert.rejects(stack.dns.promises.resolve4('example.test'), { code: 'ECONNREFUSED' });
+    await assert.rejects(stack.dns.promises.lookup('example.test'), (e) => typeof e.code === 'string');
+  });
+
+  it('queries under way when the stack is destroyed end with ECANCELLED', async function () {
+    const stack = new Stack({ dns: { servers: ['127.0.0.1'], timeout: 5000 } });
+    stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+    // A server that never answers.
+    const silent = stack.dgram.createSocket('udp4');
+    await new Promise((resolve) => silent.bind(53, '127.0.0.1', resolve));
+    const pending = stack.dns.promises.resolve4('example.test');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    stack.destroy();
+    await assert.rejects(pending, { code: 'ECANCELLED' });
+  });
+
+  it('a server spelled another way is the same server, and getServers() says it as Node does', async function () {
+    const stack = new Stack();
+    stacks.push(stack);
+    stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8', '::1/128'] });
+    const dnsServer = stack.dns.createServer({ zone: ZONE });
+    await new Promise((resolve) => dnsServer.listen(5353, '::1', resolve));
+    stack.dns.setServers(['[0:0:0:0:0:0:0:1]:5353']);
+    assert.deepEqual(stack.dns.getServers(), ['[::1]:5353']);
+    assert.deepEqual(await stack.dns.promises.resolve4('example.test'), ['10.0.0.1', '10.0.0.2']);
+  });
+
+  it('a DNS server closed while it binds leaves nothing open', async function () {
+    const stack = new Stack();
+    stacks.push(stack);
+    stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+    const dnsServer = stack.dns.createServer({ zone: ZONE });
+    dnsServer.listen(0, '127.0.0.1');
+    await new Promise((resolve) => dnsServer.close(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(stack._handles.size, 0);
+    assert.equal(dnsServer.listening, false);
+  });
+
   it('a name the stack connects to resolves through its servers', async function () {
     const server = new Stack();
     const client = new Stack({ dns: { servers: ['10.53.0.1'] } });

@@ -58,6 +58,8 @@ describe('stack.ping()', function () {
     assert.throws(() => ctx.stack.ping(42), { code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => ctx.stack.ping('::1', { count: 0 }), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => ctx.stack.ping('::1', { size: 70000 }), { code: 'ERR_OUT_OF_RANGE' });
+    // Sequence numbers are 16 bits.
+    assert.throws(() => ctx.stack.ping('::1', { count: 65537 }), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => ctx.stack.ping('::1', 'x'), { code: 'ERR_INVALID_ARG_TYPE' });
   });
 

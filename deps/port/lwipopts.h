@@ -61,7 +61,9 @@ void tcpip_heap_free(void *block);
 #define LWIP_TCP 1
 #define LWIP_DHCP 0
 #define LWIP_AUTOIP 0
-#define LWIP_IGMP 0
+/* Multicast groups are joined with IGMP and MLD reports, as a kernel joins
+ * them; their timers run only while a report waits (patch 0031). */
+#define LWIP_IGMP 1
 #define LWIP_DNS 0
 #define IP_REASSEMBLY 1
 /* Fragments waiting for reassembly, all datagrams together. lwIP's 10 cannot
@@ -74,10 +76,7 @@ void tcpip_heap_free(void *block);
 #define IPV6_FRAG_COPYHEADER 1
 #define LWIP_IPV6_DHCP6 0
 #define LWIP_IPV6_AUTOCONFIG 0
-/* MLD reports only matter to multicast routers and its 100 ms timer would
- * wake every idle stack ten times a second; without it lwIP still accepts
- * solicited-node traffic, so neighbour discovery works. */
-#define LWIP_IPV6_MLD 0
+#define LWIP_IPV6_MLD 1
 #define LWIP_IPV6_NUM_ADDRESSES 3
 #define LWIP_IPV6_SCOPES 0
 #define IP_FORWARD 0

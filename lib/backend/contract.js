@@ -24,6 +24,8 @@ const LIMITS = Object.freeze({
   MAX_IPV6_ADDRESSES: 3,
   ADDRSTRLEN: 48,
   CORE_ID_BASE: 0x80000000,
+  UDP_DATAGRAM_OVERHEAD: 256,
+  UDP_REFUSED_TAG: 0xffffffff,
 });
 
 /** tcpip_error, in order; ERROR events carry the name. */
@@ -113,6 +115,10 @@ const COMMANDS = Object.freeze({
     ['report', T.bool]], { result: 'string|undefined' }),
   udpConsumed: command([['id', T.id], ['count', T.count]]), // the application took these datagram bytes
   udpSetOption: command([['id', T.id], ['option', T.uint], ['value', T.uint]]), // a UDP_OPTIONS value
+  // joins or leaves a multicast group ('' : every interface); the result
+  // as udpSend's, a worker's failures are not reported
+  udpMembership: command([['id', T.id], ['group', T.string], ['interfaceAddress', T.string], ['join', T.bool]],
+    { result: 'string|undefined' }),
   udpClose: command([['id', T.id]]),
   // an ICMP echo request (identifier not 0); the result as udpSend's, a
   // failure later as an ECHO_REPLY with the error

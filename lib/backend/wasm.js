@@ -624,6 +624,14 @@ class WasmBackend {
     this._touch();
   }
 
+  // Joined or left at once: the result says how ('OK' or the error's name).
+  udpMembership(id, group, interfaceAddress, join) {
+    this._putArguments([group, interfaceAddress]);
+    const error = this._core.tcpip_wasm_udp_membership(id, Boolean(join));
+    this._touch();
+    return this._errorName(error);
+  }
+
   // ------------------------------------------------------------ ICMP
 
   // Sent at once: the result says how ('OK' or the error's name).

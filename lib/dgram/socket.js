@@ -5,7 +5,7 @@
 // from a bind that succeeds (BOUND) until close.
 const errors = require('../errors.js');
 const { EventEmitter, Buffer, nextTick, isIP, systemErrorInfo } = require('../platform/node.js');
-const { UDP_FLAGS, UDP_OPTIONS } = require('../backend/contract.js');
+const { UDP_FLAGS, UDP_OPTIONS, LIMITS: { UDP_DATAGRAM_OVERHEAD, UDP_REFUSED_TAG } } = require('../backend/contract.js');
 const { canonicalAddress } = require('../net/ports.js');
 const {
   validateFunction, validateNumber, validatePort, validateString, validateAbortSignal,
@@ -96,6 +96,7 @@ class Socket extends EventEmitter {
       throw errors.simple(TypeError, 'ERR_SOCKET_BAD_TYPE', 'Bad socket type specified. Valid types are: udp4, udp6');
     }
     if (options && options.lookup !== undefined) validateFunction(options.lookup, 'lookup');
+    stack._assertAlive();
     this.type = type;
     this._stack = stack;
     this._engine = stack._backend;
@@ -121,7 +122,7 @@ class Socket extends EventEmitter {
     this._consumeScheduled = false;
     this._refed = true;
     this._broadcast = false;
-    this._memberships = new Set();
+    this._memberships = new Map(); // 'group%interface' -> [group, interface]
     if (typeof listener === 'function') this.on('message', listener);
     if (options && options.signal !== undefined) {
       const { signal } = options;
@@ -191,6 +192,11 @@ class Socket extends EventEmitter {
     if (!address) address = this.type === 'udp4' ? '0.0.0.0' : '::';
     this._lookup(address, (err, ip) => {
       if (!this._open) return;
+      if (this._stack.destroyed) {
+        // The stack went while the address was looked up: as its sockets.
+        this._onStackDestroy();
+        return;
+      }
       if (err) {
         this._bindState = BIND_STATE_UNBOUND;
         this.emit('error', err);
@@ -223,6 +229,7 @@ class Socket extends EventEmitter {
     if (this._pendingRecvBufferSize) this.setRecvBufferSize(this._pendingRecvBufferSize);
     if (this._pendingSendBufferSize) this.setSendBufferSize(this._pendingSendBufferSize);
     this._pendingRecvBufferSize = this._pendingSendBufferSize = undefined;
+    for (const [group, where] of this._memberships.values()) this._engine.udpMembership(this._id, group, where, true);
     const queue = this._queue;
     this._queue = undefined;
     this.emit('listening');
@@ -281,7 +288,7 @@ class Socket extends EventEmitter {
   _connect(port, address, callback) {
     if (callback) this.once('connect', callback);
     this._lookup(address, (err, ip) => {
-      if (!this._open) return;
+      if (!this._open || this._stack.destroyed) return;
       if (err) {
         this._connectFailed(err, callback);
         return;
@@ -385,7 +392,7 @@ class Socket extends EventEmitter {
         else nextTick(() => this.emit('error', err));
         return;
       }
-      if (!this._open) return;
+      if (!this._open || this._stack.destroyed) return;
       this._send(bytes, ip, port, address, port, callback);
     });
   }
@@ -401,19 +408,19 @@ class Socket extends EventEmitter {
       else nextTick(callback, errors.systemError(result, 'send', address, shownPort));
       return;
     }
-    this._nextTag = tag >= 0xffffffff ? 1 : tag + 1;
+    this._nextTag = tag + 1 >= UDP_REFUSED_TAG ? 1 : tag + 1;
     this._sends.set(tag, { callback, address, port: shownPort });
   }
 
-  // DONE: a send ended (tag), or (tag 0) a connect failed, or the peer of
-  // a connected socket has no one on its port.
+  // DONE: a send ended (tag), or a connect failed (tag 0), or the peer of
+  // a connected socket has no one on its port (UDP_REFUSED_TAG).
   _onDone(tag, code, count) {
-    if (tag === 0) {
+    if (tag === 0 || tag === UDP_REFUSED_TAG) {
       if (!this._open) return;
       const connecting = this._connecting;
-      if (connecting !== null) {
+      if (tag === 0 && connecting !== null) {
         this._connectFailed(errors.systemError(code, 'connect', connecting.address, connecting.port), connecting.callback);
-      } else if (this._connectState === CONNECT_STATE_CONNECTED) {
+      } else if (tag === UDP_REFUSED_TAG && this._connectState === CONNECT_STATE_CONNECTED) {
         // As Node: the kernel fails the next receive, and the socket emits it.
         this.emit('error', errors.errnoException(errors.errnoOf(code), 'recvmsg'));
       }
@@ -430,7 +437,7 @@ class Socket extends EventEmitter {
   // DATAGRAM
   _onDatagram(bytes, address, port) {
     const size = bytes.length;
-    this._unconsumed += size;
+    this._unconsumed += size + UDP_DATAGRAM_OVERHEAD;
     if (!this._consumeScheduled) {
       this._consumeScheduled = true;
       queueMicrotask(() => this._flushConsumed());
@@ -544,10 +551,17 @@ class Socket extends EventEmitter {
     if (!multicast || (this.type === 'udp4') !== (family === 4)) {
       throw errors.errnoException(errors.errnoOf('EINVAL'), syscall);
     }
-    const key = `${multicastAddress}%${interfaceAddress || ''}`;
+    const where = interfaceAddress ? String(interfaceAddress).split('%')[0] : '';
+    const key = `${multicastAddress}%${where}`;
     if (join && this._memberships.has(key)) throw errors.errnoException(errors.errnoOf('EADDRINUSE'), syscall);
     if (!join && !this._memberships.has(key)) throw errors.errnoException(errors.errnoOf('EADDRNOTAVAIL'), syscall);
-    if (join) this._memberships.add(key);
+    // Before the bind the group waits for the engine's socket, as libuv's
+    // binds one first.
+    if (this._bindState === BIND_STATE_BOUND) {
+      const result = this._engine.udpMembership(this._id, multicastAddress, where, join);
+      if (result !== undefined && result !== 'OK') throw errors.errnoException(errors.errnoOf(result), syscall);
+    }
+    if (join) this._memberships.set(key, [multicastAddress, where]);
     else this._memberships.delete(key);
   }
 

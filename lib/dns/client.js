@@ -9,6 +9,7 @@
 const {
   Buffer, randomBytes, isIP, engineHost, nextTick,
 } = require('../platform/node.js');
+const { canonicalAddress: canonicalIp } = require('../net/ports.js');
 const wire = require('./wire.js');
 const { sameName } = require('./names.js');
 const { shapeAnswers } = require('./records.js');
@@ -39,10 +40,9 @@ function createStats() {
   };
 }
 
+// Compare IPv6 addresses by value: '::1' and '0:0:0:0:0:0:0:1' are one server.
 function canonicalAddress(address) {
-  if (isIP(address) !== 6) return address;
-  // Compare IPv6 addresses by value: '::1' and '0:0::1' are one server.
-  return address.toLowerCase().replace(/(^|:)0+([0-9a-f])/g, '$1$2');
+  return canonicalIp(address, isIP(address));
 }
 
 function closeQuietly(socket) {
@@ -81,6 +81,7 @@ class Query {
 
   start() {
     this._context.stats.queries++;
+    this._context.live.add(this);
     if (this._servers.length === 0) {
       this._finish(CODES.CONNREFUSED);
       return;
@@ -173,8 +174,20 @@ class Query {
     };
     try {
       if (typeof socket.connect === 'function') {
-        socket.connect(server.port, server.address, () => {
-          if (!this._finished) socket.send(message, sent);
+        socket.connect(server.port, server.address, (err) => {
+          if (this._finished) return;
+          if (err) {
+            // No route to the server, say: it failed, as any socket error.
+            this._sockets.delete(socket);
+            closeQuietly(socket);
+            this._serverFailed(index, CODES.CONNREFUSED);
+            return;
+          }
+          try {
+            socket.send(message, sent);
+          } catch {
+            this._serverFailed(index, CODES.CONNREFUSED);
+          }
         });
       } else {
         socket.send(message, 0, message.length, server.port, server.address, sent);
@@ -305,6 +318,7 @@ class Query {
   _finish(code, answers) {
     if (this._finished) return;
     this._finished = true;
+    this._context.live.delete(this);
     this._clearTimer();
     for (const socket of this._sockets) closeQuietly(socket);
     this._sockets.clear();

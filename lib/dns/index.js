@@ -34,7 +34,8 @@ function createDns(options) {
   if (lookupLocal !== undefined) validateFunction(lookupLocal, 'options.lookupLocal');
   const systemServers = parseServers(options.servers === undefined ? [] : options.servers);
   const stats = createStats();
-  const context = { dgram, net, stats, systemServers: () => systemServers.slice() };
+  // `live`: the queries under way, which cancelAll() ends.
+  const context = { dgram, net, stats, live: new Set(), systemServers: () => systemServers.slice() };
   const { Resolver, PromiseResolver } = createResolverClasses(context);
   const defaults = { timeout: options.timeout ?? -1, tries: options.tries ?? 4 };
   let defaultResolver = new Resolver(defaults);
@@ -86,6 +87,13 @@ function createDns(options) {
     /** What the resolvers sent and what they dropped, counted. */
     stats: () => ({ ...stats }),
     ...constants,
+  });
+  // Not Node's: what a stack's destroy() calls, so that no query outlives
+  // the transport it runs on (each ends with ECANCELLED, as cancel() ends it).
+  Object.defineProperty(dns, 'cancelAll', {
+    value: () => {
+      for (const query of [...context.live]) query.cancel();
+    },
   });
   bindDefault();
   return dns;

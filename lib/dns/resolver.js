@@ -2,6 +2,7 @@
 // dns.Resolver and dns.promises.Resolver over a dgram/net pair: Node's
 // argument checks, servers, timeout and tries, cancel(), and every resolve
 // method with the syscall name Node's errors carry.
+const { canonicalAddress } = require('../net/ports.js');
 const errors = require('../errors.js');
 const { isIP, nextTick } = require('../platform/node.js');
 const { validateString, validateFunction, validateInt32 } = require('../validators.js');
@@ -42,14 +43,14 @@ function parseServers(servers) {
     const port = (text) => (Number.parseInt(text, 10) & 0xffff) || IANA_DNS_PORT;
     let family = isIP(server);
     if (family !== 0) {
-      parsed.push({ address: server, port: IANA_DNS_PORT, family });
+      parsed.push({ address: canonicalAddress(server, family), port: IANA_DNS_PORT, family });
       return;
     }
     const bracketed = IPV6_IN_BRACKETS.exec(server);
     if (bracketed) {
       family = isIP(bracketed[1]);
       if (family !== 0) {
-        parsed.push({ address: bracketed[1], port: port(server.replace(ADDRESS_AND_PORT, '$2')), family });
+        parsed.push({ address: canonicalAddress(bracketed[1], family), port: port(server.replace(ADDRESS_AND_PORT, '$2')), family });
         return;
       }
     }

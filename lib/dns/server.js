@@ -17,6 +17,11 @@ const OUR_EDNS_SIZE = 1232;
 const QR_BIT = 0x8000;
 const DEFAULT_TTL = 300;
 
+// TCP clients served at once, and how long one may stay idle (RFC 7766
+// suggests seconds).
+const MAX_TCP_CONNECTIONS = 256;
+const TCP_IDLE_MS = 10000;
+
 function createServerStats() {
   return {
     udpQueries: 0,
@@ -72,6 +77,7 @@ class DnsServer extends EventEmitter {
       port = 0;
     }
     if (typeof callback === 'function') this.once('listening', callback);
+    this._closing = false;
     const family = isIP(address) === 6 ? 6 : 4;
     this._bind(port, address, family, port === 0 ? 8 : 1);
     return this;
@@ -96,6 +102,12 @@ class DnsServer extends EventEmitter {
         else this.emit('error', err);
       });
       tcp.listen(bound, address, () => {
+        if (this._closing) {
+          // close() came while binding: what the bind opened goes too.
+          try { udp.close(); } catch { /* already closed */ }
+          tcp.close();
+          return;
+        }
         tcp.removeAllListeners('error');
         tcp.on('error', (err) => this.emit('error', err));
         udp.on('message', (msg, rinfo) => this._onDatagram(msg, rinfo));
@@ -115,6 +127,7 @@ class DnsServer extends EventEmitter {
   /** Stops both sockets, ends open TCP connections; 'close' follows. */
   close(callback) {
     if (typeof callback === 'function') this.once('close', callback);
+    this._closing = true;
     if (!this.listening) {
       nextTick(() => this.emit('close'));
       return this;
@@ -158,9 +171,18 @@ class DnsServer extends EventEmitter {
   }
 
   _onConnection(socket) {
+    // Bounded: so many clients at once, each idle at most so long, and one
+    // that does not read its answers is not read from either.
+    if (this._connections.size >= MAX_TCP_CONNECTIONS) {
+      this._stats.dropped++;
+      socket.destroy();
+      return;
+    }
     this._connections.add(socket);
+    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
     let buffered = Buffer.alloc(0);
     socket.on('error', () => {});
+    socket.on('drain', () => socket.resume());
     socket.on('close', () => this._connections.delete(socket));
     socket.on('data', (chunk) => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
@@ -175,7 +197,7 @@ class DnsServer extends EventEmitter {
           const frame = Buffer.alloc(2 + reply.length);
           frame.writeUInt16BE(reply.length, 0);
           reply.copy(frame, 2);
-          socket.write(frame);
+          if (!socket.write(frame)) socket.pause();
         });
         // A peer that sends what cannot be answered is not a DNS client.
         if (!answering) {

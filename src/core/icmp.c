@@ -52,6 +52,13 @@ static bool quoted_udp_flow(const uint8_t *msg, uint16_t length, bool v6, ip_add
   return true;
 }
 
+static bool echo_identifier_in_use(const tcpip_stack *stack, uint16_t identifier) {
+  for (size_t i = 0; i < TCPIP_ECHO_IDENTIFIERS; i++) {
+    if (stack->echo_identifiers[i] == identifier) return true;
+  }
+  return false;
+}
+
 static u8_t on_icmp(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *source) {
   tcpip_stack *stack = arg;
   uint8_t msg[QUOTE_MAX];
@@ -64,7 +71,8 @@ static u8_t on_icmp(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_add
                          .other_id = read_port(msg + 6),
                          .count = (size_t)(p->tot_len - header - 8)};
     tcpip_endpoint_set(&event.remote, source, 0);
-    if (event.id != 0) tcpip_emit(stack, &event);
+    if (event.id != 0 && echo_identifier_in_use(stack, (uint16_t)event.id))
+      tcpip_emit(stack, &event);
     return 0;
   }
   ip_addr_t local, remote;
@@ -99,6 +107,10 @@ tcpip_error tcpip_icmp_echo(tcpip_stack *stack, uint16_t identifier, uint16_t se
      * raw pcb (the raw pcb's chksum_reqd); ICMPv4's is the message's alone. */
     u16_t checksum = inet_chksum(bytes, (u16_t)(8 + size));
     memcpy(bytes + 2, &checksum, 2);
+  }
+  if (!echo_identifier_in_use(stack, identifier)) {
+    stack->echo_identifiers[stack->echo_next] = identifier;
+    stack->echo_next = (stack->echo_next + 1) % TCPIP_ECHO_IDENTIFIERS;
   }
   err_t err = raw_sendto(v6 ? stack->icmp6 : stack->icmp4, p, &destination);
   pbuf_free(p);

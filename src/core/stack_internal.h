@@ -12,6 +12,8 @@
 struct tcp_pcb;
 struct raw_pcb;
 
+#define TCPIP_ECHO_IDENTIFIERS 64
+
 /* A chunk of application data waiting to enter TCP's send buffer. The
  * bytes are the driver's: `release` gives them back once TCP has copied the
  * last of them, or the chunk is dropped. */
@@ -81,6 +83,10 @@ struct tcpip_stack {
   tcpip_id_map udp_sockets; /* udp_socket.c's */
   struct raw_pcb *icmp4;    /* icmp.c's: every ICMP message comes by */
   struct raw_pcb *icmp6;
+  /* The identifiers of the last echo requests sent: only their replies go
+   * to the driver (a flood of others costs it nothing). */
+  uint16_t echo_identifiers[TCPIP_ECHO_IDENTIFIERS];
+  size_t echo_next;
   uint32_t next_core_id;
   tcpip_tcp_socket *dirty; /* sockets with output or reports to flush */
   tcpip_interface *interfaces[TCPIP_MAX_INTERFACES];

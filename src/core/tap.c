@@ -18,7 +18,8 @@ err_t tcpip_tap_init(struct netif *netif) {
   netif->name[1] = 'a';
   netif->hwaddr_len = ETH_HWADDR_LEN;
   memcpy(netif->hwaddr, config->mac, ETH_HWADDR_LEN);
-  netif->flags |= NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+  netif->flags |= NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_IGMP |
+                  NETIF_FLAG_MLD6;
   netif->output = etharp_output;
   netif->output_ip6 = ethip6_output;
   netif->linkoutput = tap_linkoutput;

@@ -50,6 +50,13 @@ extern "C" {
  * below): the capture of interface `id` has ended, its file is complete. */
 #define TCPIP_EV_DRIVER_BASE 100
 #define TCPIP_EV_CAPTURE_CLOSED TCPIP_EV_DRIVER_BASE
+/* What a received datagram costs its UDP socket's receive buffer beyond its
+ * bytes (a kernel charges its buffer's bookkeeping too): an empty datagram
+ * is not free. */
+#define TCPIP_UDP_DATAGRAM_OVERHEAD 256
+/* The DONE tag of a connected UDP socket's ECONNREFUSED (the peer's port is
+ * closed); drivers' send tags stay below it, and 0 is a failed connect. */
+#define TCPIP_UDP_REFUSED_TAG 0xFFFFFFFFu
 
 typedef struct tcpip_stack tcpip_stack;
 
@@ -109,8 +116,9 @@ typedef enum tcpip_event_type {
    * are read as those of TCPIP_EV_DATA (copy them during the call), and
    * count against the socket's receive buffer until consumed */
   TCPIP_EV_DATAGRAM,
-  /* UDP socket `id` failed to connect, or (connected) heard that its peer's
-   * port is closed (ECONNREFUSED): `error`, `other_id` 0. Drivers
+  /* UDP socket `id` failed to connect (`error`, `other_id` 0), or (connected)
+   * heard that its peer's port is closed (ECONNREFUSED, `other_id`
+   * TCPIP_UDP_REFUSED_TAG). Drivers
    * that answer sends later also report with it: the send they tagged
    * `other_id`, `count` bytes sent or `error` */
   TCPIP_EV_DONE,
@@ -309,7 +317,8 @@ void tcpip_udp_disconnect(tcpip_stack *stack, uint32_t id);
  * EINVAL. */
 tcpip_error tcpip_udp_send(tcpip_stack *stack, uint32_t id, const char *address, uint16_t port,
                            const void *data, size_t len);
-/* The driver is done with `len` bytes of received datagrams. */
+/* The driver is done with received datagrams: their bytes plus
+ * TCPIP_UDP_DATAGRAM_OVERHEAD each. */
 void tcpip_udp_consumed(tcpip_stack *stack, uint32_t id, size_t len);
 typedef enum tcpip_udp_option {
   TCPIP_UDP_TTL = 1,        /* unicast hop limit, 1..255 */
@@ -321,11 +330,20 @@ typedef enum tcpip_udp_option {
   TCPIP_UDP_MULTICAST_INTERFACE
 } tcpip_udp_option;
 void tcpip_udp_set_option(tcpip_stack *stack, uint32_t id, tcpip_udp_option option, uint32_t value);
+/* Joins (or leaves) multicast `group` on the interface that has
+ * `interface_address` ("": every interface), sending IGMP or MLD reports,
+ * and says how that went: EINVAL (not a group of the socket's family),
+ * EADDRNOTAVAIL (no such interface; leaving a group not joined),
+ * EADDRINUSE (joined already), ENOBUFS (20 groups already). A socket
+ * leaves its groups when it closes. */
+tcpip_error tcpip_udp_membership(tcpip_stack *stack, uint32_t id, const char *group,
+                                 const char *interface_address, bool join);
 void tcpip_udp_close(tcpip_stack *stack, uint32_t id);
 
 /* ICMP. Sends one echo request (ping) to `address` with `size` bytes of
  * payload, and says how that went (as tcpip_udp_send); replies arrive as
- * TCPIP_EV_ECHO_REPLY events for `identifier` (not 0). */
+ * TCPIP_EV_ECHO_REPLY events for `identifier` (not 0), while it is among
+ * the last 64 identifiers sent. */
 tcpip_error tcpip_icmp_echo(tcpip_stack *stack, uint16_t identifier, uint16_t sequence,
                             const char *address, uint16_t size);
 

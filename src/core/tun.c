@@ -18,5 +18,6 @@ err_t tcpip_tun_init(struct netif *netif) {
   netif->name[1] = 'u';
   netif->output = tun_output4;
   netif->output_ip6 = tun_output6;
+  netif->flags |= NETIF_FLAG_IGMP | NETIF_FLAG_MLD6;
   return ERR_OK;
 }

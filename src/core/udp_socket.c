@@ -14,6 +14,8 @@
 #include "lwip/pbuf.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/ip6.h"
+#include "lwip/igmp.h"
+#include "lwip/mld6.h"
 #include "lwip/udp.h"
 
 /* What Linux gives a socket by default (net.core.rmem_default), which Node
@@ -25,6 +27,14 @@
 #define TCPIP_UDP_MAX_PAYLOAD_V4 (0xFFFFu - IP_HLEN - UDP_HLEN)
 #define TCPIP_UDP_MAX_PAYLOAD_V6 (0xFFFFu - IP6_HLEN - UDP_HLEN)
 
+/* Groups one socket may join, as Linux's IP_MAX_MEMBERSHIPS. */
+#define TCPIP_UDP_MAX_MEMBERSHIPS 20
+
+typedef struct tcpip_udp_group {
+  ip_addr_t group;
+  ip_addr_t interface; /* any: every interface */
+} tcpip_udp_group;
+
 typedef struct tcpip_udp_socket {
   tcpip_stack *stack;
   uint32_t id;
@@ -35,6 +45,8 @@ typedef struct tcpip_udp_socket {
   size_t recv_buffer;
   size_t delivered_unconsumed; /* bytes the driver still holds */
   uint64_t dropped;            /* datagrams the receive buffer had no room for */
+  tcpip_udp_group memberships[TCPIP_UDP_MAX_MEMBERSHIPS];
+  size_t membership_count;
 } tcpip_udp_socket;
 
 static tcpip_udp_socket *socket_find(tcpip_stack *stack, uint32_t id) {
@@ -69,7 +81,8 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
                     u16_t port) {
   tcpip_udp_socket *socket = arg;
   (void)pcb;
-  if (socket->delivered_unconsumed + p->tot_len > socket->recv_buffer) {
+  size_t charge = (size_t)p->tot_len + TCPIP_UDP_DATAGRAM_OVERHEAD;
+  if (socket->delivered_unconsumed + charge > socket->recv_buffer) {
     socket->dropped++;
     pbuf_free(p);
     return;
@@ -79,7 +92,7 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
                        .count = p->tot_len,
                        .data_ = p};
   endpoint_for(socket, &event.remote, address, port);
-  socket->delivered_unconsumed += p->tot_len;
+  socket->delivered_unconsumed += charge;
   tcpip_emit(socket->stack, &event);
   pbuf_free(p);
 }
@@ -308,7 +321,61 @@ void tcpip_udp_set_option(tcpip_stack *stack, uint32_t id, tcpip_udp_option opti
   }
 }
 
+static err_t group_change(const tcpip_udp_group *membership, bool join) {
+  if (IP_IS_V6(&membership->group)) {
+    const ip6_addr_t *source = ip_2_ip6(&membership->interface);
+    return join ? mld6_joingroup(source, ip_2_ip6(&membership->group))
+                : mld6_leavegroup(source, ip_2_ip6(&membership->group));
+  }
+  const ip4_addr_t *source = ip_2_ip4(&membership->interface);
+  return join ? igmp_joingroup(source, ip_2_ip4(&membership->group))
+              : igmp_leavegroup(source, ip_2_ip4(&membership->group));
+}
+
+tcpip_error tcpip_udp_membership(tcpip_stack *stack, uint32_t id, const char *group,
+                                 const char *interface_address, bool join) {
+  tcpip_udp_socket *socket = socket_find(stack, id);
+  if (socket == NULL) return TCPIP_EINVAL;
+  if (group == NULL || interface_address == NULL) return TCPIP_ENOBUFS;
+  tcpip_udp_group wanted;
+  if (!tcpip_parse_address(group, &wanted.group) || !ip_addr_ismulticast(&wanted.group) ||
+      IP_IS_V6(&wanted.group) != socket->ipv6) {
+    return TCPIP_EINVAL;
+  }
+  if (*interface_address == '\0') {
+    ip_addr_set_any(IP_IS_V6(&wanted.group), &wanted.interface);
+  } else if (!tcpip_parse_address(interface_address, &wanted.interface) ||
+             IP_IS_V6(&wanted.interface) != IP_IS_V6(&wanted.group)) {
+    return TCPIP_EINVAL;
+  } else if (!ip_addr_isany(&wanted.interface) && !tcpip_is_local_address(&wanted.interface)) {
+    return TCPIP_EADDRNOTAVAIL;
+  }
+  size_t found = socket->membership_count;
+  for (size_t i = 0; i < socket->membership_count; i++) {
+    const tcpip_udp_group *m = &socket->memberships[i];
+    if (ip_addr_cmp(&m->group, &wanted.group) && ip_addr_cmp(&m->interface, &wanted.interface)) {
+      found = i;
+    }
+  }
+  if (join) {
+    if (found < socket->membership_count) return TCPIP_EADDRINUSE;
+    if (socket->membership_count == TCPIP_UDP_MAX_MEMBERSHIPS) return TCPIP_ENOBUFS;
+    err_t err = group_change(&wanted, true);
+    if (err != ERR_OK) return tcpip_error_from_lwip(err);
+    socket->memberships[socket->membership_count++] = wanted;
+    return TCPIP_OK;
+  }
+  if (found == socket->membership_count) return TCPIP_EADDRNOTAVAIL;
+  /* The interface may be gone (and its groups with it): nothing to leave. */
+  (void)group_change(&socket->memberships[found], false);
+  socket->memberships[found] = socket->memberships[--socket->membership_count];
+  return TCPIP_OK;
+}
+
 static void socket_free(tcpip_udp_socket *socket) {
+  for (size_t i = 0; i < socket->membership_count; i++) {
+    (void)group_change(&socket->memberships[i], false);
+  }
   tcpip_id_map_remove(&socket->stack->udp_sockets, socket->id);
   udp_remove(socket->pcb);
   free(socket);
@@ -344,7 +411,10 @@ void tcpip_udp_port_unreachable(tcpip_stack *stack, const ip_addr_t *local, uint
         pcb->remote_port != remote_port || !ip_addr_cmp(&pcb->remote_ip, remote)) {
       continue;
     }
-    tcpip_event event = {.type = TCPIP_EV_DONE, .id = socket->id, .error = TCPIP_ECONNREFUSED};
+    tcpip_event event = {.type = TCPIP_EV_DONE,
+                         .id = socket->id,
+                         .other_id = TCPIP_UDP_REFUSED_TAG,
+                         .error = TCPIP_ECONNREFUSED};
     tcpip_emit(stack, &event);
   }
 }

@@ -198,6 +198,12 @@ struct UdpSetOption {
 struct UdpClose {
   uint32_t id;
 };
+struct UdpMembership {
+  uint32_t id;
+  std::string group;
+  std::string interface_address;  // empty: every interface
+  bool join;
+};
 // One ICMP echo request (ping).
 struct IcmpEcho {
   uint16_t identifier;
@@ -215,6 +221,7 @@ using Command = std::variant<
     command::Close, command::Abort, command::SetNoDelay, command::SetKeepAlive, command::AttachLink,
     command::DetachLink, command::CaptureStart, command::CaptureStop, command::AttachDevice,
     command::UdpBind, command::UdpConnect, command::UdpDisconnect, command::UdpSend,
-    command::UdpConsumed, command::UdpSetOption, command::UdpClose, command::IcmpEcho>;
+    command::UdpConsumed, command::UdpSetOption, command::UdpClose, command::IcmpEcho,
+    command::UdpMembership>;
 
 }  // namespace tcpip

@@ -32,6 +32,12 @@ tcpip_error InlineStack::UdpSend(command::UdpSend& command) {
   return core_.UdpSend(command);
 }
 
+tcpip_error InlineStack::UdpMembership(command::UdpMembership& command) {
+  if (!core_.open()) return TCPIP_EINVAL;
+  context_.Enter();
+  return core_.UdpMembership(command);
+}
+
 tcpip_error InlineStack::IcmpEcho(command::IcmpEcho& command) {
   if (!core_.open()) return TCPIP_EINVAL;
   context_.Enter();

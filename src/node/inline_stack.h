@@ -38,6 +38,8 @@ class InlineStack final : public DeliveryTarget {
   tcpip_error UdpSend(command::UdpSend& command);
   // Sends an echo request now, and says how that went.
   tcpip_error IcmpEcho(command::IcmpEcho& command);
+  // Joins or leaves a multicast group now, and says how that went.
+  tcpip_error UdpMembership(command::UdpMembership& command);
   // One turn: what kernel devices sent (up to 256 packets each: the rest
   // leaves their fds readable, which asks for the next turn), link packets
   // that arrived or came due, a poll of the core,

@@ -96,6 +96,7 @@ Napi::Function StackBinding::Define(Napi::Env env) {
                          InstanceMethod<&StackBinding::UdpSetOption>("udpSetOption"),
                          InstanceMethod<&StackBinding::UdpClose>("udpClose"),
                          InstanceMethod<&StackBinding::IcmpEcho>("icmpEcho"),
+                         InstanceMethod<&StackBinding::UdpMembership>("udpMembership"),
                          InstanceMethod<&StackBinding::Ref>("ref"),
                          InstanceMethod<&StackBinding::Unref>("unref"),
                          InstanceMethod<&StackBinding::HeapBytesInUseMethod>("heapBytesInUse"),
@@ -573,6 +574,22 @@ Napi::Value StackBinding::UdpSetOption(const Napi::CallbackInfo& info) {
 
 Napi::Value StackBinding::UdpClose(const Napi::CallbackInfo& info) {
   if (Alive(info.Env())) PostCommand(command::UdpClose{IdOf(info)});
+  return info.Env().Undefined();
+}
+
+// udpMembership(id, group, interfaceAddress, join): the result now on the
+// JS thread ('OK' or the error's name); a worker applies it later, and
+// undefined says so.
+Napi::Value StackBinding::UdpMembership(const Napi::CallbackInfo& info) {
+  if (!Alive(info.Env())) return info.Env().Undefined();
+  command::UdpMembership membership{IdOf(info), StringOr(info[1]), StringOr(info[2]),
+                                    info[3].ToBoolean()};
+  if (inline_ != nullptr) {
+    tcpip_error error = inline_->UdpMembership(membership);
+    RequestTurn();
+    return Napi::String::New(info.Env(), tcpip_error_name(error));
+  }
+  PostCommand(std::move(membership));
   return info.Env().Undefined();
 }
 

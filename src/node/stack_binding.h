@@ -96,6 +96,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   Napi::Value UdpSetOption(const Napi::CallbackInfo& info);
   Napi::Value UdpClose(const Napi::CallbackInfo& info);
   Napi::Value IcmpEcho(const Napi::CallbackInfo& info);
+  Napi::Value UdpMembership(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value HeapBytesInUseMethod(const Napi::CallbackInfo& info);

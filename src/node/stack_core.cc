@@ -81,7 +81,7 @@ void StackCore::OnCoreEvent(void* context, const tcpip_event* event) {
       PacketPtr packet(tcpip_event_copy_packet(event));
       if (packet == nullptr && event->type == TCPIP_EV_DATAGRAM) {
         // Lost like a datagram the receive buffer had no room for.
-        tcpip_udp_consumed(self->stack_, event->id, event->count);
+        tcpip_udp_consumed(self->stack_, event->id, event->count + TCPIP_UDP_DATAGRAM_OVERHEAD);
         return;
       }
       if (packet == nullptr) std::abort();  // a hole in the stream is no option
@@ -207,7 +207,8 @@ struct StackCore::Applier {
   void operator()(command::UdpSend& c) const {
     // The result comes back as an event, the worker's way to answer later.
     tcpip_error error = core.UdpSend(c);
-    if (error == TCPIP_OK && !c.report) return;
+    // Without a callback, Node drops a send's error too.
+    if (!c.report) return;
     Event done;
     done.code = TCPIP_EV_DONE;
     done.id = c.id;
@@ -221,6 +222,8 @@ struct StackCore::Applier {
     tcpip_udp_set_option(core.stack_, c.id, c.option, c.value);
   }
   void operator()(command::UdpClose& c) const { tcpip_udp_close(core.stack_, c.id); }
+  // A worker's: JS checked what it could at the call; the rest is the core's.
+  void operator()(command::UdpMembership& c) const { core.UdpMembership(c); }
   void operator()(command::IcmpEcho& c) const {
     tcpip_error error = core.IcmpEcho(c);
     if (error == TCPIP_OK) return;
@@ -235,6 +238,11 @@ struct StackCore::Applier {
 };
 
 void StackCore::Apply(Command& command) { std::visit(Applier{*this}, command); }
+
+tcpip_error StackCore::UdpMembership(command::UdpMembership& c) {
+  if (stack_ == nullptr) return TCPIP_EINVAL;
+  return tcpip_udp_membership(stack_, c.id, c.group.c_str(), c.interface_address.c_str(), c.join);
+}
 
 tcpip_error StackCore::IcmpEcho(command::IcmpEcho& c) {
   if (stack_ == nullptr) return TCPIP_EINVAL;

@@ -88,6 +88,7 @@ class StackCore {
   // event instead).
   tcpip_error UdpSend(command::UdpSend& command);
   tcpip_error IcmpEcho(command::IcmpEcho& command);
+  tcpip_error UdpMembership(command::UdpMembership& command);
   // One turn: applies `batch` (then cleared), hands the `arrived` link
   // packets to the stack (or holds them until due), delivers due ones,
   // polls the core, and flushes links and captures. Returns when the next

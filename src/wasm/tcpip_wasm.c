@@ -130,7 +130,7 @@ static void on_event(void *context, const tcpip_event *event) {
         bool room = reserve(&gather, &gather_size, record.count);
         if (!room && event->type == TCPIP_EV_DATAGRAM) {
           /* Lost like a datagram the receive buffer had no room for. */
-          tcpip_udp_consumed(stack, event->id, event->count);
+          tcpip_udp_consumed(stack, event->id, event->count + TCPIP_UDP_DATAGRAM_OVERHEAD);
           return;
         }
         if (!room) {
@@ -299,4 +299,11 @@ tcpip_error tcpip_wasm_udp_send(uint32_t id, uint32_t port, uint32_t binary_offs
 tcpip_error tcpip_wasm_icmp_echo(uint32_t identifier, uint32_t sequence, uint32_t size) {
   return tcpip_icmp_echo(stack, (uint16_t)identifier, (uint16_t)sequence, (const char *)scratch,
                          (uint16_t)size);
+}
+
+tcpip_error tcpip_wasm_udp_membership(uint32_t id, bool join) {
+  const char *cursor = (const char *)scratch;
+  const char *group = next_string(&cursor);
+  const char *interface_address = next_string(&cursor);
+  return tcpip_udp_membership(stack, id, group, interface_address, join);
 }

@@ -77,6 +77,10 @@ bool tcpip_wasm_capture_stop(tcpip_pcap *capture);
 void tcpip_wasm_tcp_listen(uint32_t id, uint32_t port, int32_t backlog, bool ipv6_only);
 void tcpip_wasm_tcp_connect(uint32_t id, uint32_t port, uint32_t local_port);
 
+/* Joins or leaves the group named by the scratch buffer's first string on
+ * the interface of its second; returns how it went. */
+tcpip_error tcpip_wasm_udp_membership(uint32_t id, bool join);
+
 /* An echo request to the scratch buffer's first string; returns how it went. */
 tcpip_error tcpip_wasm_icmp_echo(uint32_t identifier, uint32_t sequence, uint32_t size);
 
