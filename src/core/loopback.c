@@ -27,7 +27,9 @@ err_t tcpip_loopback_init(struct netif *netif) {
   netif->name[1] = 'o';
   netif->output = loop_output4;
   netif->output_ip6 = loop_output6;
-  netif->flags |= NETIF_FLAG_IGMP | NETIF_FLAG_MLD6;
+  /* No solicited-node groups (and their MLD reports): no neighbour discovery
+   * without a link layer. */
+  netif->flags |= NETIF_FLAG_IGMP;
   /* Nothing between sender and receiver can corrupt a packet. */
   NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_DISABLE_ALL);
   return ERR_OK;

@@ -18,6 +18,8 @@ err_t tcpip_tun_init(struct netif *netif) {
   netif->name[1] = 'u';
   netif->output = tun_output4;
   netif->output_ip6 = tun_output6;
-  netif->flags |= NETIF_FLAG_IGMP | NETIF_FLAG_MLD6;
+  /* No solicited-node groups (and their MLD reports): no neighbour discovery
+   * without a link layer. */
+  netif->flags |= NETIF_FLAG_IGMP;
   return ERR_OK;
 }
