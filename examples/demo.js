@@ -14,8 +14,11 @@ function where(stack) {
 }
 
 async function run(backend) {
-  const stack = new Stack({ backend });
+  // The stack asks its own DNS server (below) for names.
+  const stack = new Stack({ backend, dns: { servers: ['127.0.0.1'] } });
   stack.createLoopbackInterface({ ipAddress: ['127.0.0.1/8', '::1/128'] });
+  const dnsServer = stack.dns.createServer({ zone: { 'web.test': { A: ['127.0.0.1'], AAAA: ['::1'] } } });
+  await new Promise((resolve) => dnsServer.listen(53, '127.0.0.1', resolve));
   console.log(`${backend} stack up: loopback 127.0.0.1/8 and ::1/128 ${where(stack)}`);
 
   const body = crypto.randomBytes(BODY_BYTES);
@@ -52,6 +55,10 @@ async function run(backend) {
   console.log(`GET http://127.0.0.1/hello -> ${hello4.status}: ${hello4.text.trim()}`);
   const hello6 = await get('/hello', '::1');
   console.log(`GET http://[::1]/hello -> ${hello6.status}: ${hello6.text.trim()}`);
+  const byName = await get('/hello', 'web.test');
+  console.log(`GET http://web.test/hello (a name the stack's DNS server knows, over its UDP) -> ${byName.status}: ${byName.text.trim()}`);
+  const [echo] = await stack.ping('::1');
+  console.log(`ping ::1 -> ${echo.bytes} bytes from ${echo.address} in ${echo.time.toFixed(3)} ms`);
 
   const start = process.hrtime.bigint();
   const big = await get('/big', '127.0.0.1');
@@ -61,6 +68,7 @@ async function run(backend) {
   console.log(`throughput: ${((big.bytes * 8) / seconds / 1e9).toFixed(2)} Gbit/s over http on one ${backend} stack (${(seconds * 1000).toFixed(0)} ms)`);
 
   await new Promise((resolve) => server.close(resolve));
+  await new Promise((resolve) => dnsServer.close(resolve));
   stack.destroy();
   if (!intact) process.exitCode = 1;
 }
