@@ -9,6 +9,7 @@
       "sources": [
         "src/core/address.c",
         "src/core/bridge.c",
+        "src/core/dhcp_client.c",
         "src/core/errors.c",
         "src/core/heap.c",
         "src/core/icmp.c",
@@ -51,6 +52,7 @@
         "<(lwip)/core/tcp_out.c",
         "<(lwip)/core/timeouts.c",
         "<(lwip)/core/udp.c",
+        "<(lwip)/core/ipv4/dhcp.c",
         "<(lwip)/core/ipv4/etharp.c",
         "<(lwip)/core/ipv4/icmp.c",
         "<(lwip)/core/ipv4/igmp.c",

@@ -127,6 +127,15 @@ describe('engine contract', function () {
       assert.deepStrictEqual(Object.fromEntries(enumMembers('tcpip_udp_option')), upper(contract.UDP_OPTIONS));
     });
 
+    it('DHCP flags and the lease record', function () {
+      const upper = (values) => Object.fromEntries(Object.entries(values).map(([name, v]) => [`TCPIP_DHCP_${name}`, v]));
+      assert.deepStrictEqual(Object.fromEntries(enumMembers('tcpip_dhcp_flag')), upper(contract.DHCP_FLAGS));
+      const define = defines();
+      for (const [name, value] of Object.entries(contract.LEASE_RECORD)) {
+        assert.strictEqual(define(`TCPIP_LEASE_${name}`), value, `TCPIP_LEASE_${name}`);
+      }
+    });
+
     it('event types, every one of the core with a payload', function () {
       const types = enumMembers('tcpip_event_type');
       const declared = Object.entries(contract.EVENT_TYPES).filter(([, e]) => e.code < contract.EVENTS.CAPTURE_CLOSED);

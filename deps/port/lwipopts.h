@@ -59,7 +59,28 @@ void tcpip_heap_free(void *block);
 #define LWIP_RAW 1
 #define LWIP_UDP 1
 #define LWIP_TCP 1
-#define LWIP_DHCP 0
+/* The DHCP client (src/core/dhcp_client.c drives it). Its timers run only
+ * while a client runs (patch 0033): a 500 ms and a 1 s tick. No
+ * ARP probe of the offered address: it cost every lease a second, and the
+ * server already checks what it hands out. DNS servers come from the lease
+ * through hooks (patch 0032), without lwIP's DNS client (stack.dns is JS). */
+#define LWIP_DHCP 1
+#define LWIP_DHCP_TIMERS_EXTERNAL 1
+/* Lease times count in ticks of this many seconds (16 bits of them): 1 s
+ * renews a short lease on time (lwIP's 60 s renewed a 10 s lease after a
+ * minute); a lease above 18 hours is taken as 18 hours, renewed at half. */
+#define DHCP_COARSE_TIMER_SECS 1
+#define DHCP_DOES_ARP_CHECK 0
+#define LWIP_DHCP_PROVIDE_DNS_SERVERS 3
+struct ip_addr;
+struct netif;
+void tcpip_dhcp_bound(struct netif *netif);
+void tcpip_dhcp_unbound(struct netif *netif);
+void tcpip_dhcp_dns_server(struct netif *netif, unsigned index, const struct ip_addr *server);
+#define LWIP_HOOK_DHCP_BOUND(netif) tcpip_dhcp_bound(netif)
+#define LWIP_HOOK_DHCP_UNBOUND(netif) tcpip_dhcp_unbound(netif)
+#define LWIP_HOOK_DHCP_DNS_SERVER(netif, numdns, dnsserver) \
+  tcpip_dhcp_dns_server(netif, numdns, dnsserver)
 #define LWIP_AUTOIP 0
 /* Multicast groups are joined with IGMP and MLD reports, as a kernel joins
  * them; their timers run only while a report waits (patch 0031). */

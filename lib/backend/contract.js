@@ -40,7 +40,12 @@ const UDP_FLAGS = Object.freeze({ IPV6: 1, IPV6_ONLY: 2, REUSE_ADDR: 4 });
 /** tcpip_udp_option. */
 const UDP_OPTIONS = Object.freeze({
   TTL: 1, MULTICAST_TTL: 2, MULTICAST_LOOP: 3, BROADCAST: 4, RECV_BUFFER: 5, MULTICAST_INTERFACE: 6,
+  BIND_INTERFACE: 7,
 });
+
+/** tcpip_interface_dhcp()'s flags (TCPIP_DHCP_*); a LEASE record's layout (TCPIP_LEASE_*). */
+const DHCP_FLAGS = Object.freeze({ START: 1, DEFAULT_ROUTE: 2 });
+const LEASE_RECORD = Object.freeze({ HEADER: 20, MAX_DNS: 3 });
 
 // Types of arguments and payload fields, checked by checkValue().
 const T = Object.freeze({
@@ -84,6 +89,8 @@ const COMMANDS = Object.freeze({
   interfaceInput: command([['id', T.id], ['bytes', T.bytes]], { result: 'boolean' }),
   interfaceStats: command([['id', T.id]]), // answered by STATS
   setChecksums: command([['id', T.id], ['enabled', T.bool]]),
+  // the interface's DHCP client: started (DHCP_FLAGS.START) or stopped; LEASE events follow
+  dhcp: command([['id', T.id], ['flags', T.uint]]),
   // the engine writes the pcap file to fd and closes it; CAPTURE_CLOSED follows stop
   captureStart: command([['id', T.id], ['fd', T.fd]]),
   captureStop: command([['id', T.id]]),
@@ -178,6 +185,8 @@ const EVENT_TYPES = Object.freeze({
   // `id` is the ping's ICMP identifier: a reply ('OK') from remoteAddress, or a request that failed
   ECHO_REPLY: event(14, [['sequence', T.port], ['remoteAddress', T.string], ['bytes', T.count], ['code', T.result]]),
   CAPTURE_CLOSED: event(100, [['ok', T.bool]]),
+  // the interface's DHCP client bound or lost a lease: the record (tcpip.h's TCPIP_LEASE_*)
+  LEASE: event(15, [['record', T.bytes]]),
 });
 
 /** Event numbers by name, for dispatchers. */
@@ -272,6 +281,6 @@ function commandsOf(engine) {
 }
 
 module.exports = {
-  INTERFACE_KINDS, LIMITS, ERROR_NAMES, UDP_FLAGS, UDP_OPTIONS, COMMANDS, LINK_COMMANDS, EVENT_TYPES, EVENTS, TYPES: T,
+  INTERFACE_KINDS, LIMITS, ERROR_NAMES, UDP_FLAGS, UDP_OPTIONS, DHCP_FLAGS, LEASE_RECORD, COMMANDS, LINK_COMMANDS, EVENT_TYPES, EVENTS, TYPES: T,
   checkValue, checkEvent, checkCommand, commandsOf,
 };

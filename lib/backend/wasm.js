@@ -221,7 +221,8 @@ class WasmBackend {
     const queue = this._queue;
     switch (type) {
       case EVENTS.DATA:
-      case EVENTS.PACKET: {
+      case EVENTS.PACKET:
+      case EVENTS.LEASE: {
         const count = view.getUint32(record + RECORD.count, true);
         const data = view.getUint32(record + RECORD.data, true);
         queue.push(type, id, Buffer.from(this._u8.subarray(data, data + count)), undefined, undefined, undefined, undefined);
@@ -395,6 +396,11 @@ class WasmBackend {
 
   setChecksums(id, enabled) {
     this._core.tcpip_interface_set_checksums(this._stack, id, enabled);
+  }
+
+  dhcp(id, flags) {
+    this._core.tcpip_interface_dhcp(this._stack, id, flags >>> 0);
+    this._touch();
   }
 
   // The core's pcap writer (src/core/pcap.h) formats the file; the host's

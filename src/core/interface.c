@@ -136,6 +136,7 @@ tcpip_error tcpip_interface_create(tcpip_stack *stack, uint32_t id,
 
 static void interface_free(tcpip_interface *iface) {
   struct netif *netif = &iface->netif;
+  tcpip_dhcp_forget(iface); /* its release leaves while the interface is still there */
   if (iface->bridge != NULL) tcpip_bridge_forget_port(iface);
   tcpip_bridge_detach_all(iface);
   free(iface->capture_scratch);
@@ -348,6 +349,7 @@ void tcpip_interface_capture_out(tcpip_interface *iface, const struct pbuf *p) {
 }
 
 err_t tcpip_interface_emit(tcpip_interface *iface, struct pbuf *p) {
+  if (iface->stack->destroying) return ERR_OK;
   iface->stats.packets_out++;
   iface->stats.bytes_out += p->tot_len;
   tcpip_interface_capture_out(iface, p);

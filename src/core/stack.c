@@ -41,6 +41,9 @@ void tcpip_stack_destroy(tcpip_stack *stack) {
   tcpip_icmp_stop(stack);
   /* With every pcb gone, the tables that index them (patch 0027). */
   tcp_index_free_all();
+  /* What the interfaces would still send as they go (a DHCP release) has
+   * nobody left to read it. */
+  stack->destroying = true;
   tcpip_interfaces_destroy_all(stack);
   ip_reass_free_all();
   ip6_reass_free_all();

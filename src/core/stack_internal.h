@@ -59,6 +59,9 @@ typedef struct tcpip_interface {
   uint8_t *capture_scratch;       /* flattens chained buffers for the capture */
   struct tcpip_interface *bridge; /* a port: the bridge its frames go to */
   struct tcpip_bridge *switching; /* a bridge: its ports and learned MACs */
+  bool dhcp_default_route;        /* a lease's router becomes the default route */
+  uint8_t dhcp_dns_count;         /* DNS servers of the ACK being handled */
+  uint32_t dhcp_dns[TCPIP_LEASE_MAX_DNS];
 } tcpip_interface;
 
 #define TCPIP_INTERFACE(netif_pointer) ((tcpip_interface *)(void *)(netif_pointer))
@@ -93,6 +96,8 @@ struct tcpip_stack {
   size_t interface_count;
   bool cache_blocks; /* tcpip_stack_cache_blocks() */
   tcpip_heap_cache heap_cache;
+  unsigned dhcp_clients; /* dhcp_client.c runs lwIP's DHCP timers while any */
+  bool destroying;       /* nothing leaves the interfaces while the stack goes */
 };
 
 /* The stack loaded on the calling thread, or NULL. */
@@ -121,6 +126,9 @@ bool tcpip_icmp_start(tcpip_stack *stack);
 void tcpip_icmp_stop(tcpip_stack *stack);
 void tcpip_tcp_trim_time_wait(void);
 void tcpip_interfaces_destroy_all(tcpip_stack *stack);
+/* dhcp_client.c: stops the interface's client (releasing its lease) and
+ * frees its state, before the netif goes. */
+void tcpip_dhcp_forget(tcpip_interface *iface);
 
 /* What each interface kind provides (loopback.c, tun.c, tap.c). */
 err_t tcpip_loopback_init(struct netif *netif);

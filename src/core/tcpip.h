@@ -126,7 +126,11 @@ typedef enum tcpip_event_type {
    * its sequence number, `count` its payload's bytes, `remote` who answered
    * (drivers that send echo requests later also report a request that
    * failed with it, `error` set) */
-  TCPIP_EV_ECHO_REPLY
+  TCPIP_EV_ECHO_REPLY,
+  /* interface `id`'s DHCP client bound a lease (first, renewed or rebound)
+   * or lost it: `count` bytes of a lease record (TCPIP_LEASE_* below), read
+   * as those of TCPIP_EV_PACKET */
+  TCPIP_EV_LEASE = 15
 } tcpip_event_type;
 
 typedef struct tcpip_interface_stats {
@@ -212,6 +216,19 @@ void tcpip_interface_request_stats(tcpip_stack *stack, uint32_t id);
 /* Checksums are generated and checked unless turned off, which is right
  * only where no wire can corrupt a packet (links between stacks). */
 void tcpip_interface_set_checksums(tcpip_stack *stack, uint32_t id, bool enabled);
+
+/* DHCP client (lwIP's) on TAP or bridge interface `id`. Flags without
+ * TCPIP_DHCP_START stop it, releasing the lease. With
+ * TCPIP_DHCP_DEFAULT_ROUTE a lease's router becomes the default route.
+ * Each bound or lost lease is a TCPIP_EV_LEASE event whose record holds the
+ * address (4 bytes, network order; 0.0.0.0: no lease), the prefix length
+ * (1), the count of DNS servers (1), 2 reserved, the router (4), the lease
+ * time in seconds (4, big-endian), the server (4), then the DNS servers (4
+ * each, at most TCPIP_LEASE_MAX_DNS). */
+typedef enum tcpip_dhcp_flag { TCPIP_DHCP_START = 1, TCPIP_DHCP_DEFAULT_ROUTE = 2 } tcpip_dhcp_flag;
+void tcpip_interface_dhcp(tcpip_stack *stack, uint32_t id, uint32_t flags);
+#define TCPIP_LEASE_HEADER 20
+#define TCPIP_LEASE_MAX_DNS 3
 
 /* A packet owned by whoever holds it: what an interface's sink receives and
  * what tcpip_interface_input_packet() takes. Any thread may read, copy or
@@ -327,7 +344,10 @@ typedef enum tcpip_udp_option {
   TCPIP_UDP_BROADCAST,      /* SO_BROADCAST, 0 or 1 */
   TCPIP_UDP_RECV_BUFFER,    /* bytes of datagrams held for the driver */
   /* the id of the interface multicast leaves by; 0: as routed */
-  TCPIP_UDP_MULTICAST_INTERFACE
+  TCPIP_UDP_MULTICAST_INTERFACE,
+  /* the id of the only interface the socket receives from and sends by
+   * (SO_BINDTODEVICE: broadcasts too); 0: any */
+  TCPIP_UDP_BIND_INTERFACE
 } tcpip_udp_option;
 void tcpip_udp_set_option(tcpip_stack *stack, uint32_t id, tcpip_udp_option option, uint32_t value);
 /* Joins (or leaves) multicast `group` on the interface that has

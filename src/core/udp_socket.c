@@ -239,6 +239,7 @@ static err_t send_limited_broadcast(struct udp_pcb *pcb, const void *data, size_
   NETIF_FOREACH(netif) {
     if (!netif_is_up(netif) || ip4_addr_isany_val(*netif_ip4_addr(netif))) continue;
     if (TCPIP_INTERFACE(netif)->kind == TCPIP_INTERFACE_LOOPBACK) continue;
+    if (pcb->netif_idx != NETIF_NO_INDEX && pcb->netif_idx != netif_get_index(netif)) continue;
     struct pbuf *p = datagram_of(data, len);
     if (p == NULL) return ERR_MEM;
     err_t err = udp_sendto_if(pcb, p, destination, port, netif);
@@ -315,6 +316,13 @@ void tcpip_udp_set_option(tcpip_stack *stack, uint32_t id, tcpip_udp_option opti
       tcpip_interface *iface = value != 0 ? tcpip_interface_find(stack, value) : NULL;
       udp_set_multicast_netif_index(pcb, iface != NULL ? netif_get_index(&iface->netif)
                                                        : NETIF_NO_INDEX);
+      break;
+    }
+    case TCPIP_UDP_BIND_INTERFACE: {
+      /* udp_input() then takes only what arrives there, and udp_sendto()
+       * routes by it alone, broadcasts included */
+      tcpip_interface *iface = value != 0 ? tcpip_interface_find(stack, value) : NULL;
+      udp_bind_netif(pcb, iface != NULL ? &iface->netif : NULL);
       break;
     }
     default: break;

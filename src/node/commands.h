@@ -85,6 +85,10 @@ struct InterfaceChecksums {
   uint32_t id;
   bool enabled;
 };
+struct InterfaceDhcp {
+  uint32_t id;
+  uint32_t flags;
+};
 struct Listen {
   uint32_t id;
   std::string address;
@@ -222,6 +226,6 @@ using Command = std::variant<
     command::DetachLink, command::CaptureStart, command::CaptureStop, command::AttachDevice,
     command::UdpBind, command::UdpConnect, command::UdpDisconnect, command::UdpSend,
     command::UdpConsumed, command::UdpSetOption, command::UdpClose, command::IcmpEcho,
-    command::UdpMembership>;
+    command::UdpMembership, command::InterfaceDhcp>;
 
 }  // namespace tcpip

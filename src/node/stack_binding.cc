@@ -75,6 +75,7 @@ Napi::Function StackBinding::Define(Napi::Env env) {
                          InstanceMethod<&StackBinding::InterfaceInput>("interfaceInput"),
                          InstanceMethod<&StackBinding::InterfaceStats>("interfaceStats"),
                          InstanceMethod<&StackBinding::SetChecksums>("setChecksums"),
+                         InstanceMethod<&StackBinding::Dhcp>("dhcp"),
                          InstanceMethod<&StackBinding::CaptureStart>("captureStart"),
                          InstanceMethod<&StackBinding::CaptureStop>("captureStop"),
                          InstanceMethod<&StackBinding::AttachDevice>("attachDevice"),
@@ -485,6 +486,13 @@ Napi::Value StackBinding::Abort(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// dhcp(id, flags): starts (TCPIP_DHCP_START) or stops the interface's DHCP client.
+Napi::Value StackBinding::Dhcp(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env()))
+    PostCommand(command::InterfaceDhcp{IdOf(info), info[1].As<Napi::Number>().Uint32Value()});
+  return info.Env().Undefined();
+}
+
 // setChecksums(id, enabled): for links whose ends no wire can corrupt.
 Napi::Value StackBinding::SetChecksums(const Napi::CallbackInfo& info) {
   if (Alive(info.Env())) PostCommand(command::InterfaceChecksums{IdOf(info), info[1].ToBoolean()});
@@ -697,6 +705,7 @@ void StackBinding::DispatchPending() {
     switch (event.code) {
       case TCPIP_EV_DATA:
       case TCPIP_EV_PACKET:
+      case TCPIP_EV_LEASE:
         args[2] = BufferOf(env, event.bytes, inline_ != nullptr);
         break;
       case TCPIP_EV_STATS: {

@@ -123,7 +123,8 @@ static void on_event(void *context, const tcpip_event *event) {
   switch (event->type) {
     case TCPIP_EV_DATA:
     case TCPIP_EV_DATAGRAM:
-    case TCPIP_EV_PACKET: {
+    case TCPIP_EV_PACKET:
+    case TCPIP_EV_LEASE: {
       const void *bytes = NULL;
       held = tcpip_event_hold_data(event, &bytes);
       if (held == NULL) {
