@@ -4,11 +4,12 @@ const { init } = require('./backend/index.js');
 const { link, Link } = require('./link.js');
 const { polyfill } = require('./polyfill.js');
 const { createDns, createDnsServer, DnsServer } = require('./dns/index.js');
+const { DhcpServer } = require('./dhcp/server.js');
 const {
   Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture, openKernelDevice,
 } = require('./interfaces.js');
 
 module.exports = {
   init, Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
-  openKernelDevice, polyfill, createDns, createDnsServer, DnsServer,
+  openKernelDevice, polyfill, createDns, createDnsServer, DnsServer, DhcpServer,
 };

@@ -8,7 +8,7 @@ const {
 const errors = require('./errors.js');
 const { validateObject, validateBoolean } = require('./validators.js');
 
-const { INTERFACE_KINDS, LIMITS, COMMANDS } = require('./backend/contract.js');
+const { INTERFACE_KINDS, LIMITS, COMMANDS, DHCP_FLAGS, LEASE_RECORD } = require('./backend/contract.js');
 
 /** A running capture: iface.capture(path). */
 class Capture {
@@ -79,9 +79,18 @@ function parseCidr(value, name) {
   return Object.freeze({ address, prefix, family, cidr: `${address}/${prefix}` });
 }
 
+// 'dhcp' (alone or beside IPv6 CIDRs) asks for the IPv4 address by DHCP.
+function wantsDhcp(value) {
+  return value === 'dhcp' || (Array.isArray(value) && value.includes('dhcp'));
+}
+
 function parseAddresses(value, name, optional) {
   if (value === undefined && optional) return [];
-  const list = Array.isArray(value) ? value : [value];
+  let list = Array.isArray(value) ? value : [value];
+  if (wantsDhcp(value)) {
+    if (list.filter((item) => item === 'dhcp').length > 1) throw errors.invalidArgValue(name, value, 'names dhcp twice');
+    list = list.filter((item) => item !== 'dhcp');
+  }
   const addresses = list.map((item) => parseCidr(item, name));
   if (addresses.filter((a) => a.family === 4).length > 1) {
     throw errors.invalidArgValue(name, value, 'may hold one IPv4 address');
@@ -190,7 +199,11 @@ class Interface extends EventEmitter {
     this._engine = stack._backend;
     this._type = type;
     // A TAP port of a bridge, like a Linux bridge port, may have no address.
-    this._addresses = parseAddresses(options.ipAddress, 'options.ipAddress', type === 'tap' || type === 'bridge');
+    const ethernet = type === 'tap' || type === 'bridge';
+    const dhcp = wantsDhcp(options.ipAddress);
+    if (dhcp && !ethernet) throw errors.invalidArgValue('options.ipAddress', options.ipAddress, 'may be dhcp only on a TAP or bridge interface');
+    if (dhcp && options.gateway !== undefined) throw errors.invalidArgValue('options.gateway', options.gateway, 'comes from the DHCP lease');
+    this._addresses = parseAddresses(options.ipAddress, 'options.ipAddress', ethernet || dhcp);
     this._mtu = validateMtu(options.mtu) || (type === 'loopback' ? LIMITS.MTU_DEFAULT_LOOPBACK : LIMITS.MTU_DEFAULT);
     this._mac = type === 'tap' || type === 'bridge' ? parseMac(options.macAddress) : null;
     const ports = type === 'bridge' ? checkPorts(stack, options.ports) : [];
@@ -218,7 +231,9 @@ class Interface extends EventEmitter {
       deviceFd = options.fd;
     }
     this._gateway = gateway || null;
-    this._defaultRoute = options.defaultRoute !== undefined ? options.defaultRoute : Boolean(gateway);
+    this._defaultRoute = options.defaultRoute !== undefined ? options.defaultRoute : Boolean(gateway) || dhcp;
+    this._dhcp = null; // { defaultRoute, waiters } while the DHCP client runs
+    this._lease = null;
     this._id = stack._allocateId();
     this._removed = false;
     this._statsWaiters = [];
@@ -246,6 +261,89 @@ class Interface extends EventEmitter {
         throw error;
       }
     }
+    if (dhcp) this.dhcp({ defaultRoute: this._defaultRoute }).catch(() => {});
+  }
+
+  /**
+   * Starts the interface's DHCP client (TAP and bridge interfaces): it asks
+   * for an IPv4 address, renews it, and gives it back (RELEASE) on
+   * remove() or dhcpStop(). Each lease bound (renewals too) is a 'lease'
+   * event ({ address, prefix, router, dns, leaseTime, server }), each lost
+   * one a 'lease' event with null. The lease's router becomes the default
+   * route unless `defaultRoute` is false; its DNS servers become stack.dns's
+   * unless the stack was given servers. Resolves with the first lease.
+   * @param {{ defaultRoute?: boolean }} [options]
+   * @returns {Promise<object>}
+   */
+  dhcp(options = {}) {
+    validateObject(options, 'options');
+    if (options.defaultRoute !== undefined) validateBoolean(options.defaultRoute, 'options.defaultRoute');
+    if (this._type !== 'tap' && this._type !== 'bridge') {
+      throw errors.simple(Error, 'ERR_TCPIP_NOT_SUPPORTED', 'DHCP needs a TAP or bridge interface');
+    }
+    if (this._removed) return Promise.reject(removedError());
+    const defaultRoute = options.defaultRoute !== undefined ? options.defaultRoute : true;
+    if (this._addresses.some((a) => a.family === 4) && !this._dhcp) {
+      // The lease's address replaces a static one.
+      this._addresses = this._addresses.filter((a) => a.family !== 4);
+    }
+    if (!this._dhcp) this._dhcp = { defaultRoute, waiters: [] };
+    this._dhcp.defaultRoute = defaultRoute;
+    this._engine.dhcp(this._id, DHCP_FLAGS.START | (defaultRoute ? DHCP_FLAGS.DEFAULT_ROUTE : 0));
+    if (this._lease) return Promise.resolve(this._lease);
+    return new Promise((resolve, reject) => this._dhcp.waiters.push({ resolve, reject }));
+  }
+
+  /** Stops the DHCP client, giving its lease back (RELEASE). */
+  dhcpStop() {
+    if (!this._dhcp || this._removed) return;
+    const { waiters } = this._dhcp;
+    this._dhcp = null;
+    this._engine.dhcp(this._id, 0);
+    for (const waiter of waiters) waiter.reject(errors.simple(Error, 'ERR_TCPIP_DHCP_STOPPED', 'The DHCP client was stopped'));
+  }
+
+  /** The DHCP lease the interface holds, or null. */
+  get lease() {
+    return this._lease;
+  }
+
+  // LEASE: the core's record (tcpip.h, TCPIP_LEASE_*).
+  _onLease(record) {
+    const ip = (offset) => `${record[offset]}.${record[offset + 1]}.${record[offset + 2]}.${record[offset + 3]}`;
+    const address = ip(0);
+    const others = this._addresses.filter((a) => a.family !== 4);
+    if (address === '0.0.0.0') {
+      this._addresses = others;
+      this._gateway = null;
+      const had = this._lease !== null;
+      this._lease = null;
+      if (had) this.emit('lease', null);
+      if (this._dhcp && this._dhcp.removing) {
+        // A native link hands the release over on a later turn of the loop.
+        setTimeout(() => {
+          if (this._dhcp && this._dhcp.removing) this._finishRemove();
+        }, 0);
+      }
+      return;
+    }
+    const prefix = record[4];
+    const dnsCount = Math.min(record[5], LEASE_RECORD.MAX_DNS, Math.floor((record.length - LEASE_RECORD.HEADER) / 4));
+    const router = ip(8) === '0.0.0.0' ? null : ip(8);
+    const dns = [];
+    for (let i = 0; i < dnsCount; i++) dns.push(ip(LEASE_RECORD.HEADER + 4 * i));
+    const lease = Object.freeze({
+      address, prefix, router, dns: Object.freeze(dns),
+      leaseTime: ((record[12] << 24) | (record[13] << 16) | (record[14] << 8) | record[15]) >>> 0,
+      server: ip(16),
+    });
+    this._addresses = [parseCidr(`${address}/${prefix}`, 'lease'), ...others];
+    this._gateway = router;
+    this._lease = lease;
+    this._stack._onDhcpLease(this, lease);
+    const waiters = this._dhcp ? this._dhcp.waiters.splice(0) : [];
+    for (const waiter of waiters) waiter.resolve(lease);
+    this.emit('lease', lease);
   }
 
   get type() {
@@ -329,6 +427,18 @@ class Interface extends EventEmitter {
   remove() {
     if (this._removed) return;
     this._removed = true;
+    if (this._dhcp && this._lease && !this._stack.destroyed) {
+      // The DHCP RELEASE leaves by the interface's link or hooks, which the
+      // rest of the removal takes away: it waits for the core's word that
+      // the release left (the lost lease, on a later task).
+      this._dhcp.removing = true;
+      this._engine.dhcp(this._id, 0);
+      return;
+    }
+    this._finishRemove();
+  }
+
+  _finishRemove() {
     if (this._link) this._link.destroy();
     if (this._bridge) this._bridge._ports = this._bridge._ports.filter((port) => port !== this);
     for (const port of this._ports) port._bridge = null;
@@ -340,11 +450,16 @@ class Interface extends EventEmitter {
       try { this._readableController.close(); } catch { /* already closed */ }
     }
     for (const waiter of this._statsWaiters.splice(0)) waiter.reject(removedError());
+    if (this._dhcp) {
+      for (const waiter of this._dhcp.waiters.splice(0)) waiter.reject(removedError());
+      this._dhcp = null;
+    }
     this.emit('close');
   }
 
   _onStackDestroy() {
-    this.remove();
+    if (this._dhcp && this._dhcp.removing) this._finishRemove();
+    else this.remove();
   }
 
   // The engine could not create the interface: it never existed. As a

@@ -7,6 +7,7 @@ const { createNet } = require('./net/index.js');
 const { createDgram } = require('./dgram/socket.js');
 const { createDns } = require('./dns/index.js');
 const { ping } = require('./ping.js');
+const { DhcpServer } = require('./dhcp/server.js');
 const { refuseAccepted } = require('./net/handle.js');
 const { ListenPorts, canonicalAddress } = require('./net/ports.js');
 const { nextTick, isIP } = require('./platform/node.js');
@@ -46,6 +47,7 @@ class Stack {
     this._handles = new Map();
     this._refed = new Set();
     this._nextId = 1;
+    this._dnsFromOptions = Array.isArray(dnsOptions.servers) && dnsOptions.servers.length > 0;
     this._interfaces = new Map(); // by id, in creation order; ids shared with sockets
     this._captures = new Map(); // interface id -> running or closing Capture
     this._listenPorts = new ListenPorts();
@@ -125,6 +127,18 @@ class Stack {
     return this._addInterface(BridgeInterface, options);
   }
 
+  /**
+   * A DHCP server for the hosts on `iface` (a TAP or bridge interface of
+   * this stack with an IPv4 address), answering there alone.
+   * @param {import('./interfaces.js').Interface} iface
+   * @param {{ range: [string, string], router?: string, dns?: string[], leaseTime?: number, domain?: string }} options
+   * @returns {import('./dhcp/server.js').DhcpServer}
+   */
+  createDhcpServer(iface, options) {
+    this._assertAlive();
+    return new DhcpServer(this, iface, options);
+  }
+
   _addInterface(Kind, options) {
     this._assertAlive();
     if (this._interfaces.size >= MAX_INTERFACES) {
@@ -133,6 +147,11 @@ class Stack {
     const iface = new Kind(this, options);
     this._interfaces.set(iface._id, iface);
     return iface;
+  }
+
+  // A DHCP lease's name servers serve stack.dns, unless the stack was given its own.
+  _onDhcpLease(iface, lease) {
+    if (!this._dnsFromOptions && lease.dns.length > 0) this.dns.setServers(lease.dns);
   }
 
   _forgetInterface(iface) {
@@ -287,6 +306,11 @@ class Stack {
       case EVENTS.PACKET: {
         const iface = this._interfaces.get(id);
         if (iface) iface._onPacket(a);
+        break;
+      }
+      case EVENTS.LEASE: {
+        const iface = this._interfaces.get(id);
+        if (iface) iface._onLease(a);
         break;
       }
       case EVENTS.STATS: {

@@ -14,6 +14,7 @@
 #                                 (driven by playwright-core, which downloads no browser)
 #   clang-format-14 (the version the style is tuned for)           -> format, format:check
 #   dnsutils (dig, querying the DNS server over UDP and TCP)       -> test/dns.test.js
+#   dnsmasq-base, busybox (udhcpc): a DHCP server and client       -> test/dhcp.test.js
 #
 # Idempotent: apt-get runs only when a package is actually missing, so a
 # second run is a few dpkg queries. Safe to run as non-root when nothing is
@@ -37,6 +38,10 @@ want() {
 
 want build-essential python3 iproute2 iputils-ping curl patch xz-utils clang lld wasi-libc binaryen tshark wrk chromium \
   clang-format-14 dnsutils
+# DHCP tests (test/dhcp.test.js): dnsmasq as a real DHCP and DNS server for a
+# stack, busybox's udhcpc as the kernel's DHCP client of the stack's server.
+# dnsmasq-base is the program without the system service.
+want dnsmasq-base busybox
 
 # clang needs compiler-rt's wasm32 builtins (libclang_rt.builtins-wasm32.a) to
 # link for wasm32-wasi. Debian ships it per LLVM version: take the one matching

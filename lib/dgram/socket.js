@@ -505,6 +505,21 @@ class Socket extends EventEmitter {
     this._engine.udpSetOption(this._id, option, value);
   }
 
+  /**
+   * Receives and sends through `iface` only, as Linux's SO_BINDTODEVICE:
+   * what arrives on other interfaces is not this socket's, and datagrams,
+   * broadcasts included, leave by it alone; null undoes it. Not in Node's
+   * dgram (the stack's own DHCP server uses it).
+   * @param {import('../interfaces.js').Interface | null} iface
+   */
+  bindToInterface(iface) {
+    if (iface !== null && (typeof iface !== 'object' || iface._stack !== this._stack)) {
+      throw errors.invalidArgValue('iface', iface, 'must be an interface of this stack, or null');
+    }
+    if (iface !== null && iface.removed) throw errors.errnoException(errors.errnoOf('ENODEV'), 'bindToInterface');
+    this._setOption('bindToInterface', UDP_OPTIONS.BIND_INTERFACE, iface === null ? 0 : iface._id);
+  }
+
   setBroadcast(flag) {
     this._setOption('setBroadcast', UDP_OPTIONS.BROADCAST, flag ? 1 : 0);
     this._broadcast = Boolean(flag);
