@@ -1,0 +1,355 @@
+'use strict';
+// DHCP: the stack's client (lwIP's) and server (lib/dhcp), among stacks on
+// both engines, against a hand-written client for what no well-behaved
+// client sends, and against real peers in network namespaces the tests
+// create: dnsmasq as server, busybox udhcpc as the kernel's client.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn, spawnSync } = require('node:child_process');
+const { Stack, link } = require('..');
+const { teardown, DEFAULT_BACKEND, DEFAULT_THREAD } = require('./helpers/stack.js');
+const { encode, TYPES, OPTIONS, ipBytes } = require('../lib/dhcp/message.js');
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'dhcp-peer.js');
+
+function once(emitter, event) {
+  return new Promise((resolve) => emitter.once(event, resolve));
+}
+
+// Resolves with the next `count` values `event` brings.
+function next(emitter, event, count = 1) {
+  return new Promise((resolve) => {
+    const values = [];
+    const on = (value) => {
+      values.push(value);
+      if (values.length === count) {
+        emitter.off(event, on);
+        resolve(count === 1 ? values[0] : values);
+      }
+    };
+    emitter.on(event, on);
+  });
+}
+
+describe('DHCP', function () {
+  this.timeout(30000);
+  const stacks = [];
+  const stack = () => {
+    const s = new Stack();
+    stacks.push(s);
+    return s;
+  };
+  afterEach(() => {
+    for (const s of stacks.splice(0)) teardown(s);
+  });
+
+  // A server stack whose bridge (10.0.0.1/24) switches `clients` TAP ports,
+  // each linked to a client stack's TAP interface.
+  async function network(clients, serverOptions = {}) {
+    const server = stack();
+    const ports = [];
+    for (let i = 0; i < clients; i++) ports.push(server.createTapInterface({}));
+    const bridge = server.createBridgeInterface({ ports, ipAddress: '10.0.0.1/24' });
+    const dhcp = server.createDhcpServer(bridge, {
+      range: ['10.0.0.100', '10.0.0.149'], router: '10.0.0.1', dns: ['10.0.0.53', '10.0.0.54'], leaseTime: 600,
+      ...serverOptions,
+    });
+    await once(dhcp, 'listening');
+    const hosts = ports.map((port) => {
+      const host = stack();
+      const tap = host.createTapInterface({});
+      link(port, tap);
+      return { stack: host, tap };
+    });
+    return { server, bridge, dhcp, hosts };
+  }
+
+  it('a server gives two client stacks across a bridge their leases: address, prefix, router, DNS; they talk over them', async function () {
+    const { dhcp, hosts } = await network(2);
+    const [a, b] = hosts;
+    const events = [];
+    a.tap.on('lease', (lease) => events.push(lease));
+    const [leaseA, leaseB] = await Promise.all([a.tap.dhcp(), b.tap.dhcp()]);
+    assert.notEqual(leaseA.address, leaseB.address);
+    for (const [host, lease] of [[a, leaseA], [b, leaseB]]) {
+      assert.match(lease.address, /^10\.0\.0\.1[0-4]\d$/);
+      assert.equal(lease.prefix, 24);
+      assert.equal(lease.router, '10.0.0.1');
+      assert.deepEqual(lease.dns, ['10.0.0.53', '10.0.0.54']);
+      assert.equal(lease.leaseTime, 600);
+      assert.equal(lease.server, '10.0.0.1');
+      assert.deepEqual(host.tap.ipAddresses.filter((cidr) => !cidr.startsWith('fe80')), [`${lease.address}/24`]);
+      assert.equal(host.tap.gateway, '10.0.0.1');
+      assert.deepEqual(host.tap.lease, lease);
+      // the stack was given no servers: the lease's serve stack.dns
+      assert.deepEqual(host.stack.dns.getServers(), ['10.0.0.53', '10.0.0.54']);
+    }
+    assert.deepEqual(events, [leaseA]);
+    assert.deepEqual(dhcp.leases().map((l) => l.address).sort(), [leaseA.address, leaseB.address].sort());
+    assert.deepEqual(dhcp.leases().map((l) => l.mac).sort(), [a.tap.macAddress, b.tap.macAddress].sort());
+    // TCP between the two leased addresses, through the server's bridge
+    const server = b.stack.net.createServer((socket) => socket.end('over the lease'));
+    await new Promise((resolve) => server.listen(7000, resolve));
+    const reply = await new Promise((resolve, reject) => {
+      let text = '';
+      const socket = a.stack.net.connect(7000, leaseB.address);
+      socket.on('data', (d) => { text += d; });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.equal(reply, 'over the lease');
+    assert.equal(dhcp.stats().malformed, 0);
+  });
+
+  it("servers given to the stack win over the lease's; createTapInterface({ ipAddress: 'dhcp' }) starts the client", async function () {
+    const server = stack();
+    const port = server.createTapInterface({ ipAddress: '10.0.0.1/24' });
+    const dhcp = server.createDhcpServer(port, { range: ['10.0.0.100', '10.0.0.100'], dns: ['10.0.0.53'] });
+    await once(dhcp, 'listening');
+    const host = new Stack({ dns: { servers: ['10.9.9.9'] } });
+    stacks.push(host);
+    const tap = host.createTapInterface({ ipAddress: ['dhcp', 'fd00::2/64'] });
+    const leased = next(tap, 'lease');
+    link(port, tap);
+    const lease = await leased;
+    assert.equal(lease.address, '10.0.0.100');
+    assert.equal(lease.router, null);
+    assert.equal(tap.gateway, null);
+    assert.deepEqual(tap.ipAddresses.filter((cidr) => !cidr.startsWith('fe80')), ['10.0.0.100/24', 'fd00::2/64']);
+    assert.deepEqual(host.dns.getServers(), ['10.9.9.9']);
+  });
+
+  it('a short lease is renewed (a lease event each time), and released on remove', async function () {
+    const { dhcp, hosts: [host] } = await network(1, { leaseTime: 2 });
+    const first = await host.tap.dhcp();
+    // lwIP renews at half the lease: two renewals within about two seconds
+    const renewals = await next(host.tap, 'lease', 2);
+    for (const lease of renewals) assert.deepEqual(lease, first);
+    assert.ok(dhcp.stats().acks >= 3);
+    const released = once(dhcp, 'release');
+    const closed = once(host.tap, 'close');
+    host.tap.remove();
+    const lease = await released;
+    assert.equal(lease.address, first.address);
+    assert.equal(lease.mac, host.tap.macAddress);
+    await closed;
+    assert.deepEqual(dhcp.leases(), []);
+    assert.equal(dhcp.stats().releases, 1);
+  });
+
+  it('dhcpStop() gives the lease back: a lease event with null, the address gone', async function () {
+    const { dhcp, hosts: [host] } = await network(1);
+    const lease = await host.tap.dhcp();
+    const lost = next(host.tap, 'lease');
+    const released = once(dhcp, 'release');
+    host.tap.dhcpStop();
+    assert.equal(await lost, null);
+    assert.equal(host.tap.lease, null);
+    assert.deepEqual(host.tap.ipAddresses.filter((cidr) => cidr.includes('.')), []);
+    assert.equal(host.tap.gateway, null);
+    assert.equal((await released).address, lease.address);
+    assert.deepEqual(dhcp.leases(), []);
+    // and again: the same address comes back
+    assert.equal((await host.tap.dhcp()).address, lease.address);
+  });
+
+  it('DHCP is for TAP and bridge interfaces; ipAddress dhcp and a gateway do not mix', function () {
+    const s = stack();
+    assert.throws(() => s.createTunInterface({ ipAddress: 'dhcp' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => s.createTapInterface({ ipAddress: 'dhcp', gateway: '10.0.0.1' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => s.createTapInterface({ ipAddress: ['dhcp', 'dhcp'] }), { code: 'ERR_INVALID_ARG_VALUE' });
+    const tun = s.createTunInterface({ ipAddress: '10.0.0.2/24' });
+    assert.throws(() => tun.dhcp(), { code: 'ERR_TCPIP_NOT_SUPPORTED' });
+    const tap = s.createTapInterface({ ipAddress: '10.0.0.2/24' });
+    assert.throws(() => s.createDhcpServer(tap, { range: ['10.0.1.1', '10.0.1.9'] }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => s.createDhcpServer(tap, { range: ['10.0.0.9', '10.0.0.1'] }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => s.createDhcpServer(tun, { range: ['10.0.0.1', '10.0.0.9'] }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => s.createDhcpServer(tap, { range: ['10.0.0.1', '10.0.0.9'], leaseTime: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+  });
+
+  // A hand-written client: a stack with a static address on the server's
+  // wire and a UDP socket on port 68, sending what it likes to port 67.
+  async function handClient(serverOptions = {}) {
+    const server = stack();
+    const port = server.createTapInterface({ ipAddress: '10.0.0.1/24' });
+    const dhcp = server.createDhcpServer(port, { range: ['10.0.0.100', '10.0.0.101'], leaseTime: 600, ...serverOptions });
+    await once(dhcp, 'listening');
+    const client = stack();
+    const tap = client.createTapInterface({ ipAddress: '10.0.0.50/24' });
+    link(port, tap);
+    const socket = client.dgram.createSocket('udp4');
+    await new Promise((resolve) => socket.bind(68, resolve));
+    socket.setBroadcast(true);
+    const replies = [];
+    socket.on('message', (msg) => replies.push(require('../lib/dhcp/message.js').decode(msg)));
+    const send = (bytes) => new Promise((resolve) => socket.send(bytes, 67, '255.255.255.255', resolve));
+    const message = (type, mac, options = [], fields = {}) => encode({
+      op: 1, xid: 0x1234, chaddr: mac, type, options, ...fields,
+    });
+    // Waits until the server has received `count` messages in all.
+    const received = async (count) => {
+      while (dhcp.stats().received < count) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    // Waits until `count` replies have arrived in all.
+    const answered = async (count) => {
+      while (replies.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    return { server, port, dhcp, client, socket, replies, send, message, received, answered };
+  }
+
+  it('NAK for an address outside the range, or another client\'s; exhaustion: no offer once the range is given out', async function () {
+    const { dhcp, replies, send, message, received, answered } = await handClient();
+    await send(message(TYPES.REQUEST, '02:00:00:00:00:01', [[OPTIONS.REQUESTED_ADDRESS, ipBytes('10.0.5.5')]]));
+    await received(1);
+    await answered(1);
+    assert.equal(replies[0].type, TYPES.NAK);
+    assert.equal(replies[0].chaddr, '02:00:00:00:00:01');
+    // three clients, two addresses
+    for (const mac of ['02:00:00:00:00:0a', '02:00:00:00:00:0b', '02:00:00:00:00:0c']) {
+      await send(message(TYPES.DISCOVER, mac));
+    }
+    await received(4);
+    await answered(3);
+    const offers = replies.filter((r) => r.type === TYPES.OFFER);
+    assert.deepEqual(offers.map((r) => [r.chaddr, r.yiaddr]),
+      [['02:00:00:00:00:0a', '10.0.0.100'], ['02:00:00:00:00:0b', '10.0.0.101']]);
+    assert.equal(dhcp.stats().exhausted, 1);
+    // the first takes its offer; a request for it from another client is refused
+    await send(message(TYPES.REQUEST, '02:00:00:00:00:0a',
+      [[OPTIONS.REQUESTED_ADDRESS, ipBytes('10.0.0.100')], [OPTIONS.SERVER_ID, ipBytes('10.0.0.1')]]));
+    await send(message(TYPES.REQUEST, '02:00:00:00:00:0c', [[OPTIONS.REQUESTED_ADDRESS, ipBytes('10.0.0.100')]]));
+    await received(6);
+    await answered(5);
+    assert.deepEqual(replies.slice(3).map((r) => [r.type, r.chaddr]),
+      [[TYPES.ACK, '02:00:00:00:00:0a'], [TYPES.NAK, '02:00:00:00:00:0c']]);
+    assert.deepEqual(dhcp.leases().map((l) => [l.address, l.mac]), [['10.0.0.100', '02:00:00:00:00:0a']]);
+    assert.equal(dhcp.stats().naks, 2);
+  });
+
+  it('malformed messages are counted and dropped; the server answers the next good one', async function () {
+    const { dhcp, replies, send, message, received, answered } = await handClient();
+    const good = message(TYPES.DISCOVER, '02:00:00:00:00:01');
+    const lying = Buffer.from(good);
+    lying[243] = 12; // a host name where the end was, claiming 200 bytes of the 56 left
+    lying[244] = 200;
+    const lyingTail = Buffer.concat([good.subarray(0, 243), Buffer.from([12, 250, 1, 2, 3])]);
+    const noEnd = Buffer.from(good.subarray(0, 243));
+    const noCookie = Buffer.from(good);
+    noCookie.writeUInt32BE(0, 236);
+    const noType = Buffer.from(good);
+    noType[242] = 9; // message type 9
+    const huge = Buffer.concat([good.subarray(0, 243), Buffer.alloc(2 * 4000, 0), Buffer.from([255])]);
+    for (let i = 243; i < 243 + 8000; i += 2) {
+      huge[i] = 224; // 4000 one-byte options of an unassigned code
+      huge[i + 1] = 0;
+    }
+    const malformed = [
+      Buffer.alloc(0), Buffer.alloc(10, 1), good.subarray(0, 239), lying, lyingTail, noEnd, noCookie, noType, huge,
+      Buffer.alloc(1400, 0xff),
+    ];
+    for (const bytes of malformed) await send(bytes);
+    await received(malformed.length);
+    assert.equal(dhcp.stats().malformed, malformed.length);
+    await send(good);
+    await received(malformed.length + 1);
+    await answered(1);
+    assert.deepEqual(replies.map((r) => r.type), [TYPES.OFFER]);
+    assert.equal(dhcp.stats().offers, 1);
+  });
+
+  it('the server answers only on its interface (bindToInterface): a DISCOVER on another interface of its stack goes unheard', async function () {
+    const server = stack();
+    const mine = server.createTapInterface({ ipAddress: '10.0.0.1/24' });
+    const other = server.createTapInterface({ ipAddress: '10.1.0.1/24' });
+    const dhcp = server.createDhcpServer(mine, { range: ['10.0.0.100', '10.0.0.110'] });
+    await once(dhcp, 'listening');
+    const stranger = stack();
+    const strangerTap = stranger.createTapInterface({});
+    link(other, strangerTap);
+    const frames = [];
+    mine.on('frame', (frame) => { if (frame.readUInt16BE(12) === 0x0800) frames.push(frame); });
+    // the stranger asks twice (its retransmission) and is never answered
+    strangerTap.dhcp().catch(() => {});
+    const outOther = await (async () => {
+      for (;;) {
+        const stats = await other.stats();
+        if (stats.packetsIn >= 2) return stats;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    assert.ok(outOther.packetsIn >= 2);
+    assert.equal(dhcp.stats().received, 0);
+    assert.equal(strangerTap.lease, null);
+    assert.equal(frames.length, 0); // no IPv4 left by the server's own interface either
+    // while a host on its own interface is served
+    const host = stack();
+    const tap = host.createTapInterface({});
+    link(mine, tap);
+    assert.equal((await tap.dhcp()).address, '10.0.0.100');
+  });
+
+  describe('with real peers in a network namespace', function () {
+    function why() {
+      if (DEFAULT_BACKEND === 'wasm') return 'kernel devices are native-only, and the suite runs on the wasm backend';
+      if (!fs.existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
+      const probe = spawnSync('unshare', ['-n', 'true']);
+      if (probe.error || probe.status !== 0) return 'unshare -n is not permitted here';
+      return null;
+    }
+    const missing = why();
+    before(function () {
+      if (missing) {
+        console.log(`      skipped: ${missing}`);
+        this.skip();
+      }
+    });
+
+    // The fixture runs in a child, asynchronously: this thread's stacks
+    // (none here) and the event loop keep running.
+    function inNamespace(mode) {
+      return new Promise((resolve, reject) => {
+        const child = spawn('unshare', ['-n', process.execPath, FIXTURE, mode, DEFAULT_THREAD]);
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => { stdout += d; });
+        child.stderr.on('data', (d) => { stderr += d; });
+        child.on('close', (code) => {
+          if (code !== 0) reject(new Error(`fixture failed (${code}): ${stdout}${stderr}`));
+          else resolve(JSON.parse(stdout.trim().split('\n').pop()));
+        });
+      });
+    }
+
+    function tool(command, args) {
+      const probe = spawnSync(command, args);
+      return !probe.error;
+    }
+
+    it(`dnsmasq gives a stack on a kernel TAP device its lease and answers its DNS queries (core on the ${DEFAULT_THREAD} thread); the stack releases on remove`, async function () {
+      if (!tool('dnsmasq', ['--version'])) this.skip();
+      const result = await inNamespace('dnsmasq');
+      assert.match(result.lease.address, /^10\.78\.0\.(5\d|60)$/);
+      assert.equal(result.lease.prefix, 24);
+      assert.equal(result.lease.router, '10.78.0.1');
+      assert.deepEqual(result.lease.dns, ['10.78.0.1']);
+      assert.equal(result.lease.leaseTime, 120);
+      assert.deepEqual(result.ipAddresses.filter((cidr) => cidr.includes('.')), [`${result.lease.address}/24`]);
+      assert.equal(result.gateway, '10.78.0.1');
+      assert.deepEqual(result.servers, ['10.78.0.1']);
+      assert.deepEqual(result.resolved, ['10.78.0.7']);
+      assert.equal(result.looked, '10.78.0.7');
+      assert.equal(result.dnsmasqLog.length, 2, result.dnsmasqLog.join('\n'));
+      assert.match(result.dnsmasqLog[0], new RegExp(`DHCPACK\\(tcpipdhcp0\\) ${result.lease.address.replace(/\./g, '\\.')} `));
+      assert.match(result.dnsmasqLog[1], /DHCPRELEASE/);
+    });
+
+    it(`busybox udhcpc, the kernel's client, takes a lease from the stack's server (core on the ${DEFAULT_THREAD} thread)`, async function () {
+      if (!tool('busybox', ['--help'])) this.skip();
+      const result = await inNamespace('udhcpc');
+      assert.equal(result.udhcpc, 'LEASE 10.79.0.100 255.255.255.0 10.79.0.1 10.79.0.53 stack.test 600', result.output);
+      assert.deepEqual(result.leases, [{ address: '10.79.0.100', mac: result.mac }]);
+      assert.equal(result.stats.malformed, 0);
+    });
+  });
+});
