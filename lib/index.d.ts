@@ -24,9 +24,18 @@ export interface PingLoss {
 /** Node's `dgram` module over one stack. */
 export interface StackDgram {
   createSocket(type: 'udp4' | 'udp6' | nodeDgram.SocketOptions,
-    callback?: (msg: Buffer, rinfo: nodeDgram.RemoteInfo) => void): nodeDgram.Socket;
+    callback?: (msg: Buffer, rinfo: nodeDgram.RemoteInfo) => void): StackDgramSocket;
   Socket: typeof nodeDgram.Socket;
   readonly stack: Stack;
+}
+
+/** A stack's dgram socket: Node's, plus what only a stack offers. */
+export interface StackDgramSocket extends nodeDgram.Socket {
+  /**
+   * Receives and sends through `iface` only (as SO_BINDTODEVICE),
+   * broadcasts included; null undoes it. The socket must be bound.
+   */
+  bindToInterface(iface: Interface | null): void;
 }
 
 export interface StackOptions {
@@ -74,7 +83,11 @@ export interface LoopbackInterfaceOptions {
 }
 
 export interface HookInterfaceOptions {
-  /** Required for TUN; a TAP that is a bridge port may have none. */
+  /**
+   * Required for TUN; a TAP that is a bridge port may have none. 'dhcp'
+   * (alone, or in the list beside IPv6 CIDRs; TAP only) takes the IPv4
+   * address from a DHCP lease.
+   */
   ipAddress?: string | string[];
   /** Attach to kernel TUN/TAP device `name` (Linux, /dev/net/tun; created if missing). */
   device?: string;
@@ -127,6 +140,7 @@ export interface InterfaceStats {
 }
 
 /** An L2 learning switch over TAP ports, with an address of its own (like br0). */
+export declare interface BridgeInterface extends DhcpClient {}
 export declare class BridgeInterface extends Interface {
   readonly type: 'bridge';
   readonly macAddress: string;
@@ -157,7 +171,38 @@ export declare class Interface extends EventEmitter {
   stats(): Promise<InterfaceStats>;
   /** Writes every packet or frame in and out to a pcap file (tshark, Wireshark). */
   capture(path: string): Capture;
+  /**
+   * Removes the interface. With a DHCP lease, the RELEASE leaves first and
+   * the removal completes on a later task ('close').
+   */
   remove(): void;
+}
+
+/** A DHCP lease the client holds. */
+export interface DhcpLease {
+  readonly address: string;
+  readonly prefix: number;
+  /** The router option, or null. */
+  readonly router: string | null;
+  readonly dns: readonly string[];
+  /** Seconds. */
+  readonly leaseTime: number;
+  /** The server that gave it. */
+  readonly server: string;
+}
+
+/** The DHCP client of TAP and bridge interfaces. */
+interface DhcpClient {
+  /**
+   * Starts the DHCP client; resolves with the first lease. The lease's
+   * router becomes the default route unless `defaultRoute` is false, its DNS
+   * servers stack.dns's unless the stack was given servers.
+   */
+  dhcp(options?: { defaultRoute?: boolean }): Promise<DhcpLease>;
+  /** Stops the client, giving the lease back (RELEASE); a 'lease' event with null follows. */
+  dhcpStop(): void;
+  /** The lease held, or null. */
+  readonly lease: DhcpLease | null;
 }
 
 export declare class LoopbackInterface extends Interface {
@@ -175,6 +220,7 @@ export declare class TunInterface extends Interface {
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
+export declare interface TapInterface extends DhcpClient {}
 export declare class TapInterface extends Interface {
   readonly type: 'tap';
   readonly macAddress: string;
@@ -185,6 +231,8 @@ export declare class TapInterface extends Interface {
   readonly readable: ReadableStream<Buffer>;
   readonly writable: WritableStream<Uint8Array>;
   on(event: 'frame', listener: (frame: Buffer) => void): this;
+  /** A lease bound or renewed; null: the lease was lost or given back. */
+  on(event: 'lease', listener: (lease: DhcpLease | null) => void): this;
   on(event: 'close', listener: () => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
@@ -424,6 +472,8 @@ export declare class Stack {
   createTunInterface(options: HookInterfaceOptions): TunInterface;
   createTapInterface(options: TapInterfaceOptions): TapInterface;
   createBridgeInterface(options: BridgeInterfaceOptions): BridgeInterface;
+  /** A DHCP server for the hosts on `iface` (TAP or bridge, with an IPv4 address), answering there alone. */
+  createDhcpServer(iface: TapInterface | BridgeInterface, options: DhcpServerOptions): DhcpServer;
   /** Ends every socket and server, stops the engine (joins the worker, or drops the wasm instance) and frees its memory. */
   destroy(): void;
 }
@@ -595,3 +645,51 @@ export declare function createDns(options: DnsOptions): DnsModule;
 
 /** A DNS server over a dgram/net pair (Node's own, or a stack's). */
 export declare function createDnsServer(transport: { dgram: DnsDgram; net: DnsNet }, options: DnsServerOptions): DnsServer;
+
+export interface DhcpServerOptions {
+  /** The first and last address to hand out, inside the interface's subnet. */
+  range: [string, string];
+  router?: string;
+  dns?: string[];
+  /** Seconds; 3600 by default. */
+  leaseTime?: number;
+  domain?: string;
+}
+
+export interface DhcpServerLease {
+  address: string;
+  mac: string;
+  /** The client identifier (option 61), hex, or null. */
+  clientId: string | null;
+  hostname: string | null;
+  expires: Date;
+}
+
+export interface DhcpServerStats {
+  received: number;
+  /** Messages that did not decode: counted and dropped. */
+  malformed: number;
+  ignored: number;
+  offers: number;
+  acks: number;
+  naks: number;
+  releases: number;
+  declines: number;
+  informs: number;
+  /** DISCOVERs left unanswered: no address free. */
+  exhausted: number;
+}
+
+/** `stack.createDhcpServer()`. */
+export declare class DhcpServer extends EventEmitter {
+  readonly interface: TapInterface | BridgeInterface;
+  readonly listening: boolean;
+  /** The leases bound and not expired, by address. */
+  leases(): DhcpServerLease[];
+  stats(): DhcpServerStats;
+  close(callback?: () => void): this;
+  on(event: 'listening' | 'close', listener: () => void): this;
+  on(event: 'lease' | 'release', listener: (lease: DhcpServerLease) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}

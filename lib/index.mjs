@@ -2,6 +2,6 @@ import tcpip from './index.js';
 
 export const {
   init, Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
-  openKernelDevice, polyfill, createDns, createDnsServer, DnsServer,
+  openKernelDevice, polyfill, createDns, createDnsServer, DnsServer, DhcpServer,
 } = tcpip;
 export default tcpip;

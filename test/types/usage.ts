@@ -84,3 +84,23 @@ dnsServer.listen(0, '127.0.0.1', () => dnsServer.address()?.port);
 dns.createServer({ handler: (q, respond) => respond({ rcode: 'REFUSED' }) }).close();
 // @ts-expect-error a dns object needs its transport
 createDns({ servers: [] });
+
+// DHCP: a client on a TAP interface, a server on another stack's.
+async function dhcpUsage(): Promise<void> {
+  const server = new Stack();
+  const port = server.createTapInterface({ ipAddress: '10.0.0.1/24' });
+  const dhcp = server.createDhcpServer(port, { range: ['10.0.0.100', '10.0.0.199'], router: '10.0.0.1', dns: ['10.0.0.1'], leaseTime: 600, domain: 'test' });
+  dhcp.on('lease', (lease) => console.log(lease.address, lease.mac, lease.expires.getTime()));
+  const counts: number = dhcp.stats().malformed + dhcp.leases().length;
+  const client = new Stack();
+  const tap = client.createTapInterface({ ipAddress: 'dhcp' });
+  tap.on('lease', (lease) => console.log(lease === null ? 'lost' : lease.dns.join(',')));
+  const lease = await tap.dhcp({ defaultRoute: false });
+  const prefix: number = lease.prefix + counts;
+  console.log(prefix, tap.lease?.router);
+  tap.dhcpStop();
+  const socket = server.dgram.createSocket('udp4');
+  socket.bind(67, () => socket.bindToInterface(port));
+  dhcp.close(() => server.destroy());
+}
+void dhcpUsage;
