@@ -52,7 +52,7 @@ describe('DHCP', function () {
     for (let i = 0; i < clients; i++) ports.push(server.createTapInterface({}));
     const bridge = server.createBridgeInterface({ ports, ipAddress: '10.0.0.1/24' });
     const dhcp = server.createDhcpServer(bridge, {
-      range: ['10.0.0.100', '10.0.0.149'], router: '10.0.0.1', dns: ['10.0.0.53', '10.0.0.54'], leaseTime: 600,
+      range: ['10.0.0.100', '10.0.0.149'], router: '10.0.0.1', dns: ['10.0.0.53', '10.0.0.54', '10.0.0.55'], leaseTime: 600,
       ...serverOptions,
     });
     await once(dhcp, 'listening');
@@ -76,14 +76,14 @@ describe('DHCP', function () {
       assert.match(lease.address, /^10\.0\.0\.1[0-4]\d$/);
       assert.equal(lease.prefix, 24);
       assert.equal(lease.router, '10.0.0.1');
-      assert.deepEqual(lease.dns, ['10.0.0.53', '10.0.0.54']);
+      assert.deepEqual(lease.dns, ['10.0.0.53', '10.0.0.54', '10.0.0.55']);
       assert.equal(lease.leaseTime, 600);
       assert.equal(lease.server, '10.0.0.1');
       assert.deepEqual(host.tap.ipAddresses.filter((cidr) => !cidr.startsWith('fe80')), [`${lease.address}/24`]);
       assert.equal(host.tap.gateway, '10.0.0.1');
       assert.deepEqual(host.tap.lease, lease);
       // the stack was given no servers: the lease's serve stack.dns
-      assert.deepEqual(host.stack.dns.getServers(), ['10.0.0.53', '10.0.0.54']);
+      assert.deepEqual(host.stack.dns.getServers(), ['10.0.0.53', '10.0.0.54', '10.0.0.55']);
     }
     assert.deepEqual(events, [leaseA]);
     assert.deepEqual(dhcp.leases().map((l) => l.address).sort(), [leaseA.address, leaseB.address].sort());
@@ -256,6 +256,69 @@ describe('DHCP', function () {
     await answered(1);
     assert.deepEqual(replies.map((r) => r.type), [TYPES.OFFER]);
     assert.equal(dhcp.stats().offers, 1);
+  });
+
+  it("the client survives malformed replies carrying its own transaction id, and takes the real server's lease", async function () {
+    // A bridge joins the client, the server's own port and a forger, which
+    // answers each of the client's messages with replies lwIP must refuse.
+    const server = stack();
+    const clientPort = server.createTapInterface({});
+    const forgerPort = server.createTapInterface({});
+    const bridge = server.createBridgeInterface({ ports: [clientPort, forgerPort], ipAddress: '10.0.0.1/24' });
+    const forger = stack();
+    const forgerTap = forger.createTapInterface({ ipAddress: '10.0.0.2/24' });
+    link(forgerPort, forgerTap);
+    const socket = forger.dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    await new Promise((resolve) => socket.bind(67, resolve));
+    socket.setBroadcast(true);
+    let forged = 0;
+    socket.on('message', (msg) => {
+      const { decode: decodeMessage } = require('../lib/dhcp/message.js');
+      const request = decodeMessage(msg);
+      const reply = (options) => {
+        const bytes = encode({ xid: request.xid, chaddr: request.chaddr, type: TYPES.OFFER, yiaddr: '10.0.0.66' });
+        // the options start at 240 and the message type takes 3 bytes: replace them all
+        const head = bytes.subarray(0, 240);
+        return Buffer.concat([head, Buffer.from(options)]);
+      };
+      const serverId = [54, 4, 10, 0, 0, 2];
+      const bad = [
+        reply([53, 1, 2]).subarray(0, 43), // shorter than lwIP reads
+        reply([53, 1, 2, ...serverId, 1, 3, 255, 255, 255, 255]), // subnet mask of 3 bytes
+        reply([53, 1, 2, ...serverId, 6, 5, 1, 2, 3, 4, 5, 255]), // DNS servers of 5 bytes
+        reply([53, 1, 2, ...serverId, 51, 2, 0, 1, 255]), // lease time of 2 bytes
+        reply([53, 2, 2, 2, ...serverId, 255]), // message type of 2 bytes
+        reply([53, 1, 2, ...serverId, 52, 2, 3, 3, 255]), // overload of 2 bytes
+        reply([53, 1, 2, ...serverId, 51, 200, 0, 0]), // a lease time whose length lies
+        reply([...serverId, 6, 64, ...new Array(64).fill(9), 224, 250, 1]), // 16 DNS servers, then a lie; no type
+        reply([52, 1, 3, ...serverId, 255]), // overload: options in file and sname, which hold none; no type
+        reply([...new Array(4000).fill(0), 224, 255]), // 4000 pads (a fragmented datagram), then a lie
+        reply([]), // no options at all
+      ];
+      for (const bytes of bad) {
+        forged++;
+        socket.send(bytes, 68, '255.255.255.255');
+      }
+    });
+    const host = stack();
+    const tap = host.createTapInterface({});
+    link(clientPort, tap);
+    const leased = tap.dhcp();
+    // Only the forger answers the first DISCOVER: its replies carry the
+    // transaction id the client waits for, so lwIP parses every one.
+    for (;;) {
+      const stats = await tap.stats();
+      if (forged >= 11 && stats.packetsIn >= 11) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(tap.lease, null);
+    // Then the real server, which the client's next DISCOVER finds.
+    const dhcp = server.createDhcpServer(bridge, { range: ['10.0.0.100', '10.0.0.110'], dns: ['10.0.0.1'] });
+    const lease = await leased;
+    assert.equal(lease.server, '10.0.0.1');
+    assert.match(lease.address, /^10\.0\.0\.1[01]\d$/);
+    assert.deepEqual(lease.dns, ['10.0.0.1']);
+    assert.deepEqual(dhcp.leases().map((l) => l.address), [lease.address]);
   });
 
   it('the server answers only on its interface (bindToInterface): a DISCOVER on another interface of its stack goes unheard', async function () {

@@ -72,6 +72,9 @@ void tcpip_heap_free(void *block);
 #define DHCP_COARSE_TIMER_SECS 1
 #define DHCP_DOES_ARP_CHECK 0
 #define LWIP_DHCP_PROVIDE_DNS_SERVERS 3
+/* dhcp.c decodes this many DNS servers of a lease (lwIP's DNS client is
+ * off, and reads it nowhere else): never more than the slots above. */
+#define DNS_MAX_SERVERS 3
 struct ip_addr;
 struct netif;
 void tcpip_dhcp_bound(struct netif *netif);
