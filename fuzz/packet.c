@@ -62,6 +62,9 @@ static void build(fuzz_stack *fs) {
   fuzz_add_interface(fs, LOOPBACK, TCPIP_INTERFACE_LOOPBACK, 0, loopback, 0, NULL, 0);
   fuzz_add_interface(fs, TUN_V4_ONLY, TCPIP_INTERFACE_TUN, 1500, v4_only, 0, NULL, 0);
   fuzz_add_interface(fs, TAP_V6_ONLY, TCPIP_INTERFACE_TAP, 1500, v6_only, 9, NULL, 0);
+  /* a DHCP client where only IPv6 is configured: what arrives for port 68
+   * reaches lwIP's DHCP parser */
+  tcpip_interface_dhcp(stack, TAP_V6_ONLY, TCPIP_DHCP_START | TCPIP_DHCP_DEFAULT_ROUTE);
   tcpip_interface_set_checksums(stack, TUN_V4_ONLY, false);
   tcpip_interface_set_checksums(stack, TAP_V6_ONLY, false);
   tcpip_interface_set_checksums(stack, TUN_BARE, false);
