@@ -11,7 +11,6 @@
         "src/core/bridge.c",
         "src/core/dhcp_client.c",
         "src/core/errors.c",
-        "src/core/heap.c",
         "src/core/icmp.c",
         "src/core/id_map.c",
         "src/core/interface.c",

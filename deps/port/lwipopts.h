@@ -13,26 +13,6 @@
  * close; bounds come from TCP windows, not from fixed pool sizes. */
 #define MEM_LIBC_MALLOC 1
 #define MEMP_MEM_MALLOC 1
-/* Natively, lwIP's heap is malloc() with a cache of large blocks per
- * JS-thread stack (src/core/heap.c): freed segment-sized buffers go to the
- * stack's next allocations, not back to glibc's main arena, which hands the
- * top of its heap back to the kernel on such frees and takes it again, page
- * by page, on the next allocation. */
-#if !defined(__wasm__)
-#include <stddef.h>
-#ifdef __cplusplus
-extern "C" {
-#endif
-void *tcpip_heap_malloc(size_t size);
-void *tcpip_heap_calloc(size_t count, size_t size);
-void tcpip_heap_free(void *block);
-#ifdef __cplusplus
-}
-#endif
-#define mem_clib_malloc tcpip_heap_malloc
-#define mem_clib_calloc tcpip_heap_calloc
-#define mem_clib_free tcpip_heap_free
-#endif
 #define MEM_ALIGNMENT 8
 #define MEM_SIZE (1024 * 1024)
 #define MEMP_NUM_TCP_PCB 65535

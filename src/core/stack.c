@@ -15,8 +15,6 @@
 /* lwIP's state is per thread, so a thread drives at most one stack. */
 static LWIP_THREAD_LOCAL tcpip_stack *thread_stack;
 
-tcpip_stack *tcpip_thread_stack(void) { return thread_stack; }
-
 tcpip_stack *tcpip_stack_create(tcpip_event_fn on_event, void *context) {
   if (thread_stack != NULL || on_event == NULL) return NULL;
   tcpip_stack *stack = calloc(1, sizeof *stack);
@@ -50,13 +48,7 @@ void tcpip_stack_destroy(tcpip_stack *stack) {
   sys_timeouts_free_all();
   tcpip_id_map_free(&stack->sockets);
   thread_stack = NULL;
-  tcpip_heap_cache_free(&stack->heap_cache);
   free(stack);
-}
-
-void tcpip_stack_cache_blocks(tcpip_stack *stack, bool enabled) {
-  stack->cache_blocks = enabled;
-  if (!enabled) tcpip_heap_cache_free(&stack->heap_cache);
 }
 
 void tcpip_emit(tcpip_stack *stack, tcpip_event *event) { stack->on_event(stack->context, event); }

@@ -66,19 +66,6 @@ typedef struct tcpip_interface {
 
 #define TCPIP_INTERFACE(netif_pointer) ((tcpip_interface *)(void *)(netif_pointer))
 
-/* Large blocks freed while the stack was loaded, for its next allocations
- * (src/core/heap.c): at most this many, and this many bytes. A bulk
- * transfer's working set is about TCP's send buffer and receive window in
- * 64 KiB buffers. */
-#define TCPIP_HEAP_CACHE_BLOCKS 48
-#define TCPIP_HEAP_CACHE_BYTES (3 * 1024 * 1024)
-typedef struct tcpip_heap_cache {
-  void *blocks[TCPIP_HEAP_CACHE_BLOCKS];
-  size_t sizes[TCPIP_HEAP_CACHE_BLOCKS]; /* usable sizes */
-  size_t count;
-  size_t bytes;
-} tcpip_heap_cache;
-
 struct tcpip_stack {
   tcpip_event_fn on_event;
   void *context;
@@ -94,16 +81,9 @@ struct tcpip_stack {
   tcpip_tcp_socket *dirty; /* sockets with output or reports to flush */
   tcpip_interface *interfaces[TCPIP_MAX_INTERFACES];
   size_t interface_count;
-  bool cache_blocks; /* tcpip_stack_cache_blocks() */
-  tcpip_heap_cache heap_cache;
   unsigned dhcp_clients; /* dhcp_client.c runs lwIP's DHCP timers while any */
   bool destroying;       /* nothing leaves the interfaces while the stack goes */
 };
-
-/* The stack loaded on the calling thread, or NULL. */
-tcpip_stack *tcpip_thread_stack(void);
-/* Frees every block the cache holds. */
-void tcpip_heap_cache_free(tcpip_heap_cache *cache);
 
 void tcpip_emit(tcpip_stack *stack, tcpip_event *event);
 tcpip_error tcpip_error_from_lwip(err_t err);

@@ -484,7 +484,7 @@ void tcpip_tcp_write_borrowed(tcpip_stack *stack, uint32_t id, const void *data,
 }
 
 void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len) {
-  tcpip_tcp_write_borrowed(stack, id, data, len, tcpip_heap_free, data);
+  tcpip_tcp_write_borrowed(stack, id, data, len, free, data);
 }
 
 static void window_reopen(tcpip_tcp_socket *socket, size_t len) {

@@ -170,12 +170,6 @@ void tcpip_data_release(void *handle);
 tcpip_stack *tcpip_stack_create(tcpip_event_fn on_event, void *context);
 /* Aborts every connection, removes every interface, frees all memory. */
 void tcpip_stack_destroy(tcpip_stack *stack);
-/* Whether large blocks freed while the stack is loaded wait in its cache
- * for its next allocations (tcpip_heap_malloc()); off until turned on.
- * For a stack whose blocks are freed on its own thread: a JS-thread stack,
- * which allocates from the arena JS allocates from, and copies what it
- * delivers. */
-void tcpip_stack_cache_blocks(tcpip_stack *stack, bool enabled);
 
 /* Runs due timers and delivers queued loopback traffic and pending output.
  * Returns the milliseconds until it must run again, or TCPIP_SLEEP_FOREVER. */
@@ -240,8 +234,7 @@ void tcpip_packet_free(tcpip_packet *packet);
 /* A packet of `length` bytes for the driver to fill through *bytes before
  * it hands it to tcpip_interface_input_packet(); NULL when there is no memory
  * or `length` exceeds TCPIP_PACKET_MAX. Any thread may call it: the bytes
- * come from the C heap (tcpip_heap_malloc()) and no other stack state is
- * touched. */
+ * come from the C heap and no stack state is touched. */
 #define TCPIP_PACKET_MAX 0xFFFFu
 tcpip_packet *tcpip_packet_alloc(size_t length, uint8_t **bytes);
 /* The bytes of a TCPIP_EV_DATA or TCPIP_EV_PACKET event, copied once into a
@@ -290,18 +283,9 @@ typedef void (*tcpip_release_fn)(void *context);
  * core has no memory to queue the write. */
 void tcpip_tcp_write_borrowed(tcpip_stack *stack, uint32_t id, const void *data, size_t len,
                               tcpip_release_fn release, void *context);
-/* tcpip_tcp_write_borrowed() of bytes allocated with malloc or
- * tcpip_heap_malloc(), which the core frees with tcpip_heap_free() once taken
- * (or dropped): the driver gives them up with the call. */
+/* tcpip_tcp_write_borrowed() of bytes allocated with malloc, which the core
+ * frees once taken (or dropped): the driver gives them up with the call. */
 void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len);
-/* The C heap as the core uses it (lwIP's buffers, written bytes): malloc and
- * free, except that large blocks freed on a thread whose loaded stack caches
- * blocks (tcpip_stack_cache_blocks()) wait in that stack's cache for its next
- * allocations of about their size (src/core/heap.c). Any thread may call
- * them; the blocks are malloc's, so free() and tcpip_heap_free() take
- * either's. */
-void *tcpip_heap_malloc(size_t size);
-void tcpip_heap_free(void *block);
 void tcpip_tcp_consumed(tcpip_stack *stack, uint32_t id, size_t len);
 void tcpip_tcp_shutdown(tcpip_stack *stack, uint32_t id);
 /* Graceful close (FIN); unread data turns it into a reset, as in BSD. */

@@ -23,10 +23,9 @@ struct PacketDeleter {
 using PacketPtr = std::unique_ptr<tcpip_packet, PacketDeleter>;
 
 struct FreeDeleter {
-  void operator()(unsigned char* bytes) const { tcpip_heap_free(bytes); }
+  void operator()(unsigned char* bytes) const { std::free(bytes); }
 };
-// Bytes from the core's heap (tcpip_heap_malloc), as tcpip_tcp_write() takes
-// them.
+// Bytes from malloc, as tcpip_tcp_write() takes them.
 using MallocBytes = std::unique_ptr<unsigned char, FreeDeleter>;
 
 // A file descriptor, closed unless released.

@@ -12,11 +12,7 @@ InlineStack::~InlineStack() {
 
 bool InlineStack::Open() {
   context_.Enter();
-  if (!core_.Open()) return false;
-  // The JS thread's arena is the one V8 and Node allocate from: keep the
-  // core's large blocks rather than let the C library trim and refault them.
-  tcpip_stack_cache_blocks(core_.stack(), true);
-  return true;
+  return core_.Open();
 }
 
 void InlineStack::Apply(Command&& command) {

@@ -408,11 +408,7 @@ command::Write StackBinding::WriteOf(uint32_t id, const std::vector<Napi::Uint8A
       total += chunks[end++].ByteLength();
     if (total != 0) {
       // Without memory the bytes stay behind and the core fails the socket.
-      // A JS-thread stack's come from the core's heap (the loaded stack's
-      // cache of large blocks, which the core's release gives them back to);
-      // a worker's from malloc, since its worker frees them.
-      MallocBytes bytes(static_cast<unsigned char*>(inline_ != nullptr ? tcpip_heap_malloc(total)
-                                                                       : std::malloc(total)));
+      MallocBytes bytes(static_cast<unsigned char*>(std::malloc(total)));
       if (bytes != nullptr) {
         size_t offset = 0;
         for (; next < end; next++) {

@@ -76,7 +76,6 @@ class StackCore {
   // Creates the core stack on the calling thread; false if it cannot.
   bool Open();
   bool open() const { return stack_ != nullptr; }
-  tcpip_stack* stack() const { return stack_; }
   // Tears the stack down: links stop sending into it, captures end, devices
   // close, and every lent write is given back (as events in produced()).
   // Idempotent.
