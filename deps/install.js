@@ -51,6 +51,11 @@ function nodeGypCommand() {
 function build({ cwd = ROOT, extraArgs = [], quiet = false } = {}) {
   const [command, ...gypArgs] = nodeGypCommand();
   const args = [...gypArgs, 'rebuild', ...extraArgs];
+  // make on every core unless npm's --jobs says otherwise: a serial build of
+  // lwIP and the addon took a minute on two cores.
+  if (!process.env.npm_config_jobs && !extraArgs.some((a) => a.startsWith('-j') || a.startsWith('--jobs'))) {
+    args.push('--jobs=max');
+  }
   const nodedir = process.env.npm_config_nodedir || nodeHeadersDir();
   if (nodedir) args.push(`--nodedir=${nodedir}`);
   const result = spawnSync(command, args, { cwd, stdio: quiet ? 'pipe' : 'inherit', encoding: 'utf8', maxBuffer: 64 << 20 });
