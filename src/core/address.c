@@ -35,6 +35,18 @@ void tcpip_endpoint_set(tcpip_endpoint *endpoint, const ip_addr_t *address, uint
   }
 }
 
+void tcpip_endpoint_set_shown(bool dual_stack, tcpip_endpoint *endpoint, const ip_addr_t *address,
+                              uint16_t port) {
+  if (dual_stack && IP_IS_V4(address)) {
+    ip_addr_t mapped;
+    ip4_2_ipv4_mapped_ipv6(ip_2_ip6(&mapped), ip_2_ip4(address));
+    IP_SET_TYPE_VAL(mapped, IPADDR_TYPE_V6);
+    tcpip_endpoint_set(endpoint, &mapped, port);
+  } else {
+    tcpip_endpoint_set(endpoint, address, port);
+  }
+}
+
 bool tcpip_parse_address(const char *text, ip_addr_t *address) {
   if (text == NULL || *text == '\0') return false;
   if (strchr(text, ':') != NULL) {

@@ -88,6 +88,10 @@ struct tcpip_stack {
 void tcpip_emit(tcpip_stack *stack, tcpip_event *event);
 tcpip_error tcpip_error_from_lwip(err_t err);
 void tcpip_endpoint_set(tcpip_endpoint *endpoint, const ip_addr_t *address, uint16_t port);
+/* As a socket shows it: one bound to both families (dual_stack) shows IPv4
+ * peers as IPv4-mapped IPv6, as Node does. */
+void tcpip_endpoint_set_shown(bool dual_stack, tcpip_endpoint *endpoint, const ip_addr_t *address,
+                              uint16_t port);
 /* Parses "address" (no prefix). Returns false when it is not an IP. */
 bool tcpip_parse_address(const char *text, ip_addr_t *address);
 /* Parses "address/prefix". */

@@ -263,19 +263,6 @@ static void on_error(void *arg, err_t err) {
   fail(socket, error);
 }
 
-/* A dual-stack listener shows IPv4 peers as IPv4-mapped IPv6, as Node does. */
-static void endpoint_for(const tcpip_tcp_socket *socket, tcpip_endpoint *endpoint,
-                         const ip_addr_t *address, uint16_t port) {
-  if (socket->dual_stack && IP_IS_V4(address)) {
-    ip_addr_t mapped;
-    ip4_2_ipv4_mapped_ipv6(ip_2_ip6(&mapped), ip_2_ip4(address));
-    IP_SET_TYPE_VAL(mapped, IPADDR_TYPE_V6);
-    tcpip_endpoint_set(endpoint, &mapped, port);
-  } else {
-    tcpip_endpoint_set(endpoint, address, port);
-  }
-}
-
 static void pcb_attach(tcpip_tcp_socket *socket, struct tcp_pcb *pcb) {
   socket->pcb = pcb;
   tcp_arg(pcb, socket);
@@ -289,8 +276,8 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
   (void)err; /* always ERR_OK in lwIP 2.1 */
   socket->connecting = false;
   tcpip_event event = {.type = TCPIP_EV_CONNECTED, .id = socket->id};
-  endpoint_for(socket, &event.local, &pcb->local_ip, pcb->local_port);
-  endpoint_for(socket, &event.remote, &pcb->remote_ip, pcb->remote_port);
+  tcpip_endpoint_set_shown(socket->dual_stack, &event.local, &pcb->local_ip, pcb->local_port);
+  tcpip_endpoint_set_shown(socket->dual_stack, &event.remote, &pcb->remote_ip, pcb->remote_port);
   tcpip_emit(socket->stack, &event);
   return push_writes(socket);
 }
@@ -314,8 +301,8 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   socket->dual_stack = listener->dual_stack;
   pcb_attach(socket, pcb);
   tcpip_event event = {.type = TCPIP_EV_ACCEPTED, .id = socket->id, .other_id = listener->id};
-  endpoint_for(socket, &event.local, &pcb->local_ip, pcb->local_port);
-  endpoint_for(socket, &event.remote, &pcb->remote_ip, pcb->remote_port);
+  tcpip_endpoint_set_shown(socket->dual_stack, &event.local, &pcb->local_ip, pcb->local_port);
+  tcpip_endpoint_set_shown(socket->dual_stack, &event.remote, &pcb->remote_ip, pcb->remote_port);
   tcpip_emit(listener->stack, &event);
   return ERR_OK;
 }

@@ -64,19 +64,6 @@ static void emit_error(tcpip_stack *stack, uint32_t id, tcpip_error error) {
   tcpip_emit(stack, &event);
 }
 
-/* A dual-stack socket shows IPv4 peers as IPv4-mapped IPv6, as Node does. */
-static void endpoint_for(const tcpip_udp_socket *socket, tcpip_endpoint *endpoint,
-                         const ip_addr_t *address, uint16_t port) {
-  if (socket->dual_stack && IP_IS_V4(address)) {
-    ip_addr_t mapped;
-    ip4_2_ipv4_mapped_ipv6(ip_2_ip6(&mapped), ip_2_ip4(address));
-    IP_SET_TYPE_VAL(mapped, IPADDR_TYPE_V6);
-    tcpip_endpoint_set(endpoint, &mapped, port);
-  } else {
-    tcpip_endpoint_set(endpoint, address, port);
-  }
-}
-
 static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *address,
                     u16_t port) {
   tcpip_udp_socket *socket = arg;
@@ -91,7 +78,7 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
                        .id = socket->id,
                        .count = p->tot_len,
                        .data_ = p};
-  endpoint_for(socket, &event.remote, address, port);
+  tcpip_endpoint_set_shown(socket->dual_stack, &event.remote, address, port);
   socket->delivered_unconsumed += charge;
   tcpip_emit(socket->stack, &event);
   pbuf_free(p);
@@ -198,8 +185,8 @@ void tcpip_udp_connect(tcpip_stack *stack, uint32_t id, const char *address, uin
     return;
   }
   tcpip_event event = {.type = TCPIP_EV_CONNECTED, .id = id};
-  endpoint_for(socket, &event.local, source, socket->pcb->local_port);
-  endpoint_for(socket, &event.remote, &remote, port);
+  tcpip_endpoint_set_shown(socket->dual_stack, &event.local, source, socket->pcb->local_port);
+  tcpip_endpoint_set_shown(socket->dual_stack, &event.remote, &remote, port);
   tcpip_emit(stack, &event);
 }
 
