@@ -258,9 +258,12 @@ describe('DHCP', function () {
     assert.equal(dhcp.stats().offers, 1);
   });
 
-  it("the client survives malformed replies carrying its own transaction id, and takes the real server's lease", async function () {
+  it("the client survives malformed replies and offers of addresses no host may have, carrying its own transaction id, and takes the real server's lease", async function () {
     // A bridge joins the client, the server's own port and a forger, which
-    // answers each of the client's messages with replies lwIP must refuse.
+    // answers each of the client's messages with replies lwIP must refuse:
+    // malformed ones, and well-formed offers of an unspecified, broadcast,
+    // multicast or loopback address (each a lease of no usable address,
+    // which the forger would ACK if the client asked for it).
     const server = stack();
     const clientPort = server.createTapInterface({});
     const forgerPort = server.createTapInterface({});
@@ -272,9 +275,23 @@ describe('DHCP', function () {
     await new Promise((resolve) => socket.bind(67, resolve));
     socket.setBroadcast(true);
     let forged = 0;
+    const unusable = ['0.0.0.0', '255.255.255.255', '224.0.0.5', '127.0.0.1'];
+    let requested = 0;
+    let forging = true;
     socket.on('message', (msg) => {
       const { decode: decodeMessage } = require('../lib/dhcp/message.js');
       const request = decodeMessage(msg);
+      const serverIdentifier = [OPTIONS.SERVER_ID, [10, 0, 0, 2]];
+      const lease = [[OPTIONS.LEASE_TIME, [0, 0, 14, 16]], [OPTIONS.SUBNET_MASK, [255, 255, 255, 0]]];
+      if (request.type === TYPES.REQUEST) {
+        if (!forging) return; // the real server's lease is for the client to take
+        requested++;
+        const wanted = request.options.get(OPTIONS.REQUESTED_ADDRESS);
+        const yiaddr = wanted ? [...wanted].join('.') : '0.0.0.0';
+        const ack = encode({ xid: request.xid, chaddr: request.chaddr, type: TYPES.ACK, yiaddr, options: [serverIdentifier, ...lease] });
+        socket.send(ack, 68, '255.255.255.255');
+        return;
+      }
       const reply = (options) => {
         const bytes = encode({ xid: request.xid, chaddr: request.chaddr, type: TYPES.OFFER, yiaddr: '10.0.0.66' });
         // the options start at 240 and the message type takes 3 bytes: replace them all
@@ -294,6 +311,7 @@ describe('DHCP', function () {
         reply([52, 1, 3, ...serverId, 255]), // overload: options in file and sname, which hold none; no type
         reply([...new Array(4000).fill(0), 224, 255]), // 4000 pads (a fragmented datagram), then a lie
         reply([]), // no options at all
+        ...unusable.map((yiaddr) => encode({ xid: request.xid, chaddr: request.chaddr, type: TYPES.OFFER, yiaddr, options: [serverIdentifier, ...lease] })),
       ];
       for (const bytes of bad) {
         forged++;
@@ -308,10 +326,12 @@ describe('DHCP', function () {
     // transaction id the client waits for, so lwIP parses every one.
     for (;;) {
       const stats = await tap.stats();
-      if (forged >= 11 && stats.packetsIn >= 11) break;
+      if (forged >= 15 && stats.packetsIn >= 15) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     assert.equal(tap.lease, null);
+    assert.equal(requested, 0, 'the client asked for an address no host may have');
+    forging = false;
     // Then the real server, which the client's next DISCOVER finds.
     const dhcp = server.createDhcpServer(bridge, { range: ['10.0.0.100', '10.0.0.110'], dns: ['10.0.0.1'] });
     const lease = await leased;
