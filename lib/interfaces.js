@@ -8,6 +8,7 @@ const {
 const errors = require('./errors.js');
 const { validateObject, validateBoolean } = require('./validators.js');
 
+const { canonicalAddress } = require('./net/ports.js');
 const { INTERFACE_KINDS, LIMITS, COMMANDS, DHCP_FLAGS, LEASE_RECORD } = require('./backend/contract.js');
 
 /** A running capture: iface.capture(path). */
@@ -61,12 +62,23 @@ class Capture {
 // Packets a `.readable` holds for a slow reader before it drops new ones.
 const READABLE_QUEUE = 1024;
 
+// lwIP takes the unspecified address for "no address" and would send from
+// it; a multicast address is nobody's (Linux refuses both for IPv6).
+function isUnspecifiedOrMulticast(address, family) {
+  if (family === 4) return address === '0.0.0.0' || (Number(address.split('.')[0]) & 0xf0) === 0xe0;
+  const canonical = canonicalAddress(address, 6);
+  return canonical === '::' || canonical.startsWith('ff');
+}
+
 function parseCidr(value, name) {
   if (typeof value !== 'string') throw errors.invalidArgType(name, 'string', value);
   const slash = value.indexOf('/');
   const address = slash === -1 ? value : value.slice(0, slash);
   const family = isIP(address);
   if (!family) throw errors.invalidIpAddress(address);
+  if (isUnspecifiedOrMulticast(address, family)) {
+    throw errors.invalidArgValue(name, value, 'must be a unicast address');
+  }
   const maxPrefix = family === 6 ? 128 : 32;
   let prefix = maxPrefix;
   if (slash !== -1) {

@@ -160,6 +160,14 @@ describe('interfaces', function () {
       assert.throws(() => s.createTunInterface({ ipAddress: '10.0.0.1/24', mtu: 100 }), { code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => s.createTunInterface({ ipAddress: '10.0.0.1/24', mtu: 70000 }), { code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => s.createTunInterface({ ipAddress: '10.0.0.1/24', gateway: '::1' }), { code: 'ERR_INVALID_IP_ADDRESS' });
+      // lwIP would send from an unspecified address; a multicast one is nobody's.
+      for (const cidr of ['0.0.0.0/8', '::/64', '0:0::0/128', '224.0.0.1/24', '239.1.2.3/32', 'ff02::1/64', 'FF05::2/16']) {
+        assert.throws(() => s.createTunInterface({ ipAddress: cidr }), {
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: `The property 'options.ipAddress' must be a unicast address. Received '${cidr}'`,
+        });
+      }
+      assert.throws(() => s.createTapInterface({ ipAddress: ['fd00::1/64', '::/0'] }), { code: 'ERR_INVALID_ARG_VALUE' });
       const tun = s.createTunInterface({ ipAddress: '10.0.0.1/24' });
       assert.throws(() => tun.send('text'), { code: 'ERR_INVALID_ARG_TYPE' });
     });

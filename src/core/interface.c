@@ -29,6 +29,9 @@ static tcpip_error parse_addresses(const tcpip_interface_config *config, interfa
     ip_addr_t address;
     unsigned prefix;
     if (!tcpip_parse_cidr(config->cidrs[i], &address, &prefix)) return TCPIP_EINVAL;
+    /* lwIP takes the unspecified address for "none" and would send from it;
+     * a multicast one is nobody's (Linux refuses both for IPv6). */
+    if (ip_addr_isany(&address) || ip_addr_ismulticast(&address)) return TCPIP_EINVAL;
     if (IP_IS_V6(&address)) {
       if (out->v6_count == LWIP_IPV6_NUM_ADDRESSES) return TCPIP_EINVAL;
       out->v6[out->v6_count++] = *ip_2_ip6(&address);
