@@ -198,6 +198,7 @@ void StackWorker::Run() {
   // microseconds (a reply's reply): spin briefly before sleeping then, but
   // not after a timer-only turn.
   bool busy = false;
+  size_t taken_input_bytes = 0;
   for (;;) {
     auto now = Clock::now();
     if (busy && wake_at > now) {
@@ -216,12 +217,19 @@ void StackWorker::Run() {
       if (stopping_) break;
       batch.swap(commands_);
       arrived.swap(deliveries_);
-      queued_input_bytes_ = 0;
+      taken_input_bytes = queued_input_bytes_;
       commands_posted_.store(false, std::memory_order_relaxed);
     }
     core_.ReceiveDevices(256);
     busy = !batch.empty() || !arrived.empty();
     wake_at = core_.Turn(batch, arrived);
+    if (taken_input_bytes != 0) {
+      // Counted until the turn gave them to lwIP, not only while queued:
+      // else the JS thread fills the queue again while the worker still
+      // holds what it took, and twice the bound is in memory.
+      std::lock_guard<std::mutex> lock(commands_mutex_);
+      queued_input_bytes_ -= taken_input_bytes;
+    }
     PublishEvents();
   }
   core_.Close();
