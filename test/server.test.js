@@ -694,6 +694,23 @@ describe('net.Server', function () {
       assert.deepEqual(stack, node);
       assert.deepEqual(stack.slice(0, 2), [['0.0.0.0', '127.0.0.1', '::ffff:127.0.0.1'], ['::', '::1', '::1']]);
     });
+
+    it('IPv6 addresses read as Node prints them (RFC 5952: the longest run of zeros is "::", the first of equal runs)', async function () {
+      const written = ['fd42:0:0:7:0:0:0:1', '1:0:0:2:0:0:3:0', '1:0:0:2:0:0:3:4', '1:2:3:4:5:6:7:0',
+        '1:0:2:3:4:5:6:7', 'FE80:0:0:0:1:0:0:1', 'A:B:0:0:0:0:0:C', '1:0:0:0:0:0:0:0', '2001:db8:0:0:1:0:0:1'];
+      for (let i = 0; i < written.length; i += 3) {
+        t.stack.createTunInterface({ ipAddress: written.slice(i, i + 3).map((a) => `${a}/128`) });
+      }
+      const shown = [];
+      for (const address of written) {
+        const server = t.stack.net.createServer();
+        await listen(server, 0, address);
+        shown.push(server.address().address);
+        await closeServer(server);
+      }
+      assert.deepEqual(shown, written.map((address) => new nodeNet.SocketAddress({ address, family: 'ipv6' }).address));
+      assert.deepEqual(shown.slice(0, 3), ['fd42:0:0:7::1', '1::2:0:0:3:0', '1::2:0:0:3:4']);
+    });
   });
 
   describe('ref/unref and disposal', function () {

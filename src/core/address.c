@@ -6,25 +6,71 @@
 #include "lwip/ip_addr.h"
 #include "lwip/netif.h"
 
+static char *put_hex(char *out, unsigned value) {
+  static const char digits[] = "0123456789abcdef";
+  bool started = false;
+  for (int shift = 12; shift >= 0; shift -= 4) {
+    unsigned digit = (value >> shift) & 0xf;
+    if (digit != 0 || started || shift == 0) {
+      *out++ = digits[digit];
+      started = true;
+    }
+  }
+  return out;
+}
+
+/* As Node prints an IPv6 address (libuv's inet_ntop, RFC 5952): lower-case
+ * hex without leading zeros, the longest run of two or more zero groups (the
+ * first of equal runs) as "::", and the IPv4-compatible and IPv4-mapped
+ * forms with a dotted tail. lwIP's ip6addr_ntoa compresses the first run
+ * instead, and in capitals. `out` holds TCPIP_ADDRSTRLEN bytes. */
+static void format_ipv6(const ip6_addr_t *v6, char *out) {
+  unsigned words[8];
+  for (int i = 0; i < 8; i++) {
+    uint32_t pair = lwip_ntohl(v6->addr[i / 2]);
+    words[i] = (i % 2 == 0) ? (pair >> 16) : (pair & 0xffff);
+  }
+  int best = -1, best_length = 0;
+  for (int i = 0; i < 8;) {
+    if (words[i] != 0) {
+      i++;
+      continue;
+    }
+    int start = i;
+    while (i < 8 && words[i] == 0) i++;
+    if (i - start > best_length) {
+      best = start;
+      best_length = i - start;
+    }
+  }
+  if (best_length < 2) best = -1;
+  char *at = out;
+  for (int i = 0; i < 8; i++) {
+    if (best >= 0 && i >= best && i < best + best_length) {
+      if (i == best) *at++ = ':';
+      continue;
+    }
+    if (i != 0) *at++ = ':';
+    if (i == 6 && best == 0 &&
+        (best_length == 6 || (best_length == 7 && words[7] != 1) ||
+         (best_length == 5 && words[5] == 0xffff))) {
+      ip4_addr_t v4;
+      ip4_addr_set_u32(&v4, v6->addr[3]);
+      ip4addr_ntoa_r(&v4, at, (int)(TCPIP_ADDRSTRLEN - (size_t)(at - out)));
+      return;
+    }
+    at = put_hex(at, words[i]);
+  }
+  if (best >= 0 && best + best_length == 8) *at++ = ':';
+  *at = '\0';
+}
+
 void tcpip_endpoint_set(tcpip_endpoint *endpoint, const ip_addr_t *address, uint16_t port) {
   endpoint->port = port;
   if (IP_IS_V6(address) && !ip_addr_isany(address)) {
     const ip6_addr_t *v6 = ip_2_ip6(address);
-    /* An IPv4-mapped peer of a dual-stack listener is shown as Node shows it. */
-    if (ip6_addr_isipv4mappedipv6(v6)) {
-      static const char prefix[] = "::ffff:";
-      ip4_addr_t v4;
-      unmap_ipv4_mapped_ipv6(&v4, v6);
-      memcpy(endpoint->address, prefix, sizeof prefix - 1);
-      ip4addr_ntoa_r(&v4, endpoint->address + sizeof prefix - 1,
-                     (int)(sizeof endpoint->address - (sizeof prefix - 1)));
-    } else {
-      ip6addr_ntoa_r(v6, endpoint->address, sizeof endpoint->address);
-      /* lwIP prints hex digits in capitals; Node (inet_ntop) in lower case. */
-      for (char *c = endpoint->address; *c != '\0'; c++) {
-        if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
-      }
-    }
+    _Static_assert(sizeof endpoint->address == TCPIP_ADDRSTRLEN, "format_ipv6 fills one");
+    format_ipv6(v6, endpoint->address);
     endpoint->family = 6;
   } else if (IP_IS_V6(address) || IP_IS_ANY_TYPE_VAL(*address)) {
     strcpy(endpoint->address, "::");
