@@ -97,16 +97,3 @@ describe('polyfill and tcpip/polyfill/net', function () {
     assert.throws(() => net.createServer(), { code: 'ERR_TCPIP_NO_POLYFILL' });
   });
 });
-
-describe('tcpip/polyfill/net types', function () {
-  it('type-check a program that imports tcpip and tcpip/polyfill/net as a bundled app does', function () {
-    this.timeout(60000);
-    const path = require('node:path');
-    const { spawnSync } = require('node:child_process');
-    const tsc = require.resolve('typescript/bin/tsc');
-    const result = spawnSync(process.execPath, [tsc, '-p', path.join(__dirname, 'types', 'tsconfig.polyfill.json')], {
-      encoding: 'utf8',
-    });
-    assert.equal(result.status, 0, `tsc reported:\n${result.stdout}${result.stderr}`);
-  });
-});
