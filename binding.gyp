@@ -17,6 +17,7 @@
         "src/core/link_conditions.c",
         "src/core/loopback.c",
         "src/core/pcap.c",
+        "src/core/slaac.c",
         "src/core/stack.c",
         "src/core/sys_arch.c",
         "src/core/tap.c",

@@ -65,6 +65,9 @@ static void build(fuzz_stack *fs) {
   /* a DHCP client where only IPv6 is configured: what arrives for port 68
    * reaches lwIP's DHCP parser */
   tcpip_interface_dhcp(stack, TAP_V6_ONLY, TCPIP_DHCP_START | TCPIP_DHCP_DEFAULT_ROUTE);
+  /* and SLAAC: router advertisements form addresses, which age and go */
+  tcpip_interface_slaac(stack, TAP_V6_ONLY, true);
+  tcpip_interface_slaac(stack, TAP_BARE, true);
   tcpip_interface_set_checksums(stack, TUN_V4_ONLY, false);
   tcpip_interface_set_checksums(stack, TAP_V6_ONLY, false);
   tcpip_interface_set_checksums(stack, TUN_BARE, false);

@@ -6,7 +6,9 @@
 // replays them first. Deterministic: the same files every time.
 const fs = require('node:fs');
 const path = require('node:path');
-const { ipv4, ipv6, tcpSyn, ethernet, ETHERTYPE, icmpEchoRequest } = require('../test/helpers/packets.js');
+const {
+  ipv4, ipv6, tcpSyn, ethernet, ETHERTYPE, icmpEchoRequest, routerAdvertisement,
+} = require('../test/helpers/packets.js');
 
 const u8 = (n) => Buffer.from([n & 0xff]);
 const u16 = (n) => Buffer.from([(n >>> 8) & 0xff, n & 0xff]);
@@ -79,6 +81,16 @@ function packetSeeds() {
       record(IFACE.tunBare, ipv6Fragment(9, 0, true, Buffer.alloc(1024, 1))),
       record(IFACE.tunBare, ipv6Fragment(9, 1024, false, Buffer.alloc(100, 2)))]),
     'time-passes': Buffer.concat([wait(60000), wait(200000)]),
+    // SLAAC: an address formed (after DAD), then aged out by a second advertisement
+    'router-advertisement': Buffer.concat([
+      record(IFACE.tap, routerAdvertisement({
+        router: 'fe80::22', routerMac: '02:00:00:00:00:22',
+        prefixes: [{ prefix: 'fd00:5::', valid: 4, preferred: 2 }, { prefix: 'fd00:6::', length: 48, valid: 9, preferred: 9 }],
+      })), wait(3000),
+      record(IFACE.tap, routerAdvertisement({
+        router: 'fe80::22', routerMac: '02:00:00:00:00:22', routerLifetime: 0,
+        prefixes: [{ prefix: 'fd00:5::', valid: 7201, preferred: 0 }],
+      })), wait(10000)]),
   };
 }
 

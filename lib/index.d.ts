@@ -86,7 +86,8 @@ export interface HookInterfaceOptions {
   /**
    * Required for TUN; a TAP that is a bridge port may have none. 'dhcp'
    * (alone, or in the list beside IPv6 CIDRs; TAP only) takes the IPv4
-   * address from a DHCP lease.
+   * address from a DHCP lease; 'slaac' (TAP only) IPv6 addresses from
+   * router advertisements. Unspecified and multicast addresses are refused.
    */
   ipAddress?: string | string[];
   /** Attach to kernel TUN/TAP device `name` (Linux, /dev/net/tun; created if missing). */
@@ -140,7 +141,7 @@ export interface InterfaceStats {
 }
 
 /** An L2 learning switch over TAP ports, with an address of its own (like br0). */
-export declare interface BridgeInterface extends DhcpClient {}
+export declare interface BridgeInterface extends DhcpClient, SlaacClient {}
 export declare class BridgeInterface extends Interface {
   readonly type: 'bridge';
   readonly macAddress: string;
@@ -205,6 +206,27 @@ interface DhcpClient {
   readonly lease: DhcpLease | null;
 }
 
+/** An address SLAAC formed or retired. */
+export interface AddressChange {
+  readonly action: 'add' | 'remove';
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: 6;
+}
+
+/** IPv6 stateless address autoconfiguration of TAP and bridge interfaces. */
+interface SlaacClient {
+  /**
+   * Solicits the link's routers and forms an address from each /64 prefix
+   * they advertise for autoconfiguration (after duplicate address
+   * detection); resolves with the first. The routers become IPv6 default
+   * routers. Addresses go when their lifetime ends.
+   */
+  slaac(): Promise<{ address: string; prefix: number; family: 6 }>;
+  /** Turns SLAAC off; the addresses it formed go ('address' events). */
+  slaacStop(): void;
+}
+
 export declare class LoopbackInterface extends Interface {
   readonly type: 'loopback';
 }
@@ -220,7 +242,7 @@ export declare class TunInterface extends Interface {
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
-export declare interface TapInterface extends DhcpClient {}
+export declare interface TapInterface extends DhcpClient, SlaacClient {}
 export declare class TapInterface extends Interface {
   readonly type: 'tap';
   readonly macAddress: string;
@@ -233,6 +255,8 @@ export declare class TapInterface extends Interface {
   on(event: 'frame', listener: (frame: Buffer) => void): this;
   /** A lease bound or renewed; null: the lease was lost or given back. */
   on(event: 'lease', listener: (lease: DhcpLease | null) => void): this;
+  /** SLAAC formed an address, or one went. */
+  on(event: 'address', listener: (change: AddressChange) => void): this;
   on(event: 'close', listener: () => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }

@@ -9,7 +9,9 @@ const errors = require('./errors.js');
 const { validateObject, validateBoolean } = require('./validators.js');
 
 const { canonicalAddress } = require('./net/ports.js');
-const { INTERFACE_KINDS, LIMITS, COMMANDS, DHCP_FLAGS, LEASE_RECORD } = require('./backend/contract.js');
+const {
+  INTERFACE_KINDS, LIMITS, COMMANDS, DHCP_FLAGS, LEASE_RECORD, ADDRESS_RECORD,
+} = require('./backend/contract.js');
 
 /** A running capture: iface.capture(path). */
 class Capture {
@@ -91,26 +93,34 @@ function parseCidr(value, name) {
   return Object.freeze({ address, prefix, family, cidr: `${address}/${prefix}` });
 }
 
-// 'dhcp' (alone or beside IPv6 CIDRs) asks for the IPv4 address by DHCP.
-function wantsDhcp(value) {
-  return value === 'dhcp' || (Array.isArray(value) && value.includes('dhcp'));
+// 'dhcp' (alone or beside CIDRs) asks for the IPv4 address by DHCP;
+// 'slaac' for IPv6 addresses from router advertisements.
+function wants(value, keyword) {
+  return value === keyword || (Array.isArray(value) && value.includes(keyword));
 }
 
-function parseAddresses(value, name, optional) {
-  if (value === undefined && optional) return [];
+function parseAddresses(value, name, ethernet) {
+  if (value === undefined && ethernet) return [];
   let list = Array.isArray(value) ? value : [value];
-  if (wantsDhcp(value)) {
-    if (list.filter((item) => item === 'dhcp').length > 1) throw errors.invalidArgValue(name, value, 'names dhcp twice');
-    list = list.filter((item) => item !== 'dhcp');
+  for (const keyword of ['dhcp', 'slaac']) {
+    if (!wants(value, keyword)) continue;
+    if (list.filter((item) => item === keyword).length > 1) throw errors.invalidArgValue(name, value, `names ${keyword} twice`);
+    list = list.filter((item) => item !== keyword);
   }
   const addresses = list.map((item) => parseCidr(item, name));
   if (addresses.filter((a) => a.family === 4).length > 1) {
     throw errors.invalidArgValue(name, value, 'may hold one IPv4 address');
   }
-  if (addresses.filter((a) => a.family === 6).length > LIMITS.MAX_IPV6_ADDRESSES) {
-    throw errors.invalidArgValue(name, value, `may hold at most ${LIMITS.MAX_IPV6_ADDRESSES} IPv6 addresses`);
+  // A TAP or bridge interface's link-local address takes one of the slots.
+  const ipv6Slots = LIMITS.MAX_IPV6_ADDRESSES - (ethernet ? 1 : 0);
+  if (addresses.filter((a) => a.family === 6).length > ipv6Slots) {
+    throw errors.invalidArgValue(name, value, `may hold at most ${ipv6Slots} IPv6 addresses`);
   }
   return addresses;
+}
+
+function publicAddress({ address, prefix, family }) {
+  return { address, prefix, family };
 }
 
 function parseMac(value) {
@@ -212,10 +222,12 @@ class Interface extends EventEmitter {
     this._type = type;
     // A TAP port of a bridge, like a Linux bridge port, may have no address.
     const ethernet = type === 'tap' || type === 'bridge';
-    const dhcp = wantsDhcp(options.ipAddress);
+    const dhcp = wants(options.ipAddress, 'dhcp');
     if (dhcp && !ethernet) throw errors.invalidArgValue('options.ipAddress', options.ipAddress, 'may be dhcp only on a TAP or bridge interface');
+    const slaac = wants(options.ipAddress, 'slaac');
+    if (slaac && !ethernet) throw errors.invalidArgValue('options.ipAddress', options.ipAddress, 'may be slaac only on a TAP or bridge interface');
     if (dhcp && options.gateway !== undefined) throw errors.invalidArgValue('options.gateway', options.gateway, 'comes from the DHCP lease');
-    this._addresses = parseAddresses(options.ipAddress, 'options.ipAddress', ethernet || dhcp);
+    this._addresses = parseAddresses(options.ipAddress, 'options.ipAddress', ethernet);
     this._mtu = validateMtu(options.mtu) || (type === 'loopback' ? LIMITS.MTU_DEFAULT_LOOPBACK : LIMITS.MTU_DEFAULT);
     this._mac = type === 'tap' || type === 'bridge' ? parseMac(options.macAddress) : null;
     const ports = type === 'bridge' ? checkPorts(stack, options.ports) : [];
@@ -246,6 +258,7 @@ class Interface extends EventEmitter {
     this._defaultRoute = options.defaultRoute !== undefined ? options.defaultRoute : Boolean(gateway) || dhcp;
     this._dhcp = null; // { defaultRoute, waiters } while the DHCP client runs
     this._lease = null;
+    this._slaac = null; // { waiters } while SLAAC is on
     this._id = stack._allocateId();
     this._removed = false;
     this._statsWaiters = [];
@@ -274,6 +287,61 @@ class Interface extends EventEmitter {
       }
     }
     if (dhcp) this.dhcp({ defaultRoute: this._defaultRoute }).catch(() => {});
+    if (slaac) this.slaac().catch(() => {});
+  }
+
+  /**
+   * Turns on IPv6 stateless address autoconfiguration (TAP and bridge
+   * interfaces): the interface asks the link's routers (a router
+   * solicitation), and forms an address from each /64 prefix a router
+   * advertisement offers for it. Once it passed duplicate address detection
+   * the address is the interface's (`addresses`), with an 'address' event
+   * ({ action: 'add', address, prefix, family: 6 }); when its lifetime ends,
+   * or on slaacStop(), it goes, with an 'address' event of action 'remove'.
+   * The advertising routers become default routers for IPv6. Resolves with
+   * the first address.
+   * @returns {Promise<{ address: string, prefix: number, family: 6 }>}
+   */
+  slaac() {
+    if (this._type !== 'tap' && this._type !== 'bridge') {
+      throw errors.simple(Error, 'ERR_TCPIP_NOT_SUPPORTED', 'SLAAC needs a TAP or bridge interface');
+    }
+    if (this._removed) return Promise.reject(removedError());
+    if (!this._slaac) {
+      this._slaac = { waiters: [] };
+      this._engine.slaac(this._id, true);
+    }
+    const formed = this._addresses.find((a) => a.slaac);
+    if (formed) return Promise.resolve(publicAddress(formed));
+    return new Promise((resolve, reject) => this._slaac.waiters.push({ resolve, reject }));
+  }
+
+  /** Turns SLAAC off: the addresses it formed go (each an 'address' event). */
+  slaacStop() {
+    if (!this._slaac || this._removed) return;
+    const { waiters } = this._slaac;
+    this._slaac = null;
+    this._engine.slaac(this._id, false);
+    for (const waiter of waiters) waiter.reject(errors.simple(Error, 'ERR_TCPIP_SLAAC_STOPPED', 'SLAAC was stopped'));
+  }
+
+  // ADDRESS: the core's record (tcpip.h, TCPIP_ADDRESS_*).
+  _onAddress(record) {
+    const groups = [];
+    for (let i = 0; i < 16; i += 2) groups.push(((record[i] << 8) | record[i + 1]).toString(16));
+    const address = canonicalAddress(groups.join(':'), 6);
+    const prefix = record[16];
+    const cidr = `${address}/${prefix}`;
+    this._addresses = this._addresses.filter((a) => !(a.slaac && a.cidr === cidr));
+    if (!(record[17] & ADDRESS_RECORD.ADDED)) {
+      this.emit('address', { action: 'remove', ...publicAddress({ address, prefix, family: 6 }) });
+      return;
+    }
+    const formed = Object.freeze({ address, prefix, family: 6, cidr, slaac: true });
+    this._addresses = [...this._addresses, formed];
+    const waiters = this._slaac ? this._slaac.waiters.splice(0) : [];
+    for (const waiter of waiters) waiter.resolve(publicAddress(formed));
+    this.emit('address', { action: 'add', ...publicAddress(formed) });
   }
 
   /**
@@ -368,7 +436,7 @@ class Interface extends EventEmitter {
   }
 
   get addresses() {
-    return this._addresses.map(({ address, prefix, family }) => ({ address, prefix, family }));
+    return this._addresses.map(publicAddress);
   }
 
   get ipAddress() {
@@ -465,6 +533,10 @@ class Interface extends EventEmitter {
     if (this._dhcp) {
       for (const waiter of this._dhcp.waiters.splice(0)) waiter.reject(removedError());
       this._dhcp = null;
+    }
+    if (this._slaac) {
+      for (const waiter of this._slaac.waiters.splice(0)) waiter.reject(removedError());
+      this._slaac = null;
     }
     this.emit('close');
   }

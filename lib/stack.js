@@ -313,6 +313,11 @@ class Stack {
         if (iface) iface._onLease(a);
         break;
       }
+      case EVENTS.ADDRESS: {
+        const iface = this._interfaces.get(id);
+        if (iface) iface._onAddress(a);
+        break;
+      }
       case EVENTS.STATS: {
         const iface = this._interfaces.get(id);
         if (iface) iface._onStats(a);

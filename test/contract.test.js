@@ -136,6 +136,13 @@ describe('engine contract', function () {
       }
     });
 
+    it('the SLAAC address record', function () {
+      const define = defines();
+      for (const [name, value] of Object.entries(contract.ADDRESS_RECORD)) {
+        assert.strictEqual(define(`TCPIP_ADDRESS_${name}`), value, `TCPIP_ADDRESS_${name}`);
+      }
+    });
+
     it('event types, every one of the core with a payload', function () {
       const types = enumMembers('tcpip_event_type');
       const declared = Object.entries(contract.EVENT_TYPES).filter(([, e]) => e.code < contract.EVENTS.CAPTURE_CLOSED);

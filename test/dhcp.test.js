@@ -1,15 +1,19 @@
 'use strict';
-// DHCP: the stack's client (lwIP's) and server (lib/dhcp), among stacks on
-// both engines, against a hand-written client for what no well-behaved
-// client sends, and against real peers in network namespaces the tests
-// create: dnsmasq as server, busybox udhcpc as the kernel's client.
+// Addresses by DHCP and SLAAC. DHCP: the stack's client (lwIP's) and server
+// (lib/dhcp), among stacks on both engines, against a hand-written client
+// for what no well-behaved client sends, and against real peers in network
+// namespaces the tests create: dnsmasq as server, busybox udhcpc as the
+// kernel's client. SLAAC (lwIP's): router advertisements the test writes,
+// and dnsmasq's in a namespace.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
+const { SocketAddress } = require('node:net');
 const { Stack, link } = require('..');
 const { teardown, DEFAULT_BACKEND, DEFAULT_THREAD } = require('./helpers/stack.js');
 const { encode, TYPES, OPTIONS, ipBytes } = require('../lib/dhcp/message.js');
+const { routerAdvertisement, addressText } = require('./helpers/packets.js');
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'dhcp-peer.js');
 
@@ -372,6 +376,131 @@ describe('DHCP', function () {
     assert.equal((await tap.dhcp()).address, '10.0.0.100');
   });
 
+  describe('SLAAC: IPv6 addresses from router advertisements', function () {
+    const ROUTER_MAC = '02:00:00:00:00:01';
+    const ROUTER = 'fe80::ff:fe00:1'; // the link-local address of ROUTER_MAC (EUI-64)
+
+    // The ICMPv6 messages a TAP interface sends, as { type, target }.
+    function icmpv6Messages(tap) {
+      const seen = [];
+      tap.on('frame', (frame) => {
+        if (frame.readUInt16BE(12) !== 0x86dd) return;
+        let next = frame[20];
+        let offset = 54;
+        if (next === 0) { // hop-by-hop options (MLD reports)
+          next = frame[offset];
+          offset += (frame[offset + 1] + 1) * 8;
+        }
+        if (next !== 58) return;
+        const type = frame[offset];
+        seen.push({ type, target: type === 135 ? addressText(frame.subarray(offset + 8, offset + 24)) : null });
+      });
+      return seen;
+    }
+
+    async function until(condition, what, ms = 10000) {
+      const deadline = Date.now() + ms;
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+
+    it('solicits routers, forms an address from an advertised /64 after duplicate address detection, and ignores prefixes that are not /64 or not autonomous', async function () {
+      const s = stack();
+      const tap = s.createTapInterface({ macAddress: '02:00:00:00:00:05', ipAddress: ['10.0.0.2/24', 'slaac'] });
+      const messages = icmpv6Messages(tap);
+      const changes = [];
+      tap.on('address', (change) => changes.push(change));
+      const formed = tap.slaac(); // on already: the same promise's worth
+      await until(() => messages.some((m) => m.type === 133), 'a router solicitation');
+      tap.send(routerAdvertisement({
+        router: ROUTER, routerMac: ROUTER_MAC, prefixes: [
+          { prefix: 'fd00:1:2:3::', valid: 600, preferred: 300 },
+          { prefix: 'fd00:9::', length: 48, valid: 600, preferred: 300 },
+          { prefix: 'fd00:8::', autonomous: false, valid: 600, preferred: 300 },
+        ],
+      }));
+      const expected = { address: 'fd00:1:2:3:0:ff:fe00:5', prefix: 64, family: 6 };
+      assert.deepEqual(await formed, expected);
+      assert.deepEqual(changes, [{ action: 'add', ...expected }]);
+      // before it was the interface's, the stack asked whether anyone had it
+      assert.ok(messages.some((m) => m.type === 135 && m.target === expected.address), JSON.stringify(messages));
+      assert.deepEqual(tap.ipAddresses, ['10.0.0.2/24', 'fd00:1:2:3:0:ff:fe00:5/64']);
+      assert.deepEqual(tap.addresses[1], expected);
+      assert.deepEqual(await tap.slaac(), expected);
+      // the other prefixes would have passed DAD in the same turn
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(changes.length, 1, JSON.stringify(changes));
+    });
+
+    it("an address goes when its valid lifetime ends, and on slaacStop(), each with an 'address' event of action remove", async function () {
+      const s = stack();
+      const tap = s.createTapInterface({ macAddress: '02:00:00:00:00:06' });
+      const changes = [];
+      tap.on('address', (change) => changes.push(change));
+      const formed = tap.slaac();
+      // lwIP's neighbour timer (1 s) ages it and runs DAD in turn: DAD takes
+      // two ticks, so 3 s leave it one tick of validity
+      tap.send(routerAdvertisement({ router: ROUTER, routerMac: ROUTER_MAC, prefixes: [{ prefix: 'fd00:a::', valid: 3, preferred: 2 }] }));
+      assert.equal((await formed).address, 'fd00:a::ff:fe00:6');
+      await until(() => changes.length === 2, 'the address to expire');
+      assert.deepEqual(changes.map((c) => [c.action, c.address]), [['add', 'fd00:a::ff:fe00:6'], ['remove', 'fd00:a::ff:fe00:6']]);
+      assert.deepEqual(tap.ipAddresses, []);
+      tap.send(routerAdvertisement({ router: ROUTER, routerMac: ROUTER_MAC, prefixes: [{ prefix: 'fd00:b::', valid: 600, preferred: 600 }] }));
+      await until(() => changes.length === 3, 'a second address');
+      assert.deepEqual(tap.ipAddresses, ['fd00:b::ff:fe00:6/64']);
+      tap.slaacStop();
+      await until(() => changes.length === 4, 'the address to go');
+      assert.deepEqual(changes.slice(2).map((c) => [c.action, c.address]), [['add', 'fd00:b::ff:fe00:6'], ['remove', 'fd00:b::ff:fe00:6']]);
+      assert.deepEqual(tap.ipAddresses, []);
+    });
+
+    it('a peer reaches the stack at its SLAAC address over TCP, and the advertising router is its default route', async function () {
+      const router = stack();
+      const routerTap = router.createTapInterface({ macAddress: ROUTER_MAC, ipAddress: 'fd00:1:2:3::1/64' });
+      router.createTunInterface({ ipAddress: 'fd77::1/128' }); // off the host's link
+      const host = stack();
+      const tap = host.createTapInterface({ macAddress: '02:00:00:00:00:07', ipAddress: 'slaac' });
+      link(routerTap, tap);
+      const formed = tap.slaac();
+      tap.send(routerAdvertisement({ router: ROUTER, routerMac: ROUTER_MAC, prefixes: [{ prefix: 'fd00:1:2:3::', valid: 600, preferred: 600 }] }));
+      const { address } = await formed;
+      const reply = (net, port, host) => new Promise((resolve, reject) => {
+        const socket = net.connect(port, host);
+        let text = '';
+        socket.on('data', (d) => { text += d; });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const hostServer = host.net.createServer((socket) => socket.end(`host saw ${socket.remoteAddress}`));
+      await new Promise((resolve) => hostServer.listen(7000, resolve));
+      assert.equal(await reply(router.net, 7000, address), 'host saw fd00:1:2:3::1');
+      const routerServer = router.net.createServer((socket) => socket.end(`router saw ${socket.remoteAddress} at ${socket.localAddress}`));
+      await new Promise((resolve) => routerServer.listen(7001, resolve));
+      assert.equal(await reply(host.net, 7001, 'fd77::1'), `router saw ${address} at fd77::1`);
+    });
+
+    it('is for TAP and bridge interfaces; a removed interface rejects what waits for an address', async function () {
+      const s = stack();
+      assert.throws(() => s.createTunInterface({ ipAddress: ['fd00::1/64', 'slaac'] }), {
+        code: 'ERR_INVALID_ARG_VALUE', message: /may be slaac only on a TAP or bridge interface/,
+      });
+      assert.throws(() => s.createTapInterface({ ipAddress: ['slaac', 'slaac'] }), { code: 'ERR_INVALID_ARG_VALUE', message: /names slaac twice/ });
+      const tun = s.createTunInterface({ ipAddress: 'fd00::1/64' });
+      assert.throws(() => tun.slaac(), { code: 'ERR_TCPIP_NOT_SUPPORTED' });
+      const tap = s.createTapInterface({});
+      const waiting = tap.slaac();
+      tap.remove();
+      await assert.rejects(waiting, { code: 'ERR_TCPIP_INTERFACE_REMOVED' });
+      await assert.rejects(tap.slaac(), { code: 'ERR_TCPIP_INTERFACE_REMOVED' });
+      const other = s.createTapInterface({});
+      const stopped = other.slaac();
+      other.slaacStop();
+      await assert.rejects(stopped, { code: 'ERR_TCPIP_SLAAC_STOPPED' });
+    });
+  });
+
   describe('with real peers in a network namespace', function () {
     function why() {
       if (DEFAULT_BACKEND === 'wasm') return 'kernel devices are native-only, and the suite runs on the wasm backend';
@@ -429,6 +558,21 @@ describe('DHCP', function () {
       assert.equal(result.dnsmasqLog.length, 2, result.dnsmasqLog.join('\n'));
       assert.match(result.dnsmasqLog[0], new RegExp(`DHCPACK\\(tcpipdhcp0\\) ${result.lease.address.replace(/\./g, '\\.')} `));
       assert.match(result.dnsmasqLog[1], /DHCPRELEASE/);
+    });
+
+    it(`dnsmasq's router advertisements give a stack on a kernel TAP device its address by SLAAC; the kernel connects to it, and the stack reaches an address off its link through the router (core on the ${DEFAULT_THREAD} thread)`, async function () {
+      if (!tool('dnsmasq', ['--version'])) this.skip();
+      const result = await inNamespace('slaac');
+      // fd42:0:0:7::/64 and the interface identifier of the stack's MAC (EUI-64)
+      const mac = result.mac.split(':').map((h) => parseInt(h, 16));
+      const word = (a, b) => ((a << 8) | b).toString(16);
+      const written = `fd42:0:0:7:${word(mac[0] ^ 2, mac[1])}:${word(mac[2], 0xff)}:${word(0xfe, mac[3])}:${word(mac[4], mac[5])}`;
+      const expected = new SocketAddress({ address: written, family: 'ipv6' }).address;
+      assert.deepEqual(result.formed, { address: expected, prefix: 64, family: 6 });
+      assert.deepEqual(result.ipAddresses, [`${expected}/64`]);
+      assert.equal(result.fromKernel, 'stack saw fd42:0:0:7::1');
+      assert.equal(result.fromStack, `kernel saw ${expected}`);
+      assert.ok(result.dnsmasqLog.some((line) => line.includes(`RTR-SOLICIT(tcpipdhcp0) ${result.mac}`)), result.dnsmasqLog.join('\n'));
     });
 
     it(`busybox udhcpc, the kernel's client, takes a lease from the stack's server (core on the ${DEFAULT_THREAD} thread)`, async function () {

@@ -152,6 +152,23 @@ describe('interfaces', function () {
       assert.equal(packet[20], 0, 'echo reply');
     });
 
+    it('every IPv6 address an interface takes is its own: a server listens on each (4 on TUN, 3 beside the link-local one on TAP)', async function () {
+      const s = stack();
+      const tun = s.createTunInterface({ ipAddress: ['fd10::1/64', 'fd11::1/64', 'fd12::1/64', 'fd13::1/64'] });
+      const tap = s.createTapInterface({ ipAddress: ['fd20::1/64', 'fd21::1/64', 'fd22::1/64'] });
+      for (const iface of [tun, tap]) {
+        for (const { address } of iface.addresses) {
+          const server = s.net.createServer();
+          await new Promise((resolve, reject) => {
+            server.once('error', reject);
+            server.listen(80, address, resolve);
+          });
+          assert.equal(server.address().address, address);
+          await new Promise((resolve) => server.close(resolve));
+        }
+      }
+    });
+
     it('validates options with Node-style errors', function () {
       const s = stack();
       assert.throws(() => s.createTunInterface(), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -168,6 +185,10 @@ describe('interfaces', function () {
         });
       }
       assert.throws(() => s.createTapInterface({ ipAddress: ['fd00::1/64', '::/0'] }), { code: 'ERR_INVALID_ARG_VALUE' });
+      // four IPv6 addresses; a TAP interface's link-local one takes a slot
+      const v6 = (count) => Array.from({ length: count }, (_, i) => `fd0${i}::1/64`);
+      assert.throws(() => s.createTunInterface({ ipAddress: v6(5) }), { message: /may hold at most 4 IPv6 addresses/ });
+      assert.throws(() => s.createTapInterface({ ipAddress: v6(4) }), { message: /may hold at most 3 IPv6 addresses/ });
       const tun = s.createTunInterface({ ipAddress: '10.0.0.1/24' });
       assert.throws(() => tun.send('text'), { code: 'ERR_INVALID_ARG_TYPE' });
     });

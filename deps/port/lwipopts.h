@@ -79,9 +79,11 @@ void tcpip_dhcp_dns_server(struct netif *netif, unsigned index, const struct ip_
 /* 64-bit pointers do not fit in the IPv6 fragment header. */
 #define IPV6_FRAG_COPYHEADER 1
 #define LWIP_IPV6_DHCP6 0
-#define LWIP_IPV6_AUTOCONFIG 0
+/* SLAAC, on for an interface when asked (src/core/slaac.c); it brings
+ * address lifetimes, which only autoconfigured addresses have. */
+#define LWIP_IPV6_AUTOCONFIG 1
 #define LWIP_IPV6_MLD 1
-#define LWIP_IPV6_NUM_ADDRESSES 3
+#define LWIP_IPV6_NUM_ADDRESSES 4
 #define LWIP_IPV6_SCOPES 0
 #define IP_FORWARD 0
 /* Linux's default hop limit (lwIP's is 255). */
@@ -176,7 +178,7 @@ void tcpip_loopback_capture(struct pbuf *p, struct netif *netif);
 #define MIB2_STATS 0
 #define LWIP_NETIF_STATUS_CALLBACK 0
 #define LWIP_NETIF_LINK_CALLBACK 0
-#define LWIP_NETIF_EXT_STATUS_CALLBACK 0
+#define LWIP_NETIF_EXT_STATUS_CALLBACK 1
 #define LWIP_PERF 0
 
 #endif

@@ -21,7 +21,7 @@ const LIMITS = Object.freeze({
   MTU_DEFAULT_LOOPBACK: 65535,
   MAX_INTERFACES: 64,
   MAX_BRIDGE_PORTS: 32,
-  MAX_IPV6_ADDRESSES: 3,
+  MAX_IPV6_ADDRESSES: 4,
   ADDRSTRLEN: 48,
   CORE_ID_BASE: 0x80000000,
   UDP_DATAGRAM_OVERHEAD: 256,
@@ -46,6 +46,8 @@ const UDP_OPTIONS = Object.freeze({
 /** tcpip_interface_dhcp()'s flags (TCPIP_DHCP_*); a LEASE record's layout (TCPIP_LEASE_*). */
 const DHCP_FLAGS = Object.freeze({ START: 1, DEFAULT_ROUTE: 2 });
 const LEASE_RECORD = Object.freeze({ HEADER: 20, MAX_DNS: 3 });
+/** An ADDRESS record's layout (TCPIP_ADDRESS_*). */
+const ADDRESS_RECORD = Object.freeze({ RECORD_LENGTH: 20, ADDED: 1 });
 
 // Types of arguments and payload fields, checked by checkValue().
 const T = Object.freeze({
@@ -91,6 +93,8 @@ const COMMANDS = Object.freeze({
   setChecksums: command([['id', T.id], ['enabled', T.bool]]),
   // the interface's DHCP client: started (DHCP_FLAGS.START) or stopped; LEASE events follow
   dhcp: command([['id', T.id], ['flags', T.uint]]),
+  // IPv6 addresses by SLAAC on the interface, or not (which retires them); ADDRESS events follow
+  slaac: command([['id', T.id], ['enabled', T.bool]]),
   // the engine writes the pcap file to fd and closes it; CAPTURE_CLOSED follows stop
   captureStart: command([['id', T.id], ['fd', T.fd]]),
   captureStop: command([['id', T.id]]),
@@ -187,6 +191,8 @@ const EVENT_TYPES = Object.freeze({
   CAPTURE_CLOSED: event(100, [['ok', T.bool]]),
   // the interface's DHCP client bound or lost a lease: the record (tcpip.h's TCPIP_LEASE_*)
   LEASE: event(15, [['record', T.bytes]]),
+  // SLAAC made an address usable or lost one: the record (tcpip.h's TCPIP_ADDRESS_*)
+  ADDRESS: event(16, [['record', T.bytes]]),
 });
 
 /** Event numbers by name, for dispatchers. */
@@ -281,6 +287,6 @@ function commandsOf(engine) {
 }
 
 module.exports = {
-  INTERFACE_KINDS, LIMITS, ERROR_NAMES, UDP_FLAGS, UDP_OPTIONS, DHCP_FLAGS, LEASE_RECORD, COMMANDS, LINK_COMMANDS, EVENT_TYPES, EVENTS, TYPES: T,
+  INTERFACE_KINDS, LIMITS, ERROR_NAMES, UDP_FLAGS, UDP_OPTIONS, DHCP_FLAGS, LEASE_RECORD, ADDRESS_RECORD, COMMANDS, LINK_COMMANDS, EVENT_TYPES, EVENTS, TYPES: T,
   checkValue, checkEvent, checkCommand, commandsOf,
 };

@@ -222,7 +222,8 @@ class WasmBackend {
     switch (type) {
       case EVENTS.DATA:
       case EVENTS.PACKET:
-      case EVENTS.LEASE: {
+      case EVENTS.LEASE:
+      case EVENTS.ADDRESS: {
         const count = view.getUint32(record + RECORD.count, true);
         const data = view.getUint32(record + RECORD.data, true);
         queue.push(type, id, Buffer.from(this._u8.subarray(data, data + count)), undefined, undefined, undefined, undefined);
@@ -400,6 +401,11 @@ class WasmBackend {
 
   dhcp(id, flags) {
     this._core.tcpip_interface_dhcp(this._stack, id, flags >>> 0);
+    this._touch();
+  }
+
+  slaac(id, enabled) {
+    this._core.tcpip_interface_slaac(this._stack, id, enabled);
     this._touch();
   }
 

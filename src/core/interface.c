@@ -24,6 +24,9 @@ typedef struct interface_addresses {
 
 static tcpip_error parse_addresses(const tcpip_interface_config *config, interface_addresses *out) {
   memset(out, 0, sizeof *out);
+  /* Ethernet interfaces keep a slot for their link-local address. */
+  bool ethernet = config->kind == TCPIP_INTERFACE_TAP || config->kind == TCPIP_INTERFACE_BRIDGE;
+  size_t v6_slots = LWIP_IPV6_NUM_ADDRESSES - (ethernet ? 1 : 0);
   bool has_v4 = false;
   for (size_t i = 0; i < config->cidr_count; i++) {
     ip_addr_t address;
@@ -33,7 +36,7 @@ static tcpip_error parse_addresses(const tcpip_interface_config *config, interfa
      * a multicast one is nobody's (Linux refuses both for IPv6). */
     if (ip_addr_isany(&address) || ip_addr_ismulticast(&address)) return TCPIP_EINVAL;
     if (IP_IS_V6(&address)) {
-      if (out->v6_count == LWIP_IPV6_NUM_ADDRESSES) return TCPIP_EINVAL;
+      if (out->v6_count == v6_slots) return TCPIP_EINVAL;
       out->v6[out->v6_count++] = *ip_2_ip6(&address);
     } else {
       if (has_v4) return TCPIP_EINVAL;

@@ -28,6 +28,7 @@ tcpip_stack *tcpip_stack_create(tcpip_event_fn on_event, void *context) {
     free(stack);
     return NULL;
   }
+  tcpip_slaac_watch(stack);
   thread_stack = stack;
   return stack;
 }
@@ -43,6 +44,8 @@ void tcpip_stack_destroy(tcpip_stack *stack) {
    * nobody left to read it. */
   stack->destroying = true;
   tcpip_interfaces_destroy_all(stack);
+  /* the list of watchers is the thread's, and outlives the stack */
+  netif_remove_ext_callback(&stack->netif_status);
   ip_reass_free_all();
   ip6_reass_free_all();
   sys_timeouts_free_all();

@@ -62,6 +62,7 @@ typedef struct tcpip_interface {
   bool dhcp_default_route;        /* a lease's router becomes the default route */
   uint8_t dhcp_dns_count;         /* DNS servers of the ACK being handled */
   uint32_t dhcp_dns[TCPIP_LEASE_MAX_DNS];
+  uint8_t slaac_reported; /* slaac.c: address slots reported usable, by bit */
 } tcpip_interface;
 
 #define TCPIP_INTERFACE(netif_pointer) ((tcpip_interface *)(void *)(netif_pointer))
@@ -81,8 +82,9 @@ struct tcpip_stack {
   tcpip_tcp_socket *dirty; /* sockets with output or reports to flush */
   tcpip_interface *interfaces[TCPIP_MAX_INTERFACES];
   size_t interface_count;
-  unsigned dhcp_clients; /* dhcp_client.c runs lwIP's DHCP timers while any */
-  bool destroying;       /* nothing leaves the interfaces while the stack goes */
+  unsigned dhcp_clients;             /* dhcp_client.c runs lwIP's DHCP timers while any */
+  bool destroying;                   /* nothing leaves the interfaces while the stack goes */
+  netif_ext_callback_t netif_status; /* slaac.c's watch on address states */
 };
 
 void tcpip_emit(tcpip_stack *stack, tcpip_event *event);
@@ -113,6 +115,8 @@ void tcpip_interfaces_destroy_all(tcpip_stack *stack);
 /* dhcp_client.c: stops the interface's client (releasing its lease) and
  * frees its state, before the netif goes. */
 void tcpip_dhcp_forget(tcpip_interface *iface);
+/* slaac.c: reports the addresses SLAAC forms, from the stack's creation. */
+void tcpip_slaac_watch(tcpip_stack *stack);
 
 /* What each interface kind provides (loopback.c, tun.c, tap.c). */
 err_t tcpip_loopback_init(struct netif *netif);

@@ -44,8 +44,10 @@ extern "C" {
 #define TCPIP_MAX_INTERFACES 64
 /* TAP interfaces one bridge switches between. */
 #define TCPIP_MAX_BRIDGE_PORTS 32
-/* Addresses of one interface: one IPv4 address, up to three IPv6 ones. */
-#define TCPIP_MAX_IPV6_ADDRESSES 3
+/* Addresses of one interface: one IPv4 address, up to four IPv6 ones, the
+ * link-local address among them on TAP and bridge interfaces (and those
+ * SLAAC forms). */
+#define TCPIP_MAX_IPV6_ADDRESSES 4
 /* Drivers number the events of their own layer from here (the core's are
  * below): the capture of interface `id` has ended, its file is complete. */
 #define TCPIP_EV_DRIVER_BASE 100
@@ -130,7 +132,11 @@ typedef enum tcpip_event_type {
   /* interface `id`'s DHCP client bound a lease (first, renewed or rebound)
    * or lost it: `count` bytes of a lease record (TCPIP_LEASE_* below), read
    * as those of TCPIP_EV_PACKET */
-  TCPIP_EV_LEASE = 15
+  TCPIP_EV_LEASE = 15,
+  /* interface `id` autoconfigured an address (SLAAC) that is now usable,
+   * or lost one: `count` bytes of an address record (TCPIP_ADDRESS_* below),
+   * read as those of TCPIP_EV_PACKET */
+  TCPIP_EV_ADDRESS = 16
 } tcpip_event_type;
 
 typedef struct tcpip_interface_stats {
@@ -223,6 +229,16 @@ typedef enum tcpip_dhcp_flag { TCPIP_DHCP_START = 1, TCPIP_DHCP_DEFAULT_ROUTE = 
 void tcpip_interface_dhcp(tcpip_stack *stack, uint32_t id, uint32_t flags);
 #define TCPIP_LEASE_HEADER 20
 #define TCPIP_LEASE_MAX_DNS 3
+
+/* IPv6 addresses by SLAAC from router advertisements on TAP or bridge
+ * interface `id`, on or off (which retires the addresses it formed). Each
+ * is a TCPIP_EV_ADDRESS event once it passed duplicate address detection,
+ * and another when it expires or goes: a record of TCPIP_ADDRESS_RECORD_LENGTH
+ * bytes, the address (16, network order), its prefix length (1), flags (1:
+ * TCPIP_ADDRESS_ADDED, else removed), then reserved bytes. */
+void tcpip_interface_slaac(tcpip_stack *stack, uint32_t id, bool enabled);
+#define TCPIP_ADDRESS_RECORD_LENGTH 20
+#define TCPIP_ADDRESS_ADDED 1
 
 /* A packet owned by whoever holds it: what an interface's sink receives and
  * what tcpip_interface_input_packet() takes. Any thread may read, copy or

@@ -88,6 +88,10 @@ struct InterfaceDhcp {
   uint32_t id;
   uint32_t flags;
 };
+struct InterfaceSlaac {
+  uint32_t id;
+  bool enabled;
+};
 struct Listen {
   uint32_t id;
   std::string address;
@@ -225,6 +229,6 @@ using Command = std::variant<
     command::DetachLink, command::CaptureStart, command::CaptureStop, command::AttachDevice,
     command::UdpBind, command::UdpConnect, command::UdpDisconnect, command::UdpSend,
     command::UdpConsumed, command::UdpSetOption, command::UdpClose, command::IcmpEcho,
-    command::UdpMembership, command::InterfaceDhcp>;
+    command::UdpMembership, command::InterfaceDhcp, command::InterfaceSlaac>;
 
 }  // namespace tcpip

@@ -76,6 +76,7 @@ Napi::Function StackBinding::Define(Napi::Env env) {
                          InstanceMethod<&StackBinding::InterfaceStats>("interfaceStats"),
                          InstanceMethod<&StackBinding::SetChecksums>("setChecksums"),
                          InstanceMethod<&StackBinding::Dhcp>("dhcp"),
+                         InstanceMethod<&StackBinding::Slaac>("slaac"),
                          InstanceMethod<&StackBinding::CaptureStart>("captureStart"),
                          InstanceMethod<&StackBinding::CaptureStop>("captureStop"),
                          InstanceMethod<&StackBinding::AttachDevice>("attachDevice"),
@@ -489,6 +490,13 @@ Napi::Value StackBinding::Dhcp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// slaac(id, enabled): IPv6 addresses from router advertisements, or not.
+Napi::Value StackBinding::Slaac(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env()))
+    PostCommand(command::InterfaceSlaac{IdOf(info), info[1].As<Napi::Boolean>().Value()});
+  return info.Env().Undefined();
+}
+
 // setChecksums(id, enabled): for links whose ends no wire can corrupt.
 Napi::Value StackBinding::SetChecksums(const Napi::CallbackInfo& info) {
   if (Alive(info.Env())) PostCommand(command::InterfaceChecksums{IdOf(info), info[1].ToBoolean()});
@@ -702,6 +710,7 @@ void StackBinding::DispatchPending() {
       case TCPIP_EV_DATA:
       case TCPIP_EV_PACKET:
       case TCPIP_EV_LEASE:
+      case TCPIP_EV_ADDRESS:
         args[2] = BufferOf(env, event.bytes, inline_ != nullptr);
         break;
       case TCPIP_EV_STATS: {

@@ -87,6 +87,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   Napi::Value Abort(const Napi::CallbackInfo& info);
   Napi::Value SetChecksums(const Napi::CallbackInfo& info);
   Napi::Value Dhcp(const Napi::CallbackInfo& info);
+  Napi::Value Slaac(const Napi::CallbackInfo& info);
   Napi::Value SetNoDelay(const Napi::CallbackInfo& info);
   Napi::Value SetKeepAlive(const Napi::CallbackInfo& info);
   Napi::Value UdpBind(const Napi::CallbackInfo& info);

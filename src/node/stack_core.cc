@@ -87,7 +87,8 @@ void StackCore::OnCoreEvent(void* context, const tcpip_event* event) {
       if (packet == nullptr) std::abort();  // a hole in the stream is no option
       copy.bytes = EventBytes::Packet(std::move(packet));
     }
-  } else if (event->type == TCPIP_EV_PACKET || event->type == TCPIP_EV_LEASE) {
+  } else if (event->type == TCPIP_EV_PACKET || event->type == TCPIP_EV_LEASE ||
+             event->type == TCPIP_EV_ADDRESS) {
     // lwIP keeps what it sent (TCP may resend it): one copy, which the JS
     // thread can take over as it is.
     PacketPtr packet(tcpip_event_copy_packet(event));
@@ -138,6 +139,9 @@ struct StackCore::Applier {
   }
   void operator()(command::InterfaceDhcp& c) const {
     tcpip_interface_dhcp(core.stack_, c.id, c.flags);
+  }
+  void operator()(command::InterfaceSlaac& c) const {
+    tcpip_interface_slaac(core.stack_, c.id, c.enabled);
   }
   void operator()(command::InterfaceInput& c) const {
     tcpip_interface_input_packet(core.stack_, c.id, c.packet.release());

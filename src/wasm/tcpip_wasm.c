@@ -124,7 +124,8 @@ static void on_event(void *context, const tcpip_event *event) {
     case TCPIP_EV_DATA:
     case TCPIP_EV_DATAGRAM:
     case TCPIP_EV_PACKET:
-    case TCPIP_EV_LEASE: {
+    case TCPIP_EV_LEASE:
+    case TCPIP_EV_ADDRESS: {
       const void *bytes = NULL;
       held = tcpip_event_hold_data(event, &bytes);
       if (held == NULL) {

@@ -330,8 +330,38 @@ function ethernetFrame({ destination, source, type, payload, vlan }) {
   return Buffer.concat([mac(destination), mac(source), tag, typeBytes, payload]);
 }
 
+/**
+ * A router advertisement (RFC 4861 4.2) in an Ethernet frame to all nodes,
+ * from `router` (a link-local address) at `routerMac`, with its link-layer
+ * address and a prefix information option for each of `prefixes`
+ * ({ prefix, length = 64, onLink = true, autonomous = true, valid, preferred }).
+ */
+function routerAdvertisement({ router, routerMac, routerLifetime = 1800, prefixes = [] }) {
+  const head = Buffer.alloc(12);
+  head[0] = 64; // current hop limit
+  head.writeUInt16BE(routerLifetime, 2);
+  const mac = Buffer.from(routerMac.split(':').map((h) => parseInt(h, 16)));
+  const options = [Buffer.concat([Buffer.from([1, 1]), mac])];
+  for (const { prefix, length = 64, onLink = true, autonomous = true, valid, preferred } of prefixes) {
+    const option = Buffer.alloc(32);
+    option[0] = 3;
+    option[1] = 4;
+    option[2] = length;
+    option[3] = (onLink ? 0x80 : 0) | (autonomous ? 0x40 : 0);
+    option.writeUInt32BE(valid, 4);
+    option.writeUInt32BE(preferred, 8);
+    addressBytes(prefix).copy(option, 16);
+    options.push(option);
+  }
+  const packet = icmpv6Packet({
+    source: router, destination: 'ff02::1', type: 134, hopLimit: 255, body: Buffer.concat([head, ...options]),
+  });
+  return ethernetFrame({ destination: '33:33:00:00:00:01', source: routerMac, type: ETHERTYPE.ipv6, payload: packet });
+}
+
 module.exports = {
   ipv4, ipv6, tcpSyn, ethernet, ETHERTYPE, mutate, garbage, internetChecksum, icmpEchoRequest,
   addressBytes, addressText, ipv4Packet, ipv6Packet, ipPacket, TCP, tcpChecksum, tcpPacket,
   parseIpPacket, parseTcpPacket, ethernetFrame, pseudoHeaderChecksum, ICMPV6, icmpv6Packet,
+  routerAdvertisement,
 };

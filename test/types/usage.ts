@@ -104,3 +104,18 @@ async function dhcpUsage(): Promise<void> {
   dhcp.close(() => server.destroy());
 }
 void dhcpUsage;
+
+// SLAAC: IPv6 addresses from router advertisements.
+async function slaacUsage(): Promise<void> {
+  const stack = new Stack();
+  const tap = stack.createTapInterface({ ipAddress: ['10.0.0.2/24', 'slaac'] });
+  tap.on('address', (change) => console.log(change.action, change.address, change.prefix));
+  const formed = await tap.slaac();
+  const family: 6 = formed.family;
+  console.log(family, tap.ipAddresses);
+  tap.slaacStop();
+  const bridge = stack.createBridgeInterface({ ports: [] });
+  await bridge.slaac();
+  stack.destroy();
+}
+void slaacUsage;
