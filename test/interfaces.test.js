@@ -200,7 +200,8 @@ describe('interfaces', function () {
       const s = stack();
       s.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
       const tun = s.createTunInterface({ ipAddress: ['10.0.0.1/24', 'fd00::1/64'] });
-      const tap = s.createTapInterface({ ipAddress: ['10.0.1.1/24', 'fd01::1/64'] });
+      // SLAAC on: router advertisements among the garbage reach its parser
+      const tap = s.createTapInterface({ ipAddress: ['10.0.1.1/24', 'fd01::1/64', 'slaac'] });
       const server = s.net.createServer((socket) => socket.end('still here'));
       await listen(server, 80);
       // UDP, DNS and ICMP parsers in the way of the garbage: a DNS server on

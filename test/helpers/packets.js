@@ -85,17 +85,26 @@ function checked(packet) {
   return packet;
 }
 
-const ipTemplates = [
-  ipv4(6, tcpSyn()),
-  // UDP to a DNS server on the stack, and ICMP that quotes a UDP flow (port
-  // unreachable: 10.0.0.1:5353 to 10.0.0.2:53) or answers a ping: the
-  // stack's own parsers see these.
-  checked(ipv4(17, udp(5353, 53, DNS_QUERY))),
-  checked(ipv4(1, Buffer.concat([Buffer.from([3, 3, 0, 0, 0, 0, 0, 0]),
-    checked(ipv4(17, udp(5353, 53, Buffer.alloc(4)), { source: [10, 0, 0, 1], destination: [10, 0, 0, 2] }))]))),
-  checked(ipv4(1, Buffer.from([0, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4]))),
-  ipv6(58, Buffer.concat([Buffer.from([1, 4, 0, 0, 0, 0, 0, 0]), ipv6(17, udp(53, 5353, Buffer.alloc(4)))])),
-  ipv6(58, Buffer.from([129, 0, 0, 0, 0, 1, 0, 1, 5, 6]))];
+// Built on first use: some need the helpers below.
+let ipTemplates = null;
+function templates() {
+  ipTemplates = ipTemplates || [
+    ipv4(6, tcpSyn()),
+    // UDP to a DNS server on the stack, and ICMP that quotes a UDP flow (port
+    // unreachable: 10.0.0.1:5353 to 10.0.0.2:53) or answers a ping: the
+    // stack's own parsers see these.
+    checked(ipv4(17, udp(5353, 53, DNS_QUERY))),
+    checked(ipv4(1, Buffer.concat([Buffer.from([3, 3, 0, 0, 0, 0, 0, 0]),
+      checked(ipv4(17, udp(5353, 53, Buffer.alloc(4)), { source: [10, 0, 0, 1], destination: [10, 0, 0, 2] }))]))),
+    checked(ipv4(1, Buffer.from([0, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4]))),
+    ipv6(58, Buffer.concat([Buffer.from([1, 4, 0, 0, 0, 0, 0, 0]), ipv6(17, udp(53, 5353, Buffer.alloc(4)))])),
+    ipv6(58, Buffer.from([129, 0, 0, 0, 0, 1, 0, 1, 5, 6])),
+    // a router advertisement (for SLAAC) without its Ethernet header
+    routerAdvertisement({
+      router: 'fe80::1', routerMac: '02:00:00:00:00:01', prefixes: [{ prefix: 'fd02::', valid: 600, preferred: 300 }],
+    }).subarray(14)];
+  return ipTemplates;
+}
 
 /** A random byte change, a truncation or trailing junk, 1-4 times. */
 function mutate(packet) {
@@ -114,7 +123,8 @@ function mutate(packet) {
 function garbage(layer) {
   const choice = crypto.randomInt(4);
   if (choice === 0) return crypto.randomBytes(crypto.randomInt(120));
-  const packet = mutate(ipTemplates[crypto.randomInt(ipTemplates.length)]);
+  const list = templates();
+  const packet = mutate(list[crypto.randomInt(list.length)]);
   if (layer === 3) return packet;
   const types = [ETHERTYPE.ipv4, ETHERTYPE.ipv6, ETHERTYPE.arp, crypto.randomInt(65536)];
   return choice === 3 ? mutate(ethernet(types[crypto.randomInt(types.length)], packet))
