@@ -75,19 +75,19 @@ for (const engine of ['native', 'js']) (engine === 'js' || DEFAULT_BACKEND === '
     await assertTransfer(a, b, 'fd00::2', 16 * MiB);
   });
 
-  it('5% loss, 1% duplication, reordering and 20 ms latency: 16 MiB arrive byte-exact; the capture shows the retransmissions', async function () {
+  it('5% loss, 1% duplication, reordering and 20 ms latency: 4 MiB arrive byte-exact; the capture shows the retransmissions', async function () {
     this.timeout(120000);
     const { a, b, ia, ib } = pair('tun', { mtu: 65535 });
-    const l = link(ia, ib, { loss: 0.05, duplicate: 0.01, reorder: 0.02, latency: 20 });
+    // Seeded: the same fates on every run and engine, which lose, duplicate
+    // and reorder packets among the ~130 that cross.
+    const l = link(ia, ib, { loss: 0.05, duplicate: 0.01, reorder: 0.02, latency: 20, seed: 7 });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpip-lossy-'));
     try {
       const file = path.join(dir, 'lossy.pcap');
       const capture = ia.capture(file);
-      await assertTransfer(a, b, '10.0.0.2', 16 * MiB);
+      await assertTransfer(a, b, '10.0.0.2', 4 * MiB);
       await capture.stop();
       const { aToB, bToA } = l.stats();
-      // About 500 packets cross: a 5% loss misses them all with p < 1e-11, and
-      // duplication and reordering together (3%) with p < 1e-6.
       assert.ok(aToB.lost + bToA.lost > 0, 'packets were lost');
       assert.ok(aToB.duplicated + bToA.duplicated + aToB.reordered + bToA.reordered > 0,
         'packets were duplicated or reordered');
