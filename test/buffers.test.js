@@ -137,6 +137,43 @@ describe('buffers handed to the engine', function () {
     await closePair(pair);
   });
 
+  it('buffers under 256 KiB changed in their write callbacks were sent as written: taken by TCP at once, partly taken, or waiting whole', async function () {
+    const pair = await makePair(t.net, { serverOptions: { pauseOnConnect: true } });
+    try {
+      const received = [];
+      pair.peer.on('data', (d) => received.push(d));
+      // The first writes find TCP's send buffer empty, later ones part of it
+      // or none of it (the peer is paused); Node lets a caller reuse a
+      // buffer once its write called back.
+      const expected = [];
+      const calledBack = [];
+      let calledBackBytes = 0;
+      for (let i = 0; i < 48; i++) {
+        const chunk = Buffer.alloc(200 * KiB - i, 0x41 + (i % 26));
+        expected.push(Buffer.from(chunk));
+        calledBack.push(new Promise((resolve) => pair.client.write(chunk, () => {
+          calledBackBytes += chunk.length;
+          chunk.fill(0x7e);
+          resolve();
+        })));
+      }
+      pair.client.end();
+      // Past the peer's window and TCP's send buffer (1 MiB each): TCP was
+      // full while writes went on.
+      await waitFor(() => calledBackBytes > 512 * KiB, 10000, 'writes past the room TCP had');
+      await delay(20);
+      const ended = nextEvent(pair.peer, 'end', 20000);
+      pair.peer.resume();
+      await Promise.all(calledBack);
+      await ended;
+      const all = Buffer.concat(received);
+      assert.equal(all.indexOf(0x7e), -1, 'bytes changed after their write called back were sent');
+      assert.ok(all.equals(Buffer.concat(expected)));
+    } finally {
+      await closePair(pair);
+    }
+  });
+
   it('a buffer changed in its write callback was sent as it was when written, behind a full window', async function () {
     const pair = await makePair(t.net, { serverOptions: { pauseOnConnect: true } });
     try {

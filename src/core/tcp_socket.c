@@ -474,6 +474,38 @@ void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len) {
   tcpip_tcp_write_borrowed(stack, id, data, len, free, data);
 }
 
+static void mark_released(void *context) { *(bool *)context = true; }
+
+void tcpip_tcp_write_transient(tcpip_stack *stack, uint32_t id, const void *data, size_t len) {
+  tcpip_tcp_socket *socket = socket_find(stack, id);
+  if (socket == NULL || socket->listener || socket->shutdown_requested || len == 0) return;
+  if (socket->write_head != NULL) {
+    /* TCP takes nothing before what already waits: all of it waits too. */
+    void *copy = malloc(len);
+    if (copy != NULL) memcpy(copy, data, len);
+    tcpip_tcp_write(stack, id, copy, len); /* NULL fails the socket (ENOBUFS) */
+    return;
+  }
+  bool released = false;
+  tcpip_tcp_write_borrowed(stack, id, data, len, mark_released, &released);
+  if (released) return; /* taken whole, or dropped with a failed socket */
+  /* The send buffer was full: what it could not take waits in a copy. */
+  tcpip_write_chunk *chunk = socket->write_head;
+  size_t rest = chunk->len - chunk->offset;
+  unsigned char *copy = malloc(rest);
+  if (copy == NULL) {
+    chunk->release = NULL;
+    fail_with_pcb(socket, socket->pcb, TCPIP_ENOBUFS);
+    return;
+  }
+  memcpy(copy, chunk->data + chunk->offset, rest);
+  chunk->data = copy;
+  chunk->len = rest;
+  chunk->offset = 0;
+  chunk->release = free;
+  chunk->release_context = copy;
+}
+
 static void window_reopen(tcpip_tcp_socket *socket, size_t len) {
   if (len > socket->delivered_unconsumed) len = socket->delivered_unconsumed;
   socket->delivered_unconsumed -= len;

@@ -302,6 +302,10 @@ void tcpip_tcp_write_borrowed(tcpip_stack *stack, uint32_t id, const void *data,
 /* tcpip_tcp_write_borrowed() of bytes allocated with malloc, which the core
  * frees once taken (or dropped): the driver gives them up with the call. */
 void tcpip_tcp_write(tcpip_stack *stack, uint32_t id, void *data, size_t len);
+/* A write of bytes that are the caller's only during the call (a driver on
+ * the stack's own thread writing from its caller's buffer): TCP takes what
+ * its send buffer has room for now, and the core copies the rest. */
+void tcpip_tcp_write_transient(tcpip_stack *stack, uint32_t id, const void *data, size_t len);
 void tcpip_tcp_consumed(tcpip_stack *stack, uint32_t id, size_t len);
 void tcpip_tcp_shutdown(tcpip_stack *stack, uint32_t id);
 /* Graceful close (FIN); unread data turns it into a reset, as in BSD. */

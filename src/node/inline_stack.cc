@@ -22,6 +22,12 @@ void InlineStack::Apply(Command&& command) {
   core_.Apply(applied);
 }
 
+void InlineStack::WriteTransient(uint32_t id, const void* bytes, size_t length) {
+  if (!core_.open()) return;
+  context_.Enter();
+  core_.WriteTransient(id, bytes, length);
+}
+
 tcpip_error InlineStack::UdpSend(command::UdpSend& command) {
   if (!core_.open()) return TCPIP_EINVAL;
   context_.Enter();

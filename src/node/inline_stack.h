@@ -34,6 +34,9 @@ class InlineStack final : public DeliveryTarget {
   bool Open();
   // Runs a command in the core now.
   void Apply(Command&& command);
+  // Writes bytes the caller keeps: TCP takes what it can now, the core
+  // copies the rest.
+  void WriteTransient(uint32_t id, const void* bytes, size_t length);
   // Sends a datagram now, and says how that went.
   tcpip_error UdpSend(command::UdpSend& command);
   // Sends an echo request now, and says how that went.

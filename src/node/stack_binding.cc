@@ -439,6 +439,16 @@ static bool Lends(const command::Write& write) {
 // taken them (true: the caller must leave them alone until WRITTEN says so).
 Napi::Value StackBinding::Write(const Napi::CallbackInfo& info) {
   if (!Alive(info.Env())) return info.Env().Undefined();
+  Napi::Uint8Array chunk = info[1].As<Napi::Uint8Array>();
+  if (inline_ != nullptr && chunk.ByteLength() < kLendFrom) {
+    // The core runs now: TCP copies what its send buffer takes straight
+    // from the caller's bytes, and only the rest is copied to wait.
+    posted_++;
+    if (chunk.ByteLength() != 0)
+      inline_->WriteTransient(IdOf(info), chunk.Data(), chunk.ByteLength());
+    RequestTurn();
+    return Napi::Boolean::New(info.Env(), false);
+  }
   command::Write write = WriteOf(IdOf(info), {info[1].As<Napi::Uint8Array>()});
   bool held = Lends(write);
   if (!write.pieces.empty()) PostCommand(std::move(write));

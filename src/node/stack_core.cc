@@ -256,6 +256,10 @@ tcpip_error StackCore::IcmpEcho(command::IcmpEcho& c) {
   return tcpip_icmp_echo(stack_, c.identifier, c.sequence, c.address.c_str(), c.size);
 }
 
+void StackCore::WriteTransient(uint32_t id, const void* bytes, size_t length) {
+  if (stack_ != nullptr) tcpip_tcp_write_transient(stack_, id, bytes, length);
+}
+
 tcpip_error StackCore::UdpSend(command::UdpSend& c) {
   if (stack_ == nullptr) return TCPIP_EINVAL;
   return tcpip_udp_send(stack_, c.id, c.address.c_str(), c.port, c.bytes.bytes.get(),

@@ -86,6 +86,8 @@ class StackCore {
   // Sends a datagram now and says how that went (Apply answers with an
   // event instead).
   tcpip_error UdpSend(command::UdpSend& command);
+  // Writes bytes that are valid only during the call (tcpip_tcp_write_transient).
+  void WriteTransient(uint32_t id, const void* bytes, size_t length);
   tcpip_error IcmpEcho(command::IcmpEcho& command);
   tcpip_error UdpMembership(command::UdpMembership& command);
   // One turn: applies `batch` (then cleared), hands the `arrived` link
