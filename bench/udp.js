@@ -121,27 +121,41 @@ async function queriesPerSecond(resolve4, count) {
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-async function dnsFigures(count) {
+// Each target is measured `rounds` times, in turn, and its best kept: the
+// first queries of a process compile the DNS code, which would otherwise
+// count against whichever target ran first.
+async function dnsFigures(count, rounds) {
   const zone = { 'bench.test': { A: ['10.0.0.1'] } };
-  const kernelServer = createDnsServer({ dgram: nodeDgram, net: require('node:net') }, { zone });
-  await new Promise((resolve) => kernelServer.listen(0, '127.0.0.1', resolve));
-  const resolver = new nodeDns.Resolver({ timeout: 1000, tries: 2 });
-  resolver.setServers([`127.0.0.1:${kernelServer.address().port}`]);
-  const kernel = await queriesPerSecond((name, cb) => resolver.resolve4(name, cb), count);
-  kernelServer.close();
-  const results = [['Node resolver, server on the kernel loopback', kernel]];
-  for (const backend of ['native-js', 'wasm']) {
+  const kernel = async () => {
+    const server = createDnsServer({ dgram: nodeDgram, net: require('node:net') }, { zone });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const resolver = new nodeDns.Resolver({ timeout: 1000, tries: 2 });
+    resolver.setServers([`127.0.0.1:${server.address().port}`]);
+    const value = await queriesPerSecond((name, cb) => resolver.resolve4(name, cb), count);
+    server.close();
+    return value;
+  };
+  const onStack = (backend) => async () => {
     const stack = newStack(backend);
     stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
     const server = stack.dns.createServer({ zone });
     await new Promise((resolve) => server.listen(53, '127.0.0.1', resolve));
     stack.dns.setServers(['127.0.0.1']);
     const value = await queriesPerSecond((name, cb) => stack.dns.resolve4(name, cb), count);
-    results.push([`stack.dns against stack.dns.createServer, ${backend === 'wasm' ? 'wasm' : 'native (JS thread)'}`, value]);
     server.close();
     stack.destroy();
+    return value;
+  };
+  const targets = [
+    ['Node resolver, server on the kernel loopback', kernel],
+    ['stack.dns against stack.dns.createServer, native (JS thread)', onStack('native-js')],
+    ['stack.dns against stack.dns.createServer, wasm', onStack('wasm')],
+  ];
+  const best = targets.map(() => 0);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, [, measureOne]] of targets.entries()) best[i] = Math.max(best[i], await measureOne());
   }
-  return results;
+  return targets.map(([name], i) => [name, best[i]]);
 }
 
 async function main() {
@@ -164,8 +178,8 @@ async function main() {
     }
   }
   const queries = Number(process.env.BENCH_DNS_QUERIES || 2000);
-  console.log(`  DNS: ${queries} sequential A queries`);
-  const dns = await dnsFigures(queries);
+  console.log(`  DNS: ${queries} sequential A queries, best of ${rounds}`);
+  const dns = await dnsFigures(queries, rounds);
   for (const [name, value] of dns) console.log(`    ${name.padEnd(58)} ${format(value, 0).padStart(7)} queries/s  ${format(value / dns[0][1])}x`);
 }
 
