@@ -392,6 +392,8 @@ module.exports = {
   kernelNet: null,
   guessHandleType: null,
   diagnosticsChannel: null,
+  // The page's own WebSocket.
+  loadWebSocket: () => globalThis.WebSocket,
   engineHost: {
     readModuleBytes, canCompileSynchronously, now, wallNow, scheduleTask, setTimer, clearTimer, holdOpen, reportError,
     captureFile, writeConsole,

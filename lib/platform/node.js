@@ -204,6 +204,8 @@ module.exports = {
   guessHandleType,
   /** node:diagnostics_channel; null in browsers, where nothing subscribes. */
   diagnosticsChannel,
+  /** The WebSocket class tunnels use: the npm `ws` package's, loaded on first use. */
+  loadWebSocket: () => require('ws'),
   /** Clocks, timers and files of the engines, not the user's (see above). */
   engineHost: {
     readModuleBytes, canCompileSynchronously, now, wallNow, scheduleTask, setTimer, clearTimer, holdOpen, reportError,
