@@ -383,6 +383,19 @@ class Interface extends EventEmitter {
     for (const waiter of waiters) waiter.reject(errors.simple(Error, 'ERR_TCPIP_DHCP_STOPPED', 'The DHCP client was stopped'));
   }
 
+  /**
+   * A DHCP client still without a lease asks again now rather than at its
+   * next retry (seconds away): for a link that has just come up, such as a
+   * gateway's tunnel, whose first DISCOVER went nowhere. Pending dhcp()
+   * promises carry on.
+   * @internal
+   */
+  _dhcpRediscover() {
+    if (!this._dhcp || this._lease || this._removed || this._dhcp.removing) return;
+    this._engine.dhcp(this._id, 0);
+    this._engine.dhcp(this._id, DHCP_FLAGS.START | (this._dhcp.defaultRoute ? DHCP_FLAGS.DEFAULT_ROUTE : 0));
+  }
+
   /** The DHCP lease the interface holds, or null. */
   get lease() {
     return this._lease;
