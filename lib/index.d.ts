@@ -717,3 +717,108 @@ export declare class DhcpServer extends EventEmitter {
   on(event: 'error', listener: (error: Error) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
+
+/** The gateway's upstream resolver, instead of the host's: records for a question, null for NXDOMAIN. */
+export type GatewayResolve = (name: string, type: string) =>
+  DnsHandlerResult | null | undefined | Promise<DnsHandlerResult | null | undefined>;
+
+export interface GatewayOptions {
+  /** Where the HTTP server listens: port 0 and 127.0.0.1 by default. */
+  port?: number;
+  host?: string;
+  /** An HTTP server to attach to instead (the gateway neither listens nor closes it). */
+  server?: import('node:http').Server;
+  /** The clients' IPv4 subnet, '10.0.2.0/24' by default. */
+  subnet?: string;
+  /** The router's address inside it: the subnet's second address by default (10.0.2.2). */
+  router?: string;
+  /** The DHCP range: from the 15th address to the last before broadcast by default. */
+  range?: [string, string];
+  /** The router's MTU: 1500 by default. */
+  mtu?: number;
+  /** Seconds; 3600 by default. */
+  leaseTime?: number;
+  /** Clients present it as `Authorization: Bearer <token>` or `?token=`; others get 401 at the upgrade. */
+  token?: string;
+  /** Decides at the upgrade: anything but true refuses with 401. */
+  verifyClient?: (req: import('node:http').IncomingMessage) => boolean | Promise<boolean>;
+  /** Allowed Origin headers: others get 403. Unchecked when absent. */
+  origin?: string | string[];
+  /** 256 by default; past it 503. */
+  maxClients?: number;
+  /** Milliseconds without a frame from a client before it is closed: 5 minutes by default, 0 never. */
+  idleTimeout?: number;
+  /** What a client's WebSocket may hold unsent before frames to it are dropped: 1 MiB by default. */
+  maxBufferedBytes?: number;
+  /** Clients reach the router only (true, the default), or each other too. */
+  isolate?: boolean;
+  /** The DNS forwarder's upstream: servers for Node's resolver, or a resolve function; false: no DNS server. */
+  dns?: false | { servers?: string[]; timeout?: number; tries?: number; resolve?: GatewayResolve };
+  /** The router's stack: native by default. */
+  backend?: 'native' | 'wasm';
+  thread?: 'worker' | 'js';
+  /** Refusals and each client's first drop of a kind. Silent by default. */
+  log?: (message: string, details: Record<string, unknown>) => void;
+}
+
+export interface GatewayClient {
+  id: number;
+  /** Pinned by the client's first frame, or null before it. */
+  mac: string | null;
+  /** From its DHCP lease, or null. */
+  address: string | null;
+  remoteAddress: string | undefined;
+}
+
+export interface GatewayClientDetails extends GatewayClient {
+  in: { frames: number; bytes: number };
+  out: { frames: number; bytes: number };
+  drops: Record<string, number>;
+}
+
+export interface GatewayMetrics {
+  clients: number;
+  connections: number;
+  in: { frames: number; bytes: number };
+  out: { frames: number; bytes: number };
+  /** Frames dropped, by reason: spoofed-mac, spoofed-ip, no-lease, isolated, backpressure, ... */
+  drops: Record<string, number>;
+  /** Connections refused at the upgrade, by reason: token, origin, verify-client, max-clients, closing. */
+  refusals: Record<string, number>;
+  leases: number;
+}
+
+export interface GatewayRefusal {
+  reason: string;
+  status: number;
+  remoteAddress: string | undefined;
+}
+
+/** A WebSocket gateway: `createGateway()`. */
+export declare class Gateway extends EventEmitter {
+  /** The router's stack: listen on it to serve the clients. */
+  readonly stack: Stack;
+  /** The router: the stack's TAP interface behind the switch. */
+  readonly router: TapInterface;
+  readonly dhcp: DhcpServer;
+  readonly dnsServer: DnsServer | null;
+  readonly server: import('node:http').Server;
+  address(): nodeNet.AddressInfo | string | null;
+  clients(): GatewayClientDetails[];
+  disconnect(id: number, code?: number, reason?: string): boolean;
+  metrics(): GatewayMetrics;
+  capture(path: string): Capture;
+  close(): Promise<void>;
+  on(event: 'listening' | 'close', listener: () => void): this;
+  on(event: 'connection', listener: (client: GatewayClient) => void): this;
+  on(event: 'disconnect', listener: (client: GatewayClient, info: { code: number; reason: string }) => void): this;
+  on(event: 'refused', listener: (refusal: GatewayRefusal) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/**
+ * A WebSocket gateway: each WebSocket connection a port of a virtual Ethernet switch
+ * (one binary message, one frame), a router with DHCP and DNS behind it. Node only.
+ */
+export declare function createGateway(options?: GatewayOptions): Gateway;

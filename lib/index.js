@@ -5,6 +5,7 @@ const { link, Link } = require('./link.js');
 const { polyfill } = require('./polyfill.js');
 const { createDns, createDnsServer, DnsServer } = require('./dns/index.js');
 const { DhcpServer } = require('./dhcp/server.js');
+const { createGateway, Gateway } = require('./gateway/server.js');
 const {
   Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture, openKernelDevice,
 } = require('./interfaces.js');
@@ -12,4 +13,5 @@ const {
 module.exports = {
   init, Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
   openKernelDevice, polyfill, createDns, createDnsServer, DnsServer, DhcpServer,
+  createGateway, Gateway,
 };

@@ -1,0 +1,491 @@
+'use strict';
+// The WebSocket gateway (issue 11, first step): an HTTP server whose
+// WebSocket connections are the ports of a virtual Ethernet switch (one
+// binary message, one Ethernet frame: v86's and websockproxy's framing),
+// and behind the switch a stack whose TAP interface is the clients' router,
+// with a DHCP server and a DNS server that forwards to the host's resolver.
+// Node only: bundles get ./server.browser.js.
+const http = require('node:http');
+const crypto = require('node:crypto');
+const nodeDns = require('node:dns');
+const { EventEmitter } = require('node:events');
+const { WebSocketServer, WebSocket } = require('ws');
+const { Stack } = require('../stack.js');
+const errors = require('../errors.js');
+const { validateObject, validateFunction, validateBoolean } = require('../validators.js');
+const { MAX_FRAME_BYTES } = require('./frames.js');
+const { Switch } = require('./switch.js');
+
+const DEFAULT_SUBNET = '10.0.2.0/24';
+const DEFAULT_MTU = 1500;
+const DEFAULT_LEASE_TIME = 3600;
+const DEFAULT_MAX_CLIENTS = 256;
+const DEFAULT_IDLE_TIMEOUT = 5 * 60 * 1000;
+// What a client's WebSocket may hold unsent before frames to it are dropped:
+// a few windows' worth, so that one slow client costs bounded memory.
+const DEFAULT_MAX_BUFFERED = 1024 * 1024;
+// How long close() waits for a client to answer its close frame.
+const CLOSE_GRACE_MS = 2000;
+const DNS_PORT = 53;
+
+// Node's resolver method for each record type the forwarder answers.
+const RESOLVE_METHODS = {
+  A: 'resolve4', AAAA: 'resolve6', CNAME: 'resolveCname', MX: 'resolveMx', NS: 'resolveNs', PTR: 'resolvePtr',
+  SRV: 'resolveSrv', TXT: 'resolveTxt', SOA: 'resolveSoa', CAA: 'resolveCaa', NAPTR: 'resolveNaptr',
+};
+// Node's resolver errors meaning "no such name" and "no such record".
+const NO_NAME = new Set([nodeDns.NOTFOUND]);
+const NO_DATA = new Set([nodeDns.NODATA]);
+
+function toNumber(address) {
+  return address.split('.').reduce((n, part) => ((n << 8) | Number(part)) >>> 0, 0);
+}
+
+function toAddress(n) {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/**
+ * The subnet, router address and DHCP range: the router by default the
+ * subnet's second address (10.0.2.2, as QEMU's user networking has it), the
+ * range from the 15th address to the last before the broadcast address.
+ */
+function addressPlan(options) {
+  const subnet = options.subnet === undefined ? DEFAULT_SUBNET : options.subnet;
+  const match = typeof subnet === 'string' ? /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(subnet) : null;
+  if (match === null || net4(match[1]) === null || Number(match[2]) < 8 || Number(match[2]) > 29) {
+    throw errors.invalidArgValue('options.subnet', subnet, 'must be an IPv4 CIDR with a prefix from 8 to 29');
+  }
+  const prefix = Number(match[2]);
+  const mask = (0xffffffff << (32 - prefix)) >>> 0;
+  const network = (toNumber(match[1]) & mask) >>> 0;
+  const broadcast = (network | ~mask) >>> 0;
+  const inside = (address, name) => {
+    if (typeof address !== 'string' || net4(address) === null) throw errors.invalidIpAddress(address);
+    const n = toNumber(address);
+    if (n <= network || n >= broadcast) throw errors.invalidArgValue(name, address, `must be a host address of ${subnet}`);
+    return address;
+  };
+  const router = options.router === undefined ? toAddress(network + 2) : inside(options.router, 'options.router');
+  let range;
+  if (options.range === undefined) {
+    const first = broadcast - network > 32 ? network + 15 : network + 3;
+    range = [toAddress(first), toAddress(broadcast - 1)];
+  } else {
+    if (!Array.isArray(options.range) || options.range.length !== 2) {
+      throw errors.invalidArgType('options.range', 'Array of two addresses', options.range);
+    }
+    range = [inside(options.range[0], 'options.range[0]'), inside(options.range[1], 'options.range[1]')];
+  }
+  return { subnet: `${toAddress(network)}/${prefix}`, prefix, router, range };
+}
+
+function net4(address) {
+  const parts = address.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return null;
+  return address;
+}
+
+function validatePositiveInteger(value, name, fallback) {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) throw errors.outOfRange(name, '>= 0 and an integer', value);
+  return value;
+}
+
+function digest(text) {
+  return crypto.createHash('sha256').update(String(text)).digest();
+}
+
+// The token a request presents: `Authorization: Bearer <token>`, or
+// `?token=` where a browser's WebSocket cannot set headers.
+function presentedToken(req) {
+  const header = req.headers.authorization;
+  if (typeof header === 'string') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (match) return match[1];
+  }
+  try {
+    return new URL(req.url, 'http://gateway').searchParams.get('token');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A WebSocket gateway: see createGateway().
+ * Events: 'listening', 'connection' (client), 'disconnect' (client, { code, reason }),
+ * 'refused' ({ reason, status, remoteAddress }), 'error', 'close'.
+ */
+class Gateway extends EventEmitter {
+  constructor(options = {}) {
+    super();
+    validateObject(options, 'options');
+    const plan = addressPlan(options);
+    const mtu = validatePositiveInteger(options.mtu, 'options.mtu', DEFAULT_MTU);
+    if (mtu < 576 || mtu > 65535) throw errors.outOfRange('options.mtu', '>= 576 && <= 65535', mtu);
+    if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) {
+      throw errors.invalidArgType('options.token', 'non-empty string', options.token);
+    }
+    if (options.verifyClient !== undefined) validateFunction(options.verifyClient, 'options.verifyClient');
+    if (options.log !== undefined) validateFunction(options.log, 'options.log');
+    if (options.isolate !== undefined) validateBoolean(options.isolate, 'options.isolate');
+    const origins = options.origin === undefined ? null : [].concat(options.origin);
+    if (origins !== null && !origins.every((o) => typeof o === 'string')) {
+      throw errors.invalidArgType('options.origin', ['string', 'Array'], options.origin);
+    }
+    const dnsOptions = options.dns === undefined ? {} : options.dns;
+    if (dnsOptions !== false) {
+      validateObject(dnsOptions, 'options.dns');
+      if (dnsOptions.resolve !== undefined) validateFunction(dnsOptions.resolve, 'options.dns.resolve');
+    }
+    this._plan = plan;
+    this._tokenDigest = options.token === undefined ? null : digest(options.token);
+    this._verifyClient = options.verifyClient || null;
+    this._origins = origins;
+    this._maxClients = validatePositiveInteger(options.maxClients, 'options.maxClients', DEFAULT_MAX_CLIENTS);
+    this._idleTimeout = validatePositiveInteger(options.idleTimeout, 'options.idleTimeout', DEFAULT_IDLE_TIMEOUT);
+    this._maxBuffered = validatePositiveInteger(options.maxBufferedBytes, 'options.maxBufferedBytes', DEFAULT_MAX_BUFFERED);
+    this._log = options.log || (() => {});
+    this._clients = new Map(); // ws -> client
+    this._pending = 0; // upgrades being verified
+    this._nextId = 1;
+    this._refusals = new Map(); // reason -> count
+    this._connections = 0;
+    this._closing = null;
+
+    this.stack = new Stack({ backend: options.backend || 'native', thread: options.thread });
+    this.router = this.stack.createTapInterface({ ipAddress: `${plan.router}/${plan.prefix}`, mtu });
+    this.dhcp = this.stack.createDhcpServer(this.router, {
+      range: plan.range, router: plan.router, dns: dnsOptions === false ? [] : [plan.router],
+      leaseTime: options.leaseTime === undefined ? DEFAULT_LEASE_TIME : options.leaseTime,
+    });
+    this._switch = new Switch({
+      router: this.router,
+      isolate: options.isolate !== false,
+      mtu,
+      leaseOf: (mac) => {
+        const lease = this.dhcp.leases().find((l) => l.mac === mac);
+        return lease ? lease.address : null;
+      },
+      onDrop: (port, reason) => this._onDrop(port, reason),
+    });
+    this.dhcp.on('lease', (lease) => this._switch.leased(lease.mac, lease.address));
+    this.dhcp.on('release', (lease) => this._switch.released(lease.mac));
+    this.dhcp.on('error', (error) => this.emit('error', error));
+
+    this.dnsServer = null;
+    this._upstream = null;
+    if (dnsOptions !== false) {
+      this._upstream = dnsOptions.resolve || this._nodeResolver(dnsOptions);
+      this.dnsServer = this.stack.dns.createServer({ handler: (question) => this._forward(question) });
+      this.dnsServer.on('error', (error) => this.emit('error', error));
+    }
+
+    this._wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+    this._wss.on('error', (error) => this.emit('error', error));
+    this._ownServer = options.server === undefined;
+    this.server = this._ownServer ? http.createServer() : options.server;
+    this._onRequest = (req, res) => this._request(req, res);
+    this._onUpgrade = (req, socket, head) => this._upgrade(req, socket, head);
+    this.server.on('request', this._onRequest);
+    this.server.on('upgrade', this._onUpgrade);
+    this._start(options);
+  }
+
+  // Listens: the DHCP and DNS servers on the router, then HTTP; 'listening'
+  // once all are up.
+  _start(options) {
+    const waits = [new Promise((resolve) => {
+      if (this.dhcp.listening) resolve();
+      else this.dhcp.once('listening', resolve);
+    })];
+    if (this.dnsServer) {
+      waits.push(new Promise((resolve) => this.dnsServer.listen(DNS_PORT, this._plan.router, resolve)));
+    }
+    if (this._ownServer) {
+      this.server.on('error', (error) => this.emit('error', error));
+      waits.push(new Promise((resolve) => {
+        this.server.listen(options.port === undefined ? 0 : options.port, options.host || '127.0.0.1', resolve);
+      }));
+    }
+    Promise.all(waits).then(() => {
+      if (!this._closing) this.emit('listening');
+    });
+  }
+
+  /** The HTTP server's address, as server.address(). */
+  address() {
+    return this.server.address();
+  }
+
+  /** The connected clients: { id, mac, address, remoteAddress, in, out, drops }. */
+  clients() {
+    return [...this._clients.values()].map((client) => ({
+      id: client.port.id,
+      mac: client.port.mac,
+      address: client.port.address,
+      remoteAddress: client.remoteAddress,
+      in: { ...client.port.in },
+      out: { ...client.port.out },
+      drops: Object.fromEntries(client.port.drops),
+    }));
+  }
+
+  /** Closes client `id`'s WebSocket (1008 unless `code` says otherwise). */
+  disconnect(id, code = 1008, reason = 'disconnected by the gateway') {
+    for (const [ws, client] of this._clients) {
+      if (client.port.id === id) {
+        ws.close(code, reason);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Counters: clients, connections ever, frames and bytes in (from clients)
+   * and out (to clients), drops and refusals by reason, DHCP leases.
+   */
+  metrics() {
+    return {
+      clients: this._clients.size,
+      connections: this._connections,
+      in: { ...this._switch.in },
+      out: { ...this._switch.out },
+      drops: Object.fromEntries(this._switch.drops),
+      refusals: Object.fromEntries(this._refusals),
+      leases: this.dhcp.leases().length,
+    };
+  }
+
+  /** Writes every frame through the router's TAP interface to a pcap file. */
+  capture(path) {
+    return this.router.capture(path);
+  }
+
+  /**
+   * Closes every client's WebSocket (1001, going away), the HTTP server if
+   * the gateway made it, the DHCP and DNS servers and the stack.
+   * @returns {Promise<void>}
+   */
+  close() {
+    if (this._closing) return this._closing;
+    this._closing = this._shutdown().then(() => this.emit('close'));
+    return this._closing;
+  }
+
+  async _shutdown() {
+    const goodbyes = [...this._clients.keys()].map((ws) => new Promise((resolve) => {
+      if (ws.readyState === WebSocket.CLOSED) {
+        resolve();
+        return;
+      }
+      const timer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      ws.close(1001, 'gateway shutting down');
+    }));
+    await Promise.all(goodbyes);
+    this.server.off('request', this._onRequest);
+    this.server.off('upgrade', this._onUpgrade);
+    this._wss.close();
+    if (this._ownServer) {
+      await new Promise((resolve) => {
+        this.server.close(() => resolve());
+        this.server.closeAllConnections();
+      });
+    }
+    this._switch.detach();
+    await new Promise((resolve) => this.dhcp.close(resolve));
+    if (this.dnsServer) await new Promise((resolve) => this.dnsServer.close(resolve));
+    this.stack.destroy();
+  }
+
+  // ------------------------------------------------------------------ HTTP
+
+  _request(req, res) {
+    const { pathname } = new URL(req.url, 'http://gateway');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+    } else if (pathname === '/healthz') {
+      const ok = !this._closing && !this.stack.destroyed;
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'closing\n');
+    } else if (pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this._prometheus());
+    } else {
+      res.writeHead(426, { upgrade: 'websocket', 'content-type': 'text/plain' }).end('a WebSocket gateway: connect with ws://\n');
+    }
+  }
+
+  _prometheus() {
+    const m = this.metrics();
+    const lines = [];
+    const metric = (name, type, help, samples) => {
+      lines.push(`# HELP tcpip_gateway_${name} ${help}`, `# TYPE tcpip_gateway_${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`tcpip_gateway_${name}${labels} ${value}`);
+    };
+    const byReason = (counts) => Object.entries(counts).map(([reason, n]) => [`{reason="${reason}"}`, n]);
+    metric('clients', 'gauge', 'Clients connected now.', [['', m.clients]]);
+    metric('connections_total', 'counter', 'Clients accepted since start.', [['', m.connections]]);
+    metric('leases', 'gauge', 'DHCP leases bound.', [['', m.leases]]);
+    metric('frames_total', 'counter', 'Ethernet frames from clients (in) and to them (out).',
+      [['{direction="in"}', m.in.frames], ['{direction="out"}', m.out.frames]]);
+    metric('bytes_total', 'counter', 'Bytes of those frames.',
+      [['{direction="in"}', m.in.bytes], ['{direction="out"}', m.out.bytes]]);
+    metric('drops_total', 'counter', 'Frames dropped, by reason.', byReason(m.drops));
+    metric('refusals_total', 'counter', 'Connections refused, by reason.', byReason(m.refusals));
+    return `${lines.join('\n')}\n`;
+  }
+
+  // ------------------------------------------------------------- upgrades
+
+  // Every check happens before the handshake completes: a refused client
+  // gets an HTTP status, never a WebSocket.
+  async _upgrade(req, socket, head) {
+    socket.on('error', () => {});
+    const remoteAddress = req.socket.remoteAddress;
+    if (this._closing) return this._refuse(socket, 503, 'closing', remoteAddress);
+    if (this._origins !== null && !this._origins.includes(req.headers.origin)) {
+      return this._refuse(socket, 403, 'origin', remoteAddress);
+    }
+    if (this._clients.size + this._pending >= this._maxClients) {
+      return this._refuse(socket, 503, 'max-clients', remoteAddress);
+    }
+    if (this._tokenDigest !== null) {
+      const token = presentedToken(req);
+      if (token === null || !crypto.timingSafeEqual(digest(token), this._tokenDigest)) {
+        return this._refuse(socket, 401, 'token', remoteAddress);
+      }
+    }
+    if (this._verifyClient !== null) {
+      this._pending++;
+      let verdict;
+      try {
+        verdict = await this._verifyClient(req);
+      } catch {
+        verdict = false;
+      } finally {
+        this._pending--;
+      }
+      if (verdict !== true) return this._refuse(socket, 401, 'verify-client', remoteAddress);
+      if (this._closing) return this._refuse(socket, 503, 'closing', remoteAddress);
+      if (socket.destroyed) return undefined;
+    }
+    this._wss.handleUpgrade(req, socket, head, (ws) => this._accept(ws, remoteAddress));
+    return undefined;
+  }
+
+  _refuse(socket, status, reason, remoteAddress) {
+    this._refusals.set(reason, (this._refusals.get(reason) || 0) + 1);
+    this._log(`refused ${remoteAddress}: ${reason}`, { reason, status, remoteAddress });
+    this.emit('refused', { reason, status, remoteAddress });
+    const extra = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.destroySoon?.();
+    return undefined;
+  }
+
+  // ------------------------------------------------------------- clients
+
+  _accept(ws, remoteAddress) {
+    this._connections++;
+    const port = this._switch.addPort(this._nextId++, (frame) => {
+      if (ws.readyState !== WebSocket.OPEN) return 'port-closed';
+      if (ws.bufferedAmount > this._maxBuffered) return 'backpressure';
+      ws.send(frame, { binary: true });
+      return null;
+    });
+    const client = { port, remoteAddress, idle: null, logged: new Set() };
+    this._clients.set(ws, client);
+    if (this._idleTimeout > 0) {
+      client.idle = setTimeout(() => {
+        this._log(`client ${port.id} (${remoteAddress}) idle: closing`, { client: port.id, reason: 'idle' });
+        ws.close(1008, 'idle');
+      }, this._idleTimeout);
+      client.idle.unref();
+    }
+    ws.on('message', (data, isBinary) => {
+      if (client.idle) client.idle.refresh();
+      if (!isBinary) {
+        this._switch._drop(port, 'text');
+        return;
+      }
+      this._switch.input(port, data);
+    });
+    ws.on('error', (error) => this._log(`client ${port.id} (${remoteAddress}): ${error.message}`, { client: port.id, error }));
+    ws.on('close', (code, reason) => {
+      if (client.idle) clearTimeout(client.idle);
+      this._switch.removePort(port);
+      this._clients.delete(ws);
+      this.emit('disconnect', this._describe(client), { code, reason: reason.toString() });
+    });
+    this.emit('connection', this._describe(client));
+  }
+
+  _describe(client) {
+    return { id: client.port.id, remoteAddress: client.remoteAddress, mac: client.port.mac, address: client.port.address };
+  }
+
+  // Each reason is logged once per client; the counters have the rest.
+  _onDrop(port, reason) {
+    if (port === null) return;
+    const client = [...this._clients.values()].find((c) => c.port === port);
+    if (!client || client.logged.has(reason)) return;
+    client.logged.add(reason);
+    this._log(`client ${port.id} (${client.remoteAddress}): dropping frames: ${reason}`, { client: port.id, reason });
+  }
+
+  // ------------------------------------------------------------------ DNS
+
+  _nodeResolver({ servers, timeout, tries }) {
+    const resolver = new nodeDns.promises.Resolver({ timeout: timeout ?? 2000, tries: tries ?? 2 });
+    if (servers !== undefined) resolver.setServers(servers);
+    return async (name, type) => {
+      const method = RESOLVE_METHODS[type];
+      if (method === undefined) return { rcode: 'NOTIMP' };
+      try {
+        if (type === 'A' || type === 'AAAA') {
+          const found = await resolver[method](name, { ttl: true });
+          return found.map(({ address, ttl }) => ({ type, data: address, ttl }));
+        }
+        const found = await resolver[method](name);
+        return [].concat(found).map((data) => ({ type, data }));
+      } catch (error) {
+        if (NO_NAME.has(error.code)) return null;
+        if (NO_DATA.has(error.code)) return [];
+        return { rcode: 'SERVFAIL' };
+      }
+    };
+  }
+
+  // The DNS server's handler: the upstream's records, null for NXDOMAIN,
+  // or { rcode }; what throws is SERVFAIL (the server's own rule).
+  async _forward({ name, type }) {
+    const answer = await this._upstream(name, type);
+    if (answer === null || answer === undefined) return null;
+    if (Array.isArray(answer)) return { answers: answer, authoritative: false };
+    return { authoritative: false, ...answer };
+  }
+}
+
+/**
+ * Starts a WebSocket gateway: every WebSocket connection is a port of a
+ * virtual Ethernet switch (each binary message one Ethernet frame), behind
+ * which a stack routes for the clients, gives them addresses by DHCP and
+ * answers their DNS questions from the host's resolver. NAT to the host's
+ * network is not in yet.
+ * @param {object} [options] port (0), host ('127.0.0.1') or server (an
+ *   http.Server to attach to); subnet ('10.0.2.0/24'), router, range, mtu,
+ *   leaseTime; token, verifyClient(req), origin, maxClients, idleTimeout
+ *   (ms), maxBufferedBytes; isolate (true); dns ({ servers, timeout, tries }
+ *   for the upstream, or resolve(name, type), or false); backend, thread;
+ *   log(message, details)
+ * @returns {Gateway}
+ */
+function createGateway(options) {
+  return new Gateway(options);
+}
+
+module.exports = { createGateway, Gateway };
