@@ -822,3 +822,31 @@ export declare class Gateway extends EventEmitter {
  * (one binary message, one frame), a router with DHCP and DNS behind it. Node only.
  */
 export declare function createGateway(options?: GatewayOptions): Gateway;
+
+export type TunnelState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface TunnelOptions {
+  token?: string;
+  /** The WebSocket class: the npm `ws` package's in Node, globalThis.WebSocket in a browser. */
+  WebSocket?: unknown;
+  /** Reconnection delays in ms: initial 250, max 10000, factor 2, jitter 0.5 (a fraction) by default. */
+  backoff?: { initial?: number; max?: number; factor?: number; jitter?: number };
+  /** What the WebSocket may hold unsent before frames are dropped: 1 MiB by default. */
+  maxBufferedBytes?: number;
+}
+
+/** A TAP interface joined to a gateway: `connectTunnel()`. */
+export declare class Tunnel extends EventEmitter {
+  readonly interface: TapInterface;
+  readonly url: string;
+  readonly state: TunnelState;
+  readonly stats: { framesIn: number; framesOut: number; bytesIn: number; bytesOut: number; dropped: number; connects: number };
+  close(): Promise<void>;
+  on(event: 'state', listener: (state: TunnelState) => void): this;
+  on(event: 'close', listener: () => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/** Joins `tap` to the gateway at `url` (ws:// or wss://); resolves once first open, and keeps it joined. */
+export declare function connectTunnel(tap: TapInterface, url: string | URL, options?: TunnelOptions): Promise<Tunnel>;

@@ -6,6 +6,7 @@ const { polyfill } = require('./polyfill.js');
 const { createDns, createDnsServer, DnsServer } = require('./dns/index.js');
 const { DhcpServer } = require('./dhcp/server.js');
 const { createGateway, Gateway } = require('./gateway/server.js');
+const { connectTunnel, Tunnel } = require('./gateway/client.js');
 const {
   Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture, openKernelDevice,
 } = require('./interfaces.js');
@@ -13,5 +14,5 @@ const {
 module.exports = {
   init, Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
   openKernelDevice, polyfill, createDns, createDnsServer, DnsServer, DhcpServer,
-  createGateway, Gateway,
+  createGateway, Gateway, connectTunnel, Tunnel,
 };

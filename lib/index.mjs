@@ -3,6 +3,6 @@ import tcpip from './index.js';
 export const {
   init, Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
   openKernelDevice, polyfill, createDns, createDnsServer, DnsServer, DhcpServer,
-  createGateway, Gateway,
+  createGateway, Gateway, connectTunnel, Tunnel,
 } = tcpip;
 export default tcpip;

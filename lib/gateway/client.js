@@ -1,0 +1,270 @@
+'use strict';
+// The gateway's client: joins a TAP interface of any stack to a gateway
+// over a WebSocket (one binary message, one Ethernet frame), and keeps it
+// joined, reconnecting with a bounded, jittered exponential backoff. In Node
+// the WebSocket is the npm `ws` package's, in a page the browser's own.
+const { EventEmitter, loadWebSocket, setTimeout, clearTimeout } = require('../platform/node.js');
+const errors = require('../errors.js');
+const { validateObject, validateFunction } = require('../validators.js');
+const { MAX_FRAME_BYTES } = require('./frames.js');
+
+const DEFAULT_BACKOFF = Object.freeze({ initial: 250, max: 10000, factor: 2, jitter: 0.5 });
+// What the WebSocket may hold unsent before frames from the stack are
+// dropped (TCP retransmits them): bounded memory whatever the link does.
+const DEFAULT_MAX_BUFFERED = 1024 * 1024;
+const HANDSHAKE_TIMEOUT_MS = 10000;
+// WebSocket readyState values, the same in every implementation.
+const OPEN = 1;
+
+// HTTP statuses with which a gateway refuses a client for good: retrying
+// cannot help.
+const REFUSALS = new Set([401, 403]);
+
+function refusedStatus(event) {
+  const message = (event && (event.message || (event.error && event.error.message))) || '';
+  const match = /Unexpected server response: (\d{3})/.exec(message);
+  return match ? Number(match[1]) : null;
+}
+
+function validateBackoff(value) {
+  if (value === undefined) return DEFAULT_BACKOFF;
+  validateObject(value, 'options.backoff');
+  const backoff = { ...DEFAULT_BACKOFF, ...value };
+  for (const key of ['initial', 'max', 'factor']) {
+    if (typeof backoff[key] !== 'number' || !(backoff[key] > 0)) {
+      throw errors.outOfRange(`options.backoff.${key}`, '> 0', backoff[key]);
+    }
+  }
+  if (typeof backoff.jitter !== 'number' || !(backoff.jitter >= 0 && backoff.jitter <= 1)) {
+    throw errors.outOfRange('options.backoff.jitter', '>= 0 && <= 1', backoff.jitter);
+  }
+  return backoff;
+}
+
+/**
+ * A TAP interface joined to a gateway. Events: 'state' ('connecting' |
+ * 'open' | 'reconnecting' | 'closed'), 'error' (the gateway refused the
+ * client for good), 'close'.
+ */
+class Tunnel extends EventEmitter {
+  /** @internal */
+  constructor(tap, url, options) {
+    super();
+    this.interface = tap;
+    this.url = url;
+    this._token = options.token;
+    this._WebSocket = options.WebSocket;
+    this._backoff = options.backoff;
+    this._maxBuffered = options.maxBufferedBytes;
+    this._ws = null;
+    this._timer = null;
+    this._attempts = 0;
+    this._state = 'closed';
+    this._closed = false;
+    this._opened = false;
+    this.stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, connects: 0 };
+    this._first = new Promise((resolve, reject) => {
+      this._resolveFirst = resolve;
+      this._rejectFirst = reject;
+    });
+    this._onFrame = (frame) => this._send(frame);
+    this._onTapClose = () => this.close();
+    tap.on('frame', this._onFrame);
+    tap.once('close', this._onTapClose);
+    this._connect();
+  }
+
+  /** 'connecting', 'open', 'reconnecting' or 'closed'. */
+  get state() {
+    return this._state;
+  }
+
+  _setState(state) {
+    if (this._state === state) return;
+    this._state = state;
+    this.emit('state', state);
+  }
+
+  // ws takes headers; a browser's WebSocket cannot send them, so the token
+  // goes in the query there.
+  _open() {
+    const WebSocketClass = this._WebSocket;
+    const takesHeaders = typeof WebSocketClass.WebSocketServer === 'function' || typeof WebSocketClass.Server === 'function';
+    if (takesHeaders) {
+      const headers = this._token === undefined ? {} : { authorization: `Bearer ${this._token}` };
+      return new WebSocketClass(this.url, { headers, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, perMessageDeflate: false });
+    }
+    let url = this.url;
+    if (this._token !== undefined) {
+      const parsed = new URL(url);
+      parsed.searchParams.set('token', this._token);
+      url = parsed.href;
+    }
+    return new WebSocketClass(url);
+  }
+
+  _connect() {
+    this._timer = null;
+    if (this._closed) return;
+    this._setState('connecting');
+    let ws;
+    try {
+      ws = this._open();
+    } catch (error) {
+      this._fail(error);
+      return;
+    }
+    this._ws = ws;
+    ws.binaryType = 'arraybuffer';
+    let refused = null;
+    ws.addEventListener('open', () => {
+      if (this._ws !== ws) return;
+      this._attempts = 0;
+      this.stats.connects++;
+      this._setState('open');
+      // A DHCP client that has been asking into the void asks again now.
+      this.interface._dhcpRediscover();
+      if (!this._opened) {
+        this._opened = true;
+        this._resolveFirst(this);
+      }
+    });
+    ws.addEventListener('message', (event) => this._receive(event.data));
+    ws.addEventListener('error', (event) => {
+      refused = refusedStatus(event);
+    });
+    ws.addEventListener('close', () => {
+      if (this._ws !== ws) return;
+      this._ws = null;
+      if (this._closed) return;
+      if (refused !== null && REFUSALS.has(refused)) {
+        const error = errors.simple(Error, 'ERR_TCPIP_TUNNEL_REFUSED', `The gateway refused the tunnel (HTTP ${refused})`);
+        error.status = refused;
+        this._fail(error);
+        return;
+      }
+      this._reconnect();
+    });
+  }
+
+  _reconnect() {
+    this._setState('reconnecting');
+    const { initial, max, factor, jitter } = this._backoff;
+    const delay = Math.min(max, initial * factor ** this._attempts) * (1 - jitter * Math.random());
+    this._attempts++;
+    this._timer = setTimeout(() => this._connect(), delay);
+  }
+
+  // A refusal ends the tunnel: before its first open, connectTunnel()
+  // rejects; after it, 'error'.
+  _fail(error) {
+    const opened = this._opened;
+    this._shutdown();
+    if (!opened) this._rejectFirst(error);
+    else this.emit('error', error);
+  }
+
+  _send(frame) {
+    const ws = this._ws;
+    if (ws === null || ws.readyState !== OPEN || ws.bufferedAmount > this._maxBuffered) {
+      this.stats.dropped++;
+      return;
+    }
+    ws.send(frame);
+    this.stats.framesOut++;
+    this.stats.bytesOut += frame.length;
+  }
+
+  _receive(data) {
+    // One frame per binary message: a text message is no frame.
+    if (typeof data === 'string') {
+      this.stats.dropped++;
+      return;
+    }
+    const frame = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.stats.framesIn++;
+    this.stats.bytesIn += frame.length;
+    try {
+      if (!this.interface.send(frame)) this.stats.dropped++;
+    } catch {
+      this.close(); // the interface is gone
+    }
+  }
+
+  /**
+   * Leaves the gateway: closes the WebSocket and stops reconnecting.
+   * @returns {Promise<void>} once the WebSocket is closed
+   */
+  close() {
+    if (this._closed) return this._closedPromise;
+    const ws = this._ws;
+    this._closedPromise = new Promise((resolve) => {
+      if (ws === null || ws.readyState === 3) {
+        resolve();
+        return;
+      }
+      ws.addEventListener('close', () => resolve());
+    });
+    this._shutdown();
+    if (!this._opened) this._rejectFirst(errors.simple(Error, 'ERR_TCPIP_TUNNEL_CLOSED', 'The tunnel was closed before it opened'));
+    return this._closedPromise;
+  }
+
+  _shutdown() {
+    if (this._closed) return;
+    this._closed = true;
+    if (!this._closedPromise) this._closedPromise = Promise.resolve();
+    if (this._timer !== null) clearTimeout(this._timer);
+    this._timer = null;
+    const ws = this._ws;
+    this._ws = null;
+    if (ws !== null) {
+      try {
+        ws.close(1000, 'tunnel closed');
+      } catch {
+        // Still connecting in a browser: close() then throws nothing, but
+        // some implementations do.
+      }
+    }
+    this.interface.off('frame', this._onFrame);
+    this.interface.off('close', this._onTapClose);
+    this._setState('closed');
+    this.emit('close');
+  }
+}
+
+/**
+ * Joins `tap` (a TAP interface of any stack) to the gateway at `url`: the
+ * interface's frames go out as binary WebSocket messages, the gateway's
+ * come in; the tunnel reconnects by itself with exponential backoff.
+ * @param {import('../interfaces.js').TapInterface} tap
+ * @param {string} url ws:// or wss://
+ * @param {{ token?: string, WebSocket?: Function, backoff?: { initial?: number, max?: number,
+ *   factor?: number, jitter?: number }, maxBufferedBytes?: number }} [options]
+ * @returns {Promise<Tunnel>} once the tunnel is first open
+ */
+function connectTunnel(tap, url, options = {}) {
+  if (tap === null || typeof tap !== 'object' || tap.type !== 'tap' || typeof tap.send !== 'function') {
+    throw errors.invalidArgType('tap', 'TapInterface', tap);
+  }
+  if (typeof url !== 'string' && !(url instanceof URL)) throw errors.invalidArgType('url', ['string', 'URL'], url);
+  url = String(url);
+  if (!/^wss?:\/\//i.test(url)) throw errors.invalidArgValue('url', url, 'must be a ws:// or wss:// URL');
+  validateObject(options, 'options');
+  if (options.token !== undefined && typeof options.token !== 'string') {
+    throw errors.invalidArgType('options.token', 'string', options.token);
+  }
+  const WebSocketClass = options.WebSocket === undefined ? loadWebSocket() : options.WebSocket;
+  if (WebSocketClass === undefined) throw errors.notSupported('A WebSocket in this runtime');
+  validateFunction(WebSocketClass, 'options.WebSocket');
+  const maxBufferedBytes = options.maxBufferedBytes === undefined ? DEFAULT_MAX_BUFFERED : options.maxBufferedBytes;
+  if (!Number.isInteger(maxBufferedBytes) || maxBufferedBytes < 0) {
+    throw errors.outOfRange('options.maxBufferedBytes', '>= 0 and an integer', maxBufferedBytes);
+  }
+  const tunnel = new Tunnel(tap, url, {
+    token: options.token, WebSocket: WebSocketClass, backoff: validateBackoff(options.backoff), maxBufferedBytes,
+  });
+  return tunnel._first;
+}
+
+module.exports = { connectTunnel, Tunnel };
