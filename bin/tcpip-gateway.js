@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+'use strict';
+// tcpip-gateway: a WebSocket gateway (see createGateway in the README) from
+// the command line. Stops cleanly on SIGINT and SIGTERM.
+const { parseArgs } = require('node:util');
+const { createGateway } = require('../lib/index.js');
+
+const USAGE = `Usage: tcpip-gateway [--port 8080] [--host 127.0.0.1] [--token T] [--subnet 10.0.2.0/24]
+                     [--origin O ...] [--max-clients N] [--no-isolate] [--dns-server ADDR[:PORT] ...]
+
+Every WebSocket connection is a port of a virtual Ethernet switch (one binary
+message, one Ethernet frame); behind it a router gives clients addresses by
+DHCP and answers DNS through this host's resolver. NAT to the host's network
+is not in yet. The token may also come from TCPIP_GATEWAY_TOKEN.`;
+
+function fail(message) {
+  process.stderr.write(`tcpip-gateway: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      token: { type: 'string' },
+      subnet: { type: 'string' },
+      origin: { type: 'string', multiple: true },
+      'max-clients': { type: 'string' },
+      'no-isolate': { type: 'boolean', default: false },
+      'dns-server': { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+} catch (error) {
+  fail(error.message);
+}
+const { values } = parsed;
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port: ${values.port}`);
+const token = values.token || process.env.TCPIP_GATEWAY_TOKEN || undefined;
+const options = {
+  port,
+  host: values.host,
+  token,
+  subnet: values.subnet,
+  origin: values.origin,
+  isolate: !values['no-isolate'],
+  dns: values['dns-server'] ? { servers: values['dns-server'] } : undefined,
+  log: (message) => process.stderr.write(`tcpip-gateway: ${message}\n`),
+};
+if (values['max-clients'] !== undefined) options.maxClients = Number(values['max-clients']);
+
+let gateway;
+try {
+  gateway = createGateway(options);
+} catch (error) {
+  fail(error.message);
+}
+gateway.on('error', (error) => {
+  process.stderr.write(`tcpip-gateway: ${error.message}\n`);
+  process.exitCode = 1;
+  gateway.close();
+});
+gateway.on('listening', () => {
+  const { address, port: bound } = gateway.address();
+  const host = address.includes(':') ? `[${address}]` : address;
+  process.stdout.write(`tcpip-gateway listening on ws://${host}:${bound}/ `
+    + `(router ${gateway.router.addresses[0].address}, health http://${host}:${bound}/healthz)\n`);
+  if (!token) process.stderr.write('tcpip-gateway: no --token: any client that reaches this port may join\n');
+});
+
+let stopping = false;
+function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write(`tcpip-gateway: ${signal}: closing\n`);
+  gateway.close().then(() => {
+    process.stdout.write('tcpip-gateway: closed\n');
+    process.exit();
+  });
+}
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
