@@ -1,6 +1,6 @@
 // Compiled (not run) by test/types.test.js: the declarations must accept
 // what users write against Node's net API, and reject misuse.
-import { Stack, Socket, Server, link, Link, TapInterface, createDns, createDnsServer } from '../..';
+import { Stack, Socket, Server, link, Link, TapInterface, createDns, createDnsServer, createGateway, connectTunnel } from '../..';
 import * as kernelDgram from 'node:dgram';
 import * as kernelNet from 'node:net';
 import tcpipDefault = require('../..');
@@ -119,3 +119,23 @@ async function slaacUsage(): Promise<void> {
   stack.destroy();
 }
 void slaacUsage;
+
+// The WebSocket gateway and its client.
+async function gatewayUsage(): Promise<void> {
+  const gateway = createGateway({ port: 0, token: 'secret', subnet: '10.0.2.0/24', isolate: true, dns: { servers: ['127.0.0.1:5353'] } });
+  gateway.on('refused', (refusal) => console.log(refusal.reason, refusal.status));
+  gateway.on('disconnect', (client, { code }) => console.log(client.mac, code));
+  gateway.on('listening', () => console.log(gateway.address()));
+  const drops: number = Object.values(gateway.metrics().drops).reduce((a, b) => a + b, 0);
+  gateway.stack.net.createServer().listen(80, '10.0.2.2');
+  const client = new Stack({ backend: 'wasm' });
+  const tap = client.createTapInterface({ ipAddress: 'dhcp' });
+  const tunnel = await connectTunnel(tap, 'ws://127.0.0.1:8080/', { token: 'secret', backoff: { initial: 100 } });
+  tunnel.on('state', (state) => console.log(state === 'open', drops));
+  await tap.dhcp();
+  await tunnel.close();
+  await gateway.close();
+  // @ts-expect-error the tunnel joins a TAP interface
+  await connectTunnel(client.createTunInterface({ ipAddress: '10.0.0.1/24' }), 'ws://127.0.0.1:8080/');
+}
+void gatewayUsage;

@@ -1,0 +1,378 @@
+'use strict';
+// The WebSocket gateway (issue 11, first step: switch, DHCP, DNS, client;
+// no NAT yet). Everything on loopback: the gateway listens on 127.0.0.1
+// port 0, its DNS forwards to a responder this suite runs on 127.0.0.1, and
+// the clients are stacks in this process, one native and one wasm.
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const WebSocket = require('ws');
+const { Stack, createGateway, connectTunnel } = require('..');
+const { teardown, DEFAULT_BACKEND, DEFAULT_THREAD } = require('./helpers/stack.js');
+const { TRANSPORTS, rawServer, responseTo } = require('./helpers/dns.js');
+const { within, waitFor, delay, listen, closeServer } = require('./helpers/util.js');
+const { hashStream } = require('./helpers/hash.js');
+const { RandomStream } = require('./helpers/random.js');
+const { ethernetFrame, icmpEchoRequest } = require('./helpers/packets.js');
+
+const TOKEN = 'gateway-test-token';
+const ROUTER = '10.0.2.2';
+const SERVICE_NAME = 'service.gateway.test';
+const SERVICE_ADDRESS = '192.0.2.80';
+const CLI = path.join(__dirname, '..', 'bin', 'tcpip-gateway.js');
+const MiB = 1024 * 1024;
+
+// A ws WebSocket class that remembers every socket it made, so that a test
+// can reach under a tunnel (kill its socket, send frames of its own).
+function recordingWebSocket() {
+  const made = [];
+  class Recording extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      made.push(this);
+    }
+  }
+  return { Recording, made };
+}
+
+// The status with which the gateway answers an upgrade, or 101.
+function upgradeStatus(url, headers = {}) {
+  return within(new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (req, res) => {
+      resolve(res.statusCode);
+      req.destroy();
+    });
+    ws.on('open', () => {
+      resolve(101);
+      ws.close();
+    });
+    ws.on('error', () => {});
+  }), 10000, 'upgrade');
+}
+
+describe('WebSocket gateway', function () {
+  this.timeout(30000);
+  let upstream;
+  const gateways = [];
+  const stacks = [];
+  const tunnels = [];
+
+  before(async function () {
+    // The host resolver the gateway forwards to: one name, NXDOMAIN else.
+    upstream = await rawServer(await TRANSPORTS[0].create(), (query, raw, rinfo, reply) => {
+      const [question] = query.questions;
+      if (question.name === SERVICE_NAME && question.type === 'A') {
+        reply(responseTo(query, { answers: [{ type: 'A', name: SERVICE_NAME, ttl: 60, data: SERVICE_ADDRESS }] }));
+      } else {
+        reply(responseTo(query, { rcode: 'NXDOMAIN' }));
+      }
+    });
+  });
+
+  after(async function () {
+    if (upstream) await upstream.close();
+  });
+
+  afterEach(async function () {
+    await Promise.all(tunnels.splice(0).map((tunnel) => tunnel.close()));
+    for (const stack of stacks.splice(0)) teardown(stack);
+    await within(Promise.all(gateways.splice(0).map((gateway) => gateway.close())), 10000, 'gateway close');
+  });
+
+  async function startGateway(options = {}) {
+    const logged = [];
+    const gateway = createGateway({
+      port: 0,
+      host: '127.0.0.1',
+      token: TOKEN,
+      backend: DEFAULT_BACKEND,
+      thread: DEFAULT_BACKEND === 'native' ? DEFAULT_THREAD : undefined,
+      dns: { servers: [`127.0.0.1:${upstream.port}`], timeout: 1000, tries: 1 },
+      log: (message) => logged.push(message),
+      ...options,
+    });
+    gateways.push(gateway);
+    await within(new Promise((resolve, reject) => {
+      gateway.once('listening', resolve);
+      gateway.once('error', reject);
+    }), 10000, 'gateway listening');
+    gateway.logged = logged;
+    gateway.url = `ws://127.0.0.1:${gateway.address().port}/`;
+    return gateway;
+  }
+
+  // A client stack on `backend` whose TAP interface joins `gateway` and
+  // takes a lease by DHCP.
+  async function joinClient(gateway, backend, options = {}) {
+    const stack = new Stack({ backend });
+    stacks.push(stack);
+    const tap = stack.createTapInterface({ ipAddress: 'dhcp' });
+    const tunnel = await within(connectTunnel(tap, gateway.url, { token: TOKEN, ...options }), 10000, 'tunnel open');
+    tunnels.push(tunnel);
+    const lease = await within(tap.dhcp(), 10000, 'DHCP lease');
+    return { stack, tap, tunnel, lease };
+  }
+
+  async function fetchText(gateway, pathname) {
+    const response = await within(fetch(`http://127.0.0.1:${gateway.address().port}${pathname}`), 10000, pathname);
+    return { status: response.status, text: await response.text() };
+  }
+
+  it('gives a native and a wasm client leases by DHCP; both ping the router and resolve names through it', async function () {
+    const gateway = await startGateway();
+    const connections = [];
+    gateway.on('connection', (client) => connections.push(client));
+    const [native, wasm] = await Promise.all([joinClient(gateway, 'native'), joinClient(gateway, 'wasm')]);
+    assert.equal(connections.length, 2);
+    for (const { stack, lease } of [native, wasm]) {
+      assert.match(lease.address, /^10\.0\.2\.(1[5-9]|[2-9]\d|1\d\d|2[0-4]\d|25[0-4])$/);
+      assert.equal(lease.prefix, 24);
+      assert.equal(lease.router, ROUTER);
+      assert.deepEqual(lease.dns, [ROUTER]);
+      const [probe] = await stack.ping(ROUTER, { timeout: 3000 });
+      assert.equal(probe.address, ROUTER, `ping from ${stack.backend}: ${probe.error}`);
+      assert.notEqual(probe.time, null);
+      assert.deepEqual(await within(stack.dns.promises.resolve4(SERVICE_NAME), 10000, 'resolve4'), [SERVICE_ADDRESS]);
+      await assert.rejects(within(stack.dns.promises.resolve4('missing.gateway.test'), 10000, 'resolve4'), { code: 'ENOTFOUND' });
+    }
+    assert.notEqual(native.lease.address, wasm.lease.address);
+    // The answers came from the upstream, by way of the gateway.
+    assert.ok(upstream.queries.some(({ query }) => query.questions[0].name === SERVICE_NAME));
+    const metrics = gateway.metrics();
+    assert.equal(metrics.clients, 2);
+    assert.equal(metrics.leases, 2);
+    assert.deepEqual(gateway.clients().map((c) => c.address).sort(), [native.lease.address, wasm.lease.address].sort());
+    assert.deepEqual(metrics.drops, {});
+  });
+
+  it('moves 4 MiB byte-exact from each client to a service on the gateway stack', async function () {
+    const gateway = await startGateway();
+    const clients = await Promise.all([joinClient(gateway, 'native'), joinClient(gateway, 'wasm')]);
+    const server = gateway.stack.net.createServer();
+    const received = [];
+    server.on('connection', (socket) => received.push(hashStream(socket)));
+    await listen(server, 7000, ROUTER);
+    for (const { stack } of clients) {
+      const source = new RandomStream(4 * MiB);
+      const before = received.length;
+      const socket = stack.net.connect(7000, ROUTER);
+      source.pipe(socket);
+      await waitFor(() => received.length > before, 10000, 'connection');
+      const result = await within(received[before], 20000, `transfer from ${stack.backend}`);
+      assert.equal(result.bytes, 4 * MiB);
+      assert.equal(result.hash, source.digest());
+      socket.destroy();
+    }
+    await closeServer(server);
+    assert.ok(gateway.metrics().in.bytes > 8 * MiB);
+  });
+
+  it('refuses a wrong or missing token at the upgrade with 401, a foreign Origin with 403, counting each', async function () {
+    const gateway = await startGateway({ origin: 'https://app.example' });
+    const refused = [];
+    gateway.on('refused', (refusal) => refused.push(refusal.reason));
+    const origin = { origin: 'https://app.example' };
+    assert.equal(await upgradeStatus(gateway.url, { ...origin, authorization: 'Bearer wrong' }), 401);
+    assert.equal(await upgradeStatus(gateway.url, origin), 401);
+    assert.equal(await upgradeStatus(`${gateway.url}?token=wrong`, origin), 401);
+    assert.equal(await upgradeStatus(gateway.url, { origin: 'https://evil.example', authorization: `Bearer ${TOKEN}` }), 403);
+    // The right token, as a header or in the query (browsers), with the Origin: in.
+    assert.equal(await upgradeStatus(gateway.url, { ...origin, authorization: `Bearer ${TOKEN}` }), 101);
+    assert.equal(await upgradeStatus(`${gateway.url}?token=${TOKEN}`, origin), 101);
+    // connectTunnel fails for good on a refusal, without retrying.
+    const stack = new Stack({ backend: 'wasm' });
+    stacks.push(stack);
+    const tap = stack.createTapInterface({});
+    await assert.rejects(within(connectTunnel(tap, gateway.url, { token: 'wrong' }), 10000, 'refusal'),
+      { code: 'ERR_TCPIP_TUNNEL_REFUSED', status: 403 });
+    assert.deepEqual(refused, ['token', 'token', 'token', 'origin', 'origin']);
+    assert.deepEqual(gateway.metrics().refusals, { token: 3, origin: 2 });
+    assert.equal(gateway.logged.filter((line) => line.startsWith('refused')).length, 5);
+    await waitFor(() => gateway.metrics().clients === 0, 5000, 'no clients');
+  });
+
+  it('refuses clients past maxClients (503) and those verifyClient rejects (401)', async function () {
+    const gateway = await startGateway({
+      token: undefined, maxClients: 1, verifyClient: async (req) => req.headers['x-client'] === 'yes',
+    });
+    assert.equal(await upgradeStatus(gateway.url, { 'x-client': 'no' }), 401);
+    const first = new WebSocket(gateway.url, { headers: { 'x-client': 'yes' } });
+    await within(new Promise((resolve) => first.once('open', resolve)), 10000, 'first client');
+    assert.equal(await upgradeStatus(gateway.url, { 'x-client': 'yes' }), 503);
+    first.close();
+    await waitFor(() => gateway.metrics().clients === 0, 5000, 'first client gone');
+    assert.deepEqual(gateway.metrics().refusals, { 'verify-client': 1, 'max-clients': 1 });
+  });
+
+  it('isolates clients from each other by default', async function () {
+    const gateway = await startGateway();
+    const [a, b] = await Promise.all([joinClient(gateway, 'native'), joinClient(gateway, 'wasm')]);
+    // The router answers both, the clients not each other.
+    assert.notEqual((await a.stack.ping(ROUTER, { timeout: 3000 }))[0].time, null);
+    // The switch lets A's ARP broadcast reach the router alone, which does
+    // not answer for B: no reply in a time the router's own replies take
+    // a few milliseconds.
+    const [[probe], [back]] = await Promise.all([
+      a.stack.ping(b.lease.address, { timeout: 500 }), b.stack.ping(a.lease.address, { timeout: 500 }),
+    ]);
+    assert.equal(probe.time, null);
+    assert.equal(back.time, null);
+    assert.deepEqual(gateway.metrics().drops, {});
+  });
+
+  it('switches between clients with isolate: false', async function () {
+    const gateway = await startGateway({ isolate: false });
+    const [a, b] = await Promise.all([joinClient(gateway, 'native'), joinClient(gateway, 'wasm')]);
+    const [probe] = await a.stack.ping(b.lease.address, { timeout: 3000 });
+    assert.equal(probe.address, b.lease.address, `ping: ${probe.error}`);
+    assert.notEqual(probe.time, null);
+    const [back] = await b.stack.ping(a.lease.address, { timeout: 3000 });
+    assert.notEqual(back.time, null);
+  });
+
+  it('drops and counts frames with a spoofed source MAC or IP address', async function () {
+    const gateway = await startGateway();
+    const { Recording, made } = recordingWebSocket();
+    const { stack, tap, lease } = await joinClient(gateway, DEFAULT_BACKEND, { WebSocket: Recording });
+    assert.notEqual((await stack.ping(ROUTER, { timeout: 3000 }))[0].time, null);
+    const ws = made.at(-1);
+    const seen = [];
+    ws.on('message', (data) => seen.push(Buffer.from(data)));
+    const echo = (source, mac, marker) => ethernetFrame({
+      destination: gateway.router.macAddress, source: mac, type: 0x0800,
+      payload: icmpEchoRequest(source, ROUTER, Buffer.from(marker)),
+    });
+    const answered = (marker) => seen.some((frame) => frame.includes(Buffer.from(marker)));
+    // The control: an echo request the test writes, from the client's own
+    // MAC and address, is answered.
+    ws.send(echo(lease.address, tap.macAddress, 'control-echo'));
+    await waitFor(() => answered('control-echo'), 5000, 'the control echo reply');
+    ws.send(echo('10.0.2.99', tap.macAddress, 'spoofed-ip-echo'));
+    ws.send(echo(lease.address, '02:00:00:00:00:99', 'spoofed-mac-echo'));
+    await waitFor(() => gateway.metrics().drops['spoofed-mac'] === 1 && gateway.metrics().drops['spoofed-ip'] === 1,
+      5000, 'both drops counted');
+    // One more echo from the real address, answered after the spoofed ones
+    // would have been: they never reached the router.
+    ws.send(echo(lease.address, tap.macAddress, 'second-control'));
+    await waitFor(() => answered('second-control'), 5000, 'the second control reply');
+    assert.equal(answered('spoofed-ip-echo'), false);
+    assert.equal(answered('spoofed-mac-echo'), false);
+    // ARP for the spoofed address would have come if the router had heard it.
+    assert.equal(seen.some((frame) => frame.readUInt16BE(12) === 0x0806 && frame.subarray(38, 42).equals(Buffer.from([10, 0, 2, 99]))), false);
+    assert.deepEqual(gateway.clients()[0].drops, { 'spoofed-ip': 1, 'spoofed-mac': 1 });
+    assert.equal(gateway.logged.filter((line) => line.includes('spoofed')).length, 2);
+  });
+
+  it('leaves no port behind when a client\'s WebSocket is killed mid-transfer', async function () {
+    const gateway = await startGateway();
+    const { Recording, made } = recordingWebSocket();
+    const { stack, tunnel } = await joinClient(gateway, DEFAULT_BACKEND, { WebSocket: Recording });
+    const server = gateway.stack.net.createServer();
+    let bytes = 0;
+    const accepted = [];
+    server.on('connection', (socket) => {
+      accepted.push(socket);
+      socket.on('data', (chunk) => { bytes += chunk.length; });
+      socket.on('error', () => {});
+    });
+    await listen(server, 7001, ROUTER);
+    const socket = stack.net.connect(7001, ROUTER);
+    socket.on('error', () => {});
+    new RandomStream(64 * MiB).pipe(socket);
+    await waitFor(() => bytes > MiB, 10000, 'the transfer under way');
+    const disconnected = within(new Promise((resolve) => gateway.once('disconnect', resolve)), 5000, 'disconnect');
+    made.at(-1).terminate();
+    await tunnel.close();
+    await disconnected;
+    assert.ok(bytes < 64 * MiB);
+    assert.equal(gateway.metrics().clients, 0);
+    assert.deepEqual(gateway.clients(), []);
+    assert.equal(gateway._switch.ports.length, 0);
+    const { text } = await fetchText(gateway, '/metrics');
+    assert.match(text, /^tcpip_gateway_clients 0$/m);
+    // The gateway stack's end of the flow is the test's to end (no NAT
+    // flows to free yet): its peer is gone for good.
+    socket.destroy();
+    for (const peer of accepted) peer.destroy();
+    await within(closeServer(server), 5000, 'server close');
+  });
+
+  it('reconnects after the gateway drops the client, and the client keeps its lease', async function () {
+    const gateway = await startGateway();
+    const { stack, tap, tunnel, lease } = await joinClient(gateway, DEFAULT_BACKEND, { backoff: { initial: 20, max: 200 } });
+    const states = [];
+    tunnel.on('state', (state) => states.push(state));
+    assert.equal(tunnel.state, 'open');
+    const [{ id }] = gateway.clients();
+    assert.equal(gateway.disconnect(id, 1001, 'test'), true);
+    await waitFor(() => states.at(-1) === 'open', 10000, 'open again');
+    assert.deepEqual(states, ['reconnecting', 'connecting', 'open']);
+    assert.equal(gateway.metrics().connections, 2);
+    // The new port knows the client's address from its lease: its traffic passes.
+    const [probe] = await stack.ping(ROUTER, { timeout: 3000 });
+    assert.notEqual(probe.time, null, `ping: ${probe.error}`);
+    const [client] = gateway.clients();
+    assert.notEqual(client.id, id);
+    assert.equal(client.mac, tap.macAddress);
+    assert.equal(client.address, lease.address);
+    assert.equal(tap.lease.address, lease.address);
+    assert.deepEqual(gateway.dhcp.leases().map((l) => l.address), [lease.address]);
+    await tunnel.close();
+    assert.equal(states.at(-1), 'closed');
+  });
+
+  it('answers /healthz and /metrics, and closes every client with 1001', async function () {
+    const gateway = await startGateway();
+    const { tunnel } = await joinClient(gateway, 'wasm');
+    assert.deepEqual(await fetchText(gateway, '/healthz'), { status: 200, text: 'ok\n' });
+    const { status, text } = await fetchText(gateway, '/metrics');
+    assert.equal(status, 200);
+    assert.match(text, /^tcpip_gateway_clients 1$/m);
+    assert.match(text, /^tcpip_gateway_leases 1$/m);
+    assert.match(text, /^tcpip_gateway_frames_total\{direction="in"\} [1-9]\d*$/m);
+    assert.match(text, /^tcpip_gateway_bytes_total\{direction="out"\} [1-9]\d*$/m);
+    const codes = [];
+    gateway.on('disconnect', (client, { code }) => codes.push(code));
+    const states = [];
+    tunnel.on('state', (state) => states.push(state));
+    await within(gateway.close(), 10000, 'close');
+    assert.deepEqual(codes, [1001]);
+    assert.equal(gateway.stack.destroyed, true);
+    // The client lost its gateway and tries again, as it should.
+    await waitFor(() => states.includes('reconnecting'), 5000, 'reconnecting');
+  });
+
+  it('runs as a command: listens, refuses a wrong token, stops on SIGTERM', async function () {
+    const child = spawn(process.execPath, [CLI, '--port', '0', '--token', 'cli-token',
+      '--dns-server', `127.0.0.1:${upstream.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:\d+\//.test(stdout), 10000, 'the command listening');
+      const port = Number(/ws:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout)[1]);
+      const response = await within(fetch(`http://127.0.0.1:${port}/healthz`), 5000, 'healthz');
+      assert.equal(response.status, 200);
+      assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/`, { authorization: 'Bearer wrong' }), 401);
+      assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/`, { authorization: 'Bearer cli-token' }), 101);
+      child.kill('SIGTERM');
+      assert.deepEqual(await within(exited, 10000, 'the command exiting'), { code: 0, signal: null });
+      assert.match(stdout, /closed/);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('checks its arguments', function () {
+    assert.throws(() => createGateway({ subnet: '10.0.2.0' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => createGateway({ router: '10.0.3.1' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => createGateway({ token: 5 }), { code: 'ERR_INVALID_ARG_TYPE' });
+    const stack = new Stack({ backend: 'wasm' });
+    stacks.push(stack);
+    const tap = stack.createTapInterface({});
+    assert.throws(() => connectTunnel(tap, 'http://127.0.0.1:1/'), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => connectTunnel({}, 'ws://127.0.0.1:1/'), { code: 'ERR_INVALID_ARG_TYPE' });
+    return delay(0);
+  });
+});
