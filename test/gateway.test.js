@@ -4,6 +4,8 @@
 // port 0, its DNS forwards to a responder this suite runs on 127.0.0.1, and
 // the clients are stacks in this process, one native and one wasm.
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const WebSocket = require('ws');
@@ -14,11 +16,13 @@ const { within, waitFor, delay, listen, closeServer } = require('./helpers/util.
 const { hashStream } = require('./helpers/hash.js');
 const { RandomStream } = require('./helpers/random.js');
 const { ethernetFrame, icmpEchoRequest } = require('./helpers/packets.js');
+const { readPcap } = require('./helpers/pcap.js');
 
 const TOKEN = 'gateway-test-token';
 const ROUTER = '10.0.2.2';
 const SERVICE_NAME = 'service.gateway.test';
 const SERVICE_ADDRESS = '192.0.2.80';
+const BROKEN_NAME = 'broken.gateway.test';
 const CLI = path.join(__dirname, '..', 'bin', 'tcpip-gateway.js');
 const MiB = 1024 * 1024;
 
@@ -64,6 +68,10 @@ describe('WebSocket gateway', function () {
       const [question] = query.questions;
       if (question.name === SERVICE_NAME && question.type === 'A') {
         reply(responseTo(query, { answers: [{ type: 'A', name: SERVICE_NAME, ttl: 60, data: SERVICE_ADDRESS }] }));
+      } else if (question.name === SERVICE_NAME) {
+        reply(responseTo(query, { answers: [] }));
+      } else if (question.name === BROKEN_NAME) {
+        reply(responseTo(query, { rcode: 'SERVFAIL' }));
       } else {
         reply(responseTo(query, { rcode: 'NXDOMAIN' }));
       }
@@ -135,6 +143,9 @@ describe('WebSocket gateway', function () {
       assert.notEqual(probe.time, null);
       assert.deepEqual(await within(stack.dns.promises.resolve4(SERVICE_NAME), 10000, 'resolve4'), [SERVICE_ADDRESS]);
       await assert.rejects(within(stack.dns.promises.resolve4('missing.gateway.test'), 10000, 'resolve4'), { code: 'ENOTFOUND' });
+      await assert.rejects(within(stack.dns.promises.resolve4(BROKEN_NAME), 10000, 'resolve4'), { code: 'ESERVFAIL' });
+      // The name is there, without an AAAA record: NODATA passes through.
+      await assert.rejects(within(stack.dns.promises.resolve6(SERVICE_NAME), 10000, 'resolve6'), { code: 'ENODATA' });
     }
     assert.notEqual(native.lease.address, wasm.lease.address);
     // The answers came from the upstream, by way of the gateway.
@@ -298,6 +309,44 @@ describe('WebSocket gateway', function () {
     await within(closeServer(server), 5000, 'server close');
   });
 
+  it('drops frames to a client that does not read, rather than buffering them', async function () {
+    const gateway = await startGateway({ token: undefined, maxBufferedBytes: 64 * 1024 });
+    const ws = new WebSocket(gateway.url);
+    await within(new Promise((resolve) => ws.once('open', resolve)), 10000, 'open');
+    let received = 0;
+    ws.on('message', (data) => { received += data.length; });
+    ws._socket.pause();
+    // 28 MB of broadcasts from the router: more than the kernel's loopback
+    // buffers and the 64 KiB bound hold together.
+    const sender = gateway.stack.dgram.createSocket('udp4');
+    await new Promise((resolve) => sender.bind(0, ROUTER, resolve));
+    sender.setBroadcast(true);
+    const payload = Buffer.alloc(1400);
+    for (let i = 0; i < 20000; i++) {
+      sender.send(payload, 9, '10.0.2.255');
+      if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor(() => (gateway.metrics().drops.backpressure || 0) > 0, 10000, 'backpressure drops');
+    const { out } = gateway.metrics();
+    assert.ok(out.bytes < 20000 * 1400, `${out.bytes} bytes went out`);
+    ws._socket.resume();
+    // What was not dropped arrives, whole (the router may still be sending).
+    await waitFor(() => received === gateway.metrics().out.bytes, 10000, 'the frames sent');
+    sender.close();
+    ws.close();
+  });
+
+  it('closes an idle client, and drops text messages', async function () {
+    const gateway = await startGateway({ token: undefined, idleTimeout: 300 });
+    const ws = new WebSocket(gateway.url);
+    const closed = within(new Promise((resolve) => ws.once('close', (code) => resolve(code))), 5000, 'idle close');
+    await within(new Promise((resolve) => ws.once('open', resolve)), 10000, 'open');
+    ws.send('not a frame');
+    assert.equal(await closed, 1008);
+    assert.deepEqual(gateway.metrics().drops, { text: 1 });
+    await waitFor(() => gateway.metrics().clients === 0, 5000, 'no clients');
+  });
+
   it('reconnects after the gateway drops the client, and the client keeps its lease', async function () {
     const gateway = await startGateway();
     const { stack, tap, tunnel, lease } = await joinClient(gateway, DEFAULT_BACKEND, { backoff: { initial: 20, max: 200 } });
@@ -322,9 +371,20 @@ describe('WebSocket gateway', function () {
     assert.equal(states.at(-1), 'closed');
   });
 
-  it('answers /healthz and /metrics, and closes every client with 1001', async function () {
+  it('answers /healthz and /metrics, captures the router, and closes every client with 1001', async function () {
     const gateway = await startGateway();
-    const { tunnel } = await joinClient(gateway, 'wasm');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tcpip-gateway-')), 'router.pcap');
+    const capture = gateway.capture(file);
+    const { stack, tunnel, lease } = await joinClient(gateway, 'wasm');
+    assert.notEqual((await stack.ping(ROUTER, { timeout: 3000 }))[0].time, null);
+    await within(capture.stop(), 5000, 'capture stop');
+    const { linktype, records } = readPcap(file);
+    assert.equal(linktype, 1); // Ethernet
+    // The echo request, from the lease's address to the router, is in it.
+    const echo = records.find(({ bytes }) => bytes.readUInt16BE(12) === 0x0800 && bytes[14 + 9] === 1
+      && bytes[14 + 20] === 8 && bytes.subarray(26, 30).equals(Buffer.from(lease.address.split('.').map(Number))));
+    assert.ok(echo, `no echo request among ${records.length} frames`);
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
     assert.deepEqual(await fetchText(gateway, '/healthz'), { status: 200, text: 'ok\n' });
     const { status, text } = await fetchText(gateway, '/metrics');
     assert.equal(status, 200);
