@@ -147,6 +147,7 @@ class Gateway extends EventEmitter {
     this._maxBuffered = validatePositiveInteger(options.maxBufferedBytes, 'options.maxBufferedBytes', DEFAULT_MAX_BUFFERED);
     this._log = options.log || (() => {});
     this._clients = new Map(); // ws -> client
+    this._clientOfPort = new Map(); // switch port -> client
     this._pending = 0; // upgrades being verified
     this._nextId = 1;
     this._refusals = new Map(); // reason -> count
@@ -382,8 +383,8 @@ class Gateway extends EventEmitter {
     this._log(`refused ${remoteAddress}: ${reason}`, { reason, status, remoteAddress });
     this.emit('refused', { reason, status, remoteAddress });
     const extra = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
-    socket.destroySoon?.();
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`,
+      () => socket.destroy());
     return undefined;
   }
 
@@ -399,6 +400,7 @@ class Gateway extends EventEmitter {
     });
     const client = { port, remoteAddress, idle: null, logged: new Set() };
     this._clients.set(ws, client);
+    this._clientOfPort.set(port, client);
     if (this._idleTimeout > 0) {
       client.idle = setTimeout(() => {
         this._log(`client ${port.id} (${remoteAddress}) idle: closing`, { client: port.id, reason: 'idle' });
@@ -409,7 +411,7 @@ class Gateway extends EventEmitter {
     ws.on('message', (data, isBinary) => {
       if (client.idle) client.idle.refresh();
       if (!isBinary) {
-        this._switch._drop(port, 'text');
+        this._switch.drop(port, 'text');
         return;
       }
       this._switch.input(port, data);
@@ -419,6 +421,7 @@ class Gateway extends EventEmitter {
       if (client.idle) clearTimeout(client.idle);
       this._switch.removePort(port);
       this._clients.delete(ws);
+      this._clientOfPort.delete(port);
       this.emit('disconnect', this._describe(client), { code, reason: reason.toString() });
     });
     this.emit('connection', this._describe(client));
@@ -431,7 +434,7 @@ class Gateway extends EventEmitter {
   // Each reason is logged once per client; the counters have the rest.
   _onDrop(port, reason) {
     if (port === null) return;
-    const client = [...this._clients.values()].find((c) => c.port === port);
+    const client = this._clientOfPort.get(port);
     if (!client || client.logged.has(reason)) return;
     client.logged.add(reason);
     this._log(`client ${port.id} (${client.remoteAddress}): dropping frames: ${reason}`, { client: port.id, reason });

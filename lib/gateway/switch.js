@@ -71,6 +71,8 @@ class Switch {
 
   /** The DHCP server bound (or renewed) `address` for `mac`. */
   leased(mac, address) {
+    // An address given anew is no longer the port that let its lease lapse.
+    for (const other of this._ports) if (other.address === address && other.mac !== mac) other.address = null;
     const port = this._byMac.get(mac);
     if (port) port.address = address;
   }
@@ -93,7 +95,7 @@ class Switch {
     port.in.bytes += frame.length;
     const reason = this._check(port, frame);
     if (reason !== null) {
-      this._drop(port, reason);
+      this.drop(port, reason);
       return;
     }
     if (frames.isGroupMac(frame)) {
@@ -109,8 +111,8 @@ class Switch {
       return;
     }
     const other = this._byMac.get(destination);
-    if (other === undefined) this._drop(port, 'unknown-destination');
-    else if (this._isolate) this._drop(port, 'isolated');
+    if (other === undefined) this.drop(port, 'unknown-destination');
+    else if (this._isolate) this.drop(port, 'isolated');
     else this._toPort(other, frame);
   }
 
@@ -149,13 +151,13 @@ class Switch {
     } catch {
       accepted = false; // the interface is gone: the gateway is closing
     }
-    if (!accepted) this._drop(port, 'router-busy');
+    if (!accepted) this.drop(port, 'router-busy');
   }
 
   _toPort(port, frame) {
     const dropped = port._deliver(frame);
     if (dropped !== null) {
-      this._drop(port, dropped);
+      this.drop(port, dropped);
       return;
     }
     this.out.frames++;
@@ -171,11 +173,12 @@ class Switch {
       return;
     }
     const port = this._byMac.get(frames.destinationMac(frame));
-    if (port === undefined) this._drop(null, 'unknown-destination');
+    if (port === undefined) this.drop(null, 'unknown-destination');
     else this._toPort(port, frame);
   }
 
-  _drop(port, reason) {
+  /** Counts a frame from or to `port` (null: the router's, to nobody) as dropped. */
+  drop(port, reason) {
     this.drops.set(reason, (this.drops.get(reason) || 0) + 1);
     if (port !== null) port.drops.set(reason, (port.drops.get(reason) || 0) + 1);
     this._onDrop(port, reason);
