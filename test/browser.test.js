@@ -90,7 +90,7 @@ describe('browser (Chromium, playwright-core)', function () {
     const launching = browserTest.launchChromium().then((launched) => { browser = launched; });
     const results = await Promise.allSettled([
       launching,
-      browserTest.bundleWithWebpack({ loopback: 'loopback-entry.js', tun: 'tun.js' }, outDir),
+      browserTest.bundleWithWebpack({ loopback: 'loopback-entry.js', tun: 'tun.js', tunnel: 'tunnel.js' }, outDir),
       browserTest.bundleWithEsbuild('loopback-esbuild', 'loopback-entry.mjs', outDir),
     ]);
     const failure = results.find((result) => result.status === 'rejected');
@@ -115,6 +115,34 @@ describe('browser (Chromium, playwright-core)', function () {
     assert.deepEqual(result.backends, ['wasm', 'wasm']);
     assert.ok(result.packets > 16 * MiB / result.mtu, `${result.packets} packets`);
     assert.ok(result.packetsOut > 0);
+  });
+
+  it('a wasm stack in the page joins a WebSocket gateway (the page\'s WebSocket), takes a lease, reads 4 MiB byte-exact', async function () {
+    const { Stack, createGateway } = require('..');
+    const { pattern } = require('./fixtures/browser/common.js');
+    const gateway = createGateway({ port: 0, host: '127.0.0.1', token: 'page-token', backend: 'native', dns: false });
+    try {
+      await new Promise((resolve, reject) => {
+        gateway.once('listening', resolve);
+        gateway.once('error', reject);
+      });
+      assert.ok(gateway.stack instanceof Stack);
+      const served = gateway.stack.net.createServer((socket) => socket.end(pattern(4 * MiB, 0x1f123bb5)));
+      await new Promise((resolve) => served.listen(80, gateway.router.addresses[0].address, resolve));
+      const query = new URLSearchParams({ gateway: `ws://127.0.0.1:${gateway.address().port}/`, token: 'page-token' });
+      const result = await browserTest.runPage(browser, `${site.url}/tunnel.html?${query}`, 45000);
+      assertByteExact(result, 4 * MiB, 0x1f123bb5);
+      assert.equal(result.backend, 'wasm');
+      assert.match(result.lease.address, /^10\.0\.2\.\d+$/);
+      assert.equal(result.lease.router, '10.0.2.2');
+      assert.deepEqual(result.states, ['closed']);
+      assert.ok(result.tunnelStats.framesIn > 4 * MiB / 1514, `${result.tunnelStats.framesIn} frames in`);
+      // The page's token came in the query, and the page is gone again.
+      assert.deepEqual(gateway.metrics().refusals, {});
+      assert.equal(gateway.metrics().connections, 1);
+    } finally {
+      await gateway.close();
+    }
   });
 
   it('esbuild with the alias net -> tcpip/polyfill/net runs the same page, imported as ES modules', async function () {
