@@ -726,7 +726,7 @@ export interface GatewayOptions {
   /** Where the HTTP server listens: port 0 and 127.0.0.1 by default. */
   port?: number;
   host?: string;
-  /** An HTTP server to attach to instead (the gateway neither listens nor closes it). */
+  /** An HTTP server to attach to instead: the gateway takes its upgrades, and neither listens, closes it nor answers its requests (/healthz, /metrics). */
   server?: import('node:http').Server;
   /** The clients' IPv4 subnet, '10.0.2.0/24' by default. */
   subnet?: string;

@@ -5,6 +5,7 @@
 // the clients are stacks in this process, one native and one wasm.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
@@ -403,6 +404,23 @@ describe('WebSocket gateway', function () {
     await waitFor(() => states.includes('reconnecting'), 5000, 'reconnecting');
   });
 
+  it('attaches to an HTTP server of the caller, taking its upgrades and leaving its requests', async function () {
+    const server = http.createServer((req, res) => res.end('the app\n'));
+    await listen(server, 0, '127.0.0.1');
+    try {
+      const gateway = await startGateway({ server });
+      gateway.url = `ws://127.0.0.1:${server.address().port}/`;
+      const { stack } = await joinClient(gateway, 'wasm');
+      assert.notEqual((await stack.ping(ROUTER, { timeout: 3000 }))[0].time, null);
+      assert.deepEqual(await fetchText(gateway, '/healthz'), { status: 200, text: 'the app\n' });
+      await gateway.close();
+      assert.equal(server.listening, true);
+    } finally {
+      server.closeAllConnections();
+      await closeServer(server);
+    }
+  });
+
   it('runs as a command: listens, refuses a wrong token, stops on SIGTERM', async function () {
     const child = spawn(process.execPath, [CLI, '--port', '0', '--token', 'cli-token',
       '--dns-server', `127.0.0.1:${upstream.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -428,6 +446,7 @@ describe('WebSocket gateway', function () {
     assert.throws(() => createGateway({ subnet: '10.0.2.0' }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => createGateway({ router: '10.0.3.1' }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => createGateway({ token: 5 }), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => createGateway({ leaseTime: 0 }), { code: 'ERR_OUT_OF_RANGE' });
     const stack = new Stack({ backend: 'wasm' });
     stacks.push(stack);
     const tap = stack.createTapInterface({});

@@ -155,11 +155,17 @@ class Gateway extends EventEmitter {
     this._closing = null;
 
     this.stack = new Stack({ backend: options.backend || 'native', thread: options.thread });
-    this.router = this.stack.createTapInterface({ ipAddress: `${plan.router}/${plan.prefix}`, mtu });
-    this.dhcp = this.stack.createDhcpServer(this.router, {
-      range: plan.range, router: plan.router, dns: dnsOptions === false ? [] : [plan.router],
-      leaseTime: options.leaseTime === undefined ? DEFAULT_LEASE_TIME : options.leaseTime,
-    });
+    try {
+      this.router = this.stack.createTapInterface({ ipAddress: `${plan.router}/${plan.prefix}`, mtu });
+      this.dhcp = this.stack.createDhcpServer(this.router, {
+        range: plan.range, router: plan.router, dns: dnsOptions === false ? [] : [plan.router],
+        leaseTime: options.leaseTime === undefined ? DEFAULT_LEASE_TIME : options.leaseTime,
+      });
+    } catch (error) {
+      // An option the DHCP server refuses: the stack made for it goes.
+      this.stack.destroy();
+      throw error;
+    }
     this._switch = new Switch({
       router: this.router,
       isolate: options.isolate !== false,
@@ -188,7 +194,9 @@ class Gateway extends EventEmitter {
     this.server = this._ownServer ? http.createServer() : options.server;
     this._onRequest = (req, res) => this._request(req, res);
     this._onUpgrade = (req, socket, head) => this._upgrade(req, socket, head);
-    this.server.on('request', this._onRequest);
+    // A server of the caller's answers its own requests: /healthz and
+    // /metrics are the gateway's own server's (metrics() serves the rest).
+    if (this._ownServer) this.server.on('request', this._onRequest);
     this.server.on('upgrade', this._onUpgrade);
     this._start(options);
   }
