@@ -732,6 +732,8 @@ export interface GatewayOptions {
   subnet?: string;
   /** The router's address inside it: the subnet's second address by default (10.0.2.2). */
   router?: string;
+  /** The router's MAC: 52:55 and its IPv4 address by default (52:55:0a:00:02:02), the same across restarts. */
+  routerMac?: string;
   /** The DHCP range: from the 15th address to the last before broadcast by default. */
   range?: [string, string];
   /** The router's MTU: 1500 by default. */

@@ -372,6 +372,32 @@ describe('WebSocket gateway', function () {
     assert.equal(states.at(-1), 'closed');
   });
 
+  it('after a gateway restart, a client that comes back renews its old lease there and is heard again', async function () {
+    const first = await startGateway({ leaseTime: 2 });
+    const { port } = first.address();
+    const { stack, tap, tunnel, lease } = await joinClient(first, DEFAULT_BACKEND, { backoff: { initial: 20, max: 100 } });
+    const routerMac = first.router.macAddress;
+    const leases = [];
+    tap.on('lease', (next) => leases.push(next && next.address));
+    await within(first.close(), 10000, 'first gateway close');
+    const second = await startGateway({ port, leaseTime: 2 });
+    // The same router MAC: the client's ARP entry for the router still holds.
+    assert.equal(second.router.macAddress, routerMac);
+    await waitFor(() => tunnel.state === 'open', 10000, 'the tunnel open again');
+    // Its renewal, from the old address, is let through to the new DHCP server.
+    await waitFor(() => second.dhcp.leases().some((l) => l.address === lease.address && l.mac === tap.macAddress),
+      10000, 'the lease renewed at the new gateway');
+    const [probe] = await stack.ping(ROUTER, { timeout: 3000 });
+    assert.notEqual(probe.time, null, `ping: ${probe.error}`);
+    assert.equal(tap.lease.address, lease.address);
+    assert.equal(second.clients()[0].address, lease.address);
+    // A renewal (a REQUEST from the address), not a lease lost and taken
+    // anew: the new server made no offer, and the client never lost it.
+    assert.equal(second.dhcp.stats().offers, 0);
+    assert.ok(second.dhcp.stats().acks >= 1);
+    assert.ok(leases.length > 0 && leases.every((address) => address === lease.address), `leases: ${leases}`);
+  });
+
   it('answers /healthz and /metrics, captures the router, and closes every client with 1001', async function () {
     const gateway = await startGateway();
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tcpip-gateway-')), 'router.pcap');

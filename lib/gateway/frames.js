@@ -61,6 +61,21 @@ function senderOf(frame, type) {
   return null;
 }
 
+const UDP = 17;
+const DHCP_SERVER_PORT = 67;
+const DHCP_CLIENT_PORT = 68;
+
+/** Whether an IPv4 frame is a DHCP client's message to a server (UDP 68 -> 67). */
+function isDhcpToServer(frame) {
+  const ip = HEADER_BYTES;
+  if (frame.length < ip + 20 || frame[ip + 9] !== UDP) return false;
+  const udp = ip + (frame[ip] & 0x0f) * 4;
+  if (frame.length < udp + 8) return false;
+  return ((frame[udp] << 8) | frame[udp + 1]) === DHCP_CLIENT_PORT
+    && ((frame[udp + 2] << 8) | frame[udp + 3]) === DHCP_SERVER_PORT;
+}
+
 module.exports = {
   HEADER_BYTES, MAX_FRAME_BYTES, ETHERTYPE, BROADCAST_MAC, destinationMac, sourceMac, etherType, isGroupMac, senderOf,
+  isDhcpToServer,
 };

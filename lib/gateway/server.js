@@ -80,6 +80,13 @@ function addressPlan(options) {
   return { subnet: `${toAddress(network)}/${prefix}`, prefix, router, range };
 }
 
+// The router's MAC by default: 52:55 and its IPv4 address, as QEMU's user
+// networking has it. Stable across restarts, so that clients that come
+// back still reach the router through the ARP entries they hold.
+function routerMac(address) {
+  return ['52', '55', ...address.split('.').map((part) => Number(part).toString(16).padStart(2, '0'))].join(':');
+}
+
 function net4(address) {
   const parts = address.split('.');
   if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return null;
@@ -156,7 +163,9 @@ class Gateway extends EventEmitter {
 
     this.stack = new Stack({ backend: options.backend || 'native', thread: options.thread });
     try {
-      this.router = this.stack.createTapInterface({ ipAddress: `${plan.router}/${plan.prefix}`, mtu });
+      this.router = this.stack.createTapInterface({
+        ipAddress: `${plan.router}/${plan.prefix}`, mtu, macAddress: options.routerMac || routerMac(plan.router),
+      });
       this.dhcp = this.stack.createDhcpServer(this.router, {
         range: plan.range, router: plan.router, dns: dnsOptions === false ? [] : [plan.router],
         leaseTime: options.leaseTime === undefined ? DEFAULT_LEASE_TIME : options.leaseTime,
@@ -488,8 +497,8 @@ class Gateway extends EventEmitter {
  * answers their DNS questions from the host's resolver. NAT to the host's
  * network is not in yet.
  * @param {object} [options] port (0), host ('127.0.0.1') or server (an
- *   http.Server to attach to); subnet ('10.0.2.0/24'), router, range, mtu,
- *   leaseTime; token, verifyClient(req), origin, maxClients, idleTimeout
+ *   http.Server to attach to); subnet ('10.0.2.0/24'), router, routerMac, range,
+ *   mtu, leaseTime; token, verifyClient(req), origin, maxClients, idleTimeout
  *   (ms), maxBufferedBytes; isolate (true); dns ({ servers, timeout, tries }
  *   for the upstream, or resolve(name, type), or false); backend, thread;
  *   log(message, details)

@@ -139,9 +139,14 @@ class Switch {
     const sender = frames.senderOf(frame, type);
     if (sender === null) return 'malformed';
     if (sender.arpMac !== null && sender.arpMac !== port.mac) return 'spoofed-mac';
-    // Before its lease a client speaks from 0.0.0.0 only (DHCP, ARP probes).
+    // Before its lease a client speaks from 0.0.0.0 only (DHCP, ARP probes),
+    // or to the DHCP server: a client back after a gateway restart renews
+    // the lease the new gateway does not know from its old address.
     if (sender.address === UNSPECIFIED || sender.address === port.address) return null;
-    return port.address === null ? 'no-lease' : 'spoofed-ip';
+    if (port.address === null) {
+      return type === ETHERTYPE.IPV4 && frames.isDhcpToServer(frame) ? null : 'no-lease';
+    }
+    return 'spoofed-ip';
   }
 
   _toRouter(port, frame) {
