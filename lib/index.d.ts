@@ -744,6 +744,8 @@ export interface GatewayOptions {
   token?: string;
   /** Decides at the upgrade: anything but true refuses with 401. */
   verifyClient?: (req: import('node:http').IncomingMessage) => boolean | Promise<boolean>;
+  /** Milliseconds verifyClient may take before the upgrade is refused (401); default 10000. */
+  verifyTimeout?: number;
   /** Allowed Origin headers: others get 403. Unchecked when absent. */
   origin?: string | string[];
   /** 256 by default; past it 503. */

@@ -16,7 +16,8 @@ const { TRANSPORTS, rawServer, responseTo } = require('./helpers/dns.js');
 const { within, waitFor, delay, listen, closeServer } = require('./helpers/util.js');
 const { hashStream } = require('./helpers/hash.js');
 const { RandomStream } = require('./helpers/random.js');
-const { ethernetFrame, icmpEchoRequest } = require('./helpers/packets.js');
+const { ethernetFrame, icmpEchoRequest, ipv4Packet, udp } = require('./helpers/packets.js');
+const dhcpMessage = require('../lib/dhcp/message.js');
 const { readPcap } = require('./helpers/pcap.js');
 
 const TOKEN = 'gateway-test-token';
@@ -215,6 +216,66 @@ describe('WebSocket gateway', function () {
     first.close();
     await waitFor(() => gateway.metrics().clients === 0, 5000, 'first client gone');
     assert.deepEqual(gateway.metrics().refusals, { 'verify-client': 1, 'max-clients': 1 });
+  });
+
+  it('answers a request line no URL parser takes with 400, and keeps serving', async function () {
+    const gateway = await startGateway();
+    const net = require('node:net');
+    const reply = await within(new Promise((resolve, reject) => {
+      const socket = net.connect(gateway.address().port, '127.0.0.1', () => socket.end('GET // HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d) => { text += d; });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    }), 10000, 'the reply');
+    assert.match(reply, /^HTTP\/1\.1 400 /);
+    assert.equal((await fetchText(gateway, '/healthz')).status, 200);
+  });
+
+  it('refuses an upgrade whose verifyClient does not settle in verifyTimeout, and close() does not wait for one', async function () {
+    const hanging = await startGateway({ token: undefined, verifyClient: () => new Promise(() => {}), verifyTimeout: 200 });
+    assert.equal(await upgradeStatus(hanging.url), 401);
+    assert.deepEqual(hanging.metrics().refusals, { 'verify-timeout': 1 });
+    const slow = await startGateway({ token: undefined, verifyClient: () => new Promise(() => {}), verifyTimeout: 60000 });
+    const waiting = new WebSocket(slow.url);
+    waiting.on('error', () => {});
+    await waitFor(() => slow._pending.size === 1, 5000, 'the upgrade under verification');
+    await within(slow.close(), 5000, 'close() with an upgrade under verification');
+  });
+
+  it("a client's DHCP messages speak for its own MAC only: another's chaddr or client identifier is dropped, and the victim keeps its lease", async function () {
+    const gateway = await startGateway();
+    const victim = await joinClient(gateway, 'native');
+    const { Recording, made } = recordingWebSocket();
+    const attacker = await joinClient(gateway, 'wasm', { WebSocket: Recording });
+    const ws = made.at(-1);
+    const seen = [];
+    ws.on('message', (data) => seen.push(Buffer.from(data)));
+    const release = (fields) => ethernetFrame({
+      destination: gateway.router.macAddress, source: attacker.tap.macAddress, type: 0x0800,
+      payload: ipv4Packet({
+        source: attacker.lease.address, destination: ROUTER, protocol: 17,
+        payload: udp(68, 67, dhcpMessage.encode({
+          op: dhcpMessage.OP.REQUEST, xid: 7, type: dhcpMessage.TYPES.RELEASE,
+          options: [[dhcpMessage.OPTIONS.SERVER_ID, [10, 0, 2, 2]]], ...fields,
+        })),
+      }),
+    });
+    const victimId = [1, ...victim.tap.macAddress.split(':').map((h) => parseInt(h, 16))];
+    ws.send(release({ chaddr: victim.tap.macAddress, ciaddr: victim.lease.address }));
+    ws.send(release({ chaddr: attacker.tap.macAddress, ciaddr: victim.lease.address,
+      options: [[dhcpMessage.OPTIONS.SERVER_ID, [10, 0, 2, 2]], [dhcpMessage.OPTIONS.CLIENT_ID, victimId]] }));
+    await waitFor(() => gateway.metrics().drops['spoofed-dhcp'] === 2, 5000, 'both releases dropped');
+    assert.ok(gateway.dhcp.leases().some((l) => l.address === victim.lease.address), 'the victim lost its lease');
+    assert.notEqual((await victim.stack.ping(ROUTER, { timeout: 3000 }))[0].time, null);
+    // Isolated, the attacker hears no DHCP reply meant for the victim, when
+    // it asks for a lease again from scratch.
+    victim.tap.dhcpStop();
+    await waitFor(() => !gateway.dhcp.leases().some((l) => l.mac === victim.tap.macAddress), 5000, 'the release');
+    await within(victim.tap.dhcp(), 10000, 'the victim\'s new lease');
+    const dhcpReplies = seen.filter((frame) => frame.length > 42 && frame.readUInt16BE(12) === 0x0800 && frame[23] === 17
+      && frame.readUInt16BE(34) === 67 && frame.readUInt16BE(36) === 68);
+    assert.deepEqual(dhcpReplies, []);
   });
 
   it('isolates clients from each other by default', async function () {
@@ -473,6 +534,10 @@ describe('WebSocket gateway', function () {
     assert.throws(() => createGateway({ router: '10.0.3.1' }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => createGateway({ token: 5 }), { code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => createGateway({ leaseTime: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+    // refused before a stack is made for them (one would keep the process up)
+    assert.throws(() => createGateway({ port: 70000 }), { code: 'ERR_SOCKET_BAD_PORT' });
+    assert.throws(() => createGateway({ dns: { servers: ['bogus'] } }), { code: 'ERR_INVALID_IP_ADDRESS' });
+    assert.throws(() => createGateway({ verifyTimeout: 0 }), { code: 'ERR_OUT_OF_RANGE' });
     const stack = new Stack({ backend: 'wasm' });
     stacks.push(stack);
     const tap = stack.createTapInterface({});

@@ -9,8 +9,6 @@ const MAX_FRAME_BYTES = 65535 + HEADER_BYTES;
 
 const ETHERTYPE = Object.freeze({ IPV4: 0x0800, ARP: 0x0806, IPV6: 0x86dd });
 
-const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
-
 function macAt(frame, offset) {
   let text = '';
   for (let i = 0; i < 6; i++) {
@@ -65,17 +63,35 @@ const UDP = 17;
 const DHCP_SERVER_PORT = 67;
 const DHCP_CLIENT_PORT = 68;
 
-/** Whether an IPv4 frame is a DHCP client's message to a server (UDP 68 -> 67). */
-function isDhcpToServer(frame) {
+// The UDP payload of an IPv4 frame from port `from` to port `to`, or null.
+function udpPayload(frame, from, to) {
   const ip = HEADER_BYTES;
-  if (frame.length < ip + 20 || frame[ip + 9] !== UDP) return false;
+  if (frame.length < ip + 20 || etherType(frame) !== ETHERTYPE.IPV4 || frame[ip + 9] !== UDP) return null;
   const udp = ip + (frame[ip] & 0x0f) * 4;
-  if (frame.length < udp + 8) return false;
-  return ((frame[udp] << 8) | frame[udp + 1]) === DHCP_CLIENT_PORT
-    && ((frame[udp + 2] << 8) | frame[udp + 3]) === DHCP_SERVER_PORT;
+  if (frame.length < udp + 8) return null;
+  if (((frame[udp] << 8) | frame[udp + 1]) !== from || ((frame[udp + 2] << 8) | frame[udp + 3]) !== to) return null;
+  return frame.subarray(udp + 8);
+}
+
+/** The DHCP message of a client's frame to a server (UDP 68 -> 67), or null. */
+function dhcpToServer(frame) {
+  return udpPayload(frame, DHCP_CLIENT_PORT, DHCP_SERVER_PORT);
+}
+
+/** The DHCP message of a server's frame to a client (UDP 67 -> 68), or null. */
+function dhcpToClient(frame) {
+  return udpPayload(frame, DHCP_SERVER_PORT, DHCP_CLIENT_PORT);
+}
+
+/** The target address of an ARP request (Ethernet/IPv4), or null. */
+function arpRequestTarget(frame) {
+  if (etherType(frame) !== ETHERTYPE.ARP || frame.length < HEADER_BYTES + 28) return null;
+  if (frame[HEADER_BYTES + 4] !== 6 || frame[HEADER_BYTES + 5] !== 4) return null;
+  if (((frame[HEADER_BYTES + 6] << 8) | frame[HEADER_BYTES + 7]) !== 1) return null;
+  return ipv4At(frame, HEADER_BYTES + 24);
 }
 
 module.exports = {
-  HEADER_BYTES, MAX_FRAME_BYTES, ETHERTYPE, BROADCAST_MAC, destinationMac, sourceMac, etherType, isGroupMac, senderOf,
-  isDhcpToServer,
+  HEADER_BYTES, MAX_FRAME_BYTES, ETHERTYPE, destinationMac, sourceMac, etherType, isGroupMac, senderOf,
+  dhcpToServer, dhcpToClient, arpRequestTarget, macAt,
 };

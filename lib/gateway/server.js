@@ -12,7 +12,9 @@ const { EventEmitter } = require('node:events');
 const { WebSocketServer, WebSocket } = require('ws');
 const { Stack } = require('../stack.js');
 const errors = require('../errors.js');
-const { validateObject, validateFunction, validateBoolean } = require('../validators.js');
+const {
+  validateObject, validateFunction, validateBoolean, validatePort, validateInt32,
+} = require('../validators.js');
 const { MAX_FRAME_BYTES } = require('./frames.js');
 const { Switch } = require('./switch.js');
 
@@ -26,6 +28,9 @@ const DEFAULT_IDLE_TIMEOUT = 5 * 60 * 1000;
 const DEFAULT_MAX_BUFFERED = 1024 * 1024;
 // How long close() waits for a client to answer its close frame.
 const CLOSE_GRACE_MS = 2000;
+// How long verifyClient may take before the upgrade is refused: a check
+// that never settles must not hold a client slot, or close(), for ever.
+const DEFAULT_VERIFY_TIMEOUT = 10 * 1000;
 const DNS_PORT = 53;
 
 // Node's resolver method for each record type the forwarder answers.
@@ -145,6 +150,12 @@ class Gateway extends EventEmitter {
       validateObject(dnsOptions, 'options.dns');
       if (dnsOptions.resolve !== undefined) validateFunction(dnsOptions.resolve, 'options.dns.resolve');
     }
+    if (options.port !== undefined) validatePort(options.port, 'options.port');
+    if (options.verifyTimeout !== undefined) validateInt32(options.verifyTimeout, 'options.verifyTimeout', 1);
+    this._verifyTimeout = options.verifyTimeout === undefined ? DEFAULT_VERIFY_TIMEOUT : options.verifyTimeout;
+    // Before the stack: an upstream option Node's resolver refuses throws
+    // with nothing to undo.
+    this._upstream = dnsOptions === false ? null : dnsOptions.resolve || this._nodeResolver(dnsOptions);
     this._plan = plan;
     this._tokenDigest = options.token === undefined ? null : digest(options.token);
     this._verifyClient = options.verifyClient || null;
@@ -155,7 +166,7 @@ class Gateway extends EventEmitter {
     this._log = options.log || (() => {});
     this._clients = new Map(); // ws -> client
     this._clientOfPort = new Map(); // switch port -> client
-    this._pending = 0; // upgrades being verified
+    this._pending = new Set(); // sockets of upgrades being verified
     this._nextId = 1;
     this._refusals = new Map(); // reason -> count
     this._connections = 0;
@@ -163,18 +174,24 @@ class Gateway extends EventEmitter {
 
     this.stack = new Stack({ backend: options.backend || 'native', thread: options.thread });
     try {
-      this.router = this.stack.createTapInterface({
-        ipAddress: `${plan.router}/${plan.prefix}`, mtu, macAddress: options.routerMac || routerMac(plan.router),
-      });
-      this.dhcp = this.stack.createDhcpServer(this.router, {
-        range: plan.range, router: plan.router, dns: dnsOptions === false ? [] : [plan.router],
-        leaseTime: options.leaseTime === undefined ? DEFAULT_LEASE_TIME : options.leaseTime,
-      });
+      this._build(options, plan, mtu, dnsOptions);
     } catch (error) {
-      // An option the DHCP server refuses: the stack made for it goes.
+      // An option refused past this point: the stack made for it goes.
       this.stack.destroy();
       throw error;
     }
+    this._start(options);
+  }
+
+  // The router, its DHCP and DNS servers, the switch and the HTTP side.
+  _build(options, plan, mtu, dnsOptions) {
+    this.router = this.stack.createTapInterface({
+      ipAddress: `${plan.router}/${plan.prefix}`, mtu, macAddress: options.routerMac || routerMac(plan.router),
+    });
+    this.dhcp = this.stack.createDhcpServer(this.router, {
+      range: plan.range, router: plan.router, dns: dnsOptions === false ? [] : [plan.router],
+      leaseTime: options.leaseTime === undefined ? DEFAULT_LEASE_TIME : options.leaseTime,
+    });
     this._switch = new Switch({
       router: this.router,
       isolate: options.isolate !== false,
@@ -190,9 +207,7 @@ class Gateway extends EventEmitter {
     this.dhcp.on('error', (error) => this.emit('error', error));
 
     this.dnsServer = null;
-    this._upstream = null;
     if (dnsOptions !== false) {
-      this._upstream = dnsOptions.resolve || this._nodeResolver(dnsOptions);
       this.dnsServer = this.stack.dns.createServer({ handler: (question) => this._forward(question) });
       this.dnsServer.on('error', (error) => this.emit('error', error));
     }
@@ -207,7 +222,6 @@ class Gateway extends EventEmitter {
     // /metrics are the gateway's own server's (metrics() serves the rest).
     if (this._ownServer) this.server.on('request', this._onRequest);
     this.server.on('upgrade', this._onUpgrade);
-    this._start(options);
   }
 
   // Listens: the DHCP and DNS servers on the router, then HTTP; 'listening'
@@ -228,7 +242,7 @@ class Gateway extends EventEmitter {
     }
     Promise.all(waits).then(() => {
       if (!this._closing) this.emit('listening');
-    });
+    }, (error) => this.emit('error', error));
   }
 
   /** The HTTP server's address, as server.address(). */
@@ -306,6 +320,8 @@ class Gateway extends EventEmitter {
       ws.close(1001, 'gateway shutting down');
     }));
     await Promise.all(goodbyes);
+    // Upgrades still being verified end now, rather than keep close() waiting.
+    for (const socket of this._pending) socket.destroy();
     this.server.off('request', this._onRequest);
     this.server.off('upgrade', this._onUpgrade);
     this._wss.close();
@@ -324,7 +340,14 @@ class Gateway extends EventEmitter {
   // ------------------------------------------------------------------ HTTP
 
   _request(req, res) {
-    const { pathname } = new URL(req.url, 'http://gateway');
+    let pathname;
+    try {
+      ({ pathname } = new URL(req.url, 'http://gateway'));
+    } catch {
+      // A request line no URL parser takes ('GET // HTTP/1.1'): anyone may send one.
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request\n');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
     } else if (pathname === '/healthz') {
@@ -368,7 +391,7 @@ class Gateway extends EventEmitter {
     if (this._origins !== null && !this._origins.includes(req.headers.origin)) {
       return this._refuse(socket, 403, 'origin', remoteAddress);
     }
-    if (this._clients.size + this._pending >= this._maxClients) {
+    if (this._clients.size + this._pending.size >= this._maxClients) {
       return this._refuse(socket, 503, 'max-clients', remoteAddress);
     }
     if (this._tokenDigest !== null) {
@@ -378,15 +401,25 @@ class Gateway extends EventEmitter {
       }
     }
     if (this._verifyClient !== null) {
-      this._pending++;
+      this._pending.add(socket);
+      let timer;
       let verdict;
       try {
-        verdict = await this._verifyClient(req);
+        verdict = await Promise.race([
+          this._verifyClient(req),
+          new Promise((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), this._verifyTimeout);
+            socket.once('close', () => resolve(false));
+          }),
+        ]);
       } catch {
         verdict = false;
       } finally {
-        this._pending--;
+        clearTimeout(timer);
+        this._pending.delete(socket);
       }
+      if (socket.destroyed) return undefined;
+      if (verdict === 'timeout') return this._refuse(socket, 401, 'verify-timeout', remoteAddress);
       if (verdict !== true) return this._refuse(socket, 401, 'verify-client', remoteAddress);
       if (this._closing) return this._refuse(socket, 503, 'closing', remoteAddress);
       if (socket.destroyed) return undefined;

@@ -5,6 +5,7 @@
 // that claim anything else are dropped. Unless `isolate` is off, a client's
 // frames reach the router only.
 const frames = require('./frames.js');
+const dhcpMessage = require('../dhcp/message.js');
 
 const { ETHERTYPE, HEADER_BYTES } = frames;
 const UNSPECIFIED = '0.0.0.0';
@@ -41,6 +42,7 @@ class Switch {
   constructor({ router, isolate, mtu, leaseOf, onDrop }) {
     this._router = router;
     this._routerMac = router.macAddress;
+    this._routerAddress = router.addresses.length ? router.addresses[0].address : null;
     this._isolate = isolate;
     this._maxFrame = mtu + HEADER_BYTES;
     this._leaseOf = leaseOf;
@@ -139,13 +141,35 @@ class Switch {
     const sender = frames.senderOf(frame, type);
     if (sender === null) return 'malformed';
     if (sender.arpMac !== null && sender.arpMac !== port.mac) return 'spoofed-mac';
-    // Before its lease a client speaks from 0.0.0.0 only (DHCP, ARP probes),
-    // or to the DHCP server: a client back after a gateway restart renews
-    // the lease the new gateway does not know from its old address.
-    if (sender.address === UNSPECIFIED || sender.address === port.address) return null;
-    if (port.address === null) {
-      return type === ETHERTYPE.IPV4 && frames.isDhcpToServer(frame) ? null : 'no-lease';
+    const dhcp = type === ETHERTYPE.IPV4 ? frames.dhcpToServer(frame) : null;
+    if (dhcp !== null) return this._checkDhcp(port, dhcp, sender.address);
+    if (sender.address === port.address && port.address !== null) return null;
+    // From 0.0.0.0: ARP probes of an address a client is about to take.
+    if (sender.address === UNSPECIFIED) return type === ETHERTYPE.ARP ? null : 'no-lease';
+    return port.address === null ? 'no-lease' : 'spoofed-ip';
+  }
+
+  // A client's message to the DHCP server may speak for its own MAC only:
+  // the server keys leases by client identifier or chaddr, and another's
+  // would let it release or take that client's address. Before a lease a
+  // client sends from 0.0.0.0, or (back after a gateway restart, renewing
+  // a lease the new gateway does not know) from its old address.
+  _checkDhcp(port, bytes, source) {
+    let message;
+    try {
+      message = dhcpMessage.decode(bytes);
+    } catch {
+      return 'malformed';
     }
+    if (message.hlen !== 6 || message.chaddr !== port.mac) return 'spoofed-dhcp';
+    if (message.giaddr !== UNSPECIFIED) return 'spoofed-dhcp';
+    const clientId = message.options.get(dhcpMessage.OPTIONS.CLIENT_ID);
+    if (clientId !== undefined && !(clientId.length === 7 && clientId[0] === 1
+      && frames.macAt(clientId, 1) === port.mac)) {
+      return 'spoofed-dhcp';
+    }
+    if (source === UNSPECIFIED || source === port.address) return null;
+    if (port.address === null && source !== this._routerAddress) return null;
     return 'spoofed-ip';
   }
 
@@ -174,12 +198,39 @@ class Switch {
   _fromRouter(frame) {
     if (frame.length < HEADER_BYTES) return;
     if (frames.isGroupMac(frame)) {
-      for (const port of this._ports) this._toPort(port, frame);
+      const port = this._isolate ? this._broadcastOwner(frame) : undefined;
+      if (port === undefined) {
+        for (const each of this._ports) this._toPort(each, frame);
+      } else if (port !== null) {
+        this._toPort(port, frame);
+      }
       return;
     }
     const port = this._byMac.get(frames.destinationMac(frame));
     if (port === undefined) this.drop(null, 'unknown-destination');
     else this._toPort(port, frame);
+  }
+
+  // Isolated clients must not learn of each other from the router's
+  // broadcasts: a DHCP reply goes to the port whose MAC it answers, an ARP
+  // request to the port holding the address (to all while nobody holds
+  // it). The port, null for nobody, or undefined for every port.
+  _broadcastOwner(frame) {
+    const dhcp = frames.dhcpToClient(frame);
+    if (dhcp !== null) {
+      let chaddr;
+      try {
+        chaddr = dhcpMessage.decode(dhcp).chaddr;
+      } catch {
+        return null; // the router's own server sent it: not expected
+      }
+      return this._byMac.get(chaddr) || null;
+    }
+    const target = frames.arpRequestTarget(frame);
+    if (target !== null) {
+      for (const port of this._ports) if (port.address === target) return port;
+    }
+    return undefined;
   }
 
   /** Counts a frame from or to `port` (null: the router's, to nobody) as dropped. */

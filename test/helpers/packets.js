@@ -373,5 +373,5 @@ module.exports = {
   ipv4, ipv6, tcpSyn, ethernet, ETHERTYPE, mutate, garbage, internetChecksum, icmpEchoRequest,
   addressBytes, addressText, ipv4Packet, ipv6Packet, ipPacket, TCP, tcpChecksum, tcpPacket,
   parseIpPacket, parseTcpPacket, ethernetFrame, pseudoHeaderChecksum, ICMPV6, icmpv6Packet,
-  routerAdvertisement,
+  routerAdvertisement, udp,
 };
