@@ -77,7 +77,11 @@ gateway.on('listening', () => {
 
 let stopping = false;
 function stop(signal) {
-  if (stopping) return;
+  if (stopping) {
+    // A second signal: the user wants out now.
+    process.stdout.write(`tcpip-gateway: ${signal} again: exiting\n`);
+    process.exit(1);
+  }
   stopping = true;
   process.stdout.write(`tcpip-gateway: ${signal}: closing\n`);
   gateway.close().then(() => {

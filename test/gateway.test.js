@@ -193,7 +193,8 @@ describe('WebSocket gateway', function () {
     // The right token, as a header or in the query (browsers), with the Origin: in.
     assert.equal(await upgradeStatus(gateway.url, { ...origin, authorization: `Bearer ${TOKEN}` }), 101);
     assert.equal(await upgradeStatus(`${gateway.url}?token=${TOKEN}`, origin), 101);
-    // connectTunnel fails for good on a refusal, without retrying.
+    // connectTunnel fails for good on a refusal, without retrying: here
+    // for its Origin (it sends none), below for its token.
     const stack = new Stack({ backend: 'wasm' });
     stacks.push(stack);
     const tap = stack.createTapInterface({});
@@ -201,7 +202,13 @@ describe('WebSocket gateway', function () {
       { code: 'ERR_TCPIP_TUNNEL_REFUSED', status: 403 });
     assert.deepEqual(refused, ['token', 'token', 'token', 'origin', 'origin']);
     assert.deepEqual(gateway.metrics().refusals, { token: 3, origin: 2 });
-    assert.equal(gateway.logged.filter((line) => line.startsWith('refused')).length, 5);
+    // Logged once per remote address and reason; counted every time.
+    assert.deepEqual(gateway.logged.filter((line) => line.startsWith('refused')),
+      ['refused 127.0.0.1: token', 'refused 127.0.0.1: origin']);
+    const open = await startGateway();
+    const other = stack.createTapInterface({});
+    await assert.rejects(within(connectTunnel(other, open.url, { token: 'wrong' }), 10000, 'refusal'),
+      { code: 'ERR_TCPIP_TUNNEL_REFUSED', status: 401 });
     await waitFor(() => gateway.metrics().clients === 0, 5000, 'no clients');
   });
 
@@ -533,6 +540,8 @@ describe('WebSocket gateway', function () {
     assert.throws(() => createGateway({ subnet: '10.0.2.0' }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => createGateway({ router: '10.0.3.1' }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => createGateway({ token: 5 }), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => createGateway({ token: '' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => createGateway({ maxClients: 0 }), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => createGateway({ leaseTime: 0 }), { code: 'ERR_OUT_OF_RANGE' });
     // refused before a stack is made for them (one would keep the process up)
     assert.throws(() => createGateway({ port: 70000 }), { code: 'ERR_SOCKET_BAD_PORT' });
@@ -543,6 +552,8 @@ describe('WebSocket gateway', function () {
     const tap = stack.createTapInterface({});
     assert.throws(() => connectTunnel(tap, 'http://127.0.0.1:1/'), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => connectTunnel({}, 'ws://127.0.0.1:1/'), { code: 'ERR_INVALID_ARG_TYPE' });
+    // delays that shrink would make a reconnect loop
+    assert.throws(() => connectTunnel(tap, 'ws://127.0.0.1:1/', { backoff: { factor: 0.5 } }), { code: 'ERR_OUT_OF_RANGE' });
     return delay(0);
   });
 });

@@ -30,10 +30,14 @@ function validateBackoff(value) {
   if (value === undefined) return DEFAULT_BACKOFF;
   validateObject(value, 'options.backoff');
   const backoff = { ...DEFAULT_BACKOFF, ...value };
-  for (const key of ['initial', 'max', 'factor']) {
+  for (const key of ['initial', 'max']) {
     if (typeof backoff[key] !== 'number' || !(backoff[key] > 0)) {
       throw errors.outOfRange(`options.backoff.${key}`, '> 0', backoff[key]);
     }
+  }
+  // Below 1 the delays would shrink to nothing: a reconnect loop.
+  if (typeof backoff.factor !== 'number' || !(backoff.factor >= 1)) {
+    throw errors.outOfRange('options.backoff.factor', '>= 1', backoff.factor);
   }
   if (typeof backoff.jitter !== 'number' || !(backoff.jitter >= 0 && backoff.jitter <= 1)) {
     throw errors.outOfRange('options.backoff.jitter', '>= 0 && <= 1', backoff.jitter);
@@ -129,7 +133,9 @@ class Tunnel extends EventEmitter {
         this._resolveFirst(this);
       }
     });
-    ws.addEventListener('message', (event) => this._receive(event.data));
+    ws.addEventListener('message', (event) => {
+      if (this._ws === ws) this._receive(event.data);
+    });
     ws.addEventListener('error', (event) => {
       refused = refusedStatus(event);
     });

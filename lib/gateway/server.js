@@ -28,6 +28,9 @@ const DEFAULT_IDLE_TIMEOUT = 5 * 60 * 1000;
 const DEFAULT_MAX_BUFFERED = 1024 * 1024;
 // How long close() waits for a client to answer its close frame.
 const CLOSE_GRACE_MS = 2000;
+// Distinct (remote address, reason) pairs whose refusals are logged: past
+// it refusals are only counted, so unauthenticated clients cannot flood the log.
+const MAX_REFUSAL_LOGS = 1024;
 // How long verifyClient may take before the upgrade is refused: a check
 // that never settles must not hold a client slot, or close(), for ever.
 const DEFAULT_VERIFY_TIMEOUT = 10 * 1000;
@@ -135,9 +138,10 @@ class Gateway extends EventEmitter {
     const plan = addressPlan(options);
     const mtu = validatePositiveInteger(options.mtu, 'options.mtu', DEFAULT_MTU);
     if (mtu < 576 || mtu > 65535) throw errors.outOfRange('options.mtu', '>= 576 && <= 65535', mtu);
-    if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) {
-      throw errors.invalidArgType('options.token', 'non-empty string', options.token);
+    if (options.token !== undefined && typeof options.token !== 'string') {
+      throw errors.invalidArgType('options.token', 'string', options.token);
     }
+    if (options.token === '') throw errors.invalidArgValue('options.token', options.token, 'must not be empty');
     if (options.verifyClient !== undefined) validateFunction(options.verifyClient, 'options.verifyClient');
     if (options.log !== undefined) validateFunction(options.log, 'options.log');
     if (options.isolate !== undefined) validateBoolean(options.isolate, 'options.isolate');
@@ -160,7 +164,8 @@ class Gateway extends EventEmitter {
     this._tokenDigest = options.token === undefined ? null : digest(options.token);
     this._verifyClient = options.verifyClient || null;
     this._origins = origins;
-    this._maxClients = validatePositiveInteger(options.maxClients, 'options.maxClients', DEFAULT_MAX_CLIENTS);
+    if (options.maxClients !== undefined) validateInt32(options.maxClients, 'options.maxClients', 1);
+    this._maxClients = options.maxClients === undefined ? DEFAULT_MAX_CLIENTS : options.maxClients;
     this._idleTimeout = validatePositiveInteger(options.idleTimeout, 'options.idleTimeout', DEFAULT_IDLE_TIMEOUT);
     this._maxBuffered = validatePositiveInteger(options.maxBufferedBytes, 'options.maxBufferedBytes', DEFAULT_MAX_BUFFERED);
     this._log = options.log || (() => {});
@@ -169,6 +174,7 @@ class Gateway extends EventEmitter {
     this._pending = new Set(); // sockets of upgrades being verified
     this._nextId = 1;
     this._refusals = new Map(); // reason -> count
+    this._refusalsLogged = new Set(); // `${remoteAddress} ${reason}` already logged
     this._connections = 0;
     this._closing = null;
 
@@ -430,7 +436,11 @@ class Gateway extends EventEmitter {
 
   _refuse(socket, status, reason, remoteAddress) {
     this._refusals.set(reason, (this._refusals.get(reason) || 0) + 1);
-    this._log(`refused ${remoteAddress}: ${reason}`, { reason, status, remoteAddress });
+    const key = `${remoteAddress} ${reason}`;
+    if (!this._refusalsLogged.has(key) && this._refusalsLogged.size < MAX_REFUSAL_LOGS) {
+      this._refusalsLogged.add(key);
+      this._log(`refused ${remoteAddress}: ${reason}`, { reason, status, remoteAddress });
+    }
     this.emit('refused', { reason, status, remoteAddress });
     const extra = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`,
