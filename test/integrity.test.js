@@ -87,10 +87,12 @@ describe('data integrity', function () {
     await bigTransfer();
   });
 
-  it('200 concurrent connections of 1 MiB each way arrive byte-exact', async function () {
+  it('200 concurrent connections of 256 KiB each way arrive byte-exact', async function () {
     this.timeout(60000);
     const COUNT = 200;
-    const size = MiB;
+    // Enough for every window to fill and reopen many times over; 1 MiB
+    // took 20 s of the wasm pass and showed nothing more.
+    const size = MiB / 4;
     const serverResults = [];
     const server = t.net.createServer({ allowHalfOpen: true }, (sock) => {
       sock.on('error', () => {});
