@@ -752,6 +752,8 @@ export interface GatewayOptions {
   maxClients?: number;
   /** Milliseconds without a frame from a client before it is closed: 5 minutes by default, 0 never. */
   idleTimeout?: number;
+  /** Milliseconds between pings to each client; one that did not answer the last goes (0: none). Default 30000. */
+  heartbeat?: number;
   /** What a client's WebSocket may hold unsent before frames to it are dropped: 1 MiB by default. */
   maxBufferedBytes?: number;
   /** Clients reach the router only (true, the default), or each other too. */

@@ -405,6 +405,24 @@ describe('WebSocket gateway', function () {
     ws.close();
   });
 
+  it('closes a client that stops answering pings (a half-open connection), freeing its port and MAC', async function () {
+    const gateway = await startGateway({ heartbeat: 100 });
+    const { Recording, made } = recordingWebSocket();
+    const { tap } = await joinClient(gateway, DEFAULT_BACKEND, { WebSocket: Recording });
+    assert.equal(gateway.metrics().clients, 1);
+    // Answering pings (ws does it by itself), the client stays past a few beats.
+    await delay(350);
+    assert.equal(gateway.metrics().clients, 1);
+    const disconnected = new Promise((resolve) => gateway.once('disconnect', resolve));
+    // It reads nothing more: no pong comes back, as from a peer gone silent.
+    made.at(-1)._socket.pause();
+    const client = await within(disconnected, 5000, 'the silent client closed');
+    made.at(-1)._socket.resume(); // and the tunnel sees its socket end
+    assert.equal(client.mac, tap.macAddress);
+    assert.equal(gateway.metrics().clients, 0);
+    assert.ok(gateway.logged.some((line) => line.includes('did not answer a ping')));
+  });
+
   it('closes an idle client, and drops text messages', async function () {
     const gateway = await startGateway({ token: undefined, idleTimeout: 300 });
     const ws = new WebSocket(gateway.url);

@@ -23,6 +23,11 @@ const DEFAULT_MTU = 1500;
 const DEFAULT_LEASE_TIME = 3600;
 const DEFAULT_MAX_CLIENTS = 256;
 const DEFAULT_IDLE_TIMEOUT = 5 * 60 * 1000;
+// Every this often each client is pinged, and one that did not answer the
+// ping before goes: a half-open connection would otherwise hold its port,
+// and its MAC, until idleTimeout, and the client coming back found its MAC
+// taken.
+const DEFAULT_HEARTBEAT = 30 * 1000;
 // What a client's WebSocket may hold unsent before frames to it are dropped:
 // a few windows' worth, so that one slow client costs bounded memory.
 const DEFAULT_MAX_BUFFERED = 1024 * 1024;
@@ -167,6 +172,8 @@ class Gateway extends EventEmitter {
     if (options.maxClients !== undefined) validateInt32(options.maxClients, 'options.maxClients', 1);
     this._maxClients = options.maxClients === undefined ? DEFAULT_MAX_CLIENTS : options.maxClients;
     this._idleTimeout = validatePositiveInteger(options.idleTimeout, 'options.idleTimeout', DEFAULT_IDLE_TIMEOUT);
+    this._heartbeat = validatePositiveInteger(options.heartbeat, 'options.heartbeat', DEFAULT_HEARTBEAT);
+    this._heartbeatTimer = null;
     this._maxBuffered = validatePositiveInteger(options.maxBufferedBytes, 'options.maxBufferedBytes', DEFAULT_MAX_BUFFERED);
     this._log = options.log || (() => {});
     this._clients = new Map(); // ws -> client
@@ -249,6 +256,23 @@ class Gateway extends EventEmitter {
     Promise.all(waits).then(() => {
       if (!this._closing) this.emit('listening');
     }, (error) => this.emit('error', error));
+    if (this._heartbeat > 0) {
+      this._heartbeatTimer = setInterval(() => this._beat(), this._heartbeat);
+      this._heartbeatTimer.unref();
+    }
+  }
+
+  _beat() {
+    for (const [ws, client] of this._clients) {
+      if (!client.answered) {
+        this._log(`client ${client.port.id} (${client.remoteAddress}) did not answer a ping: closing`,
+          { client: client.port.id, reason: 'heartbeat' });
+        ws.terminate();
+        continue;
+      }
+      client.answered = false;
+      ws.ping();
+    }
   }
 
   /** The HTTP server's address, as server.address(). */
@@ -313,6 +337,7 @@ class Gateway extends EventEmitter {
   }
 
   async _shutdown() {
+    clearInterval(this._heartbeatTimer);
     const goodbyes = [...this._clients.keys()].map((ws) => new Promise((resolve) => {
       if (ws.readyState === WebSocket.CLOSED) {
         resolve();
@@ -458,7 +483,10 @@ class Gateway extends EventEmitter {
       ws.send(frame, { binary: true });
       return null;
     });
-    const client = { port, remoteAddress, idle: null, logged: new Set() };
+    const client = { port, remoteAddress, idle: null, logged: new Set(), answered: true };
+    ws.on('pong', () => {
+      client.answered = true;
+    });
     this._clients.set(ws, client);
     this._clientOfPort.set(port, client);
     if (this._idleTimeout > 0) {
