@@ -23,6 +23,11 @@ const ID_LIMIT = 0x7fffffff;
 const stacksWithOpenHandles = new Set();
 const { LIMITS: { MAX_INTERFACES, UDP_DATAGRAM_OVERHEAD } } = require('./backend/contract.js');
 
+// The events that belong to an interface, and the method each goes to.
+const INTERFACE_HANDLERS = {
+  [EVENTS.PACKET]: '_onPacket', [EVENTS.LEASE]: '_onLease', [EVENTS.ADDRESS]: '_onAddress', [EVENTS.STATS]: '_onStats',
+};
+
 function isLocalhost(hostname) {
   if (typeof hostname !== 'string') return false;
   const name = hostname.toLowerCase().replace(/\.$/, '');
@@ -303,24 +308,12 @@ class Stack {
         if (iface) iface._onError(a);
         break;
       }
-      case EVENTS.PACKET: {
-        const iface = this._interfaces.get(id);
-        if (iface) iface._onPacket(a);
-        break;
-      }
-      case EVENTS.LEASE: {
-        const iface = this._interfaces.get(id);
-        if (iface) iface._onLease(a);
-        break;
-      }
-      case EVENTS.ADDRESS: {
-        const iface = this._interfaces.get(id);
-        if (iface) iface._onAddress(a);
-        break;
-      }
+      case EVENTS.PACKET:
+      case EVENTS.LEASE:
+      case EVENTS.ADDRESS:
       case EVENTS.STATS: {
         const iface = this._interfaces.get(id);
-        if (iface) iface._onStats(a);
+        if (iface) iface[INTERFACE_HANDLERS[type]](a);
         break;
       }
       case EVENTS.CAPTURE_CLOSED:

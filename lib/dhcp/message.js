@@ -161,4 +161,16 @@ function encode({ op = OP.REPLY, htype = 1, hlen = 6, xid, secs = 0, flags = 0, 
   return buffer;
 }
 
-module.exports = { OP, TYPES, OPTIONS, MalformedDhcpError, decode, encode, addressOption, ipBytes, ipOf };
+/** An IPv4 address as a 32-bit number, and back (address ranges, masks). */
+function ipToNumber(address) {
+  const [a, b, c, d] = ipBytes(address);
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+}
+
+function numberToIp(n) {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+module.exports = {
+  OP, TYPES, OPTIONS, MalformedDhcpError, decode, encode, addressOption, ipBytes, ipOf, ipToNumber, numberToIp,
+};

@@ -5,7 +5,9 @@
 const { EventEmitter, Buffer } = require('../platform/node.js');
 const errors = require('../errors.js');
 const { validateObject } = require('../validators.js');
-const { TYPES, OPTIONS, OP, decode, encode, addressOption, ipBytes } = require('./message.js');
+const {
+  TYPES, OPTIONS, OP, decode, encode, addressOption, ipBytes, ipToNumber: toNumber, numberToIp: toAddress,
+} = require('./message.js');
 
 const SERVER_PORT = 67;
 const CLIENT_PORT = 68;
@@ -15,15 +17,6 @@ const OFFER_HOLD_MS = 60 * 1000;
 // A declined address (someone else has it) rests this long.
 const DECLINED_HOLD_MS = 10 * 60 * 1000;
 const DEFAULT_LEASE_TIME = 3600;
-
-function toNumber(address) {
-  const [a, b, c, d] = ipBytes(address);
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
-}
-
-function toAddress(n) {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
 
 function maskOf(prefix) {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;

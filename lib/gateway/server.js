@@ -17,6 +17,7 @@ const {
 } = require('../validators.js');
 const { MAX_FRAME_BYTES } = require('./frames.js');
 const { Switch } = require('./switch.js');
+const { ipToNumber: toNumber, numberToIp: toAddress } = require('../dhcp/message.js');
 
 const DEFAULT_SUBNET = '10.0.2.0/24';
 const DEFAULT_MTU = 1500;
@@ -49,14 +50,6 @@ const RESOLVE_METHODS = {
 // Node's resolver errors meaning "no such name" and "no such record".
 const NO_NAME = new Set([nodeDns.NOTFOUND]);
 const NO_DATA = new Set([nodeDns.NODATA]);
-
-function toNumber(address) {
-  return address.split('.').reduce((n, part) => ((n << 8) | Number(part)) >>> 0, 0);
-}
-
-function toAddress(n) {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
 
 /**
  * The subnet, router address and DHCP range: the router by default the
