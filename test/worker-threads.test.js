@@ -5,6 +5,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { within } = require('./helpers/util.js');
+const { runChild } = require('./helpers/child.js');
 
 const ROOT = path.join(__dirname, '..');
 
@@ -47,6 +48,24 @@ describe('worker_threads', function () {
       const code = await runWorker(TRAFFIC, { terminateOnMessage: true });
       assert.equal(code, 1); // terminate()'s exit code
     }
+  });
+
+  it('a process whose only stacks were in a terminated worker exits cleanly (the worker unloaded the addon)', async function () {
+    this.timeout(30000);
+    // Here the main thread never loads the addon, so the worker's exit
+    // unloads it before its thread ends: nothing of the addon may run then.
+    const worker = JSON.stringify(`const { Stack } = require(${JSON.stringify(ROOT)});
+      const { parentPort } = require('node:worker_threads');
+      ${TRAFFIC}`);
+    const result = await runChild(`
+      const { Worker } = require('node:worker_threads');
+      const worker = new Worker(${worker}, { eval: true });
+      worker.on('message', () => worker.terminate());
+      worker.on('exit', (code) => console.log('worker exit', code));
+    `, { killAfter: 20000 });
+    assert.equal(result.signal, null, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'worker exit 1');
   });
 
   it('process.exit() inside a busy worker ends only that worker', async function () {

@@ -41,6 +41,10 @@ std::string StringOr(const Napi::Value& value) {
 // about what the copy would, and the JS thread never copies more than this.
 constexpr size_t kLendFrom = 256 * 1024;
 
+// This thread's queue of handed turns (defined with RequestTurn).
+struct HandedTurns;
+HandedTurns& ThisThreadsHandedTurns(napi_env env);
+
 // Event payloads up to this size are copied into a JS buffer; larger ones
 // become external buffers over the bytes the event owns (or copies where the
 // runtime forbids those, as Electron does).
@@ -157,6 +161,7 @@ StackBinding::StackBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<St
         uv_async_send(&channel->async);
       }
     });
+    ThisThreadsHandedTurns(env);
     if (!inline_->Open()) {
       inline_.reset();
       CloseChannel();
@@ -824,19 +829,27 @@ constexpr int kMaxHandedTurns = 16;
 // One queue per JS thread. Not a thread_local: the addon's TLS block is
 // swapped with each JS-thread stack's lwIP state (TlsContext), so a
 // thread_local here would be one per stack. A pthread key's value lives
-// with the thread itself.
+// with the thread itself. It is freed by an environment cleanup hook, not
+// by a key destructor: a worker_thread unloads the addon before its thread
+// exits, and the destructor would run from unmapped code. The thread's
+// first JS-thread stack makes it before registering its own hook, and hooks
+// run in reverse order: every stack is torn down before the queue goes.
 pthread_key_t handed_turns_key;
 pthread_once_t handed_turns_once = PTHREAD_ONCE_INIT;
 
-HandedTurns& ThisThreadsHandedTurns() {
-  pthread_once(&handed_turns_once, [] {
-    pthread_key_create(&handed_turns_key,
-                       [](void* turns) { delete static_cast<HandedTurns*>(turns); });
-  });
+HandedTurns& ThisThreadsHandedTurns(napi_env env) {
+  pthread_once(&handed_turns_once, [] { pthread_key_create(&handed_turns_key, nullptr); });
   auto* turns = static_cast<HandedTurns*>(pthread_getspecific(handed_turns_key));
   if (turns == nullptr) {
     turns = new HandedTurns;
     pthread_setspecific(handed_turns_key, turns);
+    napi_add_env_cleanup_hook(
+        env,
+        [](void* made) {
+          pthread_setspecific(handed_turns_key, nullptr);
+          delete static_cast<HandedTurns*>(made);
+        },
+        turns);
   }
   return *turns;
 }
@@ -845,7 +858,7 @@ HandedTurns& ThisThreadsHandedTurns() {
 void StackBinding::RequestTurn() {
   turn_wanted_ = true;
   if (inline_ != nullptr && !in_turns_ && !queued_) {
-    HandedTurns& turns = ThisThreadsHandedTurns();
+    HandedTurns& turns = ThisThreadsHandedTurns(env_);
     if (turns.depth > 0) {
       queued_ = true;
       turns.queue.push_back(this);
@@ -870,15 +883,15 @@ void StackBinding::OnTimer(uv_timer_t* handle) {
 // the event loop's other work gets its turn; then rest until lwIP's next
 // timeout, a command or a delivery.
 void StackBinding::RunTurns() {
-  HandedTurns& turns = ThisThreadsHandedTurns();
+  HandedTurns& turns = ThisThreadsHandedTurns(env_);
   turns.depth++;
   RunOwnTurns();
   turns.depth--;
-  if (turns.depth == 0) RunHandedTurns();
+  if (turns.depth == 0) RunHandedTurns(env_);
 }
 
-void StackBinding::RunHandedTurns() {
-  HandedTurns& turns = ThisThreadsHandedTurns();
+void StackBinding::RunHandedTurns(napi_env env) {
+  HandedTurns& turns = ThisThreadsHandedTurns(env);
   turns.depth++;
   for (int ran = 0; ran < kMaxHandedTurns && !turns.queue.empty(); ran++) {
     StackBinding* next = turns.queue.front();
@@ -894,7 +907,7 @@ void StackBinding::RunHandedTurns() {
 // A stack torn down (or collected) while its turn waits in the queue.
 void StackBinding::Unqueue() {
   if (!queued_) return;
-  auto& queue = ThisThreadsHandedTurns().queue;
+  auto& queue = ThisThreadsHandedTurns(env_).queue;
   queue.erase(std::remove(queue.begin(), queue.end(), this), queue.end());
   queued_ = false;
 }

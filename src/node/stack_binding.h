@@ -115,7 +115,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   // handed packets to.
   void RunTurns();
   void RunOwnTurns();
-  static void RunHandedTurns();
+  static void RunHandedTurns(napi_env env);
   void Unqueue();
   // Kernel devices of a JS-thread stack: each attached fd is watched with a
   // uv_poll_t on the JS thread's loop, never referenced (the stack's async
