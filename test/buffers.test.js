@@ -137,6 +137,38 @@ describe('buffers handed to the engine', function () {
     await closePair(pair);
   });
 
+  it('small chunks received on two connections keep their bytes while later ones arrive and while the other reader scribbles on its own', async function () {
+    // Small payloads may share memory (a pool, as Buffer.allocUnsafe's):
+    // each received chunk must still be its own bytes.
+    const pairs = [await makePair(t.net), await makePair(t.net)];
+    const rounds = 600;
+    const kept = [[], []];
+    const expected = [[], []];
+    const chunkFor = (which, i) => Buffer.alloc(1 + ((i * 7 + which * 13) % 900), (i + which * 101) & 0xff);
+    for (const [which, pair] of pairs.entries()) {
+      pair.client.setNoDelay(true);
+      pair.peer.on('data', (d) => {
+        kept[which].push(d);
+        if (which === 1) d.fill(0xee); // the second reader reuses its chunks
+        pair.peer.write('k'); // one chunk per round: the next waits for this
+      });
+    }
+    await Promise.all(pairs.map(async (pair, which) => {
+      const acks = pair.client;
+      for (let i = 0; i < rounds; i++) {
+        const chunk = chunkFor(which, i);
+        expected[which].push(which === 1 ? Buffer.alloc(chunk.length, 0xee) : chunk);
+        const acked = new Promise((resolve) => acks.once('data', resolve));
+        pair.client.write(chunk);
+        await acked;
+      }
+    }));
+    for (const which of [0, 1]) {
+      assert.ok(Buffer.concat(kept[which]).equals(Buffer.concat(expected[which])), `connection ${which}'s chunks changed`);
+    }
+    for (const pair of pairs) await closePair(pair);
+  });
+
   it('buffers under 256 KiB changed in their write callbacks were sent as written: taken by TCP at once, partly taken, or waiting whole', async function () {
     const pair = await makePair(t.net, { serverOptions: { pauseOnConnect: true } });
     try {

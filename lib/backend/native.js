@@ -7,6 +7,7 @@
 // binary for this platform (prebuilds/<platform>-<arch>/, shipped in the
 // packed package; built for Node-API, so Electron loads the same file).
 const path = require('node:path');
+const { EVENTS } = require('./contract.js');
 
 const PACKAGE_ROOT = path.join(__dirname, '..', '..');
 
@@ -39,10 +40,21 @@ function loadError() {
   return lastError;
 }
 
+// The addon's own events (src/node/stack_core.h): DATA and DATAGRAM whose
+// small payloads it copied into a shared receive pool, as (pool, offset,
+// length, ...); each becomes the engine's event with a view of its bytes.
+const POOLED_DATA = 102;
+const POOLED_DATAGRAM = 103;
+
 // options.thread: 'worker' (the stack's own thread) or 'js' (this thread).
 function create(dispatch, options = {}) {
   const { NativeStack } = loadAddon();
-  return new NativeStack(dispatch, { thread: options.thread === 'js' ? 'js' : 'worker' });
+  const onEvent = (type, id, a, b, c, d, e) => {
+    if (type === POOLED_DATA) return dispatch(EVENTS.DATA, id, a.subarray(b, b + c));
+    if (type === POOLED_DATAGRAM) return dispatch(EVENTS.DATAGRAM, id, a.subarray(b, b + c), d, e);
+    return dispatch(type, id, a, b, c, d, e);
+  };
+  return new NativeStack(onEvent, { thread: options.thread === 'js' ? 'js' : 'worker' });
 }
 
 // Whether stacks can run on the JS thread here (each needs its own lwIP

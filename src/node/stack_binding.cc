@@ -50,6 +50,12 @@ HandedTurns& ThisThreadsHandedTurns(napi_env env);
 // runtime forbids those, as Electron does).
 constexpr size_t kCopyBelow = 1024;
 
+// The receive pool's size, and the largest payload copied into it: Node's
+// Buffer.poolSize and Buffer.allocUnsafe()'s bound, so a view holding its
+// pool holds what a pooled Buffer in Node would.
+constexpr size_t kReceivePoolSize = 8 * 1024;
+constexpr size_t kPooledUpTo = kReceivePoolSize / 2 - 1;
+
 // `copy`: every payload is copied and its bytes given back at once. On the
 // JS thread the core allocates from the same heap as JS: a received segment
 // held by an external buffer stays until the garbage collector finds the
@@ -224,6 +230,7 @@ void StackBinding::Teardown() {
     inline_.reset();
     pending_.clear();
     leases_.clear();
+    receive_pool_.Reset();
     CloseChannel();
     return;
   }
@@ -235,6 +242,7 @@ void StackBinding::Teardown() {
   worker_.reset();
   // The stack is gone, and nothing reads lent bytes any more.
   leases_.clear();
+  receive_pool_.Reset();
   CloseChannel();
 }
 
@@ -703,6 +711,30 @@ void StackBinding::Deliver() {
   }
 }
 
+// Copies `bytes` into the receive pool (a fresh one when the current is
+// full) and returns the pool, `offset` saying where they start; nullptr
+// when no pool can be made (a worker_thread being terminated). Offsets are
+// 8-byte aligned, as in Node's pool.
+napi_value StackBinding::PooledCopy(const EventBytes& bytes, size_t& offset) {
+  size_t size = bytes.size();
+  if (receive_pool_.IsEmpty() || receive_pool_used_ + size > kReceivePoolSize) {
+    receive_pool_.Reset();
+    receive_pool_data_ = nullptr;
+    void* data = nullptr;
+    napi_value pool = nullptr;
+    if (napi_create_buffer(env_, kReceivePoolSize, &data, &pool) != napi_ok || data == nullptr) {
+      return nullptr;
+    }
+    receive_pool_.Reset(Napi::Buffer<uint8_t>(env_, pool), 1);
+    receive_pool_data_ = static_cast<uint8_t*>(data);
+    receive_pool_used_ = 0;
+  }
+  offset = receive_pool_used_;
+  if (size > 0) std::memcpy(receive_pool_data_ + offset, bytes.data(), size);
+  receive_pool_used_ = (offset + size + 7) & ~static_cast<size_t>(7);
+  return receive_pool_.Value();
+}
+
 void StackBinding::DispatchPending() {
   Napi::Env env = env_;
   Napi::HandleScope scope(env);
@@ -723,6 +755,19 @@ void StackBinding::DispatchPending() {
     args[1] = Napi::Number::New(env, event.id);
     switch (event.code) {
       case TCPIP_EV_DATA:
+        if (event.bytes.size() <= kPooledUpTo) {
+          size_t offset = 0;
+          args[0] = Napi::Number::New(env, kEventPooledData);
+          args[2] = PooledCopy(event.bytes, offset);
+          if (args[2] == nullptr) continue;
+          args[3] = Napi::Number::New(env, static_cast<double>(offset));
+          args[4] = Napi::Number::New(env, static_cast<double>(event.bytes.size()));
+          event.bytes.Reset();
+          argc = 5;
+          break;
+        }
+        args[2] = BufferOf(env, event.bytes, inline_ != nullptr);
+        break;
       case TCPIP_EV_PACKET:
       case TCPIP_EV_LEASE:
       case TCPIP_EV_ADDRESS:
@@ -757,6 +802,19 @@ void StackBinding::DispatchPending() {
         args[2] = Napi::String::New(env, tcpip_error_name(event.error));
         break;
       case TCPIP_EV_DATAGRAM:
+        if (event.bytes.size() <= kPooledUpTo) {
+          size_t offset = 0;
+          args[0] = Napi::Number::New(env, kEventPooledDatagram);
+          args[2] = PooledCopy(event.bytes, offset);
+          if (args[2] == nullptr) continue;
+          args[3] = Napi::Number::New(env, static_cast<double>(offset));
+          args[4] = Napi::Number::New(env, static_cast<double>(event.bytes.size()));
+          args[5] = Napi::String::New(env, event.remote.address);
+          args[6] = Napi::Number::New(env, event.remote.port);
+          event.bytes.Reset();
+          argc = 7;
+          break;
+        }
         args[2] = BufferOf(env, event.bytes, inline_ != nullptr);
         args[3] = Napi::String::New(env, event.remote.address);
         args[4] = Napi::Number::New(env, event.remote.port);

@@ -26,6 +26,12 @@ constexpr int kEventCaptureClosed = TCPIP_EV_CAPTURE_CLOSED;  // `error`: a writ
 // The core is done with a lent write's bytes (`lease`); the binding handles
 // it and it never reaches JS.
 constexpr int kEventWriteReleased = TCPIP_EV_DRIVER_BASE + 1;
+// DATA and DATAGRAM whose bytes were copied into the binding's receive pool:
+// (pool, offset, length[, address, port]). lib/backend/native.js turns them
+// back into DATA and DATAGRAM with a view of the pool, so no engine user
+// sees them.
+constexpr int kEventPooledData = TCPIP_EV_DRIVER_BASE + 2;
+constexpr int kEventPooledDatagram = TCPIP_EV_DRIVER_BASE + 3;
 
 // Bytes an event carries to the JS thread, owned: a received core buffer
 // held without a copy, or a packet the worker copied once. Any thread may
