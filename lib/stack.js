@@ -28,6 +28,11 @@ const INTERFACE_HANDLERS = {
   [EVENTS.PACKET]: '_onPacket', [EVENTS.LEASE]: '_onLease', [EVENTS.ADDRESS]: '_onAddress', [EVENTS.STATS]: '_onStats',
 };
 
+// Loaded on first use: Node-only (AsyncLocalStorage, http, undici).
+function scopes() {
+  return require('./scope.js');
+}
+
 function isLocalhost(hostname) {
   if (typeof hostname !== 'string') return false;
   const name = hostname.toLowerCase().replace(/\.$/, '');
@@ -59,6 +64,10 @@ class Stack {
     this._pings = new Map(); // ICMP identifier -> running ping
     this._nextPingIdentifier = 1;
     this.destroyed = false;
+    this._clients = null; // stack.http/https/fetch agents (lib/scope.js)
+    this._http = null;
+    this._https = null;
+    this._fetch = null;
     const { name, thread, backend } = createBackend(options.backend,
       (type, id, a, b, c, d, e) => this._dispatch(type, id, a, b, c, d, e), options.thread);
     this._backend = backend;
@@ -325,11 +334,68 @@ class Stack {
   }
 
   /**
+   * Runs fn(...args) so that Node's own `net`, `http`, `https`, `tls` and
+   * global `fetch`, used by fn and everything it starts (callbacks, promise
+   * continuations), go through this stack; returns what fn returns.
+   * @template T
+   * @param {(...args: any[]) => T} fn
+   * @param {...any} args
+   * @returns {T}
+   */
+  run(fn, ...args) {
+    return scopes().run(this, fn, args);
+  }
+
+  /**
+   * The same redirection as run(), entered for the rest of the current
+   * function and what it starts, until the returned scope is disposed
+   * (`using scope = stack.scope()`).
+   */
+  scope() {
+    const { StackScope } = scopes();
+    return new StackScope(this);
+  }
+
+  /** Node's `http` client (request, get, Agent, globalAgent) over this stack. */
+  get http() {
+    if (!this._http) {
+      this._assertAlive();
+      this._http = scopes().createHttpModule(this, require('node:http'));
+    }
+    return this._http;
+  }
+
+  /** Node's `https` client (request, get, Agent, globalAgent) over this stack. */
+  get https() {
+    if (!this._https) {
+      this._assertAlive();
+      this._https = scopes().createHttpModule(this, require('node:https'));
+    }
+    return this._https;
+  }
+
+  /** The global fetch() with its connections on this stack. */
+  get fetch() {
+    if (!this._fetch) this._fetch = scopes().createFetch(this);
+    return this._fetch;
+  }
+
+  /**
+   * An undici Agent whose connections go through this stack, for fetch's
+   * `dispatcher` option; `options.connect` holds TLS options (ca, ...).
+   * @param {object} [options]
+   */
+  createDispatcher(options) {
+    return scopes().createDispatcher(this, options);
+  }
+
+  /**
    * Ends every socket and server, stops the worker and frees the engine.
    * Sockets with data still in flight end with an ECONNABORTED error.
    */
   destroy() {
     if (this.destroyed) return;
+    if (this._clients) scopes().destroyBindings(this);
     for (const handle of new Set([...this._handles.values(), ...this._refed])) handle._onStackDestroy();
     for (const iface of [...this._interfaces.values()]) iface._onStackDestroy();
     for (const running of [...this._pings.values()]) running._onStackDestroy();
