@@ -258,22 +258,12 @@ function original(path) {
 }
 
 // tls.connect(options, cb) over a new socket of `stack`; Node's TLS takes
-// any duplex as options.socket, and checks the certificate against
-// options.servername || options.host as for its own sockets.
+// any duplex as options.socket, checks the certificate against
+// options.servername || options.host as for its own sockets, passes the
+// duplex's errors (ECONNREFUSED) on and destroys it with the TLS socket.
 function connectTls(stack, options, cb) {
   const socket = stack.net.connect(tcpOptions(options));
-  return glueTls(socket, original('tls.connect')({ ...options, socket }, cb));
-}
-
-// A TLS socket over a stack socket, tied as Node ties its own: Node's
-// TLSSocket does not see errors of a wrapped duplex that fail before the
-// handshake (ECONNREFUSED), and destroying it releases the TCP connection.
-function glueTls(socket, tlsSocket) {
-  socket.on('error', (err) => {
-    if (!tlsSocket.destroyed) tlsSocket.destroy(err);
-  });
-  tlsSocket.once('close', () => socket.destroy());
-  return tlsSocket;
+  return original('tls.connect')({ ...options, socket }, cb);
 }
 
 // --- scopes ---------------------------------------------------------------
@@ -468,7 +458,7 @@ function createHttpModule(stack, base) {
       if (typeof first === 'number') options.port = first;
       if (typeof host === 'string') options.host = host;
       const socket = stack.net.connect(tcpOptions(options));
-      return glueTls(socket, super.createConnection({ ...options, socket }));
+      return super.createConnection({ ...options, socket });
     }
   }
   Object.defineProperty(Agent, 'name', { value: 'Agent' });
