@@ -5,6 +5,9 @@ import type * as nodeDgram from 'node:dgram';
 import type { Duplex } from 'node:stream';
 import type { EventEmitter } from 'node:events';
 import type { ReadableStream, WritableStream } from 'node:stream/web';
+import type * as nodeHttp from 'node:http';
+import type * as nodeHttps from 'node:https';
+import type { Agent as UndiciAgent } from 'undici';
 
 /** A probe of stack.ping() that was answered: who answered, the payload's bytes, the round trip in ms. */
 export interface PingReply {
@@ -498,8 +501,61 @@ export declare class Stack {
   createBridgeInterface(options: BridgeInterfaceOptions): BridgeInterface;
   /** A DHCP server for the hosts on `iface` (TAP or bridge, with an IPv4 address), answering there alone. */
   createDhcpServer(iface: TapInterface | BridgeInterface, options: DhcpServerOptions): DhcpServer;
+  /**
+   * Runs `fn(...args)` so that Node's own `net`, `http`/`https` (default agents included),
+   * `tls.connect` and global `fetch`, used by fn and by everything it starts (callbacks,
+   * timers, promise continuations), go through this stack; code outside keeps the kernel.
+   * Returns what fn returns. Throws ERR_TCPIP_STACK_DESTROYED on a destroyed stack.
+   */
+  run<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R;
+  /**
+   * The redirection of run(), entered for the rest of the calling function and what it
+   * starts, until disposed: `using scope = stack.scope()`.
+   */
+  scope(): StackScope;
+  /** Node's `http` client bound to this stack: request, get, Agent, globalAgent. */
+  readonly http: StackHttp<typeof nodeHttp>;
+  /** Node's `https` client bound to this stack: request, get, Agent, globalAgent. */
+  readonly https: StackHttp<typeof nodeHttps>;
+  /** The global fetch() with its connections on this stack (a `dispatcher` in init wins). */
+  readonly fetch: typeof globalThis.fetch;
+  /**
+   * An undici Agent whose connections go through this stack, for fetch's `dispatcher`
+   * option; `connect` holds TLS options (ca, rejectUnauthorized, servername, ...).
+   */
+  createDispatcher(options?: StackDispatcherOptions): UndiciAgent;
   /** Ends every socket and server, stops the engine (joins the worker, or drops the wasm instance) and frees its memory. */
   destroy(): void;
+}
+
+/** A scope from stack.scope(): disposing it ends the redirection, also where its context reached. */
+export interface StackScope extends Disposable {
+  readonly stack: Stack;
+  readonly closed: boolean;
+  /** The same as [Symbol.dispose](). */
+  close(): void;
+}
+
+/** stack.http / stack.https: Node's client functions with agents of one stack. */
+export interface StackHttp<Module extends typeof nodeHttp | typeof nodeHttps> {
+  request: Module['request'];
+  get: Module['get'];
+  /** An agent class whose connections go through the stack. */
+  Agent: Module['Agent'];
+  /** This stack's default agent (keepAlive, as Node's). */
+  globalAgent: InstanceType<Module['Agent']>;
+  METHODS: string[];
+  STATUS_CODES: Record<number, string | undefined>;
+  readonly stack: Stack;
+}
+
+/** Options of stack.createDispatcher(): undici Agent options, with TLS options as `connect`. */
+export interface StackDispatcherOptions {
+  connect?: import('node:tls').ConnectionOptions;
+  keepAliveTimeout?: number;
+  keepAliveMaxTimeout?: number;
+  connections?: number | null;
+  [option: string]: unknown;
 }
 
 /**

@@ -139,3 +139,26 @@ async function gatewayUsage(): Promise<void> {
   await connectTunnel(client.createTunInterface({ ipAddress: '10.0.0.1/24' }), 'ws://127.0.0.1:8080/');
 }
 void gatewayUsage;
+
+// Unmodified Node code on a stack, and clients bound to one.
+async function scopeUsage(): Promise<void> {
+  const stack = new Stack();
+  const sum: number = stack.run((a: number, b: number) => a + b, 1, 2);
+  const text: string = await stack.run(async () => (await fetch('http://10.0.0.2/')).text());
+  {
+    using scope = stack.scope();
+    const same: Stack = scope.stack;
+    console.log(same === stack, scope.closed);
+  }
+  const res: Response = await stack.fetch('http://10.0.0.2/');
+  const dispatcher = stack.createDispatcher({ connect: { ca: 'PEM', servername: 'db' } });
+  await fetch('https://db/', { dispatcher } as RequestInit);
+  stack.http.get('http://10.0.0.2/', (r) => r.resume());
+  stack.https.request({ host: 'db', ca: 'PEM' }).end();
+  const agent = new stack.https.Agent({ keepAlive: false });
+  console.log(sum, text, res.status, agent.maxSockets, stack.http.globalAgent.maxSockets);
+  // @ts-expect-error run() needs a function
+  stack.run(42);
+  stack.destroy();
+}
+void scopeUsage;
