@@ -442,10 +442,11 @@ function withAgent(args, Agent, globalAgent) {
   return args;
 }
 
-// stack.http / stack.https: Node's module with request(), get(), Agent and
-// globalAgent bound to `stack` (servers: see the README).
-function createHttpModule(stack, base) {
-  const secure = base === https;
+// stack.http / stack.https (`which`): Node's module with request(), get(),
+// Agent and globalAgent bound to `stack` (servers: see the README).
+function createHttpModule(stack, which) {
+  const secure = which === 'https';
+  const base = secure ? https : http;
   const BaseAgent = base.Agent;
   class Agent extends BaseAgent {
     createConnection(...args) {

@@ -360,7 +360,7 @@ class Stack {
   get http() {
     if (!this._http) {
       this._assertAlive();
-      this._http = scopes().createHttpModule(this, require('node:http'));
+      this._http = scopes().createHttpModule(this, 'http');
     }
     return this._http;
   }
@@ -369,7 +369,7 @@ class Stack {
   get https() {
     if (!this._https) {
       this._assertAlive();
-      this._https = scopes().createHttpModule(this, require('node:https'));
+      this._https = scopes().createHttpModule(this, 'https');
     }
     return this._https;
   }
