@@ -22,9 +22,9 @@ const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
 // The stack a pooled http request belongs to, put in the request's options
 // by Agent#addRequest in a scope. The agent copies its options (symbols
 // included) to every later step: the pool name, createConnection, the
-// 'free' handler. Those later steps can run in another async context (a
-// queued request gets its socket when another request's socket frees), so
-// they follow the mark, never the scope current then.
+// 'free' handler. Those steps follow the mark, not the scope current then:
+// a socket freed (and pooled by name) in whatever context ended the
+// response must go back to its own stack's pool.
 const kStack = Symbol('tcpip.stack');
 
 const storage = new AsyncLocalStorage();

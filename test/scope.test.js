@@ -15,6 +15,7 @@ const { link } = require('..');
 const scopeModule = require('../lib/scope.js');
 const { withStack } = require('./helpers/stack.js');
 const { selfSigned } = require('./helpers/cert.js');
+const { runChild } = require('./helpers/child.js');
 const { listen, closeServer, within, readAll, delay } = require('./helpers/util.js');
 
 const { key, cert } = selfSigned();
@@ -97,6 +98,12 @@ function stackSocketsIn(agent) {
 describe('scopes: unmodified Node networking on a stack', function () {
   const t = withStack();
   const kernelServers = [];
+
+  // The suites after this one find Node's modules as they were.
+  after(function () {
+    scopeModule.uninstall();
+    assert.equal(net.Socket, NodeSocket);
+  });
 
   afterEach(async function () {
     for (const k of kernelServers.splice(0)) await k.close();
@@ -360,6 +367,57 @@ describe('scopes: unmodified Node networking on a stack', function () {
     })(), 5000, 'the pool without stack sockets');
   });
 
+  it('requests queued behind an agent\'s maxSockets keep the stack they were made on', async function () {
+    const kernel = await kernelHttp();
+    kernelServers.push(kernel);
+    const server = await serve(t.stack.net, kernel.port, 'stack');
+    const agent = new http.Agent({ maxSockets: 1 });
+    const url = (n) => `http://127.0.0.1:${kernel.port}/${n}`;
+    // Three requests wait for one socket in the scope, three outside for another.
+    const inScope = t.stack.run(() => Promise.all([1, 2, 3].map((n) => get(http, url(n), { agent }))));
+    const outside = Promise.all([4, 5, 6].map((n) => get(http, url(n), { agent })));
+    const [a, b] = await within(Promise.all([inScope, outside]), 10000, 'queued requests');
+    assert.deepEqual(a.map((r) => r.body), ['stack /1', 'stack /2', 'stack /3']);
+    assert.deepEqual(b.map((r) => r.body), ['kernel /4', 'kernel /5', 'kernel /6']);
+    agent.destroy();
+    await server.close();
+  });
+
+  it('a stack server fed to a tls.Server with allowHalfOpen delivers an answer sent after the client ended', async function () {
+    // The pitfall the README names: the TLS layer is told of the client's
+    // end, and a half-open stack socket still carries what it answers.
+    const app = tls.createServer({ key, cert, allowHalfOpen: true }, (socket) => {
+      let text = '';
+      socket.on('data', (d) => { text += d; });
+      socket.on('end', () => setTimeout(() => socket.end(`late ${text}`), 20));
+    });
+    const tcp = t.stack.net.createServer({ allowHalfOpen: true }, (socket) => app.emit('connection', socket));
+    await listen(tcp, 853);
+    const reply = await t.stack.run(() => new Promise((resolve, reject) => {
+      const client = tls.connect(853, 'localhost', { ca: cert, allowHalfOpen: true }, () => client.end('ping'));
+      readAll(client).then((b) => resolve(b.toString()), reject);
+    }));
+    assert.equal(reply, 'late ping');
+    await closeServer(tcp);
+  });
+
+  it('kernel descriptors stay the kernel\'s in a scope: stdout and child processes', async function () {
+    const { code, stdout, stderr } = await runChild(`
+      const { Stack } = require('.');
+      const stack = new Stack();
+      stack.createLoopbackInterface({ ipAddress: '127.0.0.1/8' });
+      stack.run(() => {
+        console.log('printed in a scope');
+        require('node:child_process').execFile(process.execPath, ['-e', 'process.stdout.write("child ok")'], (err, out) => {
+          console.log(err ? err.code : out);
+          stack.destroy();
+        });
+      });`, { killAfter: 20000 });
+    assert.equal(stderr, '');
+    assert.equal(stdout, 'printed in a scope\nchild ok\n');
+    assert.equal(code, 0);
+  });
+
   it('a destroyed stack\'s scope and clients fail with ERR_TCPIP_STACK_DESTROYED', async function () {
     const doomed = t.createStack();
     const { fetch: boundFetch } = doomed;
@@ -412,6 +470,13 @@ describe('scopes: unmodified Node networking on a stack', function () {
 
 describe('stack.http, stack.https, stack.fetch: bound without a scope', function () {
   const t = withStack();
+
+  it('need no scope: Node\'s modules stay untouched', function () {
+    assert.equal(typeof t.stack.http.request, 'function');
+    assert.equal(typeof t.stack.https.get, 'function');
+    assert.equal(typeof t.stack.fetch, 'function');
+    assert.equal(scopeModule.isInstalled(), false);
+  });
 
   it('stack.http.get, stack.https.request and stack.fetch reach stack servers; node:http stays on the kernel', async function () {
     const kernel = await kernelHttp();
