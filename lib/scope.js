@@ -173,6 +173,11 @@ function install() {
     },
     tls: {
       connect: named('connect', function (...args) {
+        // Outside scopes, Node's own, arguments untouched (an https agent's
+        // call made out of a scope still carries its request's mark).
+        const first = args[0];
+        const marked = first !== null && typeof first === 'object' && Boolean(first[kStack]);
+        if (!marked && !currentStack()) return o.tls.connect.apply(this, args);
         const [options, cb] = normalizeTlsArgs(args);
         const stack = options.socket ? null : stackFor(options);
         if (!stack) return o.tls.connect.apply(this, args);
