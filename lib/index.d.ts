@@ -529,7 +529,8 @@ export declare class Stack {
 }
 
 /** A scope from stack.scope(): disposing it ends the redirection, also where its context reached. */
-export interface StackScope extends Disposable {
+export interface StackScope {
+  [Symbol.dispose](): void;
   readonly stack: Stack;
   readonly closed: boolean;
   /** The same as [Symbol.dispose](). */
