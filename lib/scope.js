@@ -137,6 +137,43 @@ function wrapConstructor(Original, name, stackConstructor) {
   return Wrapper;
 }
 
+// listen(handle) and listen({ fd | handle }) take a kernel socket: the kernel's.
+function listensOnKernelHandle(args) {
+  const first = args[0];
+  return first !== null && typeof first === 'object' && ('fd' in first || 'handle' in first || '_handle' in first);
+}
+
+// The stack server under a Node server (http.Server, https.Server,
+// tls.Server, a subclass of net.Server) that listen() was called on in a
+// scope: its connections are the Node server's 'connection' events, as if
+// its own handle had accepted them.
+const kInner = Symbol('tcpip.innerServer');
+
+function listenOnStack(server, stack, args) {
+  const options = {
+    // Under Node's TLS (tls.Server, https.Server) a stack socket must stay
+    // half-open: the TLS socket decides when to end, as over a kernel handle.
+    allowHalfOpen: server instanceof tls.Server ? true : Boolean(server.allowHalfOpen),
+    pauseOnConnect: Boolean(server.pauseOnConnect),
+  };
+  for (const key of ['noDelay', 'keepAlive', 'keepAliveInitialDelay', 'highWaterMark']) {
+    if (server[key] !== undefined) options[key] = server[key];
+  }
+  const inner = stack.net.createServer(options);
+  server[kInner] = inner;
+  inner.on('connection', (socket) => server.emit('connection', socket));
+  inner.on('listening', () => server.emit('listening'));
+  inner.on('error', (err) => server.emit('error', err));
+  inner.on('close', () => server.emit('close'));
+  const last = args[args.length - 1];
+  if (typeof last === 'function') {
+    server.once('listening', last);
+    args = args.slice(0, -1);
+  }
+  inner.listen(...args);
+  return server;
+}
+
 function install() {
   if (originals) return;
   originals = {
@@ -151,6 +188,15 @@ function install() {
       createConnection: http.Agent.prototype.createConnection,
     },
     fetch: globalThis.fetch,
+    serverProto: {
+      listen: net.Server.prototype.listen,
+      close: net.Server.prototype.close,
+      address: net.Server.prototype.address,
+      ref: net.Server.prototype.ref,
+      unref: net.Server.prototype.unref,
+      getConnections: net.Server.prototype.getConnections,
+    },
+    listening: Object.getOwnPropertyDescriptor(net.Server.prototype, 'listening'),
   };
   const o = originals;
   const netConnect = (name, original) => named(name, function (...args) {
@@ -206,6 +252,55 @@ function install() {
       }),
     },
   };
+  // Node's servers (http, https, tls, and subclasses of net.Server) listen
+  // on the stack in a scope; one that did answers from its stack server.
+  const sp = o.serverProto;
+  patched.serverProto = {
+    listen: named('listen', function (...args) {
+      const inner = this[kInner];
+      if (inner && inner.listening) {
+        inner.listen(...args); // throws ERR_SERVER_ALREADY_LISTEN, as Node's
+        return this;
+      }
+      const stack = currentStack();
+      if (!stack || listensOnKernelHandle(args)) {
+        if (inner) this[kInner] = null;
+        return sp.listen.apply(this, args);
+      }
+      return listenOnStack(this, stack, args);
+    }),
+    close: named('close', function (...args) {
+      const inner = this[kInner];
+      if (!inner) return sp.close.apply(this, args);
+      inner.close(...args);
+      return this;
+    }),
+    address: named('address', function (...args) {
+      return this[kInner] ? this[kInner].address() : sp.address.apply(this, args);
+    }),
+    ref: named('ref', function (...args) {
+      if (!this[kInner]) return sp.ref.apply(this, args);
+      this[kInner].ref();
+      return this;
+    }),
+    unref: named('unref', function (...args) {
+      if (!this[kInner]) return sp.unref.apply(this, args);
+      this[kInner].unref();
+      return this;
+    }),
+    getConnections: named('getConnections', function (...args) {
+      if (!this[kInner]) return sp.getConnections.apply(this, args);
+      this[kInner].getConnections(...args);
+      return this;
+    }),
+  };
+  const listeningGetter = o.listening.get;
+  patched.listening = {
+    ...o.listening,
+    get: named('get listening', function () {
+      return this[kInner] ? this[kInner].listening : listeningGetter.call(this);
+    }),
+  };
   if (typeof o.fetch === 'function') {
     patched.fetch = named('fetch', function (input, init) {
       const stack = currentStack();
@@ -222,6 +317,8 @@ function install() {
   apply(net, patched.net);
   apply(tls, patched.tls);
   apply(http.Agent.prototype, patched.agent);
+  apply(net.Server.prototype, patched.serverProto);
+  Object.defineProperty(net.Server.prototype, 'listening', patched.listening);
   if (patched.fetch) globalThis.fetch = patched.fetch;
   originals.patched = patched;
 }
@@ -247,6 +344,11 @@ function uninstall() {
   restore(net, patched.net, originals.net);
   restore(tls, patched.tls, originals.tls);
   restore(http.Agent.prototype, patched.agent, originals.agent);
+  const serverProto = originals.net.Server.prototype;
+  restore(serverProto, patched.serverProto, originals.serverProto);
+  if (Object.getOwnPropertyDescriptor(serverProto, 'listening').get === patched.listening.get) {
+    Object.defineProperty(serverProto, 'listening', originals.listening);
+  }
   if (patched.fetch && globalThis.fetch === patched.fetch) globalThis.fetch = originals.fetch;
   originals = null;
 }

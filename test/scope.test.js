@@ -147,6 +147,51 @@ describe('scopes: unmodified Node networking on a stack', function () {
     assert.ok(new net.Socket() instanceof NodeSocket);
   });
 
+  it('http.createServer, https.createServer and ws\'s WebSocket.Server({ port }) listen on the stack in a scope', async function () {
+    // The kernel holds the same port meanwhile: no EADDRINUSE, no mix-up.
+    const kernel = await kernelHttp();
+    kernelServers.push(kernel);
+    const port = kernel.port;
+    await t.stack.run(async () => {
+      const app = http.createServer((req, res) => res.end(`app ${req.url}`));
+      await listen(app, port, '127.0.0.1');
+      assert.equal(app.listening, true);
+      assert.deepEqual(app.address(), { address: '127.0.0.1', family: 'IPv4', port });
+      assert.equal(await (await fetch(`http://127.0.0.1:${port}/x`)).text(), 'app /x');
+      const secure = https.createServer({ key, cert }, (req, res) => res.end(`secure ${req.url}`));
+      await listen(secure, 443);
+      assert.equal((await get(https, 'https://localhost/y', { ca: cert })).body, 'secure /y');
+      const wss = new WebSocket.Server({ port: 8080 });
+      await within(new Promise((resolve) => wss.once('listening', resolve)), 5000, 'wss listening');
+      wss.on('connection', (ws) => ws.send('welcome'));
+      const client = new WebSocket('ws://127.0.0.1:8080/');
+      const message = await within(new Promise((resolve, reject) => {
+        client.once('message', (m) => resolve(String(m)));
+        client.once('error', reject);
+      }), 5000, 'ws message');
+      assert.equal(message, 'welcome');
+      client.terminate();
+      await within(new Promise((resolve) => wss.close(resolve)), 5000, 'wss close');
+      // close() calls back once the stack server is closed; the port is free again.
+      const closed = await within(new Promise((resolve) => app.close(resolve)), 5000, 'app close');
+      assert.equal(closed, undefined);
+      assert.equal(app.listening, false);
+      assert.equal(app.address(), null);
+      const again = await greeter(net, port, 'again', '127.0.0.1');
+      assert.equal((await readFrom(port)).text, 'again');
+      await closeServer(again);
+      secure.closeAllConnections();
+      await within(closeServer(secure), 5000, 'secure close');
+    });
+    assert.equal((await get(http, `http://127.0.0.1:${port}/k`)).body, 'kernel /k');
+    // Out of the scope, a server listens on the kernel as before.
+    const plain = http.createServer((req, res) => res.end('outside'));
+    await listen(plain, 0, '127.0.0.1');
+    assert.equal((await get(http, `http://127.0.0.1:${plain.address().port}/`)).body, 'outside');
+    plain.closeAllConnections();
+    await closeServer(plain);
+  });
+
   it('run() returns what fn returns, sync or a promise, with the arguments given', async function () {
     assert.equal(t.stack.run((a, b) => a + b, 2, 3), 5);
     assert.equal(await t.stack.run(async (a) => a * 2, 21), 42);
