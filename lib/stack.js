@@ -10,7 +10,7 @@ const { ping } = require('./ping.js');
 const { DhcpServer } = require('./dhcp/server.js');
 const { refuseAccepted } = require('./net/handle.js');
 const { ListenPorts, canonicalAddress } = require('./net/ports.js');
-const { nextTick, isIP } = require('./platform/node.js');
+const { nextTick, isIP, asyncContext } = require('./platform/node.js');
 const { validateObject, validateLookup } = require('./validators.js');
 const {
   LoopbackInterface, TunInterface, TapInterface, BridgeInterface,
@@ -55,6 +55,7 @@ class Stack {
     const dnsOptions = options.dns === undefined ? {} : options.dns;
     validateObject(dnsOptions, 'options.dns');
     this._handles = new Map();
+    this._contexts = new Map(); // handle id -> the async context it was opened in
     this._refed = new Set();
     this._nextId = 1;
     this._dnsFromOptions = Array.isArray(dnsOptions.servers) && dnsOptions.servers.length > 0;
@@ -247,10 +248,17 @@ class Stack {
 
   _register(id, handle) {
     this._handles.set(id, handle);
+    const context = asyncContext();
+    if (context) this._contexts.set(id, context);
     stacksWithOpenHandles.add(this);
   }
 
   _unregister(id) {
+    const context = this._contexts.get(id);
+    if (context) {
+      this._contexts.delete(id);
+      context.emitDestroy();
+    }
     if (this._handles.delete(id) && this._handles.size === 0) stacksWithOpenHandles.delete(this);
   }
 
@@ -266,7 +274,20 @@ class Stack {
     if (this._refed.size === 0 && !this.destroyed) this._backend.unref();
   }
 
+  // A handle's events run in the async context it was opened in (an
+  // accepted connection's in its listener's), as a Node handle's callbacks
+  // do: AsyncLocalStorage stores (stack.run's scope among them) reach the
+  // 'data', 'connect', 'connection' ... listeners of the code that made it.
   _dispatch(type, id, a, b, c, d, e) {
+    const context = this._contexts.get(type === EVENTS.ACCEPTED ? a : id);
+    if (context === undefined) {
+      this._dispatchEvent(type, id, a, b, c, d, e);
+      return;
+    }
+    context.runInAsyncScope(this._dispatchEvent, this, type, id, a, b, c, d, e);
+  }
+
+  _dispatchEvent(type, id, a, b, c, d, e) {
     const handle = this._handles.get(id);
     switch (type) {
       case EVENTS.DATA:
@@ -402,6 +423,8 @@ class Stack {
     this.dns.cancelAll();
     this.destroyed = true;
     this._handles.clear();
+    for (const context of this._contexts.values()) context.emitDestroy();
+    this._contexts.clear();
     stacksWithOpenHandles.delete(this);
     this._refed.clear();
     this._backend.destroy();

@@ -192,6 +192,47 @@ describe('scopes: unmodified Node networking on a stack', function () {
     await closeServer(plain);
   });
 
+  it('events of sockets and servers made in a scope run in it: a handler that connects, a reconnect on close', async function () {
+    const port = await kernelGreeter('kernel');
+    const backend = await greeter(t.stack.net, port, 'backend');
+    const results = await t.stack.run(async () => {
+      // A proxy: its 'connection' handler connects onwards with node:net.
+      const proxy = net.createServer((socket) => {
+        const upstream = net.connect(port, '127.0.0.1');
+        upstream.pipe(socket);
+      });
+      await listen(proxy, 9000);
+      const viaProxy = await readFrom(9000);
+      // A client that connects again from its 'close' listener, as
+      // reconnecting libraries do.
+      const again = await new Promise((resolve, reject) => {
+        const first = net.connect(port, '127.0.0.1');
+        first.resume();
+        first.once('close', () => readFrom(port).then(resolve, reject));
+      });
+      await closeServer(proxy);
+      return [viaProxy.text, again.text];
+    });
+    assert.deepEqual(results, ['backend', 'backend']);
+    await closeServer(backend);
+  });
+
+  it('any AsyncLocalStorage store reaches a stack socket\'s callbacks, as a kernel socket\'s', async function () {
+    const { AsyncLocalStorage } = require('node:async_hooks');
+    const als = new AsyncLocalStorage();
+    const server = await greeter(t.stack.net, 7, 'x');
+    const seen = await als.run('mine', () => new Promise((resolve) => {
+      const socket = t.stack.net.connect(7, '127.0.0.1');
+      const stores = [];
+      socket.on('connect', () => stores.push(als.getStore()));
+      socket.on('data', () => stores.push(als.getStore()));
+      socket.on('close', () => resolve([...stores, als.getStore()]));
+    }));
+    assert.deepEqual(seen, ['mine', 'mine', 'mine']);
+    assert.equal(als.getStore(), undefined);
+    await closeServer(server);
+  });
+
   it('run() returns what fn returns, sync or a promise, with the arguments given', async function () {
     assert.equal(t.stack.run((a, b) => a + b, 2, 3), 5);
     assert.equal(await t.stack.run(async (a) => a * 2, 21), 42);

@@ -373,6 +373,8 @@ module.exports = {
   systemErrorInfo,
   randomBytes,
   nextTick,
+  // No async context to carry here.
+  asyncContext: () => null,
   setTimeout: (fn, ms, ...args) => new Timeout(fn, ms, args),
   clearTimeout: (timer) => {
     if (timer instanceof Timeout) {

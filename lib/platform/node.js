@@ -15,6 +15,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const tty = require('node:tty');
 const diagnosticsChannel = require('node:diagnostics_channel');
+const { AsyncResource } = require('node:async_hooks');
 const { ReadableStream, WritableStream, CountQueuingStrategy } = require('node:stream/web');
 
 /** [code, description] of a negative errno (libuv's numbering), as util.getSystemErrorMap(). */
@@ -188,6 +189,10 @@ module.exports = {
   systemErrorInfo,
   randomBytes: crypto.randomBytes,
   nextTick: process.nextTick,
+  // The async context (AsyncLocalStorage stores, async_hooks ids) of the
+  // code that opens a handle, for the handle's events to run in, as Node's
+  // own handles' callbacks do; destroyed by hand when the handle closes.
+  asyncContext: () => new AsyncResource('TCPIPWRAP', { requireManualDestroy: true }),
   // Read the globals at call time, so that fake timers installed later apply.
   setTimeout: (fn, ms, ...args) => setTimeout(fn, ms, ...args),
   clearTimeout: (timer) => clearTimeout(timer),
