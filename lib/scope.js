@@ -5,8 +5,9 @@
 // (callbacks and promise continuations included); stack.http, stack.https
 // and stack.fetch are the same clients bound to one stack without a scope.
 //
-// The redirection wraps properties of Node's module objects (and
-// http.Agent.prototype), once, on the first scope: code that calls
+// The redirection wraps properties of Node's module objects (and of
+// http.Agent.prototype and net.Server.prototype), once, on the first
+// scope: code that calls
 // `net.connect(...)` through the module object sees the wrapper whenever it
 // was loaded. Outside every scope a wrapper calls the original with the same
 // `this` and arguments, so kernel code behaves as before.
