@@ -513,9 +513,9 @@ export declare class Stack {
    * starts, until disposed: `using scope = stack.scope()`.
    */
   scope(): StackScope;
-  /** Node's `http` client bound to this stack: request, get, Agent, globalAgent. */
+  /** Node's `http` bound to this stack: request, get, Agent, globalAgent, createServer. */
   readonly http: StackHttp<typeof nodeHttp>;
-  /** Node's `https` client bound to this stack: request, get, Agent, globalAgent. */
+  /** Node's `https` bound to this stack: request, get, Agent, globalAgent, createServer. */
   readonly https: StackHttp<typeof nodeHttps>;
   /** The global fetch() with its connections on this stack (a `dispatcher` in init wins). */
   readonly fetch: typeof globalThis.fetch;
@@ -537,10 +537,12 @@ export interface StackScope {
   close(): void;
 }
 
-/** stack.http / stack.https: Node's client functions with agents of one stack. */
+/** stack.http / stack.https: Node's functions with agents and servers of one stack. */
 export interface StackHttp<Module extends typeof nodeHttp | typeof nodeHttps> {
   request: Module['request'];
   get: Module['get'];
+  /** Node's server, listening on the stack (its `listen()` binds the stack's addresses). */
+  createServer: Module['createServer'];
   /** An agent class whose connections go through the stack. */
   Agent: Module['Agent'];
   /** This stack's default agent (keepAlive, as Node's). */

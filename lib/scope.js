@@ -149,6 +149,9 @@ function listensOnKernelHandle(args) {
 // scope: its connections are the Node server's 'connection' events, as if
 // its own handle had accepted them.
 const kInner = Symbol('tcpip.innerServer');
+// The stack a server made by stack.http/stack.https.createServer() listens
+// on, scope or not.
+const kBoundStack = Symbol('tcpip.boundStack');
 
 function listenOnStack(server, stack, args) {
   const options = {
@@ -263,7 +266,7 @@ function install() {
         inner.listen(...args); // throws ERR_SERVER_ALREADY_LISTEN, as Node's
         return this;
       }
-      const stack = currentStack();
+      const stack = this[kBoundStack] || currentStack();
       if (!stack || listensOnKernelHandle(args)) {
         if (inner) this[kInner] = null;
         return sp.listen.apply(this, args);
@@ -551,7 +554,7 @@ function withAgent(args, Agent, globalAgent) {
 }
 
 // stack.http / stack.https (`which`): Node's module with request(), get(),
-// Agent and globalAgent bound to `stack` (servers: see the README).
+// Agent, globalAgent and createServer() bound to `stack`.
 function createHttpModule(stack, which) {
   const secure = which === 'https';
   const base = secure ? https : http;
@@ -580,7 +583,15 @@ function createHttpModule(stack, which) {
     req.end();
     return req;
   };
+  // Node's server, listening on the stack (through the listen() wrapper).
+  const createServer = (...args) => {
+    install();
+    const server = base.createServer(...args);
+    server[kBoundStack] = stack;
+    return server;
+  };
   return {
+    createServer,
     METHODS: base.METHODS || http.METHODS,
     STATUS_CODES: base.STATUS_CODES || http.STATUS_CODES,
     Agent,

@@ -377,7 +377,7 @@ class Stack {
     return new StackScope(this);
   }
 
-  /** Node's `http` client (request, get, Agent, globalAgent) over this stack. */
+  /** Node's `http` (request, get, Agent, globalAgent, createServer) over this stack. */
   get http() {
     if (!this._http) {
       this._assertAlive();
@@ -386,7 +386,7 @@ class Stack {
     return this._http;
   }
 
-  /** Node's `https` client (request, get, Agent, globalAgent) over this stack. */
+  /** Node's `https` (request, get, Agent, globalAgent, createServer) over this stack. */
   get https() {
     if (!this._https) {
       this._assertAlive();

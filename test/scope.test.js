@@ -557,6 +557,11 @@ describe('scopes: unmodified Node networking on a stack', function () {
 describe('stack.http, stack.https, stack.fetch: bound without a scope', function () {
   const t = withStack();
 
+  // createServer() puts the listen() wrapper in: take it off for the suites after.
+  after(function () {
+    scopeModule.uninstall();
+  });
+
   it('need no scope: Node\'s modules stay untouched', function () {
     assert.equal(typeof t.stack.http.request, 'function');
     assert.equal(typeof t.stack.https.get, 'function');
@@ -584,6 +589,28 @@ describe('stack.http, stack.https, stack.fetch: bound without a scope', function
       assert.equal(await (await fetch(`http://127.0.0.1:${kernel.port}/k`)).text(), 'kernel /k');
       await plain.close();
       await secure.close();
+    } finally {
+      await kernel.close();
+    }
+  });
+
+  it('stack.http.createServer and stack.https.createServer listen on the stack without a scope', async function () {
+    const kernel = await kernelHttp();
+    try {
+      const app = t.stack.http.createServer((req, res) => res.end(`bound ${req.url}`));
+      assert.ok(app instanceof http.Server);
+      await listen(app, kernel.port);
+      assert.deepEqual(app.address(), { address: '::', family: 'IPv6', port: kernel.port });
+      const secure = t.stack.https.createServer({ key, cert }, (req, res) => res.end(`tls ${req.url}`));
+      await listen(secure, 443, '127.0.0.1');
+      assert.equal((await get(t.stack.http, `http://127.0.0.1:${kernel.port}/a`)).body, 'bound /a');
+      assert.equal((await get(t.stack.https, 'https://localhost/b', { ca: cert })).body, 'tls /b');
+      assert.equal((await get(http, `http://127.0.0.1:${kernel.port}/k`)).body, 'kernel /k');
+      app.closeAllConnections();
+      secure.closeAllConnections();
+      await within(closeServer(app), 5000, 'app close');
+      await within(closeServer(secure), 5000, 'secure close');
+      assert.equal(app.listening, false);
     } finally {
       await kernel.close();
     }

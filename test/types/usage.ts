@@ -156,6 +156,7 @@ async function scopeUsage(): Promise<void> {
   stack.http.get('http://10.0.0.2/', (r) => r.resume());
   stack.https.request({ host: 'db', ca: 'PEM' }).end();
   const agent = new stack.https.Agent({ keepAlive: false });
+  stack.https.createServer({ key: 'PEM', cert: 'PEM' }, (req, res) => res.end(req.url)).listen(443);
   console.log(sum, text, res.status, agent.maxSockets, stack.http.globalAgent.maxSockets);
   // @ts-expect-error run() needs a function
   stack.run(42);
