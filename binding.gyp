@@ -21,6 +21,7 @@
         "src/core/stack.c",
         "src/core/sys_arch.c",
         "src/core/tap.c",
+        "src/core/tcp_foreign.c",
         "src/core/tcp_socket.c",
         "src/core/udp_socket.c",
         "src/core/tun.c",

@@ -6,7 +6,7 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { Stack, init } = require('..');
+const { Stack, init, link } = require('..');
 const contract = require('../lib/backend/contract.js');
 const { WasmBackend } = require('../lib/backend/wasm.js');
 const { loadAddon } = require('../lib/backend/native.js');
@@ -277,6 +277,48 @@ describe('engine contract', function () {
         assert.deepStrictEqual(events.filter((e) => e.type === contract.EVENTS.ERROR).map((e) => e.payload[0]),
           ['ECONNREFUSED']);
         assert.deepStrictEqual(violations, []);
+      });
+
+      it('a catch-all listener: ACCEPTED at the SYN with the original destination, acceptSyn, abort', async function () {
+        const { stack, events, violations } = checked;
+        const router = stack.createTunInterface({ ipAddress: '10.4.0.1/24' });
+        const peer = new Stack({ backend: engine });
+        try {
+          const tun = peer.createTunInterface({ ipAddress: '10.4.0.2/24', gateway: '10.4.0.1', defaultRoute: true });
+          link(router, tun);
+          const accepted = [];
+          const server = stack.net.createServer({ pauseOnConnect: true }, (socket) => {
+            socket.on('error', () => {});
+            accepted.push(socket);
+          });
+          server.listen({ foreignInterface: router });
+          await nextEvent(server, 'listening');
+          const taken = peer.net.connect(80, '192.0.2.7');
+          const refused = peer.net.connect(81, '198.51.100.9');
+          refused.on('error', () => {});
+          await waitFor(() => accepted.length === 2, 5000, 'two SYNs');
+          const byPort = (port) => accepted.find((a) => a.localPort === port);
+          assert.strictEqual(byPort(80).localAddress, '192.0.2.7');
+          assert.strictEqual(byPort(81).localAddress, '198.51.100.9');
+          assert.strictEqual(byPort(80).remoteAddress, '10.4.0.2');
+          // Unanswered, the client is not connected yet.
+          assert.strictEqual(taken.connecting, true);
+          byPort(81).destroy();
+          const [error] = await nextEvent(refused, 'error');
+          assert.strictEqual(error.code, 'ECONNREFUSED');
+          byPort(80)._acceptSyn();
+          await nextEvent(taken, 'connect');
+          assert.strictEqual(taken.remoteAddress, '192.0.2.7');
+          taken.end('ping');
+          assert.strictEqual(String(await readAll(byPort(80).resume())), 'ping');
+          byPort(80).destroy();
+          await closeServer(server);
+          const accepts = events.filter((e) => e.type === contract.EVENTS.ACCEPTED);
+          assert.deepStrictEqual(accepts.map((e) => e.payload.slice(1, 3)).sort(), [['192.0.2.7', 80], ['198.51.100.9', 81]]);
+          assert.deepStrictEqual(violations, []);
+        } finally {
+          teardown(peer);
+        }
       });
 
       it('an interface the core cannot create: an ERROR event for its id, nothing thrown', async function () {

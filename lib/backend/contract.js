@@ -111,6 +111,11 @@ const COMMANDS = Object.freeze({
   shutdown: command([['id', T.id]]),
   close: command([['id', T.id]]),
   abort: command([['id', T.id]]),
+  // a catch-all listener on interface interfaceId (tcpip_tcp_listen_foreign):
+  // LISTENING, then an ACCEPTED at each SYN to a foreign address, local the
+  // original destination; acceptSyn answers it, abort or close refuse it
+  listenForeign: command([['id', T.id], ['interfaceId', T.id]]),
+  acceptSyn: command([['id', T.id]]),
   setNoDelay: command([['id', T.id], ['enabled', T.bool]]),
   setKeepAlive: command([['id', T.id], ['enabled', T.bool], ['idleMs', T.uint]]),
   // UDP: BOUND, or ERROR and no socket

@@ -581,6 +581,16 @@ class WasmBackend {
     this._touch();
   }
 
+  listenForeign(id, interfaceId) {
+    this._core.tcpip_tcp_listen_foreign(this._stack, id, interfaceId);
+    this._touch();
+  }
+
+  acceptSyn(id) {
+    this._core.tcpip_tcp_accept_syn(this._stack, id);
+    this._touch();
+  }
+
   setNoDelay(id, enabled) {
     this._core.tcpip_tcp_set_nodelay(this._stack, id, Boolean(enabled));
     this._touch();

@@ -145,6 +145,17 @@ class TcpHandle extends StreamHandle {
     this._engine.shutdown(this.id);
   }
 
+  /** A catch-all listener's connection: answers its SYN (SYN|ACK). */
+  acceptSyn() {
+    if (!this.closed) this._engine.acceptSyn(this.id);
+  }
+
+  /** Listens for every TCP connection to a foreign address on interface `interfaceId`. */
+  listenForeign(interfaceId) {
+    this.opened = true;
+    this._engine.listenForeign(this.id, interfaceId);
+  }
+
   setNoDelay(enabled) {
     if (this.closed) return;
     if (this.opened) this._engine.setNoDelay(this.id, enabled);

@@ -172,6 +172,10 @@ class Server extends EventEmitter {
     if (options !== normalized) {
       throw errors.invalidArgValue('options', options, 'handles and file descriptors are not supported by tcpip servers');
     }
+    if (options.foreignInterface !== undefined) {
+      this._listenForeign(options.foreignInterface);
+      return this;
+    }
     // listen(), listen(cb), listen(null) and { port: undefined | null }: any free port
     if (args.length === 0 || typeof args[0] === 'function' ||
         (options.port === undefined && 'port' in options) || options.port === null) {
@@ -334,6 +338,32 @@ class Server extends EventEmitter {
     handle.listen(address, reservation.port, (backlog || 511) | 0, ipv6Only);
     diagnostics.publishListenEnd(this);
     this._connectionKey = `${address === '' ? 6 : family}:${given}:${port}`;
+    nextTick(() => {
+      if (this._handle === handle) this.emit('listening');
+    });
+  }
+
+  // listen({ foreignInterface }): a catch-all on a TAP or TUN interface of
+  // this stack, for a router that terminates every client's TCP (the
+  // gateway's NAT). Each 'connection' is a SYN to a foreign address, the
+  // socket's localAddress and localPort its original destination; the
+  // SYN waits for socket._acceptSyn(), and destroying the socket refuses
+  // it with an RST. IPv4 only; one per interface.
+  _listenForeign(iface) {
+    const stack = this._stack;
+    if (iface === null || typeof iface !== 'object' || iface._stack !== stack || !Number.isInteger(iface._id)) {
+      throw errors.invalidArgType('options.foreignInterface', 'an interface of this stack', iface);
+    }
+    this._pendingAddress = { address: '0.0.0.0', port: 0 };
+    this._address = { address: '0.0.0.0', family: 'IPv4', port: 0 };
+    const handle = new TcpHandle(stack, this);
+    handle.onconnection = onconnection;
+    handle._local = { address: '0.0.0.0', port: 0 };
+    this._handle = handle;
+    if (this._refed) stack._refHandle(this);
+    handle.listenForeign(iface._id);
+    diagnostics.publishListenEnd(this);
+    this._connectionKey = `4:0.0.0.0:0:${iface._id}`;
     nextTick(() => {
       if (this._handle === handle) this.emit('listening');
     });

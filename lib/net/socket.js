@@ -929,6 +929,16 @@ class Socket extends Duplex {
     else this.once('finish', this.destroy);
   }
 
+  /**
+   * @internal a connection of a catch-all listener (server.listen({
+   * foreignInterface })) has its SYN unanswered until this: it sends SYN|ACK.
+   * Destroying the socket before refuses the SYN with an RST.
+   */
+  _acceptSyn() {
+    const handle = openHandle(this);
+    if (handle !== null) handle.acceptSyn();
+  }
+
   resetAndDestroy() {
     // As Node: only TCP can be reset.
     if (openHandle(this) instanceof KernelHandle) {

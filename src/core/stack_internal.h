@@ -38,6 +38,7 @@ typedef struct tcpip_tcp_socket {
   bool eof_received;
   bool dual_stack;     /* bound to both families: IPv4 peers shown as mapped */
   bool output_pending; /* tcp_output() is due at the end of this poll */
+  bool syn_pending;    /* tcp_foreign.c: a SYN not answered yet */
   tcpip_write_chunk *write_head;
   tcpip_write_chunk *write_tail;
   size_t written_unreported;   /* taken by TCP, not yet told to the driver */
@@ -101,6 +102,17 @@ bool tcpip_parse_cidr(const char *text, ip_addr_t *address, unsigned *prefix);
 bool tcpip_is_local_address(const ip_addr_t *address);
 
 void tcpip_tcp_mark_dirty(tcpip_tcp_socket *socket);
+/* tcp_socket.c's sockets, for tcp_foreign.c: a socket for a driver's
+ * command (NULL: the driver heard ENOBUFS, or the id is not usable), one
+ * for a connection the core accepts (NULL: no memory), the socket named
+ * `id`, and what becomes of them. */
+tcpip_tcp_socket *tcpip_tcp_socket_open(tcpip_stack *stack, uint32_t id, const char *address);
+tcpip_tcp_socket *tcpip_tcp_socket_accept(tcpip_stack *stack);
+tcpip_tcp_socket *tcpip_tcp_socket_find(tcpip_stack *stack, uint32_t id);
+void tcpip_tcp_attach(tcpip_tcp_socket *socket, struct tcp_pcb *pcb);
+/* Reports `error` and forgets the socket; its pcb, if any, is reset. */
+void tcpip_tcp_fail(tcpip_tcp_socket *socket, tcpip_error error);
+err_t tcpip_tcp_push_writes(tcpip_tcp_socket *socket);
 void tcpip_tcp_flush_dirty(tcpip_stack *stack);
 void tcpip_tcp_destroy_all(tcpip_stack *stack);
 void tcpip_udp_destroy_all(tcpip_stack *stack);

@@ -538,7 +538,9 @@ void tcpip_tcp_close(tcpip_stack *stack, uint32_t id) {
     /* Bytes handed to the driver count as read: only data that never left
      * lwIP makes close() a reset. */
     if (!socket->listener) window_reopen(socket, socket->delivered_unconsumed);
-    pcb_let_go(pcb, false);
+    /* A SYN not answered yet has nothing to end gracefully: lwIP would
+     * send FIN before SYN|ACK. It is refused. */
+    pcb_let_go(pcb, socket->syn_pending);
   }
   socket_free(socket);
 }
@@ -572,6 +574,27 @@ void tcpip_tcp_set_keepalive(tcpip_stack *stack, uint32_t id, bool enable, uint3
     ip_reset_option(pcb, SOF_KEEPALIVE);
   }
 }
+
+tcpip_tcp_socket *tcpip_tcp_socket_open(tcpip_stack *stack, uint32_t id, const char *address) {
+  return socket_open(stack, id, address);
+}
+
+tcpip_tcp_socket *tcpip_tcp_socket_accept(tcpip_stack *stack) {
+  return socket_create(stack, next_core_id(stack));
+}
+
+tcpip_tcp_socket *tcpip_tcp_socket_find(tcpip_stack *stack, uint32_t id) {
+  return socket_find(stack, id);
+}
+
+void tcpip_tcp_attach(tcpip_tcp_socket *socket, struct tcp_pcb *pcb) { pcb_attach(socket, pcb); }
+
+void tcpip_tcp_fail(tcpip_tcp_socket *socket, tcpip_error error) {
+  if (socket->pcb != NULL) pcb_let_go(socket->pcb, true);
+  fail(socket, error);
+}
+
+err_t tcpip_tcp_push_writes(tcpip_tcp_socket *socket) { return push_writes(socket); }
 
 /* Like Linux's tcp_max_tw_buckets, a stack keeps at most this many pcbs in
  * TIME_WAIT and drops the oldest beyond it (the list holds the newest

@@ -297,6 +297,21 @@ typedef void (*tcpip_release_fn)(void *context);
  * `data` NULL with `len` > 0 means the driver had no memory for the bytes:
  * the socket fails with a TCPIP_ENOBUFS error event, as it does when the
  * core has no memory to queue the write. */
+/* A catch-all listener on interface `interface_id` (IPv4): from now on the
+ * interface takes TCP to any address that is not its own as the stack's
+ * (it goes on doing so after the listener closes, and such SYNs are then
+ * answered with RST), and every SYN of such a connection, to any address
+ * and port, is a TCPIP_EV_ACCEPTED event at once, before any answer: its
+ * `local` is the SYN's original destination. The driver answers with
+ * tcpip_tcp_accept_syn() (SYN|ACK), or refuses it with tcpip_tcp_abort()
+ * or tcpip_tcp_close() (RST: the client sees ECONNREFUSED). Writes wait for
+ * the handshake. Unanswered, the connection fails (ETIMEDOUT) with lwIP's
+ * SYN_RCVD timeout, 20 s. One per interface: another fails EADDRINUSE, an
+ * unknown interface EINVAL. TCPIP_EV_LISTENING shows 0.0.0.0 port 0. */
+void tcpip_tcp_listen_foreign(tcpip_stack *stack, uint32_t id, uint32_t interface_id);
+/* Answers the SYN of catch-all connection `id` with SYN|ACK. */
+void tcpip_tcp_accept_syn(tcpip_stack *stack, uint32_t id);
+
 void tcpip_tcp_write_borrowed(tcpip_stack *stack, uint32_t id, const void *data, size_t len,
                               tcpip_release_fn release, void *context);
 /* tcpip_tcp_write_borrowed() of bytes allocated with malloc, which the core

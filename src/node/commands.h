@@ -137,6 +137,13 @@ struct Close {
 struct Abort {
   uint32_t id;
 };
+struct ListenForeign {
+  uint32_t id;
+  uint32_t interface_id;
+};
+struct AcceptSyn {
+  uint32_t id;
+};
 struct SetNoDelay {
   uint32_t id;
   bool enabled;
@@ -229,6 +236,7 @@ using Command = std::variant<
     command::DetachLink, command::CaptureStart, command::CaptureStop, command::AttachDevice,
     command::UdpBind, command::UdpConnect, command::UdpDisconnect, command::UdpSend,
     command::UdpConsumed, command::UdpSetOption, command::UdpClose, command::IcmpEcho,
-    command::UdpMembership, command::InterfaceDhcp, command::InterfaceSlaac>;
+    command::UdpMembership, command::InterfaceDhcp, command::InterfaceSlaac, command::ListenForeign,
+    command::AcceptSyn>;
 
 }  // namespace tcpip

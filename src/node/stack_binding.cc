@@ -98,6 +98,8 @@ Napi::Function StackBinding::Define(Napi::Env env) {
                          InstanceMethod<&StackBinding::Shutdown>("shutdown"),
                          InstanceMethod<&StackBinding::Close>("close"),
                          InstanceMethod<&StackBinding::Abort>("abort"),
+                         InstanceMethod<&StackBinding::ListenForeign>("listenForeign"),
+                         InstanceMethod<&StackBinding::AcceptSyn>("acceptSyn"),
                          InstanceMethod<&StackBinding::SetNoDelay>("setNoDelay"),
                          InstanceMethod<&StackBinding::SetKeepAlive>("setKeepAlive"),
                          InstanceMethod<&StackBinding::UdpBind>("udpBind"),
@@ -503,6 +505,19 @@ Napi::Value StackBinding::Close(const Napi::CallbackInfo& info) {
 
 Napi::Value StackBinding::Abort(const Napi::CallbackInfo& info) {
   if (Alive(info.Env())) PostCommand(command::Abort{IdOf(info)});
+  return info.Env().Undefined();
+}
+
+// listenForeign(id, interfaceId)
+Napi::Value StackBinding::ListenForeign(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) {
+    PostCommand(command::ListenForeign{IdOf(info), info[1].As<Napi::Number>().Uint32Value()});
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value StackBinding::AcceptSyn(const Napi::CallbackInfo& info) {
+  if (Alive(info.Env())) PostCommand(command::AcceptSyn{IdOf(info)});
   return info.Env().Undefined();
 }
 

@@ -85,6 +85,8 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   Napi::Value Shutdown(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
+  Napi::Value ListenForeign(const Napi::CallbackInfo& info);
+  Napi::Value AcceptSyn(const Napi::CallbackInfo& info);
   Napi::Value SetChecksums(const Napi::CallbackInfo& info);
   Napi::Value Dhcp(const Napi::CallbackInfo& info);
   Napi::Value Slaac(const Napi::CallbackInfo& info);

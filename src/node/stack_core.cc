@@ -198,6 +198,10 @@ struct StackCore::Applier {
   void operator()(command::Shutdown& c) const { tcpip_tcp_shutdown(core.stack_, c.id); }
   void operator()(command::Close& c) const { tcpip_tcp_close(core.stack_, c.id); }
   void operator()(command::Abort& c) const { tcpip_tcp_abort(core.stack_, c.id); }
+  void operator()(command::ListenForeign& c) const {
+    tcpip_tcp_listen_foreign(core.stack_, c.id, c.interface_id);
+  }
+  void operator()(command::AcceptSyn& c) const { tcpip_tcp_accept_syn(core.stack_, c.id); }
   void operator()(command::SetNoDelay& c) const {
     tcpip_tcp_set_nodelay(core.stack_, c.id, c.enabled);
   }
