@@ -7,11 +7,16 @@ const { createGateway } = require('../lib/index.js');
 
 const USAGE = `Usage: tcpip-gateway [--port 8080] [--host 127.0.0.1] [--token T] [--subnet 10.0.2.0/24]
                      [--origin O ...] [--max-clients N] [--no-isolate] [--dns-server ADDR[:PORT] ...]
+                     [--allow CIDR ...] [--allow-port P[-Q] ...] [--deny-port P[-Q] ...]
+                     [--max-flows N] [--no-nat]
 
 Every WebSocket connection is a port of a virtual Ethernet switch (one binary
 message, one Ethernet frame); behind it a router gives clients addresses by
-DHCP and answers DNS through this host's resolver. NAT to the host's network
-is not in yet. The token may also come from TCPIP_GATEWAY_TOKEN.`;
+DHCP, answers DNS through this host's resolver, and re-originates their TCP
+connections from this host (NAT). Loopback, private, link-local, CGNAT,
+multicast and this host's own addresses are denied unless --allow lists
+them; --allow-port admits only the ports listed, --deny-port refuses those.
+The token may also come from TCPIP_GATEWAY_TOKEN.`;
 
 function fail(message) {
   process.stderr.write(`tcpip-gateway: ${message}\n${USAGE}\n`);
@@ -30,6 +35,11 @@ try {
       'max-clients': { type: 'string' },
       'no-isolate': { type: 'boolean', default: false },
       'dns-server': { type: 'string', multiple: true },
+      allow: { type: 'string', multiple: true },
+      'allow-port': { type: 'string', multiple: true },
+      'deny-port': { type: 'string', multiple: true },
+      'max-flows': { type: 'string' },
+      'no-nat': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -52,9 +62,13 @@ const options = {
   origin: values.origin,
   isolate: !values['no-isolate'],
   dns: values['dns-server'] ? { servers: values['dns-server'] } : undefined,
+  nat: !values['no-nat'],
+  allow: values.allow,
+  ports: { allow: values['allow-port'], deny: values['deny-port'] },
   log: (message) => process.stderr.write(`tcpip-gateway: ${message}\n`),
 };
 if (values['max-clients'] !== undefined) options.maxClients = Number(values['max-clients']);
+if (values['max-flows'] !== undefined) options.maxFlows = Number(values['max-flows']);
 
 let gateway;
 try {

@@ -357,6 +357,13 @@ export interface ListenOptions {
   exclusive?: boolean;
   ipv6Only?: boolean;
   signal?: AbortSignal;
+  /**
+   * tcpip: a catch-all on this TAP or TUN interface (IPv4), as the gateway's NAT uses: every TCP
+   * connection to an address not the stack's own arriving there is a 'connection', its socket's
+   * localAddress and localPort the original destination. Its SYN is answered only by the
+   * socket's internal `_acceptSyn()`; destroying the socket before refuses it with an RST.
+   */
+  foreignInterface?: Interface;
 }
 
 /** Node's net.Server, over a tcpip stack. */
@@ -824,6 +831,20 @@ export interface GatewayOptions {
   thread?: 'worker' | 'js';
   /** Refusals and each client's first drop of a kind. Silent by default. */
   log?: (message: string, details: Record<string, unknown>) => void;
+  /** NAT of the clients' TCP connections to outside addresses from this host: true by default. */
+  nat?: boolean;
+  /** CIDRs the egress policy lets through whatever else it says (loopback, private, link-local, CGNAT, multicast, reserved, IPv6 ULA/link-local/loopback and the host's own addresses are denied by default). */
+  allow?: string[];
+  /** Destination ports (numbers, or "from-to" ranges): only those `allow` lists, never those `deny` lists. */
+  ports?: { allow?: Array<number | string>; deny?: Array<number | string> };
+  /** The host's own addresses the policy denies: os.networkInterfaces()'s by default. */
+  hostAddresses?: string[];
+  /** Concurrent NAT flows per client: 256 by default; past it the client's SYN gets an RST. */
+  maxFlows?: number;
+  /** Milliseconds the host's connect may take: 15000 by default. */
+  connectTimeout?: number;
+  /** Where the host connects for a client's destination instead (null: the destination itself); the policy judges the result. */
+  redirect?: (destination: { address: string; port: number }) => { address: string; port: number } | null;
 }
 
 export interface GatewayClient {
@@ -848,15 +869,21 @@ export interface GatewayMetrics {
   out: { frames: number; bytes: number };
   /** Frames dropped, by reason: spoofed-mac, spoofed-ip, no-lease, isolated, backpressure, ... */
   drops: Record<string, number>;
-  /** Connections refused at the upgrade, by reason: token, origin, verify-client, max-clients, closing. */
+  /** Connections refused at the upgrade (token, origin, verify-client, max-clients, closing) and NAT flows refused (egress-loopback, egress-private, egress-port, egress-host-address, ..., max-flows), by reason. */
   refusals: Record<string, number>;
   leases: number;
+  /** NAT flows: open now, opened since start, and those whose host connection failed, by error code. */
+  flows: { open: number; total: number; failures: Record<string, number> };
 }
 
 export interface GatewayRefusal {
   reason: string;
-  status: number;
-  remoteAddress: string | undefined;
+  /** The HTTP status of a refused upgrade. */
+  status?: number;
+  remoteAddress: string | undefined | null;
+  /** A refused NAT flow's client id and destination. */
+  client?: number | null;
+  destination?: { address: string; port: number };
 }
 
 /** A WebSocket gateway: `createGateway()`. */
@@ -884,7 +911,7 @@ export declare class Gateway extends EventEmitter {
 
 /**
  * A WebSocket gateway: each WebSocket connection a port of a virtual Ethernet switch
- * (one binary message, one frame), a router with DHCP and DNS behind it. Node only.
+ * (one binary message, one frame), a router with DHCP, DNS and TCP NAT behind it. Node only.
  */
 export declare function createGateway(options?: GatewayOptions): Gateway;
 

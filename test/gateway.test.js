@@ -1,6 +1,6 @@
 'use strict';
-// The WebSocket gateway (issue 11, first step: switch, DHCP, DNS, client;
-// no NAT yet). Everything on loopback: the gateway listens on 127.0.0.1
+// The WebSocket gateway (issue 11: switch, DHCP, DNS, client; NAT has
+// test/gateway-nat.test.js). Everything on loopback: the gateway listens on 127.0.0.1
 // port 0, its DNS forwards to a responder this suite runs on 127.0.0.1, and
 // the clients are stacks in this process, one native and one wasm.
 const assert = require('node:assert/strict');
@@ -371,8 +371,9 @@ describe('WebSocket gateway', function () {
     assert.equal(gateway._switch.ports.length, 0);
     const { text } = await fetchText(gateway, '/metrics');
     assert.match(text, /^tcpip_gateway_clients 0$/m);
-    // The gateway stack's end of the flow is the test's to end (no NAT
-    // flows to free yet): its peer is gone for good.
+    // The gateway stack's end of this connection (to a service of the
+    // gateway's own stack, not a NAT flow) is the test's to end: its peer is
+    // gone for good.
     socket.destroy();
     for (const peer of accepted) peer.destroy();
     await within(closeServer(server), 5000, 'server close');

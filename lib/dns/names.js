@@ -44,6 +44,7 @@ function sameName(a, b) {
   return strip(a) === strip(b);
 }
 
+/** The 32 hex digits of an IPv6 address (no zone). */
 function expandIPv6(address) {
   let text = address;
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
@@ -71,5 +72,5 @@ function reverseName(address) {
 }
 
 module.exports = {
-  queryName, sameName, reverseName,
+  queryName, sameName, reverseName, expandIPv6,
 };

@@ -17,6 +17,8 @@ const {
 } = require('../validators.js');
 const { MAX_FRAME_BYTES } = require('./frames.js');
 const { Switch } = require('./switch.js');
+const { Nat } = require('./nat.js');
+const { EgressPolicy } = require('./policy.js');
 const { ipToNumber: toNumber, numberToIp: toAddress } = require('../dhcp/message.js');
 
 const DEFAULT_SUBNET = '10.0.2.0/24';
@@ -153,6 +155,12 @@ class Gateway extends EventEmitter {
       if (dnsOptions.resolve !== undefined) validateFunction(dnsOptions.resolve, 'options.dns.resolve');
     }
     if (options.port !== undefined) validatePort(options.port, 'options.port');
+    if (options.nat !== undefined) validateBoolean(options.nat, 'options.nat');
+    if (options.maxFlows !== undefined) validateInt32(options.maxFlows, 'options.maxFlows', 1);
+    if (options.connectTimeout !== undefined) validateInt32(options.connectTimeout, 'options.connectTimeout', 1);
+    if (options.redirect !== undefined) validateFunction(options.redirect, 'options.redirect');
+    // Before the stack, as the upstream: a bad CIDR throws with nothing to undo.
+    this.policy = new EgressPolicy({ allow: options.allow, ports: options.ports, hostAddresses: options.hostAddresses });
     if (options.verifyTimeout !== undefined) validateInt32(options.verifyTimeout, 'options.verifyTimeout', 1);
     this._verifyTimeout = options.verifyTimeout === undefined ? DEFAULT_VERIFY_TIMEOUT : options.verifyTimeout;
     // Before the stack: an upstream option Node's resolver refuses throws
@@ -212,6 +220,21 @@ class Gateway extends EventEmitter {
     this.dhcp.on('release', (lease) => this._switch.released(lease.mac));
     this.dhcp.on('error', (error) => this.emit('error', error));
 
+    this.nat = null;
+    if (options.nat !== false) {
+      this.nat = new Nat({
+        stack: this.stack,
+        router: this.router,
+        policy: this.policy,
+        maxFlows: options.maxFlows,
+        connectTimeout: options.connectTimeout,
+        redirect: options.redirect,
+        clientOf: (address) => this._clientOfAddress(address),
+        refuse: (client, reason, destination) => this._refuseFlow(client, reason, destination),
+      });
+      this.nat.on('error', (error) => this.emit('error', error));
+    }
+
     this.dnsServer = null;
     if (dnsOptions !== false) {
       this.dnsServer = this.stack.dns.createServer({ handler: (question) => this._forward(question) });
@@ -237,6 +260,7 @@ class Gateway extends EventEmitter {
       if (this.dhcp.listening) resolve();
       else this.dhcp.once('listening', resolve);
     })];
+    if (this.nat) waits.push(this.nat.listening());
     if (this.dnsServer) {
       waits.push(new Promise((resolve) => this.dnsServer.listen(DNS_PORT, this._plan.router, resolve)));
     }
@@ -310,6 +334,11 @@ class Gateway extends EventEmitter {
       drops: Object.fromEntries(this._switch.drops),
       refusals: Object.fromEntries(this._refusals),
       leases: this.dhcp.leases().length,
+      flows: {
+        open: this.nat ? this.nat.open : 0,
+        total: this.nat ? this.nat.total : 0,
+        failures: this.nat ? Object.fromEntries(this.nat.failures) : {},
+      },
     };
   }
 
@@ -355,6 +384,7 @@ class Gateway extends EventEmitter {
         this.server.closeAllConnections();
       });
     }
+    if (this.nat) await this.nat.close();
     this._switch.detach();
     await new Promise((resolve) => this.dhcp.close(resolve));
     if (this.dnsServer) await new Promise((resolve) => this.dnsServer.close(resolve));
@@ -401,6 +431,10 @@ class Gateway extends EventEmitter {
       [['{direction="in"}', m.in.bytes], ['{direction="out"}', m.out.bytes]]);
     metric('drops_total', 'counter', 'Frames dropped, by reason.', byReason(m.drops));
     metric('refusals_total', 'counter', 'Connections refused, by reason.', byReason(m.refusals));
+    metric('flows', 'gauge', 'NAT flows open now.', [['', m.flows.open]]);
+    metric('flows_total', 'counter', 'NAT flows opened since start.', [['', m.flows.total]]);
+    metric('flow_failures_total', 'counter', 'NAT flows whose host connection failed, by error code.',
+      byReason(m.flows.failures));
     return `${lines.join('\n')}\n`;
   }
 
@@ -500,6 +534,8 @@ class Gateway extends EventEmitter {
     ws.on('error', (error) => this._log(`client ${port.id} (${remoteAddress}): ${error.message}`, { client: port.id, error }));
     ws.on('close', (code, reason) => {
       if (client.idle) clearTimeout(client.idle);
+      // Its flows go with it: nothing of a gone client stays open on the host.
+      if (this.nat) this.nat.dropClient(client);
       this._switch.removePort(port);
       this._clients.delete(ws);
       this._clientOfPort.delete(port);
@@ -510,6 +546,28 @@ class Gateway extends EventEmitter {
 
   _describe(client) {
     return { id: client.port.id, remoteAddress: client.remoteAddress, mac: client.port.mac, address: client.port.address };
+  }
+
+  // The client whose port holds `address` (its lease), or null.
+  _clientOfAddress(address) {
+    for (const [port, client] of this._clientOfPort) {
+      if (port.address === address) return client;
+    }
+    return null;
+  }
+
+  // A NAT flow refused: counted, logged once per (client, reason), and
+  // (by the NAT) answered with an RST.
+  _refuseFlow(client, reason, destination) {
+    this._refusals.set(reason, (this._refusals.get(reason) || 0) + 1);
+    const to = `${destination.address}:${destination.port}`;
+    const remoteAddress = client ? client.remoteAddress : null;
+    if (client && !client.logged.has(`refused ${reason}`)) {
+      client.logged.add(`refused ${reason}`);
+      this._log(`client ${client.port.id} (${client.remoteAddress}): refusing flows: ${reason} (${to})`,
+        { client: client.port.id, reason, destination });
+    }
+    this.emit('refused', { reason, remoteAddress, client: client ? client.port.id : null, destination });
   }
 
   // Each reason is logged once per client; the counters have the rest.
@@ -558,13 +616,21 @@ class Gateway extends EventEmitter {
  * Starts a WebSocket gateway: every WebSocket connection is a port of a
  * virtual Ethernet switch (each binary message one Ethernet frame), behind
  * which a stack routes for the clients, gives them addresses by DHCP and
- * answers their DNS questions from the host's resolver. NAT to the host's
- * network is not in yet.
+ * answers their DNS questions from the host's resolver, and re-originates
+ * their TCP connections to outside addresses from the host (NAT), within
+ * an egress policy that denies private, loopback and the host's own
+ * addresses unless `allow` lists them.
  * @param {object} [options] port (0), host ('127.0.0.1') or server (an
  *   http.Server to attach to); subnet ('10.0.2.0/24'), router, routerMac, range,
  *   mtu, leaseTime; token, verifyClient(req), origin, maxClients, idleTimeout
  *   (ms), maxBufferedBytes; isolate (true); dns ({ servers, timeout, tries }
- *   for the upstream, or resolve(name, type), or false); backend, thread;
+ *   for the upstream, or resolve(name, type), or false); nat (true), allow
+ *   ([CIDR...]), ports ({ allow, deny }: ports or "from-to" ranges),
+ *   maxFlows (256 per client), connectTimeout (15000 ms), redirect({ address,
+ *   port }) (where the host connects instead, or null: a client's
+ *   destination mapped to a host service, as QEMU's user networking maps
+ *   10.0.2.2 to the host's loopback; the policy judges the result);
+ *   backend, thread;
  *   log(message, details)
  * @returns {Gateway}
  */

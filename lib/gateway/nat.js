@@ -1,0 +1,167 @@
+'use strict';
+// The gateway's userspace NAT for TCP: the router's catch-all listener
+// (lwIP patch 0035) terminates every connection a client opens to an
+// outside address, and each is re-originated from the host with node:net,
+// the bytes copied both ways with back-pressure (pipe) and half-close
+// carried both ways (allowHalfOpen on both sockets).
+//
+// The client's SYN is answered only once the host's connection is up: a
+// destination that refuses or cannot be reached is refused to the client
+// with an RST to its SYN, so the client sees ECONNREFUSED, as it would
+// without a NAT in between. A destination the policy denies is refused the
+// same way, before the host is asked anything.
+const net = require('node:net');
+const { EventEmitter } = require('node:events');
+
+const DEFAULT_MAX_FLOWS = 256;
+// How long the host's connect may take. Below lwIP's SYN_RCVD timeout (20 s),
+// which would otherwise fail the client's side first.
+const DEFAULT_CONNECT_TIMEOUT = 15 * 1000;
+
+function reset(socket) {
+  if (!socket.destroyed) socket.resetAndDestroy();
+}
+
+class Nat extends EventEmitter {
+  /**
+   * @param {object} options stack, router (its TAP interface), policy
+   *   (EgressPolicy), clientOf(address) (the client leasing an address, or
+   *   null), refuse(client, reason, destination), maxFlows, connectTimeout,
+   *   redirect(destination) (where the host connects for a destination:
+   *   { address, port }, or null for the destination itself)
+   */
+  constructor({ stack, router, policy, clientOf, refuse, maxFlows, connectTimeout, redirect }) {
+    super();
+    this._redirect = redirect || null;
+    this._policy = policy;
+    this._clientOf = clientOf;
+    this._refuse = refuse;
+    this._maxFlows = maxFlows === undefined ? DEFAULT_MAX_FLOWS : maxFlows;
+    this._connectTimeout = connectTimeout === undefined ? DEFAULT_CONNECT_TIMEOUT : connectTimeout;
+    this._flows = new Map(); // client -> Set of flows
+    this.open = 0;
+    this.total = 0;
+    this.failures = new Map(); // the host connection's error code -> count
+    this._server = stack.net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (inner) => this._flow(inner));
+    this._server.on('error', (error) => this.emit('error', error));
+    this._server.listen({ foreignInterface: router });
+  }
+
+  /** Resolves once the catch-all listens. */
+  listening() {
+    if (this._server.listening) return Promise.resolve();
+    return new Promise((resolve) => this._server.once('listening', resolve));
+  }
+
+  /** The flows of `client` now. */
+  flowsOf(client) {
+    const flows = this._flows.get(client);
+    return flows === undefined ? 0 : flows.size;
+  }
+
+  _flow(inner) {
+    inner.on('error', () => {});
+    const destination = { address: inner.localAddress, port: inner.localPort };
+    const client = this._clientOf(inner.remoteAddress);
+    if (client === null) {
+      reset(inner);
+      this._refuse(null, 'unknown-client', destination);
+      return;
+    }
+    // The policy judges where the host would connect: a redirect to a
+    // denied address is denied.
+    let target = destination;
+    if (this._redirect !== null) {
+      try {
+        target = this._redirect({ ...destination }) || destination;
+      } catch (error) {
+        this.emit('error', error);
+        target = null;
+      }
+      if (target === null || typeof target !== 'object') target = { address: null, port: 0 };
+    }
+    const reason = this._policy.check(target.address, target.port);
+    if (reason !== null) {
+      reset(inner);
+      this._refuse(client, `egress-${reason}`, destination);
+      return;
+    }
+    let flows = this._flows.get(client);
+    if (flows === undefined) {
+      flows = new Set();
+      this._flows.set(client, flows);
+    }
+    if (flows.size >= this._maxFlows) {
+      reset(inner);
+      this._refuse(client, 'max-flows', destination);
+      return;
+    }
+    const outer = net.connect({ host: target.address, port: target.port, allowHalfOpen: true });
+    const flow = { inner, outer, established: false };
+    flows.add(flow);
+    this.open++;
+    this.total++;
+    let closed = 0;
+    const done = () => {
+      if (++closed < 2) return;
+      flows.delete(flow);
+      if (flows.size === 0 && this._flows.get(client) === flows) this._flows.delete(client);
+      this.open--;
+      this.emit('flow-closed', flow);
+    };
+    const timer = setTimeout(() => {
+      const error = new Error(`connect ETIMEDOUT ${target.address}:${target.port}`);
+      error.code = 'ETIMEDOUT';
+      outer.destroy(error);
+    }, this._connectTimeout);
+    outer.once('connect', () => {
+      clearTimeout(timer);
+      flow.established = true;
+      inner._acceptSyn();
+      inner.pipe(outer);
+      outer.pipe(inner);
+    });
+    // A failure of either side resets the other: before the handshake the
+    // client's SYN is refused (ECONNREFUSED), after it the client's
+    // connection is reset, as the destination's was.
+    outer.on('error', (error) => {
+      clearTimeout(timer);
+      const code = error.code || 'error';
+      this.failures.set(code, (this.failures.get(code) || 0) + 1);
+      reset(inner);
+    });
+    inner.on('error', () => {
+      reset(outer);
+    });
+    // Closed without an error, a side has ended both ways, and so has the
+    // other (each copied the other's end): it closes by itself, once what
+    // it still has to write is written.
+    inner.once('close', () => {
+      if (!flow.established) outer.destroy();
+      clearTimeout(timer);
+      done();
+    });
+    outer.once('close', () => {
+      if (!flow.established) reset(inner);
+      done();
+    });
+  }
+
+  /** Ends every flow of `client` (its WebSocket is gone). */
+  dropClient(client) {
+    const flows = this._flows.get(client);
+    if (flows === undefined) return;
+    for (const { inner, outer } of [...flows]) {
+      reset(inner);
+      outer.destroy();
+    }
+  }
+
+  /** Ends every flow and the catch-all. */
+  close() {
+    for (const client of [...this._flows.keys()]) this.dropClient(client);
+    return new Promise((resolve) => this._server.close(() => resolve()));
+  }
+}
+
+module.exports = { Nat, DEFAULT_MAX_FLOWS };

@@ -1,0 +1,382 @@
+'use strict';
+// The gateway's NAT (issue 11): a client's TCP connection to an outside
+// address ends in the gateway's stack (a catch-all listener, lwIP patch
+// 0035) and is re-originated from the host. Traffic stays on loopback: a
+// client stack treats 127.0.0.0/8 as itself, so the test's clients connect
+// to TEST-NET addresses that the gateway's `redirect` maps to kernel servers
+// on 127.0.0.1, and the egress policy judges the 127.0.0.1 it would reach.
+const assert = require('node:assert/strict');
+const net = require('node:net');
+const WebSocket = require('ws');
+const { Stack, createGateway, connectTunnel } = require('..');
+const { EgressPolicy, parseCidr } = require('../lib/gateway/policy.js');
+const { teardown, DEFAULT_BACKEND, DEFAULT_THREAD } = require('./helpers/stack.js');
+const { within, waitFor, listen, closeServer, readAll } = require('./helpers/util.js');
+const { hashStream } = require('./helpers/hash.js');
+const { RandomStream } = require('./helpers/random.js');
+
+const TOKEN = 'nat-test-token';
+const MiB = 1024 * 1024;
+// Where the clients connect: documentation addresses, redirected to loopback.
+const SERVICE = '198.51.100.1';
+const ALLOW_LOOPBACK = ['127.0.0.0/8'];
+
+function recordingWebSocket() {
+  const made = [];
+  class Recording extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      made.push(this);
+    }
+  }
+  return { Recording, made };
+}
+
+// A kernel server on 127.0.0.1 that counts what reached it.
+async function kernelServer(onConnection) {
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    server.accepted.push(socket);
+    socket.on('error', () => {});
+    onConnection(socket);
+  });
+  server.accepted = [];
+  await listen(server, 0, '127.0.0.1');
+  server.port = server.address().port;
+  return server;
+}
+
+// The error a client socket ends with, and how long it took.
+function failure(socket) {
+  const started = Date.now();
+  return within(new Promise((resolve, reject) => {
+    socket.once('connect', () => reject(new Error('connected')));
+    socket.once('error', (error) => resolve({ code: error.code, ms: Date.now() - started }));
+  }), 10000, 'the refusal');
+}
+
+describe('gateway NAT', function () {
+  this.timeout(60000);
+  const gateways = [];
+  const stacks = [];
+  const tunnels = [];
+  const servers = [];
+
+  afterEach(async function () {
+    await Promise.all(tunnels.splice(0).map((tunnel) => tunnel.close()));
+    for (const stack of stacks.splice(0)) teardown(stack);
+    await within(Promise.all(gateways.splice(0).map((gateway) => gateway.close())), 10000, 'gateway close');
+    for (const server of servers.splice(0)) {
+      for (const socket of server.accepted) socket.destroy();
+      await closeServer(server);
+    }
+  });
+
+  // A gateway whose clients reach 127.0.0.1:port at SERVICE:port.
+  async function startGateway(options = {}) {
+    const logged = [];
+    const redirects = [];
+    const gateway = createGateway({
+      port: 0,
+      host: '127.0.0.1',
+      token: TOKEN,
+      backend: DEFAULT_BACKEND,
+      thread: DEFAULT_BACKEND === 'native' ? DEFAULT_THREAD : undefined,
+      dns: false,
+      log: (message) => logged.push(message),
+      redirect: ({ address, port }) => {
+        redirects.push(`${address}:${port}`);
+        return address === SERVICE ? { address: '127.0.0.1', port } : null;
+      },
+      ...options,
+    });
+    gateways.push(gateway);
+    await within(new Promise((resolve, reject) => {
+      gateway.once('listening', resolve);
+      gateway.once('error', reject);
+    }), 10000, 'gateway listening');
+    gateway.logged = logged;
+    gateway.redirects = redirects;
+    gateway.url = `ws://127.0.0.1:${gateway.address().port}/`;
+    return gateway;
+  }
+
+  async function joinClient(gateway, backend = DEFAULT_BACKEND, options = {}) {
+    const stack = new Stack({ backend });
+    stacks.push(stack);
+    const tap = stack.createTapInterface({ ipAddress: 'dhcp' });
+    const tunnel = await within(connectTunnel(tap, gateway.url, { token: TOKEN, ...options }), 10000, 'tunnel open');
+    tunnels.push(tunnel);
+    const lease = await within(tap.dhcp(), 10000, 'DHCP lease');
+    return { stack, tap, tunnel, lease };
+  }
+
+  async function track(server) {
+    servers.push(server);
+    return server;
+  }
+
+  async function metricsText(gateway) {
+    const response = await within(fetch(`http://127.0.0.1:${gateway.address().port}/metrics`), 10000, 'metrics');
+    return response.text();
+  }
+
+  it('fetches and uploads 8 MiB byte-exact between a native and a wasm client and a kernel server on 127.0.0.1', async function () {
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK });
+    const uploads = [];
+    const downloads = new Map();
+    const server = await track(await kernelServer((socket) => {
+      uploads.push(hashStream(socket));
+      const source = new RandomStream(8 * MiB);
+      downloads.set(socket.remotePort, source);
+      source.pipe(socket);
+    }));
+    const clients = await Promise.all([joinClient(gateway, 'native'), joinClient(gateway, 'wasm')]);
+    for (const { stack, lease } of clients) {
+      const socket = stack.net.connect(server.port, SERVICE);
+      await within(new Promise((resolve) => socket.once('connect', resolve)), 10000, 'connect');
+      // The client sees the destination it asked for, from its own address.
+      assert.equal(socket.remoteAddress, SERVICE);
+      assert.equal(socket.localAddress, lease.address);
+      const upload = new RandomStream(8 * MiB);
+      const received = hashStream(socket);
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      upload.pipe(socket);
+      const download = await within(received, 30000, `download to ${stack.backend}`);
+      const source = downloads.get(server.accepted.at(-1).remotePort);
+      assert.equal(download.bytes, 8 * MiB);
+      assert.equal(download.hash, source.digest());
+      const uploaded = await within(uploads.at(-1), 30000, `upload from ${stack.backend}`);
+      assert.equal(uploaded.bytes, 8 * MiB);
+      assert.equal(uploaded.hash, upload.digest());
+      await within(closed, 10000, 'close');
+    }
+    assert.equal(server.accepted.length, 2);
+    await waitFor(() => gateway.metrics().flows.open === 0, 10000, 'flows closed');
+    assert.equal(gateway.metrics().flows.total, 2);
+    assert.deepEqual(gateway.metrics().refusals, {});
+    assert.deepEqual(gateway.redirects, [`${SERVICE}:${server.port}`, `${SERVICE}:${server.port}`]);
+  });
+
+  it('carries half-close both ways', async function () {
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK });
+    let mode = 'client-first';
+    const server = await track(await kernelServer((socket) => {
+      if (mode === 'client-first') {
+        // Reads to the client's FIN, then answers and ends.
+        readAll(socket).then((data) => socket.end(`got ${data}`));
+      } else {
+        // Ends at once, and still reads what the client sends after.
+        socket.end('bye');
+        readAll(socket).then((data) => {
+          server.afterEnd = String(data);
+        });
+      }
+    }));
+    const { stack } = await joinClient(gateway);
+    const first = stack.net.connect({ port: server.port, host: SERVICE, allowHalfOpen: true });
+    first.end('question');
+    assert.equal(String(await within(readAll(first), 10000, 'the answer after our FIN')), 'got question');
+
+    mode = 'server-first';
+    const second = stack.net.connect({ port: server.port, host: SERVICE, allowHalfOpen: true });
+    assert.equal(String(await within(readAll(second), 10000, "the server's FIN")), 'bye');
+    // Past the server's FIN our side still writes, and the server reads it.
+    second.end('still here');
+    await waitFor(() => server.afterEnd !== undefined, 10000, 'the server reads after its FIN');
+    assert.equal(server.afterEnd, 'still here');
+    await waitFor(() => gateway.metrics().flows.open === 0, 10000, 'flows closed');
+  });
+
+  it('answers a refused port with ECONNREFUSED: the client sees the destination\'s own answer', async function () {
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK });
+    // A port nothing listens on: bound and closed again.
+    const probe = await track(await kernelServer(() => {}));
+    const closedPort = probe.port;
+    await closeServer(probe);
+    servers.pop();
+    const { stack } = await joinClient(gateway);
+    const socket = stack.net.connect(closedPort, SERVICE);
+    const { code } = await failure(socket);
+    assert.equal(code, 'ECONNREFUSED');
+    assert.deepEqual(gateway.metrics().flows.failures, { ECONNREFUSED: 1 });
+    await waitFor(() => gateway.metrics().flows.open === 0, 10000, 'flow freed');
+    assert.match(await metricsText(gateway), /^tcpip_gateway_flow_failures_total\{reason="ECONNREFUSED"\} 1$/m);
+  });
+
+  it('denies loopback without allow, and private addresses, with an RST before the host is asked', async function () {
+    const gateway = await startGateway(); // no allow: loopback is denied
+    const server = await track(await kernelServer(() => {}));
+    const refusals = [];
+    gateway.on('refused', (refusal) => refusals.push(refusal));
+    const { stack, lease } = await joinClient(gateway);
+    // (Not a link-local address: the client looks for those on its own link.)
+    for (const address of [SERVICE, SERVICE, '10.9.9.9', '192.168.1.1', '100.64.0.1', '198.18.0.1']) {
+      const result = await failure(stack.net.connect(server.port, address));
+      assert.equal(result.code, 'ECONNREFUSED', address);
+      assert.ok(result.ms < 5000, `refused in ${result.ms} ms`);
+    }
+    assert.equal(server.accepted.length, 0);
+    assert.deepEqual(gateway.metrics().refusals,
+      { 'egress-loopback': 2, 'egress-private': 2, 'egress-shared': 1, 'egress-reserved': 1 });
+    assert.equal(gateway.metrics().flows.total, 0);
+    assert.deepEqual(refusals.map((r) => r.destination.address),
+      [SERVICE, SERVICE, '10.9.9.9', '192.168.1.1', '100.64.0.1', '198.18.0.1']);
+    assert.equal(refusals[0].client, gateway.clients()[0].id);
+    assert.equal(gateway.clients()[0].address, lease.address);
+    // Logged once per client and reason.
+    const lines = gateway.logged.filter((line) => line.includes('refusing flows'));
+    assert.equal(lines.length, 4);
+    assert.equal(lines.filter((line) => line.includes('egress-loopback')).length, 1);
+    const text = await metricsText(gateway);
+    assert.match(text, /^tcpip_gateway_refusals_total\{reason="egress-loopback"\} 2$/m);
+    assert.match(text, /^tcpip_gateway_flows 0$/m);
+  });
+
+  it('applies port allow and deny lists', async function () {
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK, ports: { deny: ['1-1023'] } });
+    const server = await track(await kernelServer((socket) => socket.end('ok')));
+    const { stack } = await joinClient(gateway);
+    assert.equal((await failure(stack.net.connect(80, SERVICE))).code, 'ECONNREFUSED');
+    assert.equal(String(await within(readAll(stack.net.connect(server.port, SERVICE)), 10000, 'allowed')), 'ok');
+    assert.deepEqual(gateway.metrics().refusals, { 'egress-port': 1 });
+
+    const only = await startGateway({ allow: ALLOW_LOOPBACK, ports: { allow: [server.port + 1] } });
+    const other = await joinClient(only);
+    assert.equal((await failure(other.stack.net.connect(server.port, SERVICE))).code, 'ECONNREFUSED');
+    assert.deepEqual(only.metrics().refusals, { 'egress-port': 1 });
+    assert.equal(server.accepted.length, 1);
+  });
+
+  it('frees every flow when the client\'s WebSocket dies mid-transfer', async function () {
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK });
+    const closed = [];
+    const server = await track(await kernelServer((socket) => {
+      socket.on('close', () => closed.push(socket));
+      new RandomStream(256 * MiB).pipe(socket);
+    }));
+    const { Recording, made } = recordingWebSocket();
+    const { stack, tunnel } = await joinClient(gateway, DEFAULT_BACKEND, { WebSocket: Recording });
+    const sockets = [0, 1, 2].map(() => {
+      const socket = stack.net.connect(server.port, SERVICE);
+      socket.on('error', () => {});
+      return socket;
+    });
+    let received = 0;
+    sockets[0].on('data', (chunk) => { received += chunk.length; });
+    await waitFor(() => received > MiB && server.accepted.length === 3, 10000, 'transfers under way');
+    assert.equal(gateway.metrics().flows.open, 3);
+    const disconnected = within(new Promise((resolve) => gateway.once('disconnect', resolve)), 5000, 'disconnect');
+    made.at(-1).terminate();
+    await tunnel.close();
+    await disconnected;
+    await waitFor(() => gateway.metrics().flows.open === 0, 10000, 'flows freed');
+    await waitFor(() => closed.length === 3, 10000, 'the kernel sockets closed');
+    for (const socket of sockets) socket.destroy();
+  });
+
+  it('refuses flows past maxFlows with an RST, counted, and takes new ones once flows end', async function () {
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK, maxFlows: 2 });
+    // Ends its side once the client has ended its own.
+    const server = await track(await kernelServer((socket) => socket.resume().on('end', () => socket.end())));
+    const { stack } = await joinClient(gateway);
+    const open = [];
+    for (let i = 0; i < 2; i++) {
+      const socket = stack.net.connect(server.port, SERVICE);
+      await within(new Promise((resolve) => socket.once('connect', resolve)), 10000, 'connect');
+      open.push(socket);
+    }
+    assert.equal((await failure(stack.net.connect(server.port, SERVICE))).code, 'ECONNREFUSED');
+    assert.deepEqual(gateway.metrics().refusals, { 'max-flows': 1 });
+    assert.equal(server.accepted.length, 2);
+    open.shift().destroy();
+    await waitFor(() => gateway.metrics().flows.open === 1, 10000, 'a flow ended');
+    const again = stack.net.connect(server.port, SERVICE);
+    await within(new Promise((resolve) => again.once('connect', resolve)), 10000, 'connect again');
+    again.destroy();
+    for (const socket of open) socket.destroy();
+  });
+
+  it('checks its options', function () {
+    assert.throws(() => createGateway({ allow: ['10.0.0.0/33'] }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => createGateway({ allow: '10.0.0.0/8' }), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => createGateway({ ports: { deny: ['70000'] } }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => createGateway({ maxFlows: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => createGateway({ redirect: 'x' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  });
+});
+
+describe('gateway egress policy', function () {
+  const none = { hostAddresses: [] };
+
+  it('denies the special IPv4 ranges by default, each with its reason', function () {
+    const policy = new EgressPolicy(none);
+    const cases = {
+      '0.1.2.3': 'this-network', '10.0.0.1': 'private', '10.255.255.255': 'private', '100.64.0.0': 'shared',
+      '100.127.255.255': 'shared', '127.0.0.1': 'loopback', '127.255.0.9': 'loopback', '169.254.169.254': 'link-local',
+      '172.16.0.1': 'private', '172.31.255.255': 'private', '192.168.0.1': 'private', '224.0.0.251': 'multicast',
+      '239.255.255.250': 'multicast', '255.255.255.255': 'reserved', '240.0.0.1': 'reserved',
+    };
+    for (const [address, reason] of Object.entries(cases)) assert.equal(policy.check(address, 80), reason, address);
+    for (const address of ['100.63.255.255', '100.128.0.0', '172.15.255.255', '172.32.0.0', '11.0.0.1', '1.1.1.1',
+      '192.169.0.1', '223.255.255.255']) {
+      assert.equal(policy.check(address, 80), null, address);
+    }
+  });
+
+  it('denies IPv6 loopback, unique-local, link-local and multicast, and judges mapped IPv4 as IPv4', function () {
+    const policy = new EgressPolicy(none);
+    const cases = {
+      '::1': 'loopback', '::': 'this-network', 'fc00::1': 'unique-local', 'fdff:ffff::1': 'unique-local',
+      'fe80::1': 'link-local', 'fe80::1%eth0': 'link-local', 'febf::1': 'link-local', 'ff02::1': 'multicast',
+      '::ffff:127.0.0.1': 'loopback', '::ffff:10.1.2.3': 'private', '::ffff:7f00:1': 'loopback',
+    };
+    for (const [address, reason] of Object.entries(cases)) assert.equal(policy.check(address, 443), reason, address);
+    for (const address of ['2001:db8::1', '2606:4700::1111', 'fbff::1', 'fec0::1'.replace('fec0', 'fe00'), '::ffff:8.8.8.8']) {
+      assert.equal(policy.check(address, 443), null, address);
+    }
+  });
+
+  it('lets allow override the defaults and the host\'s own addresses, by CIDR', function () {
+    const host = new EgressPolicy({ hostAddresses: ['203.0.113.5', '2001:db8::5'] });
+    assert.equal(host.check('203.0.113.5', 80), 'host-address');
+    assert.equal(host.check('2001:db8::5', 80), 'host-address');
+    assert.equal(host.check('::ffff:203.0.113.5', 80), 'host-address');
+    assert.equal(host.check('203.0.113.6', 80), null);
+    const allowed = new EgressPolicy({
+      hostAddresses: ['203.0.113.5'], allow: ['127.0.0.0/8', '10.1.0.0/16', '203.0.113.5', 'fd00::/8', '::ffff:192.168.0.0/112'],
+    });
+    assert.equal(allowed.check('127.1.2.3', 80), null);
+    assert.equal(allowed.check('10.1.255.1', 80), null);
+    assert.equal(allowed.check('10.2.0.1', 80), 'private');
+    assert.equal(allowed.check('203.0.113.5', 80), null);
+    assert.equal(allowed.check('fd12::1', 80), null);
+    assert.equal(allowed.check('fc12::1', 80), 'unique-local');
+    assert.equal(allowed.check('192.168.7.7', 80), null);
+    assert.equal(allowed.check('192.169.7.7', 80), null);
+    assert.equal(allowed.check('::1', 80), 'loopback');
+    // By default, the host's addresses are its interfaces'.
+    assert.equal(new EgressPolicy({ allow: [] }).check('127.0.0.1', 80), 'loopback');
+  });
+
+  it('applies port lists and ranges, and refuses port 0', function () {
+    const deny = new EgressPolicy({ ...none, ports: { deny: [25, '6000-6010'] } });
+    assert.equal(deny.check('1.1.1.1', 25), 'port');
+    assert.equal(deny.check('1.1.1.1', 6005), 'port');
+    assert.equal(deny.check('1.1.1.1', 6011), null);
+    assert.equal(deny.check('1.1.1.1', 0), 'port');
+    const allow = new EgressPolicy({ ...none, ports: { allow: [80, '443'], deny: [443] } });
+    assert.equal(allow.check('1.1.1.1', 80), null);
+    assert.equal(allow.check('1.1.1.1', 443), 'port');
+    assert.equal(allow.check('1.1.1.1', 8080), 'port');
+    assert.equal(allow.check('not an address', 80), 'bad-address');
+  });
+
+  it('parses CIDRs strictly', function () {
+    assert.deepEqual(parseCidr('10.0.0.0/8').family, 4);
+    assert.equal(parseCidr('fe80::/10').mask >> 118n, 0x3ffn);
+    for (const bad of ['10.0.0.0/33', '10.0.0/8', 'fe80::/129', '10.0.0.0/', '10.0.0.0/-1', 'x/8', '::ffff:1.2.3.4/95']) {
+      assert.throws(() => parseCidr(bad), { code: 'ERR_INVALID_ARG_VALUE' }, bad);
+    }
+    assert.throws(() => parseCidr(8), { code: 'ERR_INVALID_ARG_TYPE' });
+  });
+});
