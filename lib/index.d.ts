@@ -843,8 +843,10 @@ export interface GatewayOptions {
   maxFlows?: number;
   /** Milliseconds the host's connect may take: 15000 by default. */
   connectTimeout?: number;
+  /** Milliseconds a UDP flow lives without traffic: 60000 by default. */
+  udpIdleTimeout?: number;
   /** Where the host connects for a client's destination instead (null: the destination itself); the policy judges the result. */
-  redirect?: (destination: { address: string; port: number }) => { address: string; port: number } | null;
+  redirect?: (destination: { address: string; port: number; protocol?: 'udp' }) => { address: string; port: number } | null;
 }
 
 export interface GatewayClient {
@@ -873,7 +875,11 @@ export interface GatewayMetrics {
   refusals: Record<string, number>;
   leases: number;
   /** NAT flows: open now, opened since start, and those whose host connection failed, by error code. */
-  flows: { open: number; total: number; failures: Record<string, number> };
+  flows: {
+    open: number; total: number; failures: Record<string, number>;
+    /** UDP flows: open now, opened since start, datagrams dropped by reason (udp-fragment, udp-oversize, udp-queue). */
+    udp: { open: number; total: number; dropped: Record<string, number> };
+  };
 }
 
 export interface GatewayRefusal {

@@ -7,6 +7,7 @@
 // on 127.0.0.1, and the egress policy judges the 127.0.0.1 it would reach.
 const assert = require('node:assert/strict');
 const net = require('node:net');
+const dgram = require('node:dgram');
 const WebSocket = require('ws');
 const { Stack, createGateway, connectTunnel } = require('..');
 const { EgressPolicy, parseCidr } = require('../lib/gateway/policy.js');
@@ -67,7 +68,8 @@ describe('gateway NAT', function () {
     await within(Promise.all(gateways.splice(0).map((gateway) => gateway.close())), 10000, 'gateway close');
     for (const server of servers.splice(0)) {
       for (const socket of server.accepted) socket.destroy();
-      await closeServer(server);
+      if (server.closeServer) await new Promise((resolve) => server.close(resolve));
+      else await closeServer(server);
     }
   });
 
@@ -229,7 +231,7 @@ describe('gateway NAT', function () {
     assert.equal(lines.filter((line) => line.includes('egress-loopback')).length, 1);
     const text = await metricsText(gateway);
     assert.match(text, /^tcpip_gateway_refusals_total\{reason="egress-loopback"\} 2$/m);
-    assert.match(text, /^tcpip_gateway_flows 0$/m);
+    assert.match(text, /^tcpip_gateway_flows\{protocol="tcp"\} 0$/m);
   });
 
   it('applies port allow and deny lists', async function () {
@@ -294,6 +296,84 @@ describe('gateway NAT', function () {
     await within(new Promise((resolve) => again.once('connect', resolve)), 10000, 'connect again');
     again.destroy();
     for (const socket of open) socket.destroy();
+  });
+
+  // A kernel UDP echo server on 127.0.0.1 that prefixes each answer.
+  async function udpEcho() {
+    const socket = dgram.createSocket('udp4');
+    socket.received = [];
+    socket.on('message', (message, rinfo) => {
+      socket.received.push(rinfo);
+      socket.send(Buffer.concat([Buffer.from('echo:'), message]), rinfo.port, rinfo.address);
+    });
+    await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    servers.push({ accepted: [], close: (cb) => socket.close(cb), closeServer: true });
+    return socket;
+  }
+
+  it('relays UDP both ways for a native and a wasm client, the replies from the original destination', async function () {
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK });
+    const echo = await udpEcho();
+    const clients = await Promise.all([joinClient(gateway, 'native'), joinClient(gateway, 'wasm')]);
+    for (const { stack } of clients) {
+      const socket = stack.dgram.createSocket('udp4');
+      const replies = [];
+      socket.on('message', (message, rinfo) => replies.push({ message, rinfo }));
+      const big = Buffer.alloc(1400, 7);
+      for (const payload of [Buffer.from('one'), Buffer.from('two'), big]) socket.send(payload, echo.address().port, SERVICE);
+      await waitFor(() => replies.length === 3, 10000, `replies to ${stack.backend}`);
+      const texts = replies.map((r) => r.message);
+      assert.ok(texts.some((m) => m.equals(Buffer.from('echo:one'))));
+      assert.ok(texts.some((m) => m.equals(Buffer.concat([Buffer.from('echo:'), big]))));
+      for (const { rinfo } of replies) {
+        assert.equal(rinfo.address, SERVICE);
+        assert.equal(rinfo.port, echo.address().port);
+      }
+      socket.close();
+    }
+    // One flow per client socket: the three datagrams shared one host socket.
+    assert.equal(new Set(echo.received.map((r) => r.port)).size, 2);
+    assert.equal(gateway.metrics().flows.udp.total, 2);
+  });
+
+  it('answers UDP to a closed port with port unreachable, a denied one with prohibited; flows idle out and die with the client', async function () {
+    const gateway = await startGateway({ allow: ['127.0.0.0/8'], udpIdleTimeout: 500 });
+    const echo = await udpEcho();
+    const { Recording, made } = recordingWebSocket();
+    const { stack, tunnel } = await joinClient(gateway, DEFAULT_BACKEND, { WebSocket: Recording });
+    const icmp = [];
+    made.at(-1).on('message', (data) => {
+      const frame = Buffer.from(data);
+      // IPv4 ICMP destination unreachable: its code.
+      if (frame.length > 36 && frame.readUInt16BE(12) === 0x0800 && frame[23] === 1 && frame[34] === 3) icmp.push(frame[35]);
+    });
+    // A port nothing listens on.
+    const probe = dgram.createSocket('udp4');
+    await new Promise((resolve) => probe.bind(0, '127.0.0.1', resolve));
+    const closedPort = probe.address().port;
+    await new Promise((resolve) => probe.close(resolve));
+    const refused = stack.dgram.createSocket('udp4');
+    const error = new Promise((resolve) => refused.once('error', resolve));
+    refused.connect(closedPort, SERVICE, () => refused.send('anyone?'));
+    assert.equal((await within(error, 10000, 'ECONNREFUSED')).code, 'ECONNREFUSED');
+    assert.deepEqual(icmp, [3]);
+    const denied = stack.dgram.createSocket('udp4');
+    denied.send('x', 53, '10.9.9.9');
+    await waitFor(() => icmp.length === 2, 10000, 'prohibited');
+    assert.deepEqual(icmp, [3, 13]);
+    assert.equal(gateway.metrics().refusals['egress-private'], 1);
+    // Idle flows go.
+    await waitFor(() => gateway.metrics().flows.udp.open === 0, 10000, 'idle flows gone');
+    // A live flow goes with its client.
+    const live = stack.dgram.createSocket('udp4');
+    const answered = new Promise((resolve) => live.once('message', resolve));
+    live.send('ping', echo.address().port, SERVICE);
+    await within(answered, 10000, 'echo');
+    assert.equal(gateway.metrics().flows.udp.open, 1);
+    await tunnel.close();
+    await waitFor(() => gateway.metrics().clients === 0, 10000, 'client gone');
+    assert.equal(gateway.metrics().flows.udp.open, 0);
+    for (const socket of [refused, denied, live]) socket.close();
   });
 
   it('checks its options', function () {

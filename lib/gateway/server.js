@@ -18,6 +18,7 @@ const {
 const { MAX_FRAME_BYTES } = require('./frames.js');
 const { Switch } = require('./switch.js');
 const { Nat } = require('./nat.js');
+const { UdpNat } = require('./udp-nat.js');
 const { EgressPolicy } = require('./policy.js');
 const { ipToNumber: toNumber, numberToIp: toAddress } = require('../dhcp/message.js');
 
@@ -159,6 +160,7 @@ class Gateway extends EventEmitter {
     if (options.maxFlows !== undefined) validateInt32(options.maxFlows, 'options.maxFlows', 1);
     if (options.connectTimeout !== undefined) validateInt32(options.connectTimeout, 'options.connectTimeout', 1);
     if (options.redirect !== undefined) validateFunction(options.redirect, 'options.redirect');
+    if (options.udpIdleTimeout !== undefined) validateInt32(options.udpIdleTimeout, 'options.udpIdleTimeout', 1);
     // Before the stack, as the upstream: a bad CIDR throws with nothing to undo.
     this.policy = new EgressPolicy({ allow: options.allow, ports: options.ports, hostAddresses: options.hostAddresses });
     if (options.verifyTimeout !== undefined) validateInt32(options.verifyTimeout, 'options.verifyTimeout', 1);
@@ -206,8 +208,13 @@ class Gateway extends EventEmitter {
       range: plan.range, router: plan.router, dns: dnsOptions === false ? [] : [plan.router],
       leaseTime: options.leaseTime === undefined ? DEFAULT_LEASE_TIME : options.leaseTime,
     });
+    this._udpNat = null;
     this._switch = new Switch({
       router: this.router,
+      intercept: (port, frame) => {
+        const client = this._clientOfPort.get(port);
+        return this._udpNat !== null && client !== undefined && this._udpNat.input(client, port, frame);
+      },
       isolate: options.isolate !== false,
       mtu,
       leaseOf: (mac) => {
@@ -233,6 +240,19 @@ class Gateway extends EventEmitter {
         refuse: (client, reason, destination) => this._refuseFlow(client, reason, destination),
       });
       this.nat.on('error', (error) => this.emit('error', error));
+      const mask = (0xffffffff << (32 - plan.prefix)) >>> 0;
+      const network = (toNumber(plan.router) & mask) >>> 0;
+      this._udpNat = new UdpNat({
+        policy: this.policy,
+        router: { address: plan.router, mac: this.router.macAddress },
+        isLocal: (address) => ((toNumber(address) & mask) >>> 0) === network,
+        send: (port, frame) => this._switch.send(port, frame),
+        refuse: (client, reason, destination) => this._refuseFlow(client, reason, destination),
+        maxFlows: options.maxFlows === undefined ? 256 : options.maxFlows,
+        idleTimeout: options.udpIdleTimeout,
+        redirect: options.redirect,
+        mtu,
+      });
     }
 
     this.dnsServer = null;
@@ -338,6 +358,11 @@ class Gateway extends EventEmitter {
         open: this.nat ? this.nat.open : 0,
         total: this.nat ? this.nat.total : 0,
         failures: this.nat ? Object.fromEntries(this.nat.failures) : {},
+        udp: {
+          open: this._udpNat ? this._udpNat.open : 0,
+          total: this._udpNat ? this._udpNat.total : 0,
+          dropped: this._udpNat ? Object.fromEntries(this._udpNat.dropped) : {},
+        },
       },
     };
   }
@@ -385,6 +410,7 @@ class Gateway extends EventEmitter {
       });
     }
     if (this.nat) await this.nat.close();
+    if (this._udpNat) this._udpNat.close();
     this._switch.detach();
     await new Promise((resolve) => this.dhcp.close(resolve));
     if (this.dnsServer) await new Promise((resolve) => this.dnsServer.close(resolve));
@@ -431,8 +457,11 @@ class Gateway extends EventEmitter {
       [['{direction="in"}', m.in.bytes], ['{direction="out"}', m.out.bytes]]);
     metric('drops_total', 'counter', 'Frames dropped, by reason.', byReason(m.drops));
     metric('refusals_total', 'counter', 'Connections refused, by reason.', byReason(m.refusals));
-    metric('flows', 'gauge', 'NAT flows open now.', [['', m.flows.open]]);
-    metric('flows_total', 'counter', 'NAT flows opened since start.', [['', m.flows.total]]);
+    metric('flows', 'gauge', 'NAT flows open now.',
+      [['{protocol="tcp"}', m.flows.open], ['{protocol="udp"}', m.flows.udp.open]]);
+    metric('flows_total', 'counter', 'NAT flows opened since start.',
+      [['{protocol="tcp"}', m.flows.total], ['{protocol="udp"}', m.flows.udp.total]]);
+    metric('udp_dropped_total', 'counter', 'Datagrams the UDP NAT dropped, by reason.', byReason(m.flows.udp.dropped));
     metric('flow_failures_total', 'counter', 'NAT flows whose host connection failed, by error code.',
       byReason(m.flows.failures));
     return `${lines.join('\n')}\n`;
@@ -536,6 +565,7 @@ class Gateway extends EventEmitter {
       if (client.idle) clearTimeout(client.idle);
       // Its flows go with it: nothing of a gone client stays open on the host.
       if (this.nat) this.nat.dropClient(client);
+      if (this._udpNat) this._udpNat.dropClient(client);
       this._switch.removePort(port);
       this._clients.delete(ws);
       this._clientOfPort.delete(port);
@@ -626,7 +656,8 @@ class Gateway extends EventEmitter {
  *   (ms), maxBufferedBytes; isolate (true); dns ({ servers, timeout, tries }
  *   for the upstream, or resolve(name, type), or false); nat (true), allow
  *   ([CIDR...]), ports ({ allow, deny }: ports or "from-to" ranges),
- *   maxFlows (256 per client), connectTimeout (15000 ms), redirect({ address,
+ *   maxFlows (256 per client, each of TCP and UDP), connectTimeout (15000
+ *   ms), udpIdleTimeout (60000 ms), redirect({ address,
  *   port }) (where the host connects instead, or null: a client's
  *   destination mapped to a host service, as QEMU's user networking maps
  *   10.0.2.2 to the host's loopback; the policy judges the result);

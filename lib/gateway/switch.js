@@ -37,10 +37,13 @@ class Port {
 class Switch {
   /**
    * @param {{ router: import('../interfaces.js').TapInterface, isolate: boolean, mtu: number,
-   *   leaseOf: (mac: string) => string | null, onDrop: (port: Port | null, reason: string) => void }} options
+   *   leaseOf: (mac: string) => string | null, onDrop: (port: Port | null, reason: string) => void,
+   *   intercept?: (port: Port, frame: Buffer) => boolean }} options intercept: sees each checked
+   *   unicast frame to the router first, and takes it by returning true (the UDP NAT)
    */
-  constructor({ router, isolate, mtu, leaseOf, onDrop }) {
+  constructor({ router, isolate, mtu, leaseOf, onDrop, intercept }) {
     this._router = router;
+    this._intercept = intercept || null;
     this._routerMac = router.macAddress;
     this._routerAddress = router.addresses.length ? router.addresses[0].address : null;
     this._isolate = isolate;
@@ -109,7 +112,7 @@ class Switch {
     }
     const destination = frames.destinationMac(frame);
     if (destination === this._routerMac) {
-      this._toRouter(port, frame);
+      if (this._intercept === null || !this._intercept(port, frame)) this._toRouter(port, frame);
       return;
     }
     const other = this._byMac.get(destination);
@@ -181,6 +184,11 @@ class Switch {
       accepted = false; // the interface is gone: the gateway is closing
     }
     if (!accepted) this.drop(port, 'router-busy');
+  }
+
+  /** Sends a frame the gateway made (the UDP NAT's) to `port`, counted as the router's are. */
+  send(port, frame) {
+    this._toPort(port, frame);
   }
 
   _toPort(port, frame) {
