@@ -8,6 +8,8 @@
 const assert = require('node:assert/strict');
 const net = require('node:net');
 const dgram = require('node:dgram');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
 const WebSocket = require('ws');
 const { Stack, createGateway, connectTunnel } = require('..');
 const { EgressPolicy, parseCidr } = require('../lib/gateway/policy.js');
@@ -374,6 +376,38 @@ describe('gateway NAT', function () {
     await waitFor(() => gateway.metrics().clients === 0, 10000, 'client gone');
     assert.equal(gateway.metrics().flows.udp.open, 0);
     for (const socket of [refused, denied, live]) socket.close();
+  });
+
+  it('runs as a command with --allow, --deny-port and --max-flows, and refuses a bad CIDR', async function () {
+    const cli = path.join(__dirname, '..', 'bin', 'tcpip-gateway.js');
+    const bad = spawn(process.execPath, [cli, '--port', '0', '--allow', '10.0.0.0/33'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    bad.stderr.on('data', (chunk) => { stderr += chunk; });
+    const badExit = await within(new Promise((resolve) => bad.once('exit', resolve)), 10000, 'the bad command exiting');
+    assert.equal(badExit, 2);
+    assert.match(stderr, /options\.allow\[0\]/);
+
+    const child = spawn(process.execPath, [cli, '--port', '0', '--token', TOKEN, '--allow', '127.0.0.0/8',
+      '--deny-port', '80', '--max-flows', '4', '--no-isolate'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:\d+\//.test(stdout), 10000, 'the command listening');
+      const port = Number(/ws:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout)[1]);
+      const { stack } = await joinClient({ url: `ws://127.0.0.1:${port}/` });
+      // Refused by the port list and by the address, before any host connection.
+      assert.equal((await failure(stack.net.connect(80, SERVICE))).code, 'ECONNREFUSED');
+      assert.equal((await failure(stack.net.connect(8080, '10.9.9.9'))).code, 'ECONNREFUSED');
+      const response = await within(fetch(`http://127.0.0.1:${port}/metrics`), 10000, 'metrics');
+      const text = await response.text();
+      assert.match(text, /^tcpip_gateway_refusals_total\{reason="egress-port"\} 1$/m);
+      assert.match(text, /^tcpip_gateway_refusals_total\{reason="egress-private"\} 1$/m);
+      child.kill('SIGTERM');
+      assert.deepEqual(await within(exited, 10000, 'the command exiting'), { code: 0, signal: null });
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('checks its options', function () {
