@@ -161,6 +161,29 @@ describe('gateway NAT', function () {
     assert.deepEqual(gateway.redirects, [`${SERVICE}:${server.port}`, `${SERVICE}:${server.port}`]);
   });
 
+  it("leaves the router's own addresses to its own listeners: a wildcard listener does not take foreign flows", async function () {
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK });
+    const server = await track(await kernelServer((socket) => socket.end('from the host')));
+    // The gateway's stack listens on every address, on the kernel server's port.
+    const own = gateway.stack.net.createServer((socket) => socket.end('from the router'));
+    await listen(own, server.port);
+    try {
+      const { stack } = await joinClient(gateway);
+      const outside = stack.net.connect(server.port, SERVICE);
+      assert.equal(String(await within(readAll(outside), 10000, 'through the NAT')), 'from the host');
+      const inside = stack.net.connect(server.port, gateway.router.addresses[0].address);
+      assert.equal(String(await within(readAll(inside), 10000, 'from the router')), 'from the router');
+      // A closed port of the router is the router's to refuse, not a flow.
+      const closed = await failure(stack.net.connect(server.port + 1 === 65536 ? 1 : server.port + 1,
+        gateway.router.addresses[0].address));
+      assert.equal(closed.code, 'ECONNREFUSED');
+      assert.equal(gateway.metrics().flows.total, 1);
+      assert.equal(server.accepted.length, 1);
+    } finally {
+      await closeServer(own);
+    }
+  });
+
   it('carries half-close both ways', async function () {
     const gateway = await startGateway({ allow: ALLOW_LOOPBACK });
     let mode = 'client-first';
