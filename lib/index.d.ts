@@ -846,7 +846,7 @@ export interface GatewayOptions {
   /** Milliseconds a UDP flow lives without traffic: 60000 by default. */
   udpIdleTimeout?: number;
   /** Where the host connects for a client's destination instead (null: the destination itself); the policy judges the result. */
-  redirect?: (destination: { address: string; port: number; protocol?: 'udp' }) => { address: string; port: number } | null;
+  redirect?: (destination: { address: string; port: number; protocol: 'tcp' | 'udp' }) => { address: string; port: number } | null;
 }
 
 export interface GatewayClient {

@@ -433,6 +433,26 @@ describe('gateway NAT', function () {
     }
   });
 
+  it('refuses a flow whose redirect throws or names no address, and goes on', async function () {
+    const gateway = await startGateway({
+      allow: ALLOW_LOOPBACK,
+      redirect: ({ address, port }) => {
+        if (address === '203.0.113.1') throw new Error('a bug in the redirect');
+        if (address === '203.0.113.2') return { address: 'not an address', port };
+        return { address: '127.0.0.1', port };
+      },
+    });
+    const server = await track(await kernelServer((socket) => socket.end('ok')));
+    const { stack } = await joinClient(gateway);
+    assert.equal((await failure(stack.net.connect(server.port, '203.0.113.1'))).code, 'ECONNREFUSED');
+    assert.equal((await failure(stack.net.connect(server.port, '203.0.113.2'))).code, 'ECONNREFUSED');
+    const udp = stack.dgram.createSocket('udp4');
+    udp.send('x', server.port, '203.0.113.1');
+    await waitFor(() => gateway.metrics().refusals['egress-bad-address'] === 3, 10000, 'the UDP refusal');
+    udp.close();
+    assert.equal(String(await within(readAll(stack.net.connect(server.port, SERVICE)), 10000, 'a good flow')), 'ok');
+  });
+
   it('checks its options', function () {
     assert.throws(() => createGateway({ allow: ['10.0.0.0/33'] }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => createGateway({ allow: '10.0.0.0/8' }), { code: 'ERR_INVALID_ARG_TYPE' });

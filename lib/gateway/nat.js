@@ -73,10 +73,9 @@ class Nat extends EventEmitter {
     let target = destination;
     if (this._redirect !== null) {
       try {
-        target = this._redirect({ ...destination }) || destination;
-      } catch (error) {
-        this.emit('error', error);
-        target = null;
+        target = this._redirect({ ...destination, protocol: 'tcp' }) || destination;
+      } catch {
+        target = null; // refused below, as an address the policy cannot judge
       }
       if (target === null || typeof target !== 'object') target = { address: null, port: 0 };
     }

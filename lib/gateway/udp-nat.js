@@ -142,7 +142,14 @@ class UdpNat {
       return true;
     }
     let target = { address: destination, port: destinationPort };
-    if (this._redirect !== null) target = this._redirect({ ...target, protocol: 'udp' }) || target;
+    if (this._redirect !== null) {
+      try {
+        target = this._redirect({ ...target, protocol: 'udp' }) || target;
+      } catch {
+        target = null; // refused below, as an address the policy cannot judge
+      }
+      if (target === null || typeof target !== 'object') target = { address: null, port: 0 };
+    }
     const reason = this._policy.check(target.address, target.port);
     if (reason !== null) {
       this._refuse(client, `egress-${reason}`, { address: destination, port: destinationPort, protocol: 'udp' });
