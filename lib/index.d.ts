@@ -901,6 +901,8 @@ export declare class Gateway extends EventEmitter {
   readonly dhcp: DhcpServer;
   readonly dnsServer: DnsServer | null;
   readonly server: import('node:http').Server;
+  /** The egress policy: null when a flow to address:port may go, else why not ('loopback', 'private', 'port', 'host-address', ...). */
+  readonly policy: { check(address: string, port: number): string | null };
   address(): nodeNet.AddressInfo | string | null;
   clients(): GatewayClientDetails[];
   disconnect(id: number, code?: number, reason?: string): boolean;

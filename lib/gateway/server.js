@@ -227,9 +227,9 @@ class Gateway extends EventEmitter {
     this.dhcp.on('release', (lease) => this._switch.released(lease.mac));
     this.dhcp.on('error', (error) => this.emit('error', error));
 
-    this.nat = null;
+    this._nat = null;
     if (options.nat !== false) {
-      this.nat = new Nat({
+      this._nat = new Nat({
         stack: this.stack,
         router: this.router,
         policy: this.policy,
@@ -239,7 +239,7 @@ class Gateway extends EventEmitter {
         clientOf: (address) => this._clientOfAddress(address),
         refuse: (client, reason, destination) => this._refuseFlow(client, reason, destination),
       });
-      this.nat.on('error', (error) => this.emit('error', error));
+      this._nat.on('error', (error) => this.emit('error', error));
       const mask = (0xffffffff << (32 - plan.prefix)) >>> 0;
       const network = (toNumber(plan.router) & mask) >>> 0;
       this._udpNat = new UdpNat({
@@ -280,7 +280,7 @@ class Gateway extends EventEmitter {
       if (this.dhcp.listening) resolve();
       else this.dhcp.once('listening', resolve);
     })];
-    if (this.nat) waits.push(this.nat.listening());
+    if (this._nat) waits.push(this._nat.listening());
     if (this.dnsServer) {
       waits.push(new Promise((resolve) => this.dnsServer.listen(DNS_PORT, this._plan.router, resolve)));
     }
@@ -355,9 +355,9 @@ class Gateway extends EventEmitter {
       refusals: Object.fromEntries(this._refusals),
       leases: this.dhcp.leases().length,
       flows: {
-        open: this.nat ? this.nat.open : 0,
-        total: this.nat ? this.nat.total : 0,
-        failures: this.nat ? Object.fromEntries(this.nat.failures) : {},
+        open: this._nat ? this._nat.open : 0,
+        total: this._nat ? this._nat.total : 0,
+        failures: this._nat ? Object.fromEntries(this._nat.failures) : {},
         udp: {
           open: this._udpNat ? this._udpNat.open : 0,
           total: this._udpNat ? this._udpNat.total : 0,
@@ -409,7 +409,7 @@ class Gateway extends EventEmitter {
         this.server.closeAllConnections();
       });
     }
-    if (this.nat) await this.nat.close();
+    if (this._nat) await this._nat.close();
     if (this._udpNat) this._udpNat.close();
     this._switch.detach();
     await new Promise((resolve) => this.dhcp.close(resolve));
@@ -564,7 +564,7 @@ class Gateway extends EventEmitter {
     ws.on('close', (code, reason) => {
       if (client.idle) clearTimeout(client.idle);
       // Its flows go with it: nothing of a gone client stays open on the host.
-      if (this.nat) this.nat.dropClient(client);
+      if (this._nat) this._nat.dropClient(client);
       if (this._udpNat) this._udpNat.dropClient(client);
       this._switch.removePort(port);
       this._clients.delete(ws);
