@@ -8,12 +8,11 @@
 const assert = require('node:assert/strict');
 const net = require('node:net');
 const dgram = require('node:dgram');
-const path = require('node:path');
 const { spawn } = require('node:child_process');
-const WebSocket = require('ws');
-const { Stack, createGateway, connectTunnel } = require('..');
+const { createGateway } = require('..');
 const { EgressPolicy, parseCidr } = require('../lib/gateway/policy.js');
-const { teardown, DEFAULT_BACKEND, DEFAULT_THREAD } = require('./helpers/stack.js');
+const { DEFAULT_BACKEND } = require('./helpers/stack.js');
+const { recordingWebSocket, gatewayFixture, withGatewayCommand, CLI } = require('./helpers/gateway.js');
 const { within, waitFor, listen, closeServer, readAll } = require('./helpers/util.js');
 const { hashStream } = require('./helpers/hash.js');
 const { RandomStream } = require('./helpers/random.js');
@@ -23,17 +22,6 @@ const MiB = 1024 * 1024;
 // Where the clients connect: documentation addresses, redirected to loopback.
 const SERVICE = '198.51.100.1';
 const ALLOW_LOOPBACK = ['127.0.0.0/8'];
-
-function recordingWebSocket() {
-  const made = [];
-  class Recording extends WebSocket {
-    constructor(...args) {
-      super(...args);
-      made.push(this);
-    }
-  }
-  return { Recording, made };
-}
 
 // A kernel server on 127.0.0.1 that counts what reached it.
 async function kernelServer(onConnection) {
@@ -59,15 +47,11 @@ function failure(socket) {
 
 describe('gateway NAT', function () {
   this.timeout(60000);
-  const gateways = [];
-  const stacks = [];
-  const tunnels = [];
+  const fixture = gatewayFixture(TOKEN);
+  const { joinClient } = fixture;
   const servers = [];
 
   afterEach(async function () {
-    await Promise.all(tunnels.splice(0).map((tunnel) => tunnel.close()));
-    for (const stack of stacks.splice(0)) teardown(stack);
-    await within(Promise.all(gateways.splice(0).map((gateway) => gateway.close())), 10000, 'gateway close');
     for (const server of servers.splice(0)) {
       for (const socket of server.accepted) socket.destroy();
       if (server.closeServer) await new Promise((resolve) => server.close(resolve));
@@ -77,41 +61,17 @@ describe('gateway NAT', function () {
 
   // A gateway whose clients reach 127.0.0.1:port at SERVICE:port.
   async function startGateway(options = {}) {
-    const logged = [];
     const redirects = [];
-    const gateway = createGateway({
-      port: 0,
-      host: '127.0.0.1',
-      token: TOKEN,
-      backend: DEFAULT_BACKEND,
-      thread: DEFAULT_BACKEND === 'native' ? DEFAULT_THREAD : undefined,
+    const gateway = await fixture.startGateway({
       dns: false,
-      log: (message) => logged.push(message),
       redirect: ({ address, port }) => {
         redirects.push(`${address}:${port}`);
         return address === SERVICE ? { address: '127.0.0.1', port } : null;
       },
       ...options,
     });
-    gateways.push(gateway);
-    await within(new Promise((resolve, reject) => {
-      gateway.once('listening', resolve);
-      gateway.once('error', reject);
-    }), 10000, 'gateway listening');
-    gateway.logged = logged;
     gateway.redirects = redirects;
-    gateway.url = `ws://127.0.0.1:${gateway.address().port}/`;
     return gateway;
-  }
-
-  async function joinClient(gateway, backend = DEFAULT_BACKEND, options = {}) {
-    const stack = new Stack({ backend });
-    stacks.push(stack);
-    const tap = stack.createTapInterface({ ipAddress: 'dhcp' });
-    const tunnel = await within(connectTunnel(tap, gateway.url, { token: TOKEN, ...options }), 10000, 'tunnel open');
-    tunnels.push(tunnel);
-    const lease = await within(tap.dhcp(), 10000, 'DHCP lease');
-    return { stack, tap, tunnel, lease };
   }
 
   async function track(server) {
@@ -402,22 +362,15 @@ describe('gateway NAT', function () {
   });
 
   it('runs as a command with --allow, --deny-port and --max-flows, and refuses a bad CIDR', async function () {
-    const cli = path.join(__dirname, '..', 'bin', 'tcpip-gateway.js');
-    const bad = spawn(process.execPath, [cli, '--port', '0', '--allow', '10.0.0.0/33'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const bad = spawn(process.execPath, [CLI, '--port', '0', '--allow', '10.0.0.0/33'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     bad.stderr.on('data', (chunk) => { stderr += chunk; });
     const badExit = await within(new Promise((resolve) => bad.once('exit', resolve)), 10000, 'the bad command exiting');
     assert.equal(badExit, 2);
     assert.match(stderr, /options\.allow\[0\]/);
 
-    const child = spawn(process.execPath, [cli, '--port', '0', '--token', TOKEN, '--allow', '127.0.0.0/8',
-      '--deny-port', '80', '--max-flows', '4', '--no-isolate'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    try {
-      await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:\d+\//.test(stdout), 10000, 'the command listening');
-      const port = Number(/ws:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout)[1]);
+    const args = ['--port', '0', '--token', TOKEN, '--allow', '127.0.0.0/8', '--deny-port', '80', '--max-flows', '4', '--no-isolate'];
+    const { code, signal } = await withGatewayCommand(args, async (port) => {
       const { stack } = await joinClient({ url: `ws://127.0.0.1:${port}/` });
       // Refused by the port list and by the address, before any host connection.
       assert.equal((await failure(stack.net.connect(80, SERVICE))).code, 'ECONNREFUSED');
@@ -426,11 +379,8 @@ describe('gateway NAT', function () {
       const text = await response.text();
       assert.match(text, /^tcpip_gateway_refusals_total\{reason="egress-port"\} 1$/m);
       assert.match(text, /^tcpip_gateway_refusals_total\{reason="egress-private"\} 1$/m);
-      child.kill('SIGTERM');
-      assert.deepEqual(await within(exited, 10000, 'the command exiting'), { code: 0, signal: null });
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    });
+    assert.deepEqual({ code, signal }, { code: 0, signal: null });
   });
 
   it('refuses a flow whose redirect throws or names no address, and goes on', async function () {

@@ -8,10 +8,10 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const WebSocket = require('ws');
 const { Stack, createGateway, connectTunnel } = require('..');
-const { teardown, DEFAULT_BACKEND, DEFAULT_THREAD } = require('./helpers/stack.js');
+const { DEFAULT_BACKEND } = require('./helpers/stack.js');
+const { recordingWebSocket, gatewayFixture, withGatewayCommand } = require('./helpers/gateway.js');
 const { TRANSPORTS, rawServer, responseTo } = require('./helpers/dns.js');
 const { within, waitFor, delay, listen, closeServer } = require('./helpers/util.js');
 const { hashStream } = require('./helpers/hash.js');
@@ -25,21 +25,7 @@ const ROUTER = '10.0.2.2';
 const SERVICE_NAME = 'service.gateway.test';
 const SERVICE_ADDRESS = '192.0.2.80';
 const BROKEN_NAME = 'broken.gateway.test';
-const CLI = path.join(__dirname, '..', 'bin', 'tcpip-gateway.js');
 const MiB = 1024 * 1024;
-
-// A ws WebSocket class that remembers every socket it made, so that a test
-// can reach under a tunnel (kill its socket, send frames of its own).
-function recordingWebSocket() {
-  const made = [];
-  class Recording extends WebSocket {
-    constructor(...args) {
-      super(...args);
-      made.push(this);
-    }
-  }
-  return { Recording, made };
-}
 
 // The status with which the gateway answers an upgrade, or 101.
 function upgradeStatus(url, headers = {}) {
@@ -60,9 +46,8 @@ function upgradeStatus(url, headers = {}) {
 describe('WebSocket gateway', function () {
   this.timeout(30000);
   let upstream;
-  const gateways = [];
-  const stacks = [];
-  const tunnels = [];
+  const fixture = gatewayFixture(TOKEN);
+  const { joinClient, stacks } = fixture;
 
   before(async function () {
     // The host resolver the gateway forwards to: one name, NXDOMAIN else.
@@ -84,44 +69,9 @@ describe('WebSocket gateway', function () {
     if (upstream) await upstream.close();
   });
 
-  afterEach(async function () {
-    await Promise.all(tunnels.splice(0).map((tunnel) => tunnel.close()));
-    for (const stack of stacks.splice(0)) teardown(stack);
-    await within(Promise.all(gateways.splice(0).map((gateway) => gateway.close())), 10000, 'gateway close');
-  });
-
-  async function startGateway(options = {}) {
-    const logged = [];
-    const gateway = createGateway({
-      port: 0,
-      host: '127.0.0.1',
-      token: TOKEN,
-      backend: DEFAULT_BACKEND,
-      thread: DEFAULT_BACKEND === 'native' ? DEFAULT_THREAD : undefined,
-      dns: { servers: [`127.0.0.1:${upstream.port}`], timeout: 1000, tries: 1 },
-      log: (message) => logged.push(message),
-      ...options,
-    });
-    gateways.push(gateway);
-    await within(new Promise((resolve, reject) => {
-      gateway.once('listening', resolve);
-      gateway.once('error', reject);
-    }), 10000, 'gateway listening');
-    gateway.logged = logged;
-    gateway.url = `ws://127.0.0.1:${gateway.address().port}/`;
-    return gateway;
-  }
-
-  // A client stack on `backend` whose TAP interface joins `gateway` and
-  // takes a lease by DHCP.
-  async function joinClient(gateway, backend, options = {}) {
-    const stack = new Stack({ backend });
-    stacks.push(stack);
-    const tap = stack.createTapInterface({ ipAddress: 'dhcp' });
-    const tunnel = await within(connectTunnel(tap, gateway.url, { token: TOKEN, ...options }), 10000, 'tunnel open');
-    tunnels.push(tunnel);
-    const lease = await within(tap.dhcp(), 10000, 'DHCP lease');
-    return { stack, tap, tunnel, lease };
+  // Gateways whose DNS forwards to `upstream`.
+  function startGateway(options = {}) {
+    return fixture.startGateway({ dns: { servers: [`127.0.0.1:${upstream.port}`], timeout: 1000, tries: 1 }, ...options });
   }
 
   async function fetchText(gateway, pathname) {
@@ -535,24 +485,15 @@ describe('WebSocket gateway', function () {
   });
 
   it('runs as a command: listens, refuses a wrong token, stops on SIGTERM', async function () {
-    const child = spawn(process.execPath, [CLI, '--port', '0', '--token', 'cli-token',
-      '--dns-server', `127.0.0.1:${upstream.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    try {
-      await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:\d+\//.test(stdout), 10000, 'the command listening');
-      const port = Number(/ws:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout)[1]);
+    const args = ['--port', '0', '--token', 'cli-token', '--dns-server', `127.0.0.1:${upstream.port}`];
+    const { code, signal, stdout } = await withGatewayCommand(args, async (port) => {
       const response = await within(fetch(`http://127.0.0.1:${port}/healthz`), 5000, 'healthz');
       assert.equal(response.status, 200);
       assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/`, { authorization: 'Bearer wrong' }), 401);
       assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/`, { authorization: 'Bearer cli-token' }), 101);
-      child.kill('SIGTERM');
-      assert.deepEqual(await within(exited, 10000, 'the command exiting'), { code: 0, signal: null });
-      assert.match(stdout, /closed/);
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    });
+    assert.deepEqual({ code, signal }, { code: 0, signal: null });
+    assert.match(stdout, /closed/);
   });
 
   it('checks its arguments', function () {
