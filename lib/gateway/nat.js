@@ -12,6 +12,7 @@
 // same way, before the host is asked anything.
 const net = require('node:net');
 const { EventEmitter } = require('node:events');
+const { redirectedTarget } = require('./policy.js');
 
 const DEFAULT_MAX_FLOWS = 256;
 // How long the host's connect may take. Below lwIP's SYN_RCVD timeout (20 s),
@@ -68,17 +69,7 @@ class Nat extends EventEmitter {
       this._refuse(null, 'unknown-client', destination);
       return;
     }
-    // The policy judges where the host would connect: a redirect to a
-    // denied address is denied.
-    let target = destination;
-    if (this._redirect !== null) {
-      try {
-        target = this._redirect({ ...destination, protocol: 'tcp' }) || destination;
-      } catch {
-        target = null; // refused below, as an address the policy cannot judge
-      }
-      if (target === null || typeof target !== 'object') target = { address: null, port: 0 };
-    }
+    const target = redirectedTarget(this._redirect, destination, 'tcp');
     const reason = this._policy.check(target.address, target.port);
     if (reason !== null) {
       reset(inner);

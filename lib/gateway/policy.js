@@ -154,4 +154,22 @@ class EgressPolicy {
   }
 }
 
-module.exports = { EgressPolicy, parseCidr, parseAddress };
+/**
+ * Where the host would send a client's flow to `destination` ({ address,
+ * port }) after the gateway's `redirect` option: the destination itself
+ * without one, or when it returns nothing; an address the policy refuses
+ * when it throws or returns what is not an object. The policy judges this
+ * target, so a redirect to a denied address is denied.
+ */
+function redirectedTarget(redirect, destination, protocol) {
+  if (redirect === null) return destination;
+  let target;
+  try {
+    target = redirect({ ...destination, protocol }) || destination;
+  } catch {
+    target = null;
+  }
+  return target !== null && typeof target === 'object' ? target : { address: null, port: 0 };
+}
+
+module.exports = { EgressPolicy, parseCidr, parseAddress, redirectedTarget };

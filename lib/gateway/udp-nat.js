@@ -11,6 +11,7 @@
 const dgram = require('node:dgram');
 const { Buffer } = require('node:buffer');
 const { HEADER_BYTES, ETHERTYPE, etherType } = require('./frames.js');
+const { redirectedTarget } = require('./policy.js');
 
 const UDP = 17;
 const ICMP = 1;
@@ -141,15 +142,7 @@ class UdpNat {
       this._forward(flow, datagram);
       return true;
     }
-    let target = { address: destination, port: destinationPort };
-    if (this._redirect !== null) {
-      try {
-        target = this._redirect({ ...target, protocol: 'udp' }) || target;
-      } catch {
-        target = null; // refused below, as an address the policy cannot judge
-      }
-      if (target === null || typeof target !== 'object') target = { address: null, port: 0 };
-    }
+    const target = redirectedTarget(this._redirect, { address: destination, port: destinationPort }, 'udp');
     const reason = this._policy.check(target.address, target.port);
     if (reason !== null) {
       this._refuse(client, `egress-${reason}`, { address: destination, port: destinationPort, protocol: 'udp' });
