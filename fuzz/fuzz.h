@@ -46,8 +46,11 @@ typedef struct fuzz_stack {
   fuzz_hooks hooks;
   bool reading;                       /* whether the application takes what arrives */
   uint32_t sockets[FUZZ_MAX_SOCKETS]; /* live connections, 0 when free */
-  size_t unread[FUZZ_MAX_SOCKETS];    /* delivered and not yet consumed */
-  unsigned timer_steps_left;          /* the input's budget of timer runs, for speed */
+  /* a catch-all listener's id (0: none): its SYNs are answered at once,
+   * some with SYN|ACK and some refused, as the gateway's NAT would */
+  uint32_t foreign_listener;
+  size_t unread[FUZZ_MAX_SOCKETS]; /* delivered and not yet consumed */
+  unsigned timer_steps_left;       /* the input's budget of timer runs, for speed */
 } fuzz_stack;
 
 /* Makes a stack with a fresh clock and random source. */

@@ -58,6 +58,15 @@ static void on_event(void *context, const tcpip_event *event) {
       }
       fs->sockets[slot] = event->id;
       fs->unread[slot] = 0;
+      if (event->type == TCPIP_EV_ACCEPTED && fs->foreign_listener != 0 &&
+          event->other_id == fs->foreign_listener) {
+        if (event->remote.port & 1) {
+          tcpip_tcp_abort(fs->stack, event->id);
+          fs->sockets[slot] = 0;
+          break;
+        }
+        tcpip_tcp_accept_syn(fs->stack, event->id);
+      }
       if (fs->hooks.socket != NULL)
         fs->hooks.socket(fs->hooks.context, event->id, &event->local, &event->remote);
       break;

@@ -1,7 +1,8 @@
 /* Raw packets and frames into every interface kind: IPv4 and IPv6 (with
  * extension headers and fragments), ARP, ICMP and ICMPv6 (neighbour
  * discovery), TCP, through TUN and TAP interfaces with and without
- * checksums, a bridge's ports and the loopback's listeners.
+ * checksums, a bridge's ports, the loopback's listeners and a catch-all
+ * listener (the gateway's NAT) that takes TCP to any address on one TUN.
  *
  * Input: records of [selector][length, 16 bits][bytes]. The selector's low
  * three bits pick where the bytes go (or an application action, or time);
@@ -80,6 +81,9 @@ static void build(fuzz_stack *fs) {
   /* listeners on every address, both families, and one IPv4-only */
   tcpip_tcp_listen(stack, 1, "::", 80, 8, false);
   tcpip_tcp_listen(stack, 2, "0.0.0.0", 7, 8, false);
+  /* and a catch-all on the bare TUN: TCP to any address there is taken */
+  tcpip_tcp_listen_foreign(stack, 3, TUN_BARE);
+  fs->foreign_listener = 3;
   /* connections waiting for ARP and ND answers, and one over loopback */
   fs->sockets[0] = 10;
   fs->sockets[1] = 11;

@@ -53,11 +53,17 @@ function packetSeeds() {
   synWithOptions[12] = 0x70;
   const truncatedOption = Buffer.concat([tcpSyn(80), Buffer.from([1, 1, 1, 2])]);
   truncatedOption[12] = 0x60;
+  const oddSource = tcpSyn(443);
+  oddSource.writeUInt16BE(40001, 0);
   const hopByHop = Buffer.concat([Buffer.from([6, 0, 1, 4, 0, 0, 0, 0]), tcpSyn(80)]);
   const echo6 = Buffer.from([128, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4]);
   const tooBig = Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 0, 0, 50]), ipv6(6, tcpSyn(40000)).subarray(0, 48)]);
   return {
     'syn-v4': record(IFACE.tunBare, ipv4(6, tcpSyn(80))),
+    // to an address that is not the stack's: the catch-all takes it (an
+    // even source port is answered SYN|ACK, an odd one refused)
+    'syn-foreign': record(IFACE.tunBare, ipv4(6, tcpSyn(443), { destination: [198, 51, 100, 7] })),
+    'syn-foreign-refused': record(IFACE.tunBare, ipv4(6, oddSource, { destination: [198, 51, 100, 7] })),
     'syn-v6': record(IFACE.tunBare, ipv6(6, tcpSyn(80))),
     'syn-options': record(IFACE.tunBare, ipv4(6, synWithOptions)),
     'syn-option-without-length': Buffer.concat([
