@@ -108,6 +108,7 @@ describe('kernel devices', function () {
       assert.deepStrictEqual(result.stackPing, ['10.77.0.1 56', '10.77.0.1 56']);
       assert.deepStrictEqual(result.stackPing6, ['fd77::1 3000', 'fd77::1 3000']);
       assert.equal(result.curl, 'hello /from-kernel');
+      assert.deepStrictEqual(result.connectAfterListen, Array(20).fill('ok'), 'the kernel connected as listen() returned');
       assert.equal(result.echo, 1 << 20, '1 MiB echoed by the kernel server');
       assert.deepStrictEqual(result.udp, {
         echoes: [5, 1472, 20000].map((size) => ({ size, intact: true, from: '10.77.0.1:9001' })),

@@ -36,10 +36,13 @@ int OpenKernelDevice(const std::string& name, bool tap, const char** syscall) {
 #endif
 }
 
+// The largest packet a read takes, and what a device holds between a read
+// and its delivery: a read starts only while less than kHeldBytes is held.
 static constexpr size_t kReadBytes = 65536;
+static constexpr size_t kHeldBytes = 256 * 1024;
 
 KernelDevice::KernelDevice(uint32_t interface_id, int fd)
-    : interface_id_(interface_id), fd_(fd), buffer_(new uint8_t[kReadBytes]) {
+    : interface_id_(interface_id), fd_(fd), buffer_(new uint8_t[kHeldBytes + kReadBytes]) {
   int flags = fcntl(fd_, F_GETFL);
   if (flags >= 0) fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
 }
@@ -58,13 +61,22 @@ void KernelDevice::Sink(void* context, tcpip_packet* packet) {
   tcpip_packet_free(packet);
 }
 
-void KernelDevice::Receive(tcpip_stack* stack, int budget) {
-  for (int i = 0; i < budget; i++) {
-    ssize_t length = read(fd_, buffer_.get(), kReadBytes);
+void KernelDevice::Read(int budget) {
+  for (int i = 0; i < budget && held_bytes_ < kHeldBytes; i++) {
+    ssize_t length = read(fd_, buffer_.get() + held_bytes_, kReadBytes);
     if (length < 0 && errno == EINTR) continue;
     if (length <= 0) return;  // EAGAIN: drained (or the device went away)
-    tcpip_interface_input(stack, interface_id_, buffer_.get(), static_cast<size_t>(length));
+    held_.push_back({held_bytes_, static_cast<size_t>(length)});
+    held_bytes_ += static_cast<size_t>(length);
   }
+}
+
+void KernelDevice::Deliver(tcpip_stack* stack) {
+  for (const Held& packet : held_) {
+    tcpip_interface_input(stack, interface_id_, buffer_.get() + packet.offset, packet.length);
+  }
+  held_.clear();
+  held_bytes_ = 0;
 }
 
 }  // namespace tcpip

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../core/tcpip.h"
 
@@ -28,15 +29,27 @@ class KernelDevice {
   int fd() const { return fd_; }
   // A tcpip_packet_sink.
   static void Sink(void* context, tcpip_packet* packet);
-  // Hands the stack what the kernel sent, up to `budget` packets.
-  void Receive(tcpip_stack* stack, int budget);
+  // Reads what the kernel sent, up to `budget` packets and kHeldBytes, and
+  // holds it for Deliver(). Reading before the driver takes its commands,
+  // and delivering after it applied them, keeps their order: a packet the
+  // kernel sent because of a command (a peer's SYN to a listen() that JS
+  // saw return) finds that command applied.
+  void Read(int budget);
+  // Hands the stack what Read() holds.
+  void Deliver(tcpip_stack* stack);
 
  private:
+  struct Held {
+    size_t offset;
+    size_t length;
+  };
   uint32_t interface_id_;
   int fd_;
-  // Where a read lands: the device's own, not a thread-local (the addon's
+  // Where reads land: the device's own, not a thread-local (the addon's
   // TLS block is copied when a JS-thread stack is entered: tls_context.h).
   std::unique_ptr<uint8_t[]> buffer_;
+  size_t held_bytes_ = 0;
+  std::vector<Held> held_;
 };
 
 }  // namespace tcpip

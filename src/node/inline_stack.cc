@@ -53,7 +53,7 @@ Clock::time_point InlineStack::Turn(std::vector<Event>& out) {
     arrived_.swap(deliveries_);
   }
   context_.Enter();
-  core_.ReceiveDevices(256);  // as the worker's loop does before its turn
+  core_.ReadDevices();  // commands were applied when JS made them
   Clock::time_point wake_at = core_.Turn(no_commands_, arrived_);
   std::vector<Event>& produced = core_.produced();
   if (out.empty()) {

@@ -312,13 +312,14 @@ bool StackCore::Open() {
   return stack_ != nullptr;
 }
 
-void StackCore::ReceiveDevices(int budget) {
-  for (auto& device : devices_) device.second->Receive(stack_, budget);
+void StackCore::ReadDevices() {
+  for (auto& device : devices_) device.second->Read(256);
 }
 
 Clock::time_point StackCore::Turn(std::vector<Command>& batch, std::vector<LinkDelivery>& arrived) {
   for (Command& command : batch) Apply(command);
   batch.clear();  // commands give back what the core did not take
+  for (auto& device : devices_) device.second->Deliver(stack_);
   Receive(arrived);
   Clock::time_point next_delivery = DeliverDue();
   uint32_t sleep_ms = tcpip_stack_poll(stack_);

@@ -96,13 +96,17 @@ class StackCore {
   void WriteTransient(uint32_t id, const void* bytes, size_t length);
   tcpip_error IcmpEcho(command::IcmpEcho& command);
   tcpip_error UdpMembership(command::UdpMembership& command);
-  // One turn: applies `batch` (then cleared), hands the `arrived` link
-  // packets to the stack (or holds them until due), delivers due ones,
-  // polls the core, and flushes links and captures. Returns when the next
-  // turn is due (time_point::max(): only when something arrives).
+  // Reads what the kernel devices sent (up to 256 packets each), for the
+  // next turn to deliver. The driver reads before it takes the commands
+  // that turn applies: a packet a command caused (a peer's SYN to a
+  // listen() that JS saw return) then finds that command applied.
+  void ReadDevices();
+  // One turn: applies `batch` (then cleared), hands the stack what the
+  // devices read, hands it the `arrived` link packets (or holds them until
+  // due), delivers due ones, polls the core, and flushes links and
+  // captures. Returns when the next turn is due (time_point::max(): only
+  // when something arrives).
   Clock::time_point Turn(std::vector<Command>& batch, std::vector<LinkDelivery>& arrived);
-  // Hands the stack what kernel devices sent, up to `budget` packets each.
-  void ReceiveDevices(int budget);
   const std::map<uint32_t, std::unique_ptr<KernelDevice>>& devices() const { return devices_; }
   // Events produced since the driver last took them.
   std::vector<Event>& produced() { return produced_; }

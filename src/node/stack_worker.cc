@@ -215,12 +215,17 @@ void StackWorker::Run() {
         SleepUntil(lock, wake_at);
       }
       if (stopping_) break;
+    }
+    // Before the commands are taken: every command posted before a packet
+    // the devices hold arrived is then in the batch the turn applies first.
+    core_.ReadDevices();
+    {
+      std::lock_guard<std::mutex> lock(commands_mutex_);
       batch.swap(commands_);
       arrived.swap(deliveries_);
       taken_input_bytes = queued_input_bytes_;
       commands_posted_.store(false, std::memory_order_relaxed);
     }
-    core_.ReceiveDevices(256);
     busy = !batch.empty() || !arrived.empty();
     wake_at = core_.Turn(batch, arrived);
     if (taken_input_bytes != 0) {
