@@ -39,16 +39,36 @@ function isLocalhost(hostname) {
   return name === 'localhost' || name.endsWith('.localhost');
 }
 
+// options.hosts: name -> one address or a list, as Map(lower-case name ->
+// [{ address, family }]).
+function checkHosts(hosts) {
+  const map = new Map();
+  if (hosts === undefined) return map;
+  validateObject(hosts, 'options.hosts');
+  for (const [name, value] of Object.entries(hosts)) {
+    const list = Array.isArray(value) ? value : [value];
+    if (list.length === 0) throw errors.invalidArgValue(`options.hosts.${name}`, value, 'must name an address');
+    map.set(name.toLowerCase(), list.map((address) => {
+      const family = typeof address === 'string' ? isIP(address) : 0;
+      if (!family) throw errors.invalidArgValue(`options.hosts.${name}`, address, 'must be an IP address');
+      return { address, family };
+    }));
+  }
+  return map;
+}
+
 class Stack {
   /**
    * @param {{ backend?: 'native' | 'wasm', thread?: 'worker' | 'js',
-   *   dns?: { servers?: string[], timeout?: number, tries?: number } }} [options] without a backend:
+   *   dns?: { servers?: string[], timeout?: number, tries?: number },
+   *   hosts?: { [name: string]: string | string[] } }} [options] without a backend:
    *   TCPIP_BACKEND from the environment, else native, else wasm; `thread`
    *   (native only): where the core runs, its own worker thread or this JS
    *   thread, by default TCPIP_NATIVE_THREAD from the environment, else 'js'
    *   ('worker' where the JS thread cannot hold several stacks: off Linux);
    *   `dns`: the name servers stack.dns and every name this stack's sockets
-   *   connect to go through, with dns.Resolver's timeout and tries
+   *   connect to go through, with dns.Resolver's timeout and tries;
+   *   `hosts`: static names, as /etc/hosts: lookups answer them off the network
    */
   constructor(options = {}) {
     validateObject(options, 'options');
@@ -59,6 +79,7 @@ class Stack {
     this._refed = new Set();
     this._nextId = 1;
     this._dnsFromOptions = Array.isArray(dnsOptions.servers) && dnsOptions.servers.length > 0;
+    this._hosts = checkHosts(options.hosts);
     this._interfaces = new Map(); // by id, in creation order; ids shared with sockets
     this._captures = new Map(); // interface id -> running or closing Capture
     this._listenPorts = new ListenPorts();
@@ -83,6 +104,7 @@ class Stack {
       timeout: dnsOptions.timeout,
       tries: dnsOptions.tries,
       lookupLocal: (hostname, lookupOptions, callback) => this._lookupLocal(hostname, lookupOptions, callback),
+      isHost: (hostname) => this._hosts.has(hostname.toLowerCase()),
     });
   }
 
@@ -184,7 +206,8 @@ class Stack {
   // the stack's name servers (stack.dns), and without any fail as unknown
   // (a `lookup` option still wins, as in Node).
   _lookup(hostname, options, callback) {
-    if (isIP(hostname) || isLocalhost(hostname) || this.dns.getServers().length === 0) {
+    if (isIP(hostname) || isLocalhost(hostname) || this._hosts.has(String(hostname).toLowerCase()) ||
+      this.dns.getServers().length === 0) {
       this._lookupLocal(hostname, options, callback);
       return;
     }
@@ -207,7 +230,10 @@ class Stack {
     }
     nextTick(() => {
       const addresses = [];
-      if (isLocalhost(hostname)) {
+      for (const a of this._hosts.get(hostname.toLowerCase()) || []) {
+        if (!family || a.family === family) addresses.push({ ...a });
+      }
+      if (isLocalhost(hostname) && addresses.length === 0) {
         for (const iface of this._interfaces.values()) {
           if (iface.type !== 'loopback') continue;
           for (const a of iface._addresses) {

@@ -24,14 +24,16 @@ function validateTransport(options) {
  * A `dns` module whose queries go over `dgram` (UDP) and `net` (TCP when an
  * answer is truncated) to `servers`; `lookupLocal(hostname, options,
  * callback)` answers localhost, *.localhost and address literals without the
- * network (loopback by default).
+ * network (loopback by default); `isHost(hostname)`, names lookupLocal also
+ * answers, as /etc/hosts would (lookup only: resolve*() asks the servers).
  * @param {{ dgram: object, net: object, servers?: string[], lookupLocal?: Function,
- *   timeout?: number, tries?: number }} options
+ *   isHost?: (hostname: string) => boolean, timeout?: number, tries?: number }} options
  */
 function createDns(options) {
   validateTransport(options);
-  const { dgram, net, lookupLocal } = options;
+  const { dgram, net, lookupLocal, isHost } = options;
   if (lookupLocal !== undefined) validateFunction(lookupLocal, 'options.lookupLocal');
+  if (isHost !== undefined) validateFunction(isHost, 'options.isHost');
   const systemServers = parseServers(options.servers === undefined ? [] : options.servers);
   const stats = createStats();
   // `live`: the queries under way, which cancelAll() ends.
@@ -62,7 +64,7 @@ function createDns(options) {
     validateOneOf(value, 'dnsOrder', VALID_ORDERS);
     order = value;
   };
-  const { lookup, lookupPromise } = createLookup(() => defaultResolver, lookupLocal, getDefaultResultOrder);
+  const { lookup, lookupPromise } = createLookup(() => defaultResolver, lookupLocal, getDefaultResultOrder, isHost);
   const createServer = (serverOptions) => createDnsServer({ dgram, net }, serverOptions);
   const constants = {
     ADDRCONFIG: dnsHints.ADDRCONFIG, ALL: dnsHints.ALL, V4MAPPED: dnsHints.V4MAPPED, ...CODES,

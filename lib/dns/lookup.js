@@ -129,8 +129,9 @@ function resolveAddresses(resolver, hostname, { family, hints, order }, done) {
  * @param {Function | undefined} lookupLocal (hostname, options, callback) for
  *   localhost, *.localhost and address literals
  * @param {() => string} getOrder the default result order
+ * @param {(hostname: string) => boolean} [isHost] names lookupLocal answers too
  */
-function createLookup(getResolver, lookupLocal, getOrder) {
+function createLookup(getResolver, lookupLocal, getOrder, isHost) {
   const local = lookupLocal || defaultLocal;
 
   // Runs a checked lookup; `callback(err, addresses)` with all addresses.
@@ -141,7 +142,7 @@ function createLookup(getResolver, lookupLocal, getOrder) {
       nextTick(callback, null, null);
       return;
     }
-    if (isIP(hostname) || isLocalName(hostname)) {
+    if (isIP(hostname) || isLocalName(hostname) || (isHost && isHost(hostname))) {
       const options = { family: parsed.family, all: true, hints: parsed.hints, order };
       local(hostname, options, (err, addresses) => callback(err || null, err ? undefined : addresses));
       return;
