@@ -10,7 +10,7 @@ const { EventEmitter } = require('events');
 const errors = require('./errors.js');
 const { validateObject } = require('./validators.js');
 // The engines' timers: fake timers a test installs do not stop the network.
-const { Buffer, setTimer, clearTimer } = require('./platform/node.js');
+const { Buffer, engineHost: { setTimer, clearTimer } } = require('./platform/node.js');
 
 // type -> attributes with their defaults
 const TOXICS = {
