@@ -117,7 +117,7 @@ module.exports = [
     languageOptions: { globals: { window: 'readonly' } },
   },
   {
-    files: ['test/**/*.test.js', 'test/helpers/*.js'],
+    files: ['test/**/*.test.js', 'test/helpers/*.js', 'examples/pg-partition.test.js'],
     languageOptions: { globals: globals.mocha },
     // Mocha's describe/it callbacks are functions, so `this.timeout()` works in any of them.
     rules: { 'prefer-arrow-callback': 'off' },
