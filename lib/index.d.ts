@@ -48,6 +48,12 @@ export interface StackOptions {
    */
   dns?: { servers?: string[]; timeout?: number; tries?: number };
   /**
+   * Static names, as /etc/hosts: lookups (stack.dns.lookup, and every name
+   * the stack's sockets connect to) answer them off the network, before any
+   * name server; resolve*() still asks the servers.
+   */
+  hosts?: { [name: string]: string | string[] };
+  /**
    * The engine behind the stack: 'native' (the Node-API addon, on this
    * thread or a worker thread of its own: see `thread`) or 'wasm' (the same
    * core in WebAssembly, on this thread). By default TCPIP_BACKEND from the environment, else native, else
@@ -950,3 +956,75 @@ export declare class Tunnel extends EventEmitter {
 
 /** Joins `tap` to the gateway at `url` (ws:// or wss://); resolves once first open, and keeps it joined. */
 export declare function connectTunnel(tap: TapInterface, url: string | URL, options?: TunnelOptions): Promise<Tunnel>;
+
+/** Options of createNetwork(). */
+export interface NetworkOptions {
+  /** Host name -> IPv4 address ('10.0.0.2', or '10.0.0.2/16'; /24 by default), all in one subnet. */
+  hosts: { [name: string]: string };
+  /** Conditions every host's link to the switch starts with. */
+  conditions?: LinkConditions;
+  backend?: 'native' | 'wasm';
+  thread?: 'worker' | 'js';
+}
+
+/** A toxic, in Toxiproxy's shape, names and units. */
+export type Toxic =
+  | ToxicBase<'latency', { latency?: number; jitter?: number }>
+  | ToxicBase<'slicer', { average_size?: number; size_variation?: number; /** microseconds */ delay?: number }>
+  | ToxicBase<'limit_data', { bytes?: number }>
+  | ToxicBase<'timeout', { timeout?: number }>
+  | ToxicBase<'reset_peer', { timeout?: number }>
+  | ToxicBase<'slow_close', { delay?: number }>;
+
+export interface ToxicBase<Type extends string, Attributes> {
+  type: Type;
+  /** `${type}_${stream}` by default; unique in a proxy. */
+  name?: string;
+  /** 'upstream' (client to server) or 'downstream' (server to client, the default). */
+  stream?: 'upstream' | 'downstream';
+  /** The chance (0 to 1) that the toxic applies to a connection; 1 by default. */
+  toxicity?: number;
+  attributes?: Attributes;
+}
+
+/** A TCP proxy on a host of a network, with toxics: from network.proxy(). */
+export declare class ToxicProxy extends EventEmitter {
+  /** The port it listens on, on its host. */
+  readonly port: number;
+  /** The toxics in force, in the order added, with every attribute. */
+  readonly toxics: Required<Toxic>[];
+  /** How many connections it carries. */
+  readonly connections: number;
+  /** Adds a toxic, to the connections already open too. */
+  add(toxic: Toxic): Required<Toxic>;
+  /** Removes a toxic by name (ERR_TCPIP_UNKNOWN_TOXIC when there is none). */
+  remove(name: string): void;
+  /** Stops listening and ends every connection. */
+  close(): void;
+}
+
+/** Hosts on a switch: createNetwork(). */
+export declare class Network {
+  /** The host names, in the order given. */
+  readonly hosts: string[];
+  readonly destroyed: boolean;
+  /** The stack of a host (ERR_TCPIP_UNKNOWN_HOST for a name no host has). */
+  host(name: string): Stack;
+  address(name: string): string;
+  /** The link of a host to the switch. */
+  link(name: string): Link;
+  /** Groups that stop reaching each other; hosts in no group make one more. Replaces the partition in force. */
+  partition(...groups: string[][]): this;
+  heal(): this;
+  /** Conditions on the links of these hosts, for all their traffic. */
+  degrade(hosts: string | string[], conditions: LinkConditions): this;
+  /** Writes a host's frames to a pcap file. */
+  capture(host: string, path: string): Capture;
+  proxy(options: { listen: string; upstream: string; toxics?: Toxic[] }): Promise<ToxicProxy>;
+  destroy(): void;
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** One stack per host, joined by a switch, the hosts named on every stack. */
+export declare function createNetwork(options: NetworkOptions): Network;

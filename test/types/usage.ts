@@ -1,6 +1,6 @@
 // Compiled (not run) by test/types.test.js: the declarations must accept
 // what users write against Node's net API, and reject misuse.
-import { Stack, Socket, Server, link, Link, TapInterface, createDns, createDnsServer, createGateway, connectTunnel } from '../..';
+import { Stack, Socket, Server, link, Link, TapInterface, createDns, createDnsServer, createGateway, connectTunnel, createNetwork, Network, ToxicProxy } from '../..';
 import * as kernelDgram from 'node:dgram';
 import * as kernelNet from 'node:net';
 import tcpipDefault = require('../..');
@@ -163,3 +163,24 @@ async function scopeUsage(): Promise<void> {
   stack.destroy();
 }
 void scopeUsage;
+
+// createNetwork: hosts, partitions, toxics.
+async function networkUsage(): Promise<void> {
+  const network: Network = createNetwork({ hosts: { db: '10.0.0.2', app: '10.0.0.3' }, conditions: { latency: 1 } });
+  const db: Stack = network.host('db');
+  db.net.createServer().listen(6379);
+  network.partition(['db'], ['app']).heal().degrade('db', { loss: 0.1 }).degrade(['db', 'app'], { latency: 5 });
+  const proxy: ToxicProxy = await network.proxy({
+    listen: 'app:7000',
+    upstream: 'db:6379',
+    toxics: [{ type: 'slicer', stream: 'upstream', attributes: { average_size: 10, delay: 1000 } }],
+  });
+  proxy.add({ type: 'reset_peer', name: 'rst', toxicity: 0.5, attributes: { timeout: 100 } });
+  proxy.remove('rst');
+  const size: number = proxy.toxics.length + proxy.connections + proxy.port;
+  proxy.close();
+  new Stack({ hosts: { db: ['10.0.0.2', 'fd00::2'] } }).destroy();
+  network.destroy();
+  void size;
+}
+void networkUsage;
