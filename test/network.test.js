@@ -308,8 +308,16 @@ describe('network.proxy toxics', function () {
     const second = connect();
     await once(second, 'connect');
     second.write('dropped');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(received, 7); // reached the server; its answer was dropped
+    // It reaches the server; the answer is dropped.
+    for (const deadline = Date.now() + 10000; received < 7;) {
+      assert.ok(Date.now() < deadline, 'the data never reached the server');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    let answered = false;
+    second.once('data', () => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(answered, false);
+    second.removeAllListeners('data');
     proxy.remove('timeout_downstream');
     const answer = once(second, 'data');
     second.write('passes');
