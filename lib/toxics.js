@@ -6,11 +6,10 @@
 // one loop that reads a chunk, lets the toxics shape it, writes it and waits
 // for 'drain': a slow reader slows the writer, through TCP's windows, as
 // without the proxy.
-const { EventEmitter } = require('events');
 const errors = require('./errors.js');
 const { validateObject } = require('./validators.js');
 // The engines' timers: fake timers a test installs do not stop the network.
-const { Buffer, engineHost: { setTimer, clearTimer } } = require('./platform/node.js');
+const { Buffer, EventEmitter, engineHost: { setTimer, clearTimer } } = require('./platform/node.js');
 
 // type -> attributes with their defaults
 const TOXICS = {
