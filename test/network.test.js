@@ -166,6 +166,20 @@ describe('createNetwork', function () {
     fs.rmSync(path.dirname(file), { recursive: true });
   });
 
+  it('static hosts answer before name servers, by family, and not in resolve()', async function () {
+    const stack = new Stack({ hosts: { Db: ['10.9.9.9', 'fd00::9'] }, dns: { servers: ['127.0.0.1'], timeout: 50, tries: 1 } });
+    try {
+      assert.deepEqual(await stack.dns.promises.lookup('db', { all: true }),
+        [{ address: '10.9.9.9', family: 4 }, { address: 'fd00::9', family: 6 }]);
+      assert.deepEqual(await stack.dns.promises.lookup('DB', { family: 6 }), { address: 'fd00::9', family: 6 });
+      // resolve4 asks the server (none: the stack has no interface), as
+      // Node's ignores /etc/hosts.
+      await assert.rejects(stack.dns.promises.resolve4('db'), { code: 'ECONNREFUSED', syscall: 'queryA' });
+    } finally {
+      stack.destroy();
+    }
+  });
+
   it('refuses bad use with clear errors', async function () {
     assert.throws(() => createNetwork({ hosts: { db: '10.0.0.2', app: '10.0.0.2' } }),
       { code: 'ERR_INVALID_ARG_VALUE', message: /duplicates the address of db/ });
