@@ -464,7 +464,7 @@ Napi::Value StackBinding::Write(const Napi::CallbackInfo& info) {
     RequestTurn();
     return Napi::Boolean::New(info.Env(), false);
   }
-  command::Write write = WriteOf(IdOf(info), {info[1].As<Napi::Uint8Array>()});
+  command::Write write = WriteOf(IdOf(info), {chunk});
   bool held = Lends(write);
   if (!write.pieces.empty()) PostCommand(std::move(write));
   return Napi::Boolean::New(info.Env(), held);
@@ -750,6 +750,24 @@ napi_value StackBinding::PooledCopy(const EventBytes& bytes, size_t& offset) {
   return receive_pool_.Value();
 }
 
+// Puts a received payload in args[2...]: a view's pool, offset and length
+// under `pooled_code` when it fits the pool, else a Buffer of its own.
+// Returns the argument count so far; 0 when no pool can be made.
+size_t StackBinding::PayloadArgs(Event& event, int pooled_code, napi_value* args) {
+  if (event.bytes.size() > kPooledUpTo) {
+    args[2] = BufferOf(env_, event.bytes, inline_ != nullptr);
+    return 3;
+  }
+  size_t offset = 0;
+  args[2] = PooledCopy(event.bytes, offset);
+  if (args[2] == nullptr) return 0;
+  args[0] = Napi::Number::New(env_, pooled_code);
+  args[3] = Napi::Number::New(env_, static_cast<double>(offset));
+  args[4] = Napi::Number::New(env_, static_cast<double>(event.bytes.size()));
+  event.bytes.Reset();
+  return 5;
+}
+
 void StackBinding::DispatchPending() {
   Napi::Env env = env_;
   Napi::HandleScope scope(env);
@@ -770,18 +788,8 @@ void StackBinding::DispatchPending() {
     args[1] = Napi::Number::New(env, event.id);
     switch (event.code) {
       case TCPIP_EV_DATA:
-        if (event.bytes.size() <= kPooledUpTo) {
-          size_t offset = 0;
-          args[0] = Napi::Number::New(env, kEventPooledData);
-          args[2] = PooledCopy(event.bytes, offset);
-          if (args[2] == nullptr) continue;
-          args[3] = Napi::Number::New(env, static_cast<double>(offset));
-          args[4] = Napi::Number::New(env, static_cast<double>(event.bytes.size()));
-          event.bytes.Reset();
-          argc = 5;
-          break;
-        }
-        args[2] = BufferOf(env, event.bytes, inline_ != nullptr);
+        argc = PayloadArgs(event, kEventPooledData, args);
+        if (argc == 0) continue;
         break;
       case TCPIP_EV_PACKET:
       case TCPIP_EV_LEASE:
@@ -817,23 +825,10 @@ void StackBinding::DispatchPending() {
         args[2] = Napi::String::New(env, tcpip_error_name(event.error));
         break;
       case TCPIP_EV_DATAGRAM:
-        if (event.bytes.size() <= kPooledUpTo) {
-          size_t offset = 0;
-          args[0] = Napi::Number::New(env, kEventPooledDatagram);
-          args[2] = PooledCopy(event.bytes, offset);
-          if (args[2] == nullptr) continue;
-          args[3] = Napi::Number::New(env, static_cast<double>(offset));
-          args[4] = Napi::Number::New(env, static_cast<double>(event.bytes.size()));
-          args[5] = Napi::String::New(env, event.remote.address);
-          args[6] = Napi::Number::New(env, event.remote.port);
-          event.bytes.Reset();
-          argc = 7;
-          break;
-        }
-        args[2] = BufferOf(env, event.bytes, inline_ != nullptr);
-        args[3] = Napi::String::New(env, event.remote.address);
-        args[4] = Napi::Number::New(env, event.remote.port);
-        argc = 5;
+        argc = PayloadArgs(event, kEventPooledDatagram, args);
+        if (argc == 0) continue;
+        args[argc++] = Napi::String::New(env, event.remote.address);
+        args[argc++] = Napi::Number::New(env, event.remote.port);
         break;
       case TCPIP_EV_DONE:
         args[2] = Napi::Number::New(env, event.other_id);

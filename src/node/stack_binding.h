@@ -148,6 +148,7 @@ class StackBinding : public Napi::ObjectWrap<StackBinding> {
   uint8_t* receive_pool_data_ = nullptr;
   size_t receive_pool_used_ = 0;
   napi_value PooledCopy(const EventBytes& bytes, size_t& offset);
+  size_t PayloadArgs(Event& event, int pooled_code, napi_value* args);
   uint64_t posted_ = 0;  // commands posted from JS, to spot replies in Deliver
   // JS buffers the core reads from (lent writes), until it releases them.
   // Only the JS thread touches them; the worker only sees their ids.
