@@ -121,7 +121,6 @@ class Socket extends EventEmitter {
     this._unconsumed = 0;
     this._consumeScheduled = false;
     this._refed = true;
-    this._broadcast = false;
     this._memberships = new Map(); // 'group%interface' -> [group, interface]
     if (typeof listener === 'function') this.on('message', listener);
     if (options && options.signal !== undefined) {
@@ -522,7 +521,6 @@ class Socket extends EventEmitter {
 
   setBroadcast(flag) {
     this._setOption('setBroadcast', UDP_OPTIONS.BROADCAST, flag ? 1 : 0);
-    this._broadcast = Boolean(flag);
   }
 
   setTTL(ttl) {
