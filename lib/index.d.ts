@@ -948,9 +948,11 @@ export declare class Tunnel extends EventEmitter {
   readonly state: TunnelState;
   readonly stats: { framesIn: number; framesOut: number; bytesIn: number; bytesOut: number; dropped: number; connects: number };
   close(): Promise<void>;
-  on(event: 'state', listener: (state: TunnelState) => void): this;
+  /** `why`: the WebSocket's close ({ code, reason }) or a refused upgrade's { status }, where one caused the change. */
+  on(event: 'state', listener: (state: TunnelState, why?: { code?: number; reason?: string; status?: number }) => void): this;
   on(event: 'close', listener: () => void): this;
-  on(event: 'error', listener: (error: Error) => void): this;
+  /** The gateway refused the tunnel for good (ERR_TCPIP_TUNNEL_REFUSED: an HTTP 401/403 `status`, or a close with 1008, `closeCode` and `reason`): no reconnect follows. */
+  on(event: 'error', listener: (error: Error & { status?: number; closeCode?: number; reason?: string }) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 

@@ -389,12 +389,17 @@ describe('WebSocket gateway', function () {
     const gateway = await startGateway();
     const { stack, tap, tunnel, lease } = await joinClient(gateway, DEFAULT_BACKEND, { backoff: { initial: 20, max: 200 } });
     const states = [];
-    tunnel.on('state', (state) => states.push(state));
+    const whys = [];
+    tunnel.on('state', (state, why) => {
+      states.push(state);
+      whys.push(why);
+    });
     assert.equal(tunnel.state, 'open');
     const [{ id }] = gateway.clients();
     assert.equal(gateway.disconnect(id, 1001, 'test'), true);
     await waitFor(() => states.at(-1) === 'open', 10000, 'open again');
     assert.deepEqual(states, ['reconnecting', 'connecting', 'open']);
+    assert.deepEqual(whys[0], { code: 1001, reason: 'test' });
     assert.equal(gateway.metrics().connections, 2);
     // The new port knows the client's address from its lease: its traffic passes.
     const [probe] = await stack.ping(ROUTER, { timeout: 3000 });
@@ -407,6 +412,26 @@ describe('WebSocket gateway', function () {
     assert.deepEqual(gateway.dhcp.leases().map((l) => l.address), [lease.address]);
     await tunnel.close();
     assert.equal(states.at(-1), 'closed');
+  });
+
+  it('takes a close with 1008 (policy violation) as final: no reconnect, and the state says why', async function () {
+    const gateway = await startGateway();
+    const { tunnel } = await joinClient(gateway, DEFAULT_BACKEND, { backoff: { initial: 10, max: 20 } });
+    const states = [];
+    tunnel.on('state', (state, why) => states.push([state, why]));
+    const failed = within(new Promise((resolve) => tunnel.once('error', resolve)), 10000, 'the tunnel error');
+    const [{ id }] = gateway.clients();
+    assert.equal(gateway.disconnect(id, 1008, 'banned'), true);
+    const error = await failed;
+    assert.equal(error.code, 'ERR_TCPIP_TUNNEL_REFUSED');
+    assert.equal(error.closeCode, 1008);
+    assert.equal(error.reason, 'banned');
+    assert.deepEqual(states, [['closed', { code: 1008, reason: 'banned' }]]);
+    assert.equal(tunnel.state, 'closed');
+    // Many times the backoff later, still one connection ever.
+    await delay(300);
+    assert.equal(gateway.metrics().connections, 1);
+    assert.equal(gateway.metrics().clients, 0);
   });
 
   it('after a gateway restart, a client that comes back renews its old lease there and is heard again', async function () {

@@ -19,6 +19,10 @@ const OPEN = 1;
 // HTTP statuses with which a gateway refuses a client for good: retrying
 // cannot help.
 const REFUSALS = new Set([401, 403]);
+// The close code with which a gateway ends a client for good (policy
+// violation: a bad token, idle, disconnected by its operator): reconnecting
+// would only be refused again, or undo the operator's decision.
+const POLICY_VIOLATION = 1008;
 
 function refusedStatus(event) {
   const message = (event && (event.message || (event.error && event.error.message))) || '';
@@ -47,8 +51,10 @@ function validateBackoff(value) {
 
 /**
  * A TAP interface joined to a gateway. Events: 'state' ('connecting' |
- * 'open' | 'reconnecting' | 'closed'), 'error' (the gateway refused the
- * client for good), 'close'.
+ * 'open' | 'reconnecting' | 'closed', and why: { code, reason } of the
+ * WebSocket's close, or { status } of a refused upgrade), 'error' (the
+ * gateway refused the client for good: an HTTP 401 or 403, or a close with
+ * 1008), 'close'.
  */
 class Tunnel extends EventEmitter {
   /** @internal */
@@ -83,10 +89,11 @@ class Tunnel extends EventEmitter {
     return this._state;
   }
 
-  _setState(state) {
+  _setState(state, why) {
     if (this._state === state) return;
     this._state = state;
-    this.emit('state', state);
+    if (why === undefined) this.emit('state', state);
+    else this.emit('state', state, why);
   }
 
   // ws takes headers; a browser's WebSocket cannot send them, so the token
@@ -139,22 +146,31 @@ class Tunnel extends EventEmitter {
     ws.addEventListener('error', (event) => {
       refused = refusedStatus(event);
     });
-    ws.addEventListener('close', () => {
+    ws.addEventListener('close', (event) => {
       if (this._ws !== ws) return;
       this._ws = null;
       if (this._closed) return;
       if (refused !== null && REFUSALS.has(refused)) {
         const error = errors.simple(Error, 'ERR_TCPIP_TUNNEL_REFUSED', `The gateway refused the tunnel (HTTP ${refused})`);
         error.status = refused;
-        this._fail(error);
+        this._fail(error, { status: refused });
         return;
       }
-      this._reconnect();
+      const why = { code: event.code, reason: String(event.reason || '') };
+      if (event.code === POLICY_VIOLATION) {
+        const error = errors.simple(Error, 'ERR_TCPIP_TUNNEL_REFUSED',
+          `The gateway closed the tunnel for good (1008${why.reason ? `: ${why.reason}` : ''})`);
+        error.closeCode = event.code;
+        error.reason = why.reason;
+        this._fail(error, why);
+        return;
+      }
+      this._reconnect(why);
     });
   }
 
-  _reconnect() {
-    this._setState('reconnecting');
+  _reconnect(why) {
+    this._setState('reconnecting', why);
     const { initial, max, factor, jitter } = this._backoff;
     const delay = Math.min(max, initial * factor ** this._attempts) * (1 - jitter * Math.random());
     this._attempts++;
@@ -163,9 +179,9 @@ class Tunnel extends EventEmitter {
 
   // A refusal ends the tunnel: before its first open, connectTunnel()
   // rejects; after it, 'error'.
-  _fail(error) {
+  _fail(error, why) {
     const opened = this._opened;
-    this._shutdown();
+    this._shutdown(why);
     if (!opened) this._rejectFirst(error);
     else this.emit('error', error);
   }
@@ -216,7 +232,7 @@ class Tunnel extends EventEmitter {
     return this._closedPromise;
   }
 
-  _shutdown() {
+  _shutdown(why) {
     if (this._closed) return;
     this._closed = true;
     if (!this._closedPromise) this._closedPromise = Promise.resolve();
@@ -234,7 +250,7 @@ class Tunnel extends EventEmitter {
     }
     this.interface.off('frame', this._onFrame);
     this.interface.off('close', this._onTapClose);
-    this._setState('closed');
+    this._setState('closed', why);
     this.emit('close');
   }
 }
