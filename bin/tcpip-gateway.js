@@ -5,7 +5,7 @@
 const { parseArgs } = require('node:util');
 const { createGateway } = require('../lib/index.js');
 
-const USAGE = `Usage: tcpip-gateway [--port 8080] [--host 127.0.0.1] [--token T] [--subnet 10.0.2.0/24]
+const USAGE = `Usage: tcpip-gateway [--port 8080] [--host 127.0.0.1] [--path /] [--token T] [--subnet 10.0.2.0/24]
                      [--origin O ...] [--max-clients N] [--no-isolate] [--dns-server ADDR[:PORT] ...]
                      [--allow CIDR ...] [--allow-port P[-Q] ...] [--deny-port P[-Q] ...]
                      [--max-flows N] [--no-nat]
@@ -29,6 +29,7 @@ try {
     options: {
       port: { type: 'string', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
+      path: { type: 'string', default: '/' },
       token: { type: 'string' },
       subnet: { type: 'string' },
       origin: { type: 'string', multiple: true },
@@ -57,6 +58,7 @@ const token = values.token || process.env.TCPIP_GATEWAY_TOKEN || undefined;
 const options = {
   port,
   host: values.host,
+  path: values.path,
   token,
   subnet: values.subnet,
   origin: values.origin,
@@ -84,7 +86,7 @@ gateway.on('error', (error) => {
 gateway.on('listening', () => {
   const { address, port: bound } = gateway.address();
   const host = address.includes(':') ? `[${address}]` : address;
-  process.stdout.write(`tcpip-gateway listening on ws://${host}:${bound}/ `
+  process.stdout.write(`tcpip-gateway listening on ws://${host}:${bound}${values.path} `
     + `(router ${gateway.router.addresses[0].address}, health http://${host}:${bound}/healthz)\n`);
   if (!token) process.stderr.write('tcpip-gateway: no --token: any client that reaches this port may join\n');
 });

@@ -800,6 +800,8 @@ export interface GatewayOptions {
   host?: string;
   /** An HTTP server to attach to instead: the gateway takes its upgrades, and neither listens, closes it nor answers its requests (/healthz, /metrics). */
   server?: import('node:http').Server;
+  /** The path where upgrades are taken ('/' by default; the query, ?token=, aside): elsewhere 404 on the gateway's own server, or left to a caller's server's other 'upgrade' listeners. */
+  path?: string;
   /** The clients' IPv4 subnet, '10.0.2.0/24' by default. */
   subnet?: string;
   /** The router's address inside it: the subnet's second address by default (10.0.2.2). */
@@ -877,7 +879,7 @@ export interface GatewayMetrics {
   out: { frames: number; bytes: number };
   /** Frames dropped, by reason: spoofed-mac, spoofed-ip, no-lease, isolated, backpressure, ... */
   drops: Record<string, number>;
-  /** Connections refused at the upgrade (token, origin, verify-client, max-clients, closing) and NAT flows refused (egress-loopback, egress-private, egress-port, egress-host-address, ..., max-flows), by reason. */
+  /** Connections refused at the upgrade (token, origin, verify-client, max-clients, closing, path) and NAT flows refused (egress-loopback, egress-private, egress-port, egress-host-address, ..., max-flows), by reason. */
   refusals: Record<string, number>;
   leases: number;
   /** NAT flows: open now, opened since start, and those whose host connection failed, by error code. */

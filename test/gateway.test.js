@@ -509,13 +509,50 @@ describe('WebSocket gateway', function () {
     }
   });
 
+  it('takes upgrades at its path only: 404 elsewhere on its own server, the caller\'s other upgrades left alone', async function () {
+    const own = await startGateway({ path: '/tunnel' });
+    const base = `ws://127.0.0.1:${own.address().port}`;
+    assert.equal(await upgradeStatus(`${base}/`, { authorization: `Bearer ${TOKEN}` }), 404);
+    assert.equal(await upgradeStatus(`${base}/tunnel?x=1`, { authorization: `Bearer ${TOKEN}` }), 101);
+    assert.equal(own.metrics().refusals.path, 1);
+    own.url = `${base}/tunnel`;
+    const { stack } = await joinClient(own);
+    assert.notEqual((await stack.ping(ROUTER, { timeout: 3000 }))[0].time, null);
+
+    // A caller's server with another WebSocket service on /chat.
+    const server = http.createServer();
+    const chat = new WebSocket.WebSocketServer({ noServer: true });
+    server.on('upgrade', (req, socket, head) => {
+      if (req.url === '/chat') chat.handleUpgrade(req, socket, head, (ws) => ws.send('chat'));
+    });
+    await listen(server, 0, '127.0.0.1');
+    try {
+      const gateway = await startGateway({ server, path: '/gw' });
+      const url = `ws://127.0.0.1:${server.address().port}`;
+      const ws = new WebSocket(`${url}/chat`);
+      const [message] = await within(new Promise((resolve) => ws.once('message', (...args) => resolve(args))), 10000, 'chat');
+      assert.equal(String(message), 'chat');
+      ws.close();
+      gateway.url = `${url}/gw`;
+      const client = await joinClient(gateway, 'wasm');
+      assert.notEqual((await client.stack.ping(ROUTER, { timeout: 3000 }))[0].time, null);
+      assert.deepEqual(gateway.metrics().refusals, {});
+      await gateway.close();
+    } finally {
+      server.closeAllConnections();
+      chat.close();
+      await closeServer(server);
+    }
+  });
+
   it('runs as a command: listens, refuses a wrong token, stops on SIGTERM', async function () {
-    const args = ['--port', '0', '--token', 'cli-token', '--dns-server', `127.0.0.1:${upstream.port}`];
+    const args = ['--port', '0', '--path', '/gw', '--token', 'cli-token', '--dns-server', `127.0.0.1:${upstream.port}`];
     const { code, signal, stdout } = await withGatewayCommand(args, async (port) => {
       const response = await within(fetch(`http://127.0.0.1:${port}/healthz`), 5000, 'healthz');
       assert.equal(response.status, 200);
-      assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/`, { authorization: 'Bearer wrong' }), 401);
-      assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/`, { authorization: 'Bearer cli-token' }), 101);
+      assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/gw`, { authorization: 'Bearer wrong' }), 401);
+      assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/`, { authorization: 'Bearer cli-token' }), 404);
+      assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/gw`, { authorization: 'Bearer cli-token' }), 101);
     });
     assert.deepEqual({ code, signal }, { code: 0, signal: null });
     assert.match(stdout, /closed/);
@@ -532,6 +569,7 @@ describe('WebSocket gateway', function () {
     assert.throws(() => createGateway({ port: 70000 }), { code: 'ERR_SOCKET_BAD_PORT' });
     assert.throws(() => createGateway({ dns: { servers: ['bogus'] } }), { code: 'ERR_INVALID_IP_ADDRESS' });
     assert.throws(() => createGateway({ verifyTimeout: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => createGateway({ path: 'gw' }), { code: 'ERR_INVALID_ARG_VALUE' });
     const stack = new Stack({ backend: 'wasm' });
     stacks.push(stack);
     const tap = stack.createTapInterface({});

@@ -127,6 +127,15 @@ function presentedToken(req) {
   }
 }
 
+// The path of an upgrade's request, without its query (?token=), or null.
+function upgradePath(req) {
+  try {
+    return new URL(req.url, 'http://gateway').pathname;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A WebSocket gateway: see createGateway().
  * Events: 'listening', 'connection' (client), 'disconnect' (client, { code, reason }),
@@ -156,6 +165,10 @@ class Gateway extends EventEmitter {
       if (dnsOptions.resolve !== undefined) validateFunction(dnsOptions.resolve, 'options.dns.resolve');
     }
     if (options.port !== undefined) validatePort(options.port, 'options.port');
+    if (options.path !== undefined && (typeof options.path !== 'string' || !options.path.startsWith('/'))) {
+      throw errors.invalidArgValue('options.path', options.path, "must be a string starting with '/'");
+    }
+    this._path = options.path === undefined ? '/' : options.path;
     if (options.nat !== undefined) validateBoolean(options.nat, 'options.nat');
     if (options.maxFlows !== undefined) validateInt32(options.maxFlows, 'options.maxFlows', 1);
     if (options.connectTimeout !== undefined) validateInt32(options.connectTimeout, 'options.connectTimeout', 1);
@@ -474,6 +487,11 @@ class Gateway extends EventEmitter {
   async _upgrade(req, socket, head) {
     socket.on('error', () => {});
     const remoteAddress = req.socket.remoteAddress;
+    if (upgradePath(req) !== this._path) {
+      // On a caller's server another 'upgrade' listener may serve that path.
+      if (!this._ownServer && this.server.listenerCount('upgrade') > 1) return undefined;
+      return this._refuse(socket, 404, 'path', remoteAddress);
+    }
     if (this._closing) return this._refuse(socket, 503, 'closing', remoteAddress);
     if (this._origins !== null && !this._origins.includes(req.headers.origin)) {
       return this._refuse(socket, 403, 'origin', remoteAddress);
@@ -651,7 +669,7 @@ class Gateway extends EventEmitter {
  * an egress policy that denies private, loopback and the host's own
  * addresses unless `allow` lists them.
  * @param {object} [options] port (0), host ('127.0.0.1') or server (an
- *   http.Server to attach to); subnet ('10.0.2.0/24'), router, routerMac, range,
+ *   http.Server to attach to), path ('/': where upgrades are taken); subnet ('10.0.2.0/24'), router, routerMac, range,
  *   mtu, leaseTime; token, verifyClient(req), origin, maxClients, idleTimeout
  *   (ms), maxBufferedBytes; isolate (true); dns ({ servers, timeout, tries }
  *   for the upstream, or resolve(name, type), or false); nat (true), allow
