@@ -749,6 +749,8 @@ export interface DhcpServerOptions {
   dns?: string[];
   /** Seconds; 3600 by default. */
   leaseTime?: number;
+  /** Milliseconds a gone client's lease outlives its WebSocket (a client back within it keeps its address): 60000 by default, 0 at once. */
+  leaseGrace?: number;
   domain?: string;
 }
 
@@ -782,6 +784,8 @@ export declare class DhcpServer extends EventEmitter {
   readonly listening: boolean;
   /** The leases bound and not expired, by address. */
   leases(): DhcpServerLease[];
+  /** Ends the lease of `address` as if its client released it ('release' follows for a bound one); false if none. */
+  release(address: string): boolean;
   stats(): DhcpServerStats;
   close(callback?: () => void): this;
   on(event: 'listening' | 'close', listener: () => void): this;
@@ -814,6 +818,8 @@ export interface GatewayOptions {
   mtu?: number;
   /** Seconds; 3600 by default. */
   leaseTime?: number;
+  /** Milliseconds a gone client's lease outlives its WebSocket (a client back within it keeps its address): 60000 by default, 0 at once. */
+  leaseGrace?: number;
   /** Clients present it as `Authorization: Bearer <token>` or `?token=`; others get 401 at the upgrade. */
   token?: string;
   /** Decides at the upgrade: anything but true refuses with 401. */

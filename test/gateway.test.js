@@ -434,6 +434,23 @@ describe('WebSocket gateway', function () {
     assert.equal(gateway.metrics().clients, 0);
   });
 
+  it("releases a gone client's lease after leaseGrace, for the next client to take", async function () {
+    const gateway = await startGateway({ leaseGrace: 100 });
+    const released = [];
+    gateway.dhcp.on('release', (lease) => released.push(lease));
+    const first = await joinClient(gateway);
+    await first.tunnel.close();
+    await waitFor(() => released.length === 1, 10000, 'the lease released');
+    assert.equal(released[0].address, first.lease.address);
+    assert.equal(released[0].mac, first.tap.macAddress);
+    assert.deepEqual(gateway.dhcp.leases(), []);
+    assert.equal(gateway.metrics().leases, 0);
+    // The range's first address again, for a client with another MAC.
+    const second = await joinClient(gateway, 'wasm');
+    assert.notEqual(second.tap.macAddress, first.tap.macAddress);
+    assert.equal(second.lease.address, first.lease.address);
+  });
+
   it('after a gateway restart, a client that comes back renews its old lease there and is heard again', async function () {
     const first = await startGateway({ leaseTime: 2 });
     const { port } = first.address();
@@ -570,6 +587,7 @@ describe('WebSocket gateway', function () {
     assert.throws(() => createGateway({ dns: { servers: ['bogus'] } }), { code: 'ERR_INVALID_IP_ADDRESS' });
     assert.throws(() => createGateway({ verifyTimeout: 0 }), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => createGateway({ path: 'gw' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => createGateway({ leaseGrace: -1 }), { code: 'ERR_OUT_OF_RANGE' });
     const stack = new Stack({ backend: 'wasm' });
     stacks.push(stack);
     const tap = stack.createTapInterface({});

@@ -131,6 +131,22 @@ class DhcpServer extends EventEmitter {
     return list.sort((a, b) => toNumber(a.address) - toNumber(b.address));
   }
 
+  /**
+   * Ends the lease of `address` as if its client had released it (a client
+   * known to be gone): the address is free for others; 'release' follows.
+   * @returns {boolean} whether a lease of that address was bound or offered
+   */
+  release(address) {
+    const n = toNumber(checkAddress(address, 'address'));
+    const key = this._byAddress.get(n);
+    const lease = key === undefined ? undefined : this._leases.get(key);
+    if (lease === undefined) return false;
+    this._leases.delete(key);
+    this._byAddress.delete(n);
+    if (lease.state === 'bound') this.emit('release', this._public(lease));
+    return true;
+  }
+
   close(callback) {
     if (callback !== undefined) this.once('close', callback);
     if (this._closed) return this;

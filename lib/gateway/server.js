@@ -35,6 +35,10 @@ const DEFAULT_HEARTBEAT = 30 * 1000;
 // What a client's WebSocket may hold unsent before frames to it are dropped:
 // a few windows' worth, so that one slow client costs bounded memory.
 const DEFAULT_MAX_BUFFERED = 1024 * 1024;
+// How long a lease outlives its client's WebSocket: a client that comes
+// back within it (a reconnect) keeps its address; past it the address is
+// free for others.
+const DEFAULT_LEASE_GRACE = 60 * 1000;
 // How long close() waits for a client to answer its close frame.
 const CLOSE_GRACE_MS = 2000;
 // Distinct (remote address, reason) pairs whose refusals are logged: past
@@ -190,6 +194,8 @@ class Gateway extends EventEmitter {
     this._idleTimeout = validatePositiveInteger(options.idleTimeout, 'options.idleTimeout', DEFAULT_IDLE_TIMEOUT);
     this._heartbeat = validatePositiveInteger(options.heartbeat, 'options.heartbeat', DEFAULT_HEARTBEAT);
     this._heartbeatTimer = null;
+    this._leaseGrace = validatePositiveInteger(options.leaseGrace, 'options.leaseGrace', DEFAULT_LEASE_GRACE);
+    this._releases = new Map(); // MAC of a gone client -> its lease's release timer
     this._maxBuffered = validatePositiveInteger(options.maxBufferedBytes, 'options.maxBufferedBytes', DEFAULT_MAX_BUFFERED);
     this._log = options.log || (() => {});
     this._clients = new Map(); // ws -> client
@@ -398,6 +404,8 @@ class Gateway extends EventEmitter {
 
   async _shutdown() {
     clearInterval(this._heartbeatTimer);
+    for (const timer of this._releases.values()) clearTimeout(timer);
+    this._releases.clear();
     const goodbyes = [...this._clients.keys()].map((ws) => new Promise((resolve) => {
       if (ws.readyState === WebSocket.CLOSED) {
         resolve();
@@ -585,11 +593,27 @@ class Gateway extends EventEmitter {
       if (this._nat) this._nat.dropClient(client);
       if (this._udpNat) this._udpNat.dropClient(client);
       this._switch.removePort(port);
+      this._releaseLater(port.mac);
       this._clients.delete(ws);
       this._clientOfPort.delete(port);
       this.emit('disconnect', this._describe(client), { code, reason: reason.toString() });
     });
     this.emit('connection', this._describe(client));
+  }
+
+  // The lease of a gone client's MAC ends after leaseGrace, unless a client
+  // with that MAC is back by then: addresses do not stay taken by clients
+  // that never return.
+  _releaseLater(mac) {
+    if (mac === null || this._closing) return;
+    clearTimeout(this._releases.get(mac));
+    const timer = setTimeout(() => {
+      this._releases.delete(mac);
+      if (this._closing || this._switch.ports.some((p) => p.mac === mac)) return;
+      for (const lease of this.dhcp.leases()) if (lease.mac === mac) this.dhcp.release(lease.address);
+    }, this._leaseGrace);
+    timer.unref();
+    this._releases.set(mac, timer);
   }
 
   _describe(client) {
@@ -670,7 +694,8 @@ class Gateway extends EventEmitter {
  * addresses unless `allow` lists them.
  * @param {object} [options] port (0), host ('127.0.0.1') or server (an
  *   http.Server to attach to), path ('/': where upgrades are taken); subnet ('10.0.2.0/24'), router, routerMac, range,
- *   mtu, leaseTime; token, verifyClient(req), origin, maxClients, idleTimeout
+ *   mtu, leaseTime, leaseGrace (60000 ms a gone client's lease outlives
+ *   it); token, verifyClient(req), origin, maxClients, idleTimeout
  *   (ms), maxBufferedBytes; isolate (true); dns ({ servers, timeout, tries }
  *   for the upstream, or resolve(name, type), or false); nat (true), allow
  *   ([CIDR...]), ports ({ allow, deny }: ports or "from-to" ranges),
