@@ -691,6 +691,13 @@ export interface DnsQuestion {
   class: string;
 }
 
+/** What a DNS server's handler is asked, and by whom. */
+export interface DnsServerQuestion extends DnsQuestion {
+  transport: 'udp' | 'tcp';
+  remoteAddress: string;
+  remotePort: number;
+}
+
 /** A handler's answer: records, or an rcode with sections; null is NXDOMAIN. */
 export type DnsHandlerResult = DnsRecord[] | {
   rcode?: 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | 'NOTIMP' | 'FORMERR';
@@ -706,7 +713,7 @@ export interface DnsServerOptions {
   zone?: Record<string, DnsZoneEntry>;
   /** Asked for what the zone does not have (or everything, without a zone); a throw or rejection is SERVFAIL. */
   handler?: (
-    question: DnsQuestion,
+    question: DnsServerQuestion,
     respond: (result: DnsHandlerResult) => void,
   ) => DnsHandlerResult | Promise<DnsHandlerResult> | void;
 }
@@ -840,6 +847,8 @@ export interface GatewayOptions {
   isolate?: boolean;
   /** The DNS forwarder's upstream: servers for Node's resolver, or a resolve function; false: no DNS server. */
   dns?: false | { servers?: string[]; timeout?: number; tries?: number; resolve?: GatewayResolve };
+  /** A client's DNS questions at the upstream at once: 32 by default; past it REFUSED, counted as 'dns-in-flight'. */
+  maxDnsInFlight?: number;
   /** The router's stack: native by default. */
   backend?: 'native' | 'wasm';
   thread?: 'worker' | 'js';
@@ -885,7 +894,7 @@ export interface GatewayMetrics {
   out: { frames: number; bytes: number };
   /** Frames dropped, by reason: spoofed-mac, spoofed-ip, no-lease, isolated, backpressure, ... */
   drops: Record<string, number>;
-  /** Connections refused at the upgrade (token, origin, verify-client, max-clients, closing, path) and NAT flows refused (egress-loopback, egress-private, egress-port, egress-host-address, ..., max-flows), by reason. */
+  /** Connections refused at the upgrade (token, origin, verify-client, max-clients, closing, path) NAT flows refused (egress-loopback, egress-private, egress-port, egress-host-address, ..., max-flows) and DNS questions refused (dns-in-flight), by reason. */
   refusals: Record<string, number>;
   leases: number;
   /** NAT flows: open now, opened since start, and those whose host connection failed, by error code. */

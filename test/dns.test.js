@@ -609,9 +609,11 @@ for (const transportKind of TRANSPORTS) {
       });
 
       it('answers from a handler: returned, responded, async, failing', async function () {
+        const askers = [];
         const handler = createDnsServer({ dgram: transport.dgram, net: transport.net }, {
           handler(question, respond) {
             const name = question.name;
+            askers.push(question);
             if (name === 'sync.test') return [{ type: 'A', data: '10.1.1.1' }];
             if (name === 'respond.test') {
               setImmediate(() => respond({ answers: [{ type: 'TXT', data: ['later'] }] }));
@@ -639,6 +641,12 @@ for (const transportKind of TRANSPORTS) {
         assert.deepEqual(await d.promises.resolveMx('mx.test'), [{ exchange: 'mail.test', priority: 7 }]);
         assert.equal((await failure(() => d.promises.resolve4('broken.test'))).code, 'ESERVFAIL');
         assert.equal(handler.stats().handlerErrors, 3);
+        // The handler is told who asked: the resolver's UDP socket.
+        const [first] = askers;
+        assert.deepEqual({ name: first.name, type: first.type, class: first.class, transport: first.transport },
+          { name: 'sync.test', type: 'A', class: 'IN', transport: 'udp' });
+        assert.equal(first.remoteAddress, transport.address);
+        assert.ok(Number.isInteger(first.remotePort) && first.remotePort > 0, `remotePort ${first.remotePort}`);
       });
 
       it('fits an EDNS0 client\'s larger UDP size before truncating', async function () {

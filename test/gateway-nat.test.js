@@ -211,7 +211,7 @@ describe('gateway NAT', function () {
     assert.equal(refusals[0].client, gateway.clients()[0].id);
     assert.equal(gateway.clients()[0].address, lease.address);
     // Logged once per client and reason.
-    const lines = gateway.logged.filter((line) => line.includes('refusing flows'));
+    const lines = gateway.logged.filter((line) => line.includes('refusing: '));
     assert.equal(lines.length, 4);
     assert.equal(lines.filter((line) => line.includes('egress-loopback')).length, 1);
     const text = await metricsText(gateway);

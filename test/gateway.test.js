@@ -109,6 +109,35 @@ describe('WebSocket gateway', function () {
     assert.deepEqual(metrics.drops, {});
   });
 
+  it('refuses a client\'s DNS questions past maxDnsInFlight with REFUSED, counted and logged once', async function () {
+    const held = [];
+    const gateway = await startGateway({
+      maxDnsInFlight: 2,
+      dns: {
+        resolve: (name) => (name.startsWith('held')
+          ? new Promise((resolve) => held.push(() => resolve([{ type: 'A', data: '192.0.2.7' }])))
+          : [{ type: 'A', data: '192.0.2.8' }]),
+      },
+    });
+    const { stack } = await joinClient(gateway);
+    const resolver = new stack.dns.promises.Resolver({ timeout: 5000, tries: 1 });
+    resolver.setServers([ROUTER]);
+    const first = resolver.resolve4('held1.test');
+    const second = resolver.resolve4('held2.test');
+    await waitFor(() => held.length === 2, 10000, 'two questions at the upstream');
+    for (const name of ['third.test', 'fourth.test']) {
+      await assert.rejects(within(resolver.resolve4(name), 10000, name), { code: 'EREFUSED' });
+    }
+    assert.equal(held.length, 2);
+    for (const release of held) release();
+    assert.deepEqual(await within(first, 10000, 'first'), ['192.0.2.7']);
+    assert.deepEqual(await within(second, 10000, 'second'), ['192.0.2.7']);
+    // Answered, they no longer count: the client may ask again.
+    assert.deepEqual(await within(resolver.resolve4('fifth.test'), 10000, 'fifth'), ['192.0.2.8']);
+    assert.deepEqual(gateway.metrics().refusals, { 'dns-in-flight': 2 });
+    assert.equal(gateway.logged.filter((line) => line.includes('dns-in-flight')).length, 1);
+  });
+
   it('moves 4 MiB byte-exact from each client to a service on the gateway stack', async function () {
     const gateway = await startGateway();
     const clients = await Promise.all([joinClient(gateway, 'native'), joinClient(gateway, 'wasm')]);
@@ -588,6 +617,7 @@ describe('WebSocket gateway', function () {
     assert.throws(() => createGateway({ verifyTimeout: 0 }), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => createGateway({ path: 'gw' }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => createGateway({ leaseGrace: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => createGateway({ maxDnsInFlight: 0 }), { code: 'ERR_OUT_OF_RANGE' });
     const stack = new Stack({ backend: 'wasm' });
     stacks.push(stack);
     const tap = stack.createTapInterface({});

@@ -160,7 +160,7 @@ class DnsServer extends EventEmitter {
 
   _onDatagram(msg, rinfo) {
     this._stats.udpQueries++;
-    this._answer(msg, 'udp', (reply) => {
+    this._answer(msg, { transport: 'udp', remoteAddress: rinfo.address, remotePort: rinfo.port }, (reply) => {
       if (this._udp === null) return;
       try {
         this._udp.send(reply, rinfo.port, rinfo.address);
@@ -181,6 +181,7 @@ class DnsServer extends EventEmitter {
     this._connections.add(socket);
     socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
     let buffered = Buffer.alloc(0);
+    const from = { transport: 'tcp', remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
     socket.on('error', () => {});
     socket.on('drain', () => socket.resume());
     socket.on('close', () => this._connections.delete(socket));
@@ -192,7 +193,7 @@ class DnsServer extends EventEmitter {
         const msg = buffered.subarray(2, 2 + length);
         buffered = buffered.subarray(2 + length);
         this._stats.tcpQueries++;
-        const answering = this._answer(msg, 'tcp', (reply) => {
+        const answering = this._answer(msg, from, (reply) => {
           if (socket.destroyed) return;
           const frame = Buffer.alloc(2 + reply.length);
           frame.writeUInt16BE(reply.length, 0);
@@ -210,9 +211,10 @@ class DnsServer extends EventEmitter {
 
   // Answers one message with `send(bytes)`, now or later; false if it is
   // dropped and will never be answered.
-  _answer(msg, transport, send) {
+  // `from`: the transport and the asker's address and port.
+  _answer(msg, from, send) {
     try {
-      return this._answerQuery(msg, transport, send);
+      return this._answerQuery(msg, from, send);
     } catch {
       // Nothing a client sends may throw out of a socket's handler.
       this._stats.dropped++;
@@ -220,7 +222,8 @@ class DnsServer extends EventEmitter {
     }
   }
 
-  _answerQuery(msg, transport, send) {
+  _answerQuery(msg, from, send) {
+    const { transport } = from;
     const query = wire.decode(msg);
     if (query === null) {
       this._stats.malformed++;
@@ -258,11 +261,11 @@ class DnsServer extends EventEmitter {
         return true;
       }
     }
-    this._fromHandler(question, reply);
+    this._fromHandler(question, reply, from);
     return true;
   }
 
-  _fromHandler(question, reply) {
+  _fromHandler(question, reply, from) {
     let replied = false;
     const respond = (result) => {
       if (replied) return;
@@ -294,7 +297,7 @@ class DnsServer extends EventEmitter {
     };
     let returned;
     try {
-      returned = this._handler({ name: question.name, type: question.type, class: question.class }, respond);
+      returned = this._handler({ name: question.name, type: question.type, class: question.class, ...from }, respond);
     } catch {
       failed();
       return;

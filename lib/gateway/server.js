@@ -48,6 +48,10 @@ const MAX_REFUSAL_LOGS = 1024;
 // that never settles must not hold a client slot, or close(), for ever.
 const DEFAULT_VERIFY_TIMEOUT = 10 * 1000;
 const DNS_PORT = 53;
+// DNS questions of one client the upstream may be asked at once: past it
+// the client gets REFUSED, so that one client cannot tie up the host's
+// resolver (or the gateway's memory) with questions that take long.
+const DEFAULT_MAX_DNS_IN_FLIGHT = 32;
 
 // Node's resolver method for each record type the forwarder answers.
 const RESOLVE_METHODS = {
@@ -196,6 +200,9 @@ class Gateway extends EventEmitter {
     this._heartbeatTimer = null;
     this._leaseGrace = validatePositiveInteger(options.leaseGrace, 'options.leaseGrace', DEFAULT_LEASE_GRACE);
     this._releases = new Map(); // MAC of a gone client -> its lease's release timer
+    if (options.maxDnsInFlight !== undefined) validateInt32(options.maxDnsInFlight, 'options.maxDnsInFlight', 1);
+    this._maxDnsInFlight = options.maxDnsInFlight === undefined ? DEFAULT_MAX_DNS_IN_FLIGHT : options.maxDnsInFlight;
+    this._dnsInFlight = new Map(); // asker's address -> questions at the upstream
     this._maxBuffered = validatePositiveInteger(options.maxBufferedBytes, 'options.maxBufferedBytes', DEFAULT_MAX_BUFFERED);
     this._log = options.log || (() => {});
     this._clients = new Map(); // ws -> client
@@ -628,15 +635,16 @@ class Gateway extends EventEmitter {
     return null;
   }
 
-  // A NAT flow refused: counted, logged once per (client, reason), and
-  // (by the NAT) answered with an RST.
+  // A NAT flow or DNS question refused: counted, logged once per (client,
+  // reason), and answered (by the NAT: an RST or ICMP unreachable; DNS:
+  // REFUSED).
   _refuseFlow(client, reason, destination) {
     this._refusals.set(reason, (this._refusals.get(reason) || 0) + 1);
     const to = `${destination.address}:${destination.port}`;
     const remoteAddress = client ? client.remoteAddress : null;
     if (client && !client.logged.has(`refused ${reason}`)) {
       client.logged.add(`refused ${reason}`);
-      this._log(`client ${client.port.id} (${client.remoteAddress}): refusing flows: ${reason} (${to})`,
+      this._log(`client ${client.port.id} (${client.remoteAddress}): refusing: ${reason} (${to})`,
         { client: client.port.id, reason, destination });
     }
     this.emit('refused', { reason, remoteAddress, client: client ? client.port.id : null, destination });
@@ -676,8 +684,22 @@ class Gateway extends EventEmitter {
 
   // The DNS server's handler: the upstream's records, null for NXDOMAIN,
   // or { rcode }; what throws is SERVFAIL (the server's own rule).
-  async _forward({ name, type }) {
-    const answer = await this._upstream(name, type);
+  async _forward({ name, type, remoteAddress }) {
+    const asking = this._dnsInFlight.get(remoteAddress) || 0;
+    if (asking >= this._maxDnsInFlight) {
+      this._refuseFlow(this._clientOfAddress(remoteAddress), 'dns-in-flight',
+        { address: this._plan.router, port: DNS_PORT, protocol: 'dns', name });
+      return { rcode: 'REFUSED', authoritative: false };
+    }
+    this._dnsInFlight.set(remoteAddress, asking + 1);
+    let answer;
+    try {
+      answer = await this._upstream(name, type);
+    } finally {
+      const left = this._dnsInFlight.get(remoteAddress) - 1;
+      if (left === 0) this._dnsInFlight.delete(remoteAddress);
+      else this._dnsInFlight.set(remoteAddress, left);
+    }
     if (answer === null || answer === undefined) return null;
     if (Array.isArray(answer)) return { answers: answer, authoritative: false };
     return { authoritative: false, ...answer };
@@ -697,7 +719,8 @@ class Gateway extends EventEmitter {
  *   mtu, leaseTime, leaseGrace (60000 ms a gone client's lease outlives
  *   it); token, verifyClient(req), origin, maxClients, idleTimeout
  *   (ms), maxBufferedBytes; isolate (true); dns ({ servers, timeout, tries }
- *   for the upstream, or resolve(name, type), or false); nat (true), allow
+ *   for the upstream, or resolve(name, type), or false), maxDnsInFlight
+ *   (32 questions per client at the upstream, REFUSED past it); nat (true), allow
  *   ([CIDR...]), ports ({ allow, deny }: ports or "from-to" ranges),
  *   maxFlows (256 per client, each of TCP and UDP), connectTimeout (15000
  *   ms), udpIdleTimeout (60000 ms), redirect({ address,
