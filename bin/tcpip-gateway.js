@@ -8,7 +8,8 @@ const { createGateway } = require('../lib/index.js');
 const USAGE = `Usage: tcpip-gateway [--port 8080] [--host 127.0.0.1] [--path /] [--token T] [--subnet 10.0.2.0/24]
                      [--origin O ...] [--max-clients N] [--no-isolate] [--dns-server ADDR[:PORT] ...]
                      [--allow CIDR ...] [--allow-port P[-Q] ...] [--deny-port P[-Q] ...]
-                     [--max-flows N] [--no-nat]
+                     [--max-flows N] [--bytes-per-second N] [--tcp-idle-timeout MS]
+                     [--udp-idle-timeout MS] [--max-dns-in-flight N] [--no-nat]
 
 Every WebSocket connection is a port of a virtual Ethernet switch (one binary
 message, one Ethernet frame); behind it a router gives clients addresses by
@@ -16,6 +17,8 @@ DHCP, answers DNS through this host's resolver, and re-originates their TCP
 connections from this host (NAT). Loopback, private, link-local, CGNAT,
 multicast and this host's own addresses are denied unless --allow lists
 them; --allow-port admits only the ports listed, --deny-port refuses those.
+--bytes-per-second holds each client to a rate each way (by back-pressure);
+a TCP flow idle for --tcp-idle-timeout ms (2 hours; 0: never) is reset.
 The token may also come from TCPIP_GATEWAY_TOKEN.`;
 
 function fail(message) {
@@ -40,6 +43,10 @@ try {
       'allow-port': { type: 'string', multiple: true },
       'deny-port': { type: 'string', multiple: true },
       'max-flows': { type: 'string' },
+      'bytes-per-second': { type: 'string' },
+      'tcp-idle-timeout': { type: 'string' },
+      'udp-idle-timeout': { type: 'string' },
+      'max-dns-in-flight': { type: 'string' },
       'no-nat': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -70,7 +77,16 @@ const options = {
   log: (message) => process.stderr.write(`tcpip-gateway: ${message}\n`),
 };
 if (values['max-clients'] !== undefined) options.maxClients = Number(values['max-clients']);
-if (values['max-flows'] !== undefined) options.maxFlows = Number(values['max-flows']);
+const NUMBERS = {
+  'max-flows': 'maxFlows',
+  'bytes-per-second': 'bytesPerSecond',
+  'tcp-idle-timeout': 'tcpIdleTimeout',
+  'udp-idle-timeout': 'udpIdleTimeout',
+  'max-dns-in-flight': 'maxDnsInFlight',
+};
+for (const [flag, option] of Object.entries(NUMBERS)) {
+  if (values[flag] !== undefined) options[option] = Number(values[flag]);
+}
 
 let gateway;
 try {

@@ -868,6 +868,10 @@ export interface GatewayOptions {
   connectTimeout?: number;
   /** Milliseconds a UDP flow lives without traffic: 60000 by default. */
   udpIdleTimeout?: number;
+  /** Milliseconds a TCP flow may carry no byte either way before it is reset on both sides (counted as 'tcp-idle'): 7200000 (2 hours) by default, 0 never. */
+  tcpIdleTimeout?: number;
+  /** Each client's rate, each way, in bytes per second (a token bucket, a second's worth of burst): what it sends waits unread in its WebSocket, what the NAT brings it waits in the host's sockets (UDP replies past it are dropped). Unlimited by default. */
+  bytesPerSecond?: number;
   /** Where the host connects for a client's destination instead (null: the destination itself); the policy judges the result. */
   redirect?: (destination: { address: string; port: number; protocol: 'tcp' | 'udp' }) => { address: string; port: number } | null;
 }
@@ -896,11 +900,15 @@ export interface GatewayMetrics {
   drops: Record<string, number>;
   /** Connections refused at the upgrade (token, origin, verify-client, max-clients, closing, path) NAT flows refused (egress-loopback, egress-private, egress-port, egress-host-address, ..., max-flows) and DNS questions refused (dns-in-flight), by reason. */
   refusals: Record<string, number>;
+  /** NAT flows the gateway ended, by reason: tcp-idle, udp-idle. */
+  closures: Record<string, number>;
+  /** Times a client's WebSocket (in) or a NAT flow to one (out) was held back to bytesPerSecond. */
+  throttled: { in: number; out: number };
   leases: number;
   /** NAT flows: open now, opened since start, and those whose host connection failed, by error code. */
   flows: {
     open: number; total: number; failures: Record<string, number>;
-    /** UDP flows: open now, opened since start, datagrams dropped by reason (udp-fragment, udp-oversize, udp-queue). */
+    /** UDP flows: open now, opened since start, datagrams dropped by reason (udp-fragment, udp-oversize, udp-queue, udp-rate). */
     udp: { open: number; total: number; dropped: Record<string, number> };
   };
 }

@@ -13,7 +13,8 @@ const { createGateway } = require('..');
 const { EgressPolicy, parseCidr } = require('../lib/gateway/policy.js');
 const { DEFAULT_BACKEND } = require('./helpers/stack.js');
 const { recordingWebSocket, gatewayFixture, withGatewayCommand, CLI } = require('./helpers/gateway.js');
-const { within, waitFor, listen, closeServer, readAll } = require('./helpers/util.js');
+const { performance } = require('node:perf_hooks');
+const { within, waitFor, delay, listen, closeServer, readAll } = require('./helpers/util.js');
 const { hashStream } = require('./helpers/hash.js');
 const { RandomStream } = require('./helpers/random.js');
 
@@ -283,6 +284,79 @@ describe('gateway NAT', function () {
     for (const socket of open) socket.destroy();
   });
 
+  it('holds a client to bytesPerSecond both ways by back-pressure, the bytes intact and nothing dropped', async function () {
+    const RATE = 256 * 1024;
+    const SIZE = 768 * 1024;
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK, bytesPerSecond: RATE });
+    let upload;
+    let source;
+    const server = await track(await kernelServer((socket) => {
+      upload = hashStream(socket);
+      source = new RandomStream(SIZE);
+      source.pipe(socket);
+    }));
+    const { stack } = await joinClient(gateway);
+    const started = performance.now();
+    const socket = stack.net.connect(server.port, SERVICE);
+    const sent = new RandomStream(SIZE);
+    const received = hashStream(socket);
+    sent.pipe(socket);
+    const download = await within(received, 30000, 'download');
+    const downloadMs = performance.now() - started;
+    const uploaded = await within(upload, 30000, 'upload');
+    const uploadMs = performance.now() - started;
+    assert.equal(download.bytes, SIZE);
+    assert.equal(download.hash, source.digest());
+    assert.equal(uploaded.bytes, SIZE);
+    assert.equal(uploaded.hash, sent.digest());
+    // A lower bound only: a second's burst, then the rate. A slow machine
+    // only makes it longer.
+    const least = ((SIZE - RATE) / RATE) * 1000;
+    assert.ok(downloadMs >= least * 0.9, `download in ${downloadMs} ms, under ${least}`);
+    assert.ok(uploadMs >= least * 0.9, `upload in ${uploadMs} ms, under ${least}`);
+    const metrics = gateway.metrics();
+    assert.ok(metrics.throttled.in > 0 && metrics.throttled.out > 0, JSON.stringify(metrics.throttled));
+    // Held back, not dropped: no frame lost at the gateway.
+    assert.deepEqual(metrics.drops, {});
+    assert.deepEqual(metrics.refusals, {});
+    assert.match(await metricsText(gateway), /^tcpip_gateway_throttled_total\{direction="out"\} [1-9]\d*$/m);
+  });
+
+  it('resets a TCP flow idle for tcpIdleTimeout both ways, counted and logged once; a busy flow stays', async function () {
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK, tcpIdleTimeout: 1500 });
+    const kernelErrors = [];
+    const server = await track(await kernelServer((socket) => {
+      socket.on('error', (error) => kernelErrors.push(error.code));
+      socket.on('data', (chunk) => socket.write(chunk));
+    }));
+    const { stack } = await joinClient(gateway);
+    const connect = async () => {
+      const socket = stack.net.connect(server.port, SERVICE);
+      await within(new Promise((resolve) => socket.once('connect', resolve)), 10000, 'connect');
+      return socket;
+    };
+    const idle = await connect();
+    const busy = await connect();
+    const idleError = within(new Promise((resolve) => idle.once('error', resolve)), 10000, 'the idle flow reset');
+    idle.write('once');
+    // The busy flow echoes a line every 250 ms, for longer than the timeout.
+    let echoes = 0;
+    busy.on('data', () => { echoes++; });
+    for (let i = 0; i < 12; i++) {
+      busy.write('tick');
+      await delay(250);
+    }
+    assert.equal((await idleError).code, 'ECONNRESET');
+    await waitFor(() => kernelErrors.includes('ECONNRESET'), 10000, 'the kernel side reset');
+    assert.equal(busy.destroyed, false);
+    await waitFor(() => echoes > 0, 10000, 'echoes');
+    assert.deepEqual(gateway.metrics().closures, { 'tcp-idle': 1 });
+    assert.equal(gateway.logged.filter((line) => line.includes('tcp-idle')).length, 1);
+    assert.match(await metricsText(gateway), /^tcpip_gateway_closures_total\{reason="tcp-idle"\} 1$/m);
+    busy.destroy();
+    await waitFor(() => gateway.metrics().flows.open === 0, 10000, 'flows closed');
+  });
+
   // A kernel UDP echo server on 127.0.0.1 that prefixes each answer.
   async function udpEcho() {
     const socket = dgram.createSocket('udp4');
@@ -347,8 +421,9 @@ describe('gateway NAT', function () {
     await waitFor(() => icmp.length === 2, 10000, 'prohibited');
     assert.deepEqual(icmp, [3, 13]);
     assert.equal(gateway.metrics().refusals['egress-private'], 1);
-    // Idle flows go.
+    // Idle flows go, counted.
     await waitFor(() => gateway.metrics().flows.udp.open === 0, 10000, 'idle flows gone');
+    assert.deepEqual(gateway.metrics().closures, { 'udp-idle': 1 });
     // A live flow goes with its client.
     const live = stack.dgram.createSocket('udp4');
     const answered = new Promise((resolve) => live.once('message', resolve));
@@ -361,15 +436,21 @@ describe('gateway NAT', function () {
     for (const socket of [refused, denied, live]) socket.close();
   });
 
-  it('runs as a command with --allow, --deny-port and --max-flows, and refuses a bad CIDR', async function () {
+  it('runs as a command with --allow, --deny-port, --max-flows and the limits\' flags, and refuses bad values', async function () {
     const bad = spawn(process.execPath, [CLI, '--port', '0', '--allow', '10.0.0.0/33'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     bad.stderr.on('data', (chunk) => { stderr += chunk; });
     const badExit = await within(new Promise((resolve) => bad.once('exit', resolve)), 10000, 'the bad command exiting');
     assert.equal(badExit, 2);
     assert.match(stderr, /options\.allow\[0\]/);
+    const slow = spawn(process.execPath, [CLI, '--port', '0', '--bytes-per-second', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let slowErr = '';
+    slow.stderr.on('data', (chunk) => { slowErr += chunk; });
+    assert.equal(await within(new Promise((resolve) => slow.once('exit', resolve)), 10000, 'the slow command exiting'), 2);
+    assert.match(slowErr, /options\.bytesPerSecond/);
 
-    const args = ['--port', '0', '--token', TOKEN, '--allow', '127.0.0.0/8', '--deny-port', '80', '--max-flows', '4', '--no-isolate'];
+    const args = ['--port', '0', '--token', TOKEN, '--allow', '127.0.0.0/8', '--deny-port', '80', '--max-flows', '4', '--no-isolate',
+      '--bytes-per-second', '10000000', '--tcp-idle-timeout', '60000', '--udp-idle-timeout', '60000', '--max-dns-in-flight', '8'];
     const { code, signal } = await withGatewayCommand(args, async (port) => {
       const { stack } = await joinClient({ url: `ws://127.0.0.1:${port}/` });
       // Refused by the port list and by the address, before any host connection.
@@ -409,6 +490,8 @@ describe('gateway NAT', function () {
     assert.throws(() => createGateway({ ports: { deny: ['70000'] } }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => createGateway({ maxFlows: 0 }), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => createGateway({ redirect: 'x' }), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => createGateway({ bytesPerSecond: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => createGateway({ tcpIdleTimeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
   });
 });
 

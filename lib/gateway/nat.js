@@ -13,11 +13,16 @@
 const net = require('node:net');
 const { EventEmitter } = require('node:events');
 const { redirectedTarget } = require('./policy.js');
+const { Throttle } = require('./limits.js');
 
 const DEFAULT_MAX_FLOWS = 256;
 // How long the host's connect may take. Below lwIP's SYN_RCVD timeout (20 s),
 // which would otherwise fail the client's side first.
 const DEFAULT_CONNECT_TIMEOUT = 15 * 1000;
+// How long an established flow may carry no byte either way before it is
+// reset: long enough for an idle interactive session, short enough that
+// flows whose ends vanished without a FIN or RST do not pile up.
+const DEFAULT_IDLE_TIMEOUT = 2 * 60 * 60 * 1000;
 
 function reset(socket) {
   if (!socket.destroyed) socket.resetAndDestroy();
@@ -29,10 +34,20 @@ class Nat extends EventEmitter {
    *   (EgressPolicy), clientOf(address) (the client leasing an address, or
    *   null), refuse(client, reason, destination), maxFlows, connectTimeout,
    *   redirect(destination) (where the host connects for a destination:
-   *   { address, port }, or null for the destination itself)
+   *   { address, port }, or null for the destination itself), idleTimeout
+   *   (ms without a byte either way before a flow is reset; 0: never),
+   *   closed(client, reason, destination) (the NAT ended a flow: 'tcp-idle'),
+   *   downstream(client) (the TokenBucket the bytes to a client take, or
+   *   null), held(client) (a flow's bytes to it were held back)
    */
-  constructor({ stack, router, policy, clientOf, refuse, maxFlows, connectTimeout, redirect }) {
+  constructor({
+    stack, router, policy, clientOf, refuse, maxFlows, connectTimeout, redirect, idleTimeout, closed, downstream, held,
+  }) {
     super();
+    this._idleTimeout = idleTimeout === undefined ? DEFAULT_IDLE_TIMEOUT : idleTimeout;
+    this._closed = closed || (() => {});
+    this._downstream = downstream || (() => null);
+    this._held = held || (() => {});
     this._redirect = redirect || null;
     this._policy = policy;
     this._clientOf = clientOf;
@@ -87,7 +102,7 @@ class Nat extends EventEmitter {
       return;
     }
     const outer = net.connect({ host: target.address, port: target.port, allowHalfOpen: true });
-    const flow = { inner, outer, established: false };
+    const flow = { inner, outer, established: false, throttle: null, idle: null };
     flows.add(flow);
     this.open++;
     this.total++;
@@ -95,6 +110,8 @@ class Nat extends EventEmitter {
     const done = () => {
       if (++closed < 2) return;
       flows.delete(flow);
+      clearTimeout(flow.idle);
+      if (flow.throttle !== null) flow.throttle.destroy();
       if (flows.size === 0 && this._flows.get(client) === flows) this._flows.delete(client);
       this.open--;
       this.emit('flow-closed', flow);
@@ -109,7 +126,26 @@ class Nat extends EventEmitter {
       flow.established = true;
       inner._acceptSyn();
       inner.pipe(outer);
-      outer.pipe(inner);
+      const bucket = this._downstream(client);
+      if (bucket === null) {
+        outer.pipe(inner);
+      } else {
+        // The host's socket is read no faster than the client's rate: its
+        // window closes at the destination while the bucket is in debt.
+        flow.throttle = new Throttle(bucket, () => this._held(client));
+        outer.pipe(flow.throttle).pipe(inner);
+      }
+      if (this._idleTimeout > 0) {
+        flow.idle = setTimeout(() => {
+          this._closed(client, 'tcp-idle', destination);
+          reset(inner);
+          reset(outer);
+        }, this._idleTimeout);
+        flow.idle.unref();
+        const active = () => flow.idle.refresh();
+        inner.on('data', active);
+        outer.on('data', active);
+      }
     });
     // A failure of either side resets the other: before the handshake the
     // client's SYN is refused (ECONNREFUSED), after it the client's
@@ -154,4 +190,4 @@ class Nat extends EventEmitter {
   }
 }
 
-module.exports = { Nat, DEFAULT_MAX_FLOWS };
+module.exports = { Nat, DEFAULT_MAX_FLOWS, DEFAULT_IDLE_TIMEOUT };

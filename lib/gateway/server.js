@@ -20,6 +20,7 @@ const { Switch } = require('./switch.js');
 const { Nat } = require('./nat.js');
 const { UdpNat } = require('./udp-nat.js');
 const { EgressPolicy } = require('./policy.js');
+const { TokenBucket } = require('./limits.js');
 const { ipToNumber: toNumber, numberToIp: toAddress } = require('../dhcp/message.js');
 
 const DEFAULT_SUBNET = '10.0.2.0/24';
@@ -182,6 +183,9 @@ class Gateway extends EventEmitter {
     if (options.connectTimeout !== undefined) validateInt32(options.connectTimeout, 'options.connectTimeout', 1);
     if (options.redirect !== undefined) validateFunction(options.redirect, 'options.redirect');
     if (options.udpIdleTimeout !== undefined) validateInt32(options.udpIdleTimeout, 'options.udpIdleTimeout', 1);
+    if (options.tcpIdleTimeout !== undefined) validateInt32(options.tcpIdleTimeout, 'options.tcpIdleTimeout', 0);
+    if (options.bytesPerSecond !== undefined) validateInt32(options.bytesPerSecond, 'options.bytesPerSecond', 1);
+    this._bytesPerSecond = options.bytesPerSecond === undefined ? null : options.bytesPerSecond;
     // Before the stack, as the upstream: a bad CIDR throws with nothing to undo.
     this.policy = new EgressPolicy({ allow: options.allow, ports: options.ports, hostAddresses: options.hostAddresses });
     if (options.verifyTimeout !== undefined) validateInt32(options.verifyTimeout, 'options.verifyTimeout', 1);
@@ -211,6 +215,8 @@ class Gateway extends EventEmitter {
     this._nextId = 1;
     this._refusals = new Map(); // reason -> count
     this._refusalsLogged = new Set(); // `${remoteAddress} ${reason}` already logged
+    this._closures = new Map(); // reason -> flows the gateway ended
+    this._throttled = { in: 0, out: 0 }; // times a client's port, or a flow to it, was held back
     this._connections = 0;
     this._closing = null;
 
@@ -264,6 +270,12 @@ class Gateway extends EventEmitter {
         redirect: options.redirect,
         clientOf: (address) => this._clientOfAddress(address),
         refuse: (client, reason, destination) => this._refuseFlow(client, reason, destination),
+        idleTimeout: options.tcpIdleTimeout,
+        closed: (client, reason, destination) => this._closeFlow(client, reason, destination),
+        downstream: (client) => client.down,
+        held: () => {
+          this._throttled.out++;
+        },
       });
       this._nat.on('error', (error) => this.emit('error', error));
       const mask = (0xffffffff << (32 - plan.prefix)) >>> 0;
@@ -278,6 +290,8 @@ class Gateway extends EventEmitter {
         idleTimeout: options.udpIdleTimeout,
         redirect: options.redirect,
         mtu,
+        closed: (client, reason, destination) => this._closeFlow(client, reason, destination),
+        downstream: (client) => client.down,
       });
     }
 
@@ -327,6 +341,8 @@ class Gateway extends EventEmitter {
 
   _beat() {
     for (const [ws, client] of this._clients) {
+      // Held back by its rate, a client's pong waits unread: not its fault.
+      if (client.paused) continue;
       if (!client.answered) {
         this._log(`client ${client.port.id} (${client.remoteAddress}) did not answer a ping: closing`,
           { client: client.port.id, reason: 'heartbeat' });
@@ -379,6 +395,8 @@ class Gateway extends EventEmitter {
       out: { ...this._switch.out },
       drops: Object.fromEntries(this._switch.drops),
       refusals: Object.fromEntries(this._refusals),
+      closures: Object.fromEntries(this._closures),
+      throttled: { ...this._throttled },
       leases: this.dhcp.leases().length,
       flows: {
         open: this._nat ? this._nat.open : 0,
@@ -485,6 +503,9 @@ class Gateway extends EventEmitter {
       [['{direction="in"}', m.in.bytes], ['{direction="out"}', m.out.bytes]]);
     metric('drops_total', 'counter', 'Frames dropped, by reason.', byReason(m.drops));
     metric('refusals_total', 'counter', 'Connections refused, by reason.', byReason(m.refusals));
+    metric('closures_total', 'counter', 'NAT flows the gateway ended, by reason.', byReason(m.closures));
+    metric('throttled_total', 'counter', 'Times a client (in) or a flow to one (out) was held to its rate.',
+      [['{direction="in"}', m.throttled.in], ['{direction="out"}', m.throttled.out]]);
     metric('flows', 'gauge', 'NAT flows open now.',
       [['{protocol="tcp"}', m.flows.open], ['{protocol="udp"}', m.flows.udp.open]]);
     metric('flows_total', 'counter', 'NAT flows opened since start.',
@@ -572,7 +593,13 @@ class Gateway extends EventEmitter {
       ws.send(frame, { binary: true });
       return null;
     });
-    const client = { port, remoteAddress, idle: null, logged: new Set(), answered: true };
+    const client = {
+      port, remoteAddress, idle: null, logged: new Set(), answered: true, paused: false, resume: null,
+      // Its rate limits: what it sends (its port paused past the rate), what
+      // the NAT brings it (host sockets read no faster).
+      up: this._bytesPerSecond === null ? null : new TokenBucket(this._bytesPerSecond),
+      down: this._bytesPerSecond === null ? null : new TokenBucket(this._bytesPerSecond),
+    };
     ws.on('pong', () => {
       client.answered = true;
     });
@@ -587,6 +614,7 @@ class Gateway extends EventEmitter {
     }
     ws.on('message', (data, isBinary) => {
       if (client.idle) client.idle.refresh();
+      if (client.up !== null && client.up.take(data.length) > 0) this._holdBack(ws, client);
       if (!isBinary) {
         this._switch.drop(port, 'text');
         return;
@@ -596,6 +624,7 @@ class Gateway extends EventEmitter {
     ws.on('error', (error) => this._log(`client ${port.id} (${remoteAddress}): ${error.message}`, { client: port.id, error }));
     ws.on('close', (code, reason) => {
       if (client.idle) clearTimeout(client.idle);
+      clearTimeout(client.resume);
       // Its flows go with it: nothing of a gone client stays open on the host.
       if (this._nat) this._nat.dropClient(client);
       if (this._udpNat) this._udpNat.dropClient(client);
@@ -606,6 +635,39 @@ class Gateway extends EventEmitter {
       this.emit('disconnect', this._describe(client), { code, reason: reason.toString() });
     });
     this.emit('connection', this._describe(client));
+  }
+
+  // A client past its rate: its WebSocket is not read until its bucket is
+  // out of debt, so that what it sends waits in its own TCP connection
+  // (and its tunnel's buffer) rather than being dropped here.
+  _holdBack(ws, client) {
+    if (client.paused) return;
+    client.paused = true;
+    this._throttled.in++;
+    ws.pause();
+    const check = () => {
+      const wait = client.up.wait();
+      if (wait > 0) {
+        client.resume = setTimeout(check, wait);
+        return;
+      }
+      client.paused = false;
+      client.resume = null;
+      if (client.idle) client.idle.refresh();
+      if (ws.readyState === WebSocket.OPEN) ws.resume();
+    };
+    client.resume = setTimeout(check, client.up.wait());
+  }
+
+  // A flow the gateway ended (tcp-idle, udp-idle): counted, logged once
+  // per client and reason.
+  _closeFlow(client, reason, destination) {
+    this._closures.set(reason, (this._closures.get(reason) || 0) + 1);
+    if (client && !client.logged.has(`closed ${reason}`)) {
+      client.logged.add(`closed ${reason}`);
+      this._log(`client ${client.port.id} (${client.remoteAddress}): closing flows: ${reason} `
+        + `(${destination.address}:${destination.port})`, { client: client.port.id, reason, destination });
+    }
   }
 
   // The lease of a gone client's MAC ends after leaseGrace, unless a client
@@ -723,7 +785,9 @@ class Gateway extends EventEmitter {
  *   (32 questions per client at the upstream, REFUSED past it); nat (true), allow
  *   ([CIDR...]), ports ({ allow, deny }: ports or "from-to" ranges),
  *   maxFlows (256 per client, each of TCP and UDP), connectTimeout (15000
- *   ms), udpIdleTimeout (60000 ms), redirect({ address,
+ *   ms), udpIdleTimeout (60000 ms), tcpIdleTimeout (7200000 ms without a
+ *   byte either way: the flow is reset both sides; 0 never), bytesPerSecond
+ *   (per client and direction, unlimited by default), redirect({ address,
  *   port }) (where the host connects instead, or null: a client's
  *   destination mapped to a host service, as QEMU's user networking maps
  *   10.0.2.2 to the host's loopback; the policy judges the result);

@@ -94,9 +94,13 @@ class UdpNat {
    * @param {object} options policy, router ({ address, mac }), isLocal(address)
    *   (an address of the clients' own subnet, left to the router), send(port,
    *   frame), refuse(client, reason, destination), maxFlows, idleTimeout,
-   *   redirect, mtu
+   *   redirect, mtu, closed(client, reason, destination) (a flow idled out:
+   *   'udp-idle'), downstream(client) (the TokenBucket replies to a client
+   *   take: past its rate they are dropped, as UDP has no back-pressure)
    */
-  constructor({ policy, router, isLocal, send, refuse, maxFlows, idleTimeout, redirect, mtu }) {
+  constructor({ policy, router, isLocal, send, refuse, maxFlows, idleTimeout, redirect, mtu, closed, downstream }) {
+    this._closed = closed || (() => {});
+    this._downstream = downstream || (() => null);
     this._policy = policy;
     this._router = router;
     this._routerMac = macBytes(router.mac);
@@ -181,10 +185,21 @@ class UdpNat {
       }
     };
     flow.close = close;
-    flow.timer = setTimeout(close, this._idleTimeout);
+    flow.timer = setTimeout(() => {
+      this._closed(client, 'udp-idle', { address: flow.destination, port: flow.destinationPort, protocol: 'udp' });
+      close();
+    }, this._idleTimeout);
     flow.timer.unref();
+    const bucket = this._downstream(client);
     socket.on('message', (message) => {
       flow.timer.refresh();
+      if (bucket !== null) {
+        if (bucket.wait() > 0) {
+          this._drop('udp-rate');
+          return;
+        }
+        bucket.take(message.length);
+      }
       this._reply(flow, message);
     });
     // A connected socket hears of ICMP port unreachable as ECONNREFUSED:
