@@ -17,6 +17,7 @@ const { performance } = require('node:perf_hooks');
 const { within, waitFor, delay, listen, closeServer, readAll } = require('./helpers/util.js');
 const { hashStream } = require('./helpers/hash.js');
 const { RandomStream } = require('./helpers/random.js');
+const { ethernetFrame, tcpPacket, TCP, garbage } = require('./helpers/packets.js');
 
 const TOKEN = 'nat-test-token';
 const MiB = 1024 * 1024;
@@ -355,6 +356,95 @@ describe('gateway NAT', function () {
     assert.match(await metricsText(gateway), /^tcpip_gateway_closures_total\{reason="tcp-idle"\} 1$/m);
     busy.destroy();
     await waitFor(() => gateway.metrics().flows.open === 0, 10000, 'flows closed');
+  });
+
+  it('holds a flooding client to its limits while a second client moves 4 MiB intact beside it', async function () {
+    const MAX_FLOWS = 8;
+    const CONNECTS = 40;
+    const SYNS = 200;
+    const GARBAGE = 1000;
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK, maxFlows: MAX_FLOWS, bytesPerSecond: 64 * MiB });
+    const refusals = [];
+    gateway.on('refused', (refusal) => refusals.push(refusal));
+    // The flooder's flows are held open; the good client's gets 4 MiB.
+    const holding = await track(await kernelServer((socket) => socket.resume()));
+    let upload;
+    let source;
+    const service = await track(await kernelServer((socket) => {
+      upload = hashStream(socket);
+      source = new RandomStream(4 * MiB);
+      source.pipe(socket);
+    }));
+    const { Recording, made } = recordingWebSocket();
+    const flooder = await joinClient(gateway, DEFAULT_BACKEND, { WebSocket: Recording });
+    const flooderWs = made.at(-1);
+    const good = await joinClient(gateway);
+    const [flooderId, goodId] = [flooder.tap.macAddress, good.tap.macAddress]
+      .map((mac) => gateway.clients().find((c) => c.mac === mac).id);
+
+    // SYNs from its stack: past maxFlows each is refused with an RST.
+    const outcomes = await Promise.all(Array.from({ length: CONNECTS }, () => within(new Promise((resolve) => {
+      const socket = flooder.stack.net.connect(holding.port, SERVICE);
+      socket.once('connect', () => resolve('connected'));
+      socket.once('error', (error) => resolve(error.code));
+    }), 20000, 'a flooding connect')));
+    assert.equal(outcomes.filter((o) => o === 'connected').length, MAX_FLOWS);
+    assert.equal(outcomes.filter((o) => o === 'ECONNREFUSED').length, CONNECTS - MAX_FLOWS);
+
+    // The good client's transfer runs through the rest of the flood.
+    const socket = good.stack.net.connect(service.port, SERVICE);
+    const sent = new RandomStream(4 * MiB);
+    const received = hashStream(socket);
+    sent.pipe(socket);
+
+    // Raw SYNs to as many private addresses and ports, then garbage: random
+    // frames, and mutated ones from its own MAC to the router.
+    const routerMac = gateway.router.macAddress;
+    const ownMac = Buffer.from(flooder.tap.macAddress.split(':').map((h) => parseInt(h, 16)));
+    for (let i = 0; i < SYNS; i++) {
+      const destination = `10.${(i >> 8) & 255}.${i & 255}.${1 + (i % 200)}`;
+      flooderWs.send(ethernetFrame({
+        destination: routerMac, source: flooder.tap.macAddress, type: 0x0800,
+        payload: tcpPacket({
+          source: flooder.lease.address, destination, sourcePort: 20000 + i, destinationPort: 1 + i, flags: TCP.SYN, seq: i,
+        }),
+      }));
+      if (i % 50 === 49) await delay(10);
+    }
+    for (let i = 0; i < GARBAGE; i++) {
+      const frame = Buffer.from(garbage(2));
+      if (i % 2 === 1 && frame.length >= 14) {
+        Buffer.from(routerMac.split(':').map((h) => parseInt(h, 16))).copy(frame, 0);
+        ownMac.copy(frame, 6);
+      }
+      flooderWs.send(frame);
+      if (i % 100 === 99) await delay(10);
+    }
+    flooderWs.send('not a frame');
+
+    const download = await within(received, 30000, 'the good download');
+    assert.equal(download.bytes, 4 * MiB);
+    assert.equal(download.hash, source.digest());
+    const uploaded = await within(upload, 30000, 'the good upload');
+    assert.equal(uploaded.hash, sent.digest());
+    await waitFor(() => refusals.filter((r) => r.reason === 'egress-private').length === SYNS, 10000, 'every SYN refused');
+
+    // Every refusal was the flooder's; the good client's flow had none.
+    assert.deepEqual([...new Set(refusals.map((r) => r.client))], [flooderId]);
+    const metrics = gateway.metrics();
+    assert.equal(metrics.refusals['egress-private'], SYNS);
+    assert.ok(metrics.refusals['max-flows'] >= CONNECTS - MAX_FLOWS, JSON.stringify(metrics.refusals));
+    assert.ok(Object.keys(metrics.drops).length > 0, 'garbage dropped and counted');
+    assert.equal(gateway.clients().find((c) => c.id === flooderId).drops.text, 1);
+    const goodDrops = Object.keys(gateway.clients().find((c) => c.id === goodId).drops);
+    assert.ok(goodDrops.every((reason) => reason === 'backpressure'), `the good client's drops: ${goodDrops}`);
+    // Logged once per client and reason, however many there were.
+    const lines = gateway.logged.filter((line) => line.startsWith(`client ${flooderId} `));
+    const reasons = lines.map((line) => /: (?:refusing|dropping frames): ([\w-]+)/.exec(line)).filter(Boolean).map((m) => m[1]);
+    assert.ok(reasons.includes('max-flows') && reasons.includes('egress-private'), `logged: ${reasons}`);
+    assert.equal(reasons.length, new Set(reasons).size, `logged: ${reasons}`);
+    assert.equal(gateway.logged.filter((line) => line.startsWith(`client ${goodId} `) && !line.includes('backpressure')).length, 0);
+    await new Promise((resolve) => socket.end(resolve));
   });
 
   // A kernel UDP echo server on 127.0.0.1 that prefixes each answer.
