@@ -1,4 +1,4 @@
-/* Catch-all TCP listeners (lwIP patch 0035): a stack that terminates every
+/* Catch-all TCP listeners (lwIP patches 0035, IPv4, and 0036, IPv6): a stack that terminates every
  * connection arriving on one interface, whatever its destination, as a
  * router doing userspace NAT does, with the original destination given to
  * the driver. The SYN is reported before it is answered, so that the
@@ -51,7 +51,8 @@ void tcpip_tcp_listen_foreign(tcpip_stack *stack, uint32_t id, uint32_t interfac
     tcpip_tcp_fail(socket, TCPIP_EADDRINUSE);
     return;
   }
-  struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+  /* Both families: IPv6 segments come too (lwIP patch 0036). */
+  struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
   if (pcb == NULL) {
     tcpip_tcp_fail(socket, TCPIP_ENOBUFS);
     return;
@@ -59,7 +60,7 @@ void tcpip_tcp_listen_foreign(tcpip_stack *stack, uint32_t id, uint32_t interfac
   tcp_bind_netif(pcb, &iface->netif);
   /* Bound somewhere, as every listener is; lwIP's listener lookup skips a
    * catch-all, so its own port takes nothing. */
-  err_t err = tcp_bind(pcb, IP4_ADDR_ANY, 0);
+  err_t err = tcp_bind(pcb, IP_ANY_TYPE, 0);
   struct tcp_pcb *listen_pcb = err == ERR_OK
                                    ? tcp_listen_with_backlog_and_err(pcb, FOREIGN_BACKLOG, &err)
                                    : NULL;
