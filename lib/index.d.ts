@@ -815,6 +815,8 @@ export interface GatewayOptions {
   path?: string;
   /** The clients' IPv4 subnet, '10.0.2.0/24' by default. */
   subnet?: string;
+  /** The clients' IPv6 /64 prefix, advertised (router advertisements) for SLAAC, the router its ::2 and its EUI-64 link-local address: 'fd0a:0:0:2::/64' by default; false: no IPv6 beyond link-local. */
+  ipv6?: string | false;
   /** The router's address inside it: the subnet's second address by default (10.0.2.2). */
   router?: string;
   /** The router's MAC: 52:55 and its IPv4 address by default (52:55:0a:00:02:02), the same across restarts. */
@@ -854,7 +856,7 @@ export interface GatewayOptions {
   thread?: 'worker' | 'js';
   /** Refusals and each client's first drop of a kind. Silent by default. */
   log?: (message: string, details: Record<string, unknown>) => void;
-  /** NAT of the clients' TCP connections to outside addresses from this host: true by default. */
+  /** NAT of the clients' TCP connections and UDP flows to outside addresses (IPv4 and IPv6) from this host: true by default. */
   nat?: boolean;
   /** CIDRs the egress policy lets through whatever else it says (loopback, private, link-local, CGNAT, multicast, reserved, IPv6 ULA/link-local/loopback and the host's own addresses are denied by default). */
   allow?: string[];

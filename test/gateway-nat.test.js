@@ -25,15 +25,15 @@ const MiB = 1024 * 1024;
 const SERVICE = '198.51.100.1';
 const ALLOW_LOOPBACK = ['127.0.0.0/8'];
 
-// A kernel server on 127.0.0.1 that counts what reached it.
-async function kernelServer(onConnection) {
+// A kernel server on 127.0.0.1 (or `host`) that counts what reached it.
+async function kernelServer(onConnection, host = '127.0.0.1') {
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     server.accepted.push(socket);
     socket.on('error', () => {});
     onConnection(socket);
   });
   server.accepted = [];
-  await listen(server, 0, '127.0.0.1');
+  await listen(server, 0, host);
   server.port = server.address().port;
   return server;
 }
@@ -524,6 +524,86 @@ describe('gateway NAT', function () {
     await waitFor(() => gateway.metrics().clients === 0, 10000, 'client gone');
     assert.equal(gateway.metrics().flows.udp.open, 0);
     for (const socket of [refused, denied, live]) socket.close();
+  });
+
+  it('NATs IPv6: a client with a SLAAC address reaches TCP and UDP servers on ::1 that allow permits; denials answer', async function () {
+    const SERVICE6 = '2001:db8::1';
+    const gateway = await startGateway({
+      allow: ['::1/128'],
+      redirect: ({ address, port }) => (address === SERVICE6 ? { address: '::1', port } : null),
+    });
+    let source;
+    const server = await track(await kernelServer((socket) => {
+      server.peer = socket.remoteAddress;
+      server.uploads = hashStream(socket);
+      source = new RandomStream(MiB);
+      source.pipe(socket);
+    }, '::1'));
+    const echo = dgram.createSocket('udp6');
+    echo.on('message', (message, rinfo) => echo.send(Buffer.concat([Buffer.from('echo:'), message]), rinfo.port, rinfo.address));
+    await new Promise((resolve) => echo.bind(0, '::1', resolve));
+    servers.push({ accepted: [], close: (cb) => echo.close(cb), closeServer: true });
+    const { Recording, made } = recordingWebSocket();
+    const { stack, tap } = await joinClient(gateway, DEFAULT_BACKEND, { WebSocket: Recording, ipAddress: ['dhcp', 'slaac'] });
+    const icmp6 = [];
+    made.at(-1).on('message', (data) => {
+      const frame = Buffer.from(data);
+      // ICMPv6 destination unreachable: its code.
+      if (frame.length > 62 && frame.readUInt16BE(12) === 0x86dd && frame[20] === 58 && frame[54] === 1) icmp6.push(frame[55]);
+    });
+    // The router advertised its prefix: the client formed an address in it.
+    const { address } = await within(tap.slaac(), 10000, 'SLAAC');
+    assert.ok(address.startsWith('fd0a::2:'), address);
+
+    const socket = stack.net.connect({ port: server.port, host: SERVICE6 });
+    await within(new Promise((resolve) => socket.once('connect', resolve)), 10000, 'connect');
+    assert.equal(socket.remoteAddress, SERVICE6);
+    assert.equal(socket.localAddress, address);
+    const sent = new RandomStream(MiB);
+    const received = hashStream(socket);
+    sent.pipe(socket);
+    const download = await within(received, 30000, 'download');
+    assert.equal(download.bytes, MiB);
+    assert.equal(download.hash, source.digest());
+    assert.equal((await within(server.uploads, 30000, 'upload')).hash, sent.digest());
+    assert.equal(server.peer, '::1');
+
+    // UDP both ways, the replies from the destination the client asked for.
+    const udp = stack.dgram.createSocket('udp6');
+    const reply = new Promise((resolve) => udp.once('message', (message, rinfo) => resolve({ message, rinfo })));
+    udp.send('six', echo.address().port, SERVICE6);
+    const { message, rinfo } = await within(reply, 10000, 'the UDP echo');
+    assert.equal(String(message), 'echo:six');
+    assert.deepEqual([rinfo.address, rinfo.port], [SERVICE6, echo.address().port]);
+
+    // A closed port: ICMPv6 port unreachable, ECONNREFUSED on a connected socket.
+    const probe = dgram.createSocket('udp6');
+    await new Promise((resolve) => probe.bind(0, '::1', resolve));
+    const closedPort = probe.address().port;
+    await new Promise((resolve) => probe.close(resolve));
+    const refused = stack.dgram.createSocket('udp6');
+    const refusedError = new Promise((resolve) => refused.once('error', resolve));
+    refused.connect(closedPort, SERVICE6, () => refused.send('anyone?'));
+    assert.equal((await within(refusedError, 10000, 'ECONNREFUSED')).code, 'ECONNREFUSED');
+    assert.deepEqual(icmp6, [4]);
+
+    // Unique-local destinations are denied: an RST, and ICMPv6 prohibited.
+    assert.equal((await failure(stack.net.connect(80, 'fd12::1'))).code, 'ECONNREFUSED');
+    const denied = stack.dgram.createSocket('udp6');
+    denied.send('x', 53, 'fd12::1');
+    await waitFor(() => icmp6.length === 2, 10000, 'prohibited');
+    assert.deepEqual(icmp6, [4, 1]);
+    assert.deepEqual(gateway.metrics().refusals, { 'egress-unique-local': 2 });
+
+    // A source address outside the prefix is dropped as spoofed.
+    made.at(-1).send(ethernetFrame({
+      destination: gateway.router.macAddress, source: tap.macAddress, type: 0x86dd,
+      payload: tcpPacket({ source: '2001:db8::99', destination: SERVICE6, sourcePort: 1234, destinationPort: server.port, flags: TCP.SYN }),
+    }));
+    await waitFor(() => gateway.metrics().drops['spoofed-ip'] === 1, 10000, 'the spoofed frame dropped');
+    assert.equal(server.accepted.length, 1);
+    for (const each of [udp, refused, denied]) each.close();
+    socket.destroy();
   });
 
   it('runs as a command with --allow, --deny-port, --max-flows and the limits\' flags, and refuses bad values', async function () {

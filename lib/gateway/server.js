@@ -5,6 +5,7 @@
 // and behind the switch a stack whose TAP interface is the clients' router,
 // with a DHCP server and a DNS server that forwards to the host's resolver.
 // Node only: bundles get ./server.browser.js.
+const { Buffer } = require('node:buffer');
 const http = require('node:http');
 const crypto = require('node:crypto');
 const nodeDns = require('node:dns');
@@ -21,9 +22,16 @@ const { Nat } = require('./nat.js');
 const { UdpNat } = require('./udp-nat.js');
 const { EgressPolicy } = require('./policy.js');
 const { TokenBucket } = require('./limits.js');
+const ipv6 = require('./ipv6.js');
 const { ipToNumber: toNumber, numberToIp: toAddress } = require('../dhcp/message.js');
 
 const DEFAULT_SUBNET = '10.0.2.0/24';
+// The clients' IPv6 prefix, for SLAAC: unique-local, its fourth group the
+// third octet of the default IPv4 subnet, as 10.0.2.0/24 has it.
+const DEFAULT_IPV6_PREFIX = 'fd0a:0:0:2::/64';
+// Unsolicited router advertisements, to each client: well within the
+// router lifetime they promise (30 minutes).
+const RA_INTERVAL = 10 * 60 * 1000;
 const DEFAULT_MTU = 1500;
 const DEFAULT_LEASE_TIME = 3600;
 const DEFAULT_MAX_CLIENTS = 256;
@@ -136,6 +144,11 @@ function presentedToken(req) {
   }
 }
 
+// 'address:port', with an IPv6 address in brackets.
+function endpoint({ address, port }) {
+  return typeof address === 'string' && address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 // The path of an upgrade's request, without its query (?token=), or null.
 function upgradePath(req) {
   try {
@@ -186,6 +199,10 @@ class Gateway extends EventEmitter {
     if (options.tcpIdleTimeout !== undefined) validateInt32(options.tcpIdleTimeout, 'options.tcpIdleTimeout', 0);
     if (options.bytesPerSecond !== undefined) validateInt32(options.bytesPerSecond, 'options.bytesPerSecond', 1);
     this._bytesPerSecond = options.bytesPerSecond === undefined ? null : options.bytesPerSecond;
+    if (options.ipv6 !== undefined && options.ipv6 !== false && ipv6.parsePrefix(options.ipv6) === null) {
+      throw errors.invalidArgValue('options.ipv6', options.ipv6, 'must be a global or unique-local IPv6 /64 prefix, or false');
+    }
+    this._ipv6Prefix = options.ipv6 === false ? null : ipv6.parsePrefix(options.ipv6 === undefined ? DEFAULT_IPV6_PREFIX : options.ipv6);
     // Before the stack, as the upstream: a bad CIDR throws with nothing to undo.
     this.policy = new EgressPolicy({ allow: options.allow, ports: options.ports, hostAddresses: options.hostAddresses });
     if (options.verifyTimeout !== undefined) validateInt32(options.verifyTimeout, 'options.verifyTimeout', 1);
@@ -233,9 +250,19 @@ class Gateway extends EventEmitter {
 
   // The router, its DHCP and DNS servers, the switch and the HTTP side.
   _build(options, plan, mtu, dnsOptions) {
-    this.router = this.stack.createTapInterface({
-      ipAddress: `${plan.router}/${plan.prefix}`, mtu, macAddress: options.routerMac || routerMac(plan.router),
-    });
+    const macAddress = options.routerMac || routerMac(plan.router);
+    const addresses = [`${plan.router}/${plan.prefix}`];
+    this._router6 = null;
+    if (this._ipv6Prefix !== null) {
+      // A link-local address to advertise from (clients take the router
+      // only from one), and the prefix's ::2 for the NAT's answers to be
+      // on-link.
+      const linkLocal = ipv6.linkLocalOf(macAddress);
+      const inPrefix = ipv6.addressText(Buffer.concat([this._ipv6Prefix, Buffer.from([0, 0, 0, 0, 0, 0, 0, 2])]));
+      addresses.push(`${linkLocal}/64`, `${inPrefix}/64`);
+      this._router6 = { linkLocal, address: inPrefix };
+    }
+    this.router = this.stack.createTapInterface({ ipAddress: addresses, mtu, macAddress });
     this.dhcp = this.stack.createDhcpServer(this.router, {
       range: plan.range, router: plan.router, dns: dnsOptions === false ? [] : [plan.router],
       leaseTime: options.leaseTime === undefined ? DEFAULT_LEASE_TIME : options.leaseTime,
@@ -247,6 +274,8 @@ class Gateway extends EventEmitter {
         const client = this._clientOfPort.get(port);
         return this._udpNat !== null && client !== undefined && this._udpNat.input(client, port, frame);
       },
+      interceptGroup: (port, frame) => this._solicited(port, frame),
+      ipv6Prefix: this._ipv6Prefix,
       isolate: options.isolate !== false,
       mtu,
       leaseOf: (mac) => {
@@ -255,6 +284,10 @@ class Gateway extends EventEmitter {
       },
       onDrop: (port, reason) => this._onDrop(port, reason),
     });
+    if (this._router6 !== null) {
+      this._switch.reserveIpv6(this._router6.linkLocal);
+      this._switch.reserveIpv6(this._router6.address);
+    }
     this.dhcp.on('lease', (lease) => this._switch.leased(lease.mac, lease.address));
     this.dhcp.on('release', (lease) => this._switch.released(lease.mac));
     this.dhcp.on('error', (error) => this.emit('error', error));
@@ -292,6 +325,10 @@ class Gateway extends EventEmitter {
         mtu,
         closed: (client, reason, destination) => this._closeFlow(client, reason, destination),
         downstream: (client) => client.down,
+        router6: this._router6,
+        isLocal6: (bytes) => bytes[0] === 0xff || ipv6.isLinkLocal(bytes) || ipv6.isUnspecified(bytes)
+          || (this._ipv6Prefix !== null && bytes.subarray(0, 8).equals(this._ipv6Prefix))
+          || bytes.equals(ipv6.addressBytes('::1')),
       });
     }
 
@@ -336,6 +373,13 @@ class Gateway extends EventEmitter {
     if (this._heartbeat > 0) {
       this._heartbeatTimer = setInterval(() => this._beat(), this._heartbeat);
       this._heartbeatTimer.unref();
+    }
+    this._advertTimer = null;
+    if (this._router6 !== null) {
+      this._advertTimer = setInterval(() => {
+        for (const port of this._switch.ports) if (port.mac !== null) this._advertise(port);
+      }, RA_INTERVAL);
+      this._advertTimer.unref();
     }
   }
 
@@ -429,6 +473,7 @@ class Gateway extends EventEmitter {
 
   async _shutdown() {
     clearInterval(this._heartbeatTimer);
+    clearInterval(this._advertTimer);
     for (const timer of this._releases.values()) clearTimeout(timer);
     this._releases.clear();
     const goodbyes = [...this._clients.keys()].map((ws) => new Promise((resolve) => {
@@ -665,8 +710,8 @@ class Gateway extends EventEmitter {
     this._closures.set(reason, (this._closures.get(reason) || 0) + 1);
     if (client && !client.logged.has(`closed ${reason}`)) {
       client.logged.add(`closed ${reason}`);
-      this._log(`client ${client.port.id} (${client.remoteAddress}): closing flows: ${reason} `
-        + `(${destination.address}:${destination.port})`, { client: client.port.id, reason, destination });
+      this._log(`client ${client.port.id} (${client.remoteAddress}): closing flows: ${reason} (${endpoint(destination)})`,
+        { client: client.port.id, reason, destination });
     }
   }
 
@@ -689,8 +734,30 @@ class Gateway extends EventEmitter {
     return { id: client.port.id, remoteAddress: client.remoteAddress, mac: client.port.mac, address: client.port.address };
   }
 
-  // The client whose port holds `address` (its lease), or null.
+  // A router solicitation is answered here, the router's stack being a
+  // host: an advertisement of the prefix, to the soliciting port only.
+  _solicited(port, frame) {
+    if (this._router6 === null || !ipv6.isRouterSolicitation(frame)) return false;
+    const source = ipv6.sourceOf(frame);
+    this._advertise(port, ipv6.isUnspecified(source) ? ipv6.ALL_NODES : Buffer.from(source));
+    return true;
+  }
+
+  _advertise(port, destination) {
+    const mac = (text) => Buffer.from(text.split(':').map((part) => parseInt(part, 16)));
+    this._switch.send(port, ipv6.routerAdvertisement({
+      toMac: mac(port.mac), routerMac: mac(this.router.macAddress), routerLinkLocal: ipv6.addressBytes(this._router6.linkLocal),
+      prefix: this._ipv6Prefix, mtu: this.router.mtu, destination,
+    }));
+  }
+
+  // The client whose port holds `address` (its lease, or an IPv6 address
+  // it sends from), or null.
   _clientOfAddress(address) {
+    if (typeof address === 'string' && address.includes(':')) {
+      const port = this._switch.portOfIpv6(address);
+      return (port && this._clientOfPort.get(port)) || null;
+    }
     for (const [port, client] of this._clientOfPort) {
       if (port.address === address) return client;
     }
@@ -702,7 +769,7 @@ class Gateway extends EventEmitter {
   // REFUSED).
   _refuseFlow(client, reason, destination) {
     this._refusals.set(reason, (this._refusals.get(reason) || 0) + 1);
-    const to = `${destination.address}:${destination.port}`;
+    const to = endpoint(destination);
     const remoteAddress = client ? client.remoteAddress : null;
     if (client && !client.logged.has(`refused ${reason}`)) {
       client.logged.add(`refused ${reason}`);

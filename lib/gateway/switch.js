@@ -1,14 +1,20 @@
 'use strict';
 // The gateway's virtual Ethernet switch: one port per WebSocket client, and
 // the router, a TAP interface of the gateway's stack. A port's source MAC is
-// pinned by its first frame and its IPv4 address by its DHCP lease; frames
-// that claim anything else are dropped. Unless `isolate` is off, a client's
+// pinned by its first frame and its IPv4 address by its DHCP lease; its
+// IPv6 addresses (link-local, or in the gateway's prefix) by the first port
+// that sends from each, at most MAX_IPV6 of them; frames that claim
+// anything else are dropped. Unless `isolate` is off, a client's
 // frames reach the router only.
 const frames = require('./frames.js');
 const dhcpMessage = require('../dhcp/message.js');
+const ipv6 = require('./ipv6.js');
 
 const { ETHERTYPE, HEADER_BYTES } = frames;
 const UNSPECIFIED = '0.0.0.0';
+// IPv6 addresses a port may hold: as many as a stack's interface does (a
+// link-local one, SLAAC's, static ones), and a few to spare.
+const MAX_IPV6 = 8;
 
 /** Counters of one direction or one port. */
 function counters() {
@@ -27,6 +33,7 @@ class Port {
     this.id = id;
     this.mac = null;
     this.address = null;
+    this.ipv6 = new Set(); // keys (ipv6.addressKey) of the IPv6 addresses it sends from
     this.in = counters();
     this.out = counters();
     this.drops = new Map(); // reason -> count
@@ -41,9 +48,12 @@ class Switch {
    *   intercept?: (port: Port, frame: Buffer) => boolean }} options intercept: sees each checked
    *   unicast frame to the router first, and takes it by returning true (the UDP NAT)
    */
-  constructor({ router, isolate, mtu, leaseOf, onDrop, intercept }) {
+  constructor({ router, isolate, mtu, leaseOf, onDrop, intercept, interceptGroup, ipv6Prefix }) {
     this._router = router;
     this._intercept = intercept || null;
+    this._interceptGroup = interceptGroup || null;
+    this._ipv6Prefix = ipv6Prefix || null; // 8 bytes, or null: link-local only
+    this._byIpv6 = new Map(); // address key -> port
     this._routerMac = router.macAddress;
     this._routerAddress = router.addresses.length ? router.addresses[0].address : null;
     this._isolate = isolate;
@@ -71,7 +81,18 @@ class Switch {
 
   removePort(port) {
     this._ports.delete(port);
+    for (const key of port.ipv6) if (this._byIpv6.get(key) === port) this._byIpv6.delete(key);
     if (port.mac !== null && this._byMac.get(port.mac) === port) this._byMac.delete(port.mac);
+  }
+
+  /** Keeps IPv6 `address` (the router's) from every port. */
+  reserveIpv6(address) {
+    this._byIpv6.set(ipv6.addressKey(address), null);
+  }
+
+  /** The port sending from IPv6 `address`, or undefined (null: reserved). */
+  portOfIpv6(address) {
+    return this._byIpv6.get(ipv6.addressKey(address));
   }
 
   /** The DHCP server bound (or renewed) `address` for `mac`. */
@@ -104,6 +125,7 @@ class Switch {
       return;
     }
     if (frames.isGroupMac(frame)) {
+      if (this._interceptGroup !== null && this._interceptGroup(port, frame)) return;
       this._toRouter(port, frame);
       if (!this._isolate) {
         for (const other of this._ports) if (other !== port) this._toPort(other, frame);
@@ -139,7 +161,7 @@ class Switch {
       return 'spoofed-mac';
     }
     const type = frames.etherType(frame);
-    if (type === ETHERTYPE.IPV6) return null;
+    if (type === ETHERTYPE.IPV6) return this._checkIpv6(port, frame);
     if (type !== ETHERTYPE.IPV4 && type !== ETHERTYPE.ARP) return 'ethertype';
     const sender = frames.senderOf(frame, type);
     if (sender === null) return 'malformed';
@@ -150,6 +172,24 @@ class Switch {
     // From 0.0.0.0: ARP probes of an address a client is about to take.
     if (sender.address === UNSPECIFIED) return type === ETHERTYPE.ARP ? null : 'no-lease';
     return port.address === null ? 'no-lease' : 'spoofed-ip';
+  }
+
+  // An IPv6 source: unspecified (duplicate address detection), or an
+  // address this port holds, or one it may take: link-local or in the
+  // gateway's prefix, held by no other port, within MAX_IPV6.
+  _checkIpv6(port, frame) {
+    const source = ipv6.sourceOf(frame);
+    if (source === null) return 'malformed';
+    if (ipv6.isUnspecified(source)) return null;
+    const key = source.toString('hex');
+    if (port.ipv6.has(key)) return null;
+    if (this._byIpv6.has(key)) return 'spoofed-ip';
+    const inPrefix = this._ipv6Prefix !== null && source.subarray(0, 8).equals(this._ipv6Prefix);
+    if (!inPrefix && !ipv6.isLinkLocal(source)) return 'spoofed-ip';
+    if (port.ipv6.size >= MAX_IPV6) return 'spoofed-ip';
+    port.ipv6.add(key);
+    this._byIpv6.set(key, port);
+    return null;
   }
 
   // A client's message to the DHCP server may speak for its own MAC only:

@@ -12,11 +12,17 @@ const dgram = require('node:dgram');
 const { Buffer } = require('node:buffer');
 const { HEADER_BYTES, ETHERTYPE, etherType } = require('./frames.js');
 const { redirectedTarget } = require('./policy.js');
+const ipv6 = require('./ipv6.js');
 
 const UDP = 17;
 const ICMP = 1;
 const DEFAULT_IDLE_TIMEOUT = 60 * 1000;
 const UNREACHABLE = { PORT: 3, PROHIBITED: 13 };
+// ICMPv6's codes for the same (RFC 4443 3.1).
+const UNREACHABLE6 = { [UNREACHABLE.PORT]: 4, [UNREACHABLE.PROHIBITED]: 1 };
+// What an ICMPv6 error may quote: as much of the packet as keeps it within
+// the minimum MTU (1280 - 40 - 8).
+const MAX_QUOTE6 = 1232;
 
 function ipv4At(bytes, offset) {
   return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
@@ -89,6 +95,35 @@ function parseDatagram(frame) {
   };
 }
 
+/**
+ * The datagram of a client's frame when it is an IPv6 UDP datagram (UDP
+ * the first next header; a datagram behind extension headers, fragments
+ * among them, is left to the router), else null.
+ */
+function parseDatagram6(frame) {
+  if (frame.length < HEADER_BYTES + 48 || etherType(frame) !== ETHERTYPE.IPV6) return null;
+  const ip = HEADER_BYTES;
+  if (frame[ip] >> 4 !== 6 || frame[ip + 6] !== UDP) return null;
+  const payloadLength = frame.readUInt16BE(ip + 4);
+  const udp = ip + 40;
+  if (udp + payloadLength > frame.length || payloadLength < 8) return { malformed: true };
+  const udpLength = frame.readUInt16BE(udp + 4);
+  if (udpLength < 8 || udpLength > payloadLength) return { malformed: true };
+  const sourceBytes = Buffer.from(frame.subarray(ip + 8, ip + 24));
+  const destinationBytes = Buffer.from(frame.subarray(ip + 24, ip + 40));
+  return {
+    family: 6,
+    source: ipv6.addressText(sourceBytes),
+    destination: ipv6.addressText(destinationBytes),
+    sourceBytes,
+    destinationBytes,
+    sourcePort: frame.readUInt16BE(udp),
+    destinationPort: frame.readUInt16BE(udp + 2),
+    payload: frame.subarray(udp + 8, udp + udpLength),
+    quote: Buffer.from(frame.subarray(ip, Math.min(udp + payloadLength, ip + MAX_QUOTE6))),
+  };
+}
+
 class UdpNat {
   /**
    * @param {object} options policy, router ({ address, mac }), isLocal(address)
@@ -96,9 +131,15 @@ class UdpNat {
    *   frame), refuse(client, reason, destination), maxFlows, idleTimeout,
    *   redirect, mtu, closed(client, reason, destination) (a flow idled out:
    *   'udp-idle'), downstream(client) (the TokenBucket replies to a client
-   *   take: past its rate they are dropped, as UDP has no back-pressure)
+   *   take: past its rate they are dropped, as UDP has no back-pressure),
+   *   router6 ({ address }: the router's IPv6 address, answering for
+   *   IPv6; null: IPv6 datagrams are left to the router), isLocal6(bytes)
    */
-  constructor({ policy, router, isLocal, send, refuse, maxFlows, idleTimeout, redirect, mtu, closed, downstream }) {
+  constructor({
+    policy, router, isLocal, send, refuse, maxFlows, idleTimeout, redirect, mtu, closed, downstream, router6, isLocal6,
+  }) {
+    this._router6 = router6 || null;
+    this._isLocal6 = isLocal6 || (() => true);
     this._closed = closed || (() => {});
     this._downstream = downstream || (() => null);
     this._policy = policy;
@@ -125,6 +166,7 @@ class UdpNat {
 
   /** Takes a client's frame to the router if it is NAT's (true), else leaves it (false). */
   input(client, port, frame) {
+    if (etherType(frame) === ETHERTYPE.IPV6) return this._input6(client, port, frame);
     const datagram = parseDatagram(frame);
     if (datagram === null) return false;
     if (datagram.malformed) return false; // the router's stack counts and drops it
@@ -133,8 +175,23 @@ class UdpNat {
       const destination = ipv4At(frame, HEADER_BYTES + 16);
       return destination === this._router.address || this._isLocal(destination) ? false : this._drop('udp-fragment');
     }
-    const { destination, destinationPort } = datagram;
+    const { destination } = datagram;
     if (destination === this._router.address || this._isLocal(destination)) return false;
+    return this._take(client, port, datagram, this._router.address);
+  }
+
+  // An IPv6 datagram to an address beyond the link and the prefix.
+  _input6(client, port, frame) {
+    if (this._router6 === null) return false;
+    const datagram = parseDatagram6(frame);
+    if (datagram === null || datagram.malformed) return false;
+    if (this._isLocal6(datagram.destinationBytes)) return false;
+    return this._take(client, port, datagram, this._router6.address);
+  }
+
+  // A datagram for the NAT: to its flow, or a new flow, or refused.
+  _take(client, port, datagram, routerAddress) {
+    const { destination, destinationPort } = datagram;
     let flows = this._flows.get(client);
     if (flows === undefined) {
       flows = new Map();
@@ -150,12 +207,12 @@ class UdpNat {
     const reason = this._policy.check(target.address, target.port);
     if (reason !== null) {
       this._refuse(client, `egress-${reason}`, { address: destination, port: destinationPort, protocol: 'udp' });
-      this._unreachable(port, datagram, UNREACHABLE.PROHIBITED, this._router.address);
+      this._unreachable(port, datagram, UNREACHABLE.PROHIBITED, routerAddress);
       return true;
     }
     if (flows.size >= this._maxFlows) {
       this._refuse(client, 'max-flows', { address: destination, port: destinationPort, protocol: 'udp' });
-      this._unreachable(port, datagram, UNREACHABLE.PROHIBITED, this._router.address);
+      this._unreachable(port, datagram, UNREACHABLE.PROHIBITED, routerAddress);
       return true;
     }
     this._open(client, port, flows, key, datagram, target);
@@ -163,9 +220,13 @@ class UdpNat {
   }
 
   _open(client, port, flows, key, datagram, target) {
-    const socket = dgram.createSocket('udp4');
+    const family = datagram.family === 6 ? 6 : 4;
+    // The host's socket is of the family of the address it sends to (a
+    // redirect may change it).
+    const socket = dgram.createSocket(target.address.includes(':') ? 'udp6' : 'udp4');
     const flow = {
-      socket, port, key, connected: false, queue: [], last: datagram, timer: null,
+      socket, port, key, family, connected: false, queue: [], last: datagram, timer: null,
+      clientBytes: datagram.sourceBytes, destinationBytes: datagram.destinationBytes,
       clientAddress: datagram.source, clientPort: datagram.sourcePort,
       destination: datagram.destination, destinationPort: datagram.destinationPort,
     };
@@ -228,6 +289,10 @@ class UdpNat {
   }
 
   _reply(flow, message) {
+    if (flow.family === 6) {
+      this._reply6(flow, message);
+      return;
+    }
     if (20 + 8 + message.length > this._mtu) {
       this._drop('udp-oversize');
       return;
@@ -251,9 +316,41 @@ class UdpNat {
     this._send(flow.port, frame);
   }
 
+  _reply6(flow, message) {
+    if (40 + 8 + message.length > this._mtu) {
+      this._drop('udp-oversize');
+      return;
+    }
+    const udp = Buffer.alloc(8 + message.length);
+    udp.writeUInt16BE(flow.destinationPort, 0);
+    udp.writeUInt16BE(flow.clientPort, 2);
+    udp.writeUInt16BE(udp.length, 4);
+    message.copy(udp, 8);
+    this._send(flow.port, ipv6.ipv6Frame({
+      toMac: macBytes(flow.port.mac), fromMac: this._routerMac, source: flow.destinationBytes,
+      destination: flow.clientBytes, protocol: UDP, message: udp, checksumAt: 6,
+    }));
+  }
+
+  // ICMPv6 destination unreachable to the client, quoting its datagram.
+  _unreachable6(port, datagram, code, from) {
+    const message = Buffer.alloc(8 + datagram.quote.length);
+    message[0] = ipv6.TYPE.UNREACHABLE;
+    message[1] = UNREACHABLE6[code];
+    datagram.quote.copy(message, 8);
+    this._send(port, ipv6.ipv6Frame({
+      toMac: macBytes(port.mac), fromMac: this._routerMac, source: ipv6.addressBytes(from),
+      destination: datagram.sourceBytes, protocol: ipv6.ICMPV6, message, checksumAt: 2,
+    }));
+  }
+
   // ICMP destination unreachable to the client, quoting its datagram.
   _unreachable(port, datagram, code, from) {
     if (port.mac === null) return;
+    if (datagram.family === 6) {
+      this._unreachable6(port, datagram, code, from);
+      return;
+    }
     const length = 8 + datagram.quote.length;
     const { frame, payload } = ipv4Frame({
       toMac: macBytes(port.mac), fromMac: this._routerMac, source: from, destination: datagram.source,
@@ -284,4 +381,4 @@ class UdpNat {
   }
 }
 
-module.exports = { UdpNat, parseDatagram, checksum };
+module.exports = { UdpNat, parseDatagram, parseDatagram6, checksum };

@@ -28,8 +28,9 @@ function recordingWebSocket() {
  * tunnel, stack and gateway made through the returned functions (and any
  * pushed to `stacks`). startGateway(options) resolves a listening gateway on
  * the default engine, its log lines in `.logged`, its URL in `.url`;
- * joinClient(gateway, backend, options) a stack whose TAP interface joined
- * the gateway and took a lease by DHCP: { stack, tap, tunnel, lease }.
+ * joinClient(gateway, backend, options) a stack whose TAP interface
+ * (options.ipAddress, 'dhcp' by default; the rest are connectTunnel's)
+ * joined the gateway and took a lease by DHCP: { stack, tap, tunnel, lease }.
  */
 function gatewayFixture(token) {
   const gateways = [];
@@ -64,10 +65,11 @@ function gatewayFixture(token) {
   }
 
   async function joinClient(gateway, backend = DEFAULT_BACKEND, options = {}) {
+    const { ipAddress = 'dhcp', ...tunnelOptions } = options;
     const stack = new Stack({ backend });
     stacks.push(stack);
-    const tap = stack.createTapInterface({ ipAddress: 'dhcp' });
-    const tunnel = await within(connectTunnel(tap, gateway.url, { token, ...options }), 10000, 'tunnel open');
+    const tap = stack.createTapInterface({ ipAddress });
+    const tunnel = await within(connectTunnel(tap, gateway.url, { token, ...tunnelOptions }), 10000, 'tunnel open');
     tunnels.push(tunnel);
     const lease = await within(tap.dhcp(), 10000, 'DHCP lease');
     return { stack, tap, tunnel, lease };
