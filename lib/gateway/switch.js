@@ -15,6 +15,7 @@ const UNSPECIFIED = '0.0.0.0';
 // IPv6 addresses a port may hold: as many as a stack's interface does (a
 // link-local one, SLAAC's, static ones), and a few to spare.
 const MAX_IPV6 = 8;
+const NEIGHBOR_SOLICITATION = 135;
 
 /** Counters of one direction or one port. */
 function counters() {
@@ -278,7 +279,25 @@ class Switch {
     if (target !== null) {
       for (const port of this._ports) if (port.address === target) return port;
     }
+    if (frames.etherType(frame) === ETHERTYPE.IPV6) return this._ipv6Owner(frame);
     return undefined;
+  }
+
+  // The router's IPv6 multicast: its MLD reports (behind a hop-by-hop
+  // header), its router solicitations and its duplicate address detection
+  // (from ::) are for nobody behind the switch (its advertisements are the
+  // gateway's); a neighbour solicitation goes to the port holding
+  // its target (to all while nobody holds it), as ARP requests do.
+  _ipv6Owner(frame) {
+    const ip = HEADER_BYTES;
+    if (frame.length < ip + 40) return null;
+    if (frame[ip + 6] === 0) return null;
+    if (frame[ip + 6] !== ipv6.ICMPV6 || frame.length < ip + 41) return undefined;
+    if (frame[ip + 40] === ipv6.TYPE.ROUTER_SOLICITATION) return null;
+    if (frame[ip + 40] !== NEIGHBOR_SOLICITATION || frame.length < ip + 64) return undefined;
+    if (ipv6.isUnspecified(frame.subarray(ip + 8, ip + 24))) return null;
+    const owner = this._byIpv6.get(frame.toString('hex', ip + 48, ip + 64));
+    return owner === undefined ? undefined : owner;
   }
 
   /** Counts a frame from or to `port` (null: the router's, to nobody) as dropped. */
