@@ -9,7 +9,8 @@ const USAGE = `Usage: tcpip-gateway [--port 8080] [--host 127.0.0.1] [--path /] 
                      [--origin O ...] [--max-clients N] [--no-isolate] [--dns-server ADDR[:PORT] ...]
                      [--allow CIDR ...] [--allow-port P[-Q] ...] [--deny-port P[-Q] ...]
                      [--max-flows N] [--bytes-per-second N] [--tcp-idle-timeout MS]
-                     [--udp-idle-timeout MS] [--max-dns-in-flight N] [--no-nat]
+                     [--udp-idle-timeout MS] [--max-dns-in-flight N] [--ipv6 PREFIX/64 | --no-ipv6]
+                     [--no-nat]
 
 Every WebSocket connection is a port of a virtual Ethernet switch (one binary
 message, one Ethernet frame); behind it a router gives clients addresses by
@@ -19,6 +20,7 @@ multicast and this host's own addresses are denied unless --allow lists
 them; --allow-port admits only the ports listed, --deny-port refuses those.
 --bytes-per-second holds each client to a rate each way (by back-pressure);
 a TCP flow idle for --tcp-idle-timeout ms (2 hours; 0: never) is reset.
+Clients get IPv6 addresses by SLAAC in --ipv6 (fd0a:0:0:2::/64), NATed too.
 The token may also come from TCPIP_GATEWAY_TOKEN.`;
 
 function fail(message) {
@@ -47,6 +49,8 @@ try {
       'tcp-idle-timeout': { type: 'string' },
       'udp-idle-timeout': { type: 'string' },
       'max-dns-in-flight': { type: 'string' },
+      ipv6: { type: 'string' },
+      'no-ipv6': { type: 'boolean', default: false },
       'no-nat': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -72,6 +76,7 @@ const options = {
   isolate: !values['no-isolate'],
   dns: values['dns-server'] ? { servers: values['dns-server'] } : undefined,
   nat: !values['no-nat'],
+  ipv6: values['no-ipv6'] ? false : values.ipv6,
   allow: values.allow,
   ports: { allow: values['allow-port'], deny: values['deny-port'] },
   log: (message) => process.stderr.write(`tcpip-gateway: ${message}\n`),

@@ -618,11 +618,19 @@ describe('gateway NAT', function () {
     slow.stderr.on('data', (chunk) => { slowErr += chunk; });
     assert.equal(await within(new Promise((resolve) => slow.once('exit', resolve)), 10000, 'the slow command exiting'), 2);
     assert.match(slowErr, /options\.bytesPerSecond/);
+    const six = spawn(process.execPath, [CLI, '--port', '0', '--ipv6', 'fe80::/64'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let sixErr = '';
+    six.stderr.on('data', (chunk) => { sixErr += chunk; });
+    assert.equal(await within(new Promise((resolve) => six.once('exit', resolve)), 10000, 'the link-local prefix refused'), 2);
+    assert.match(sixErr, /options\.ipv6/);
 
     const args = ['--port', '0', '--token', TOKEN, '--allow', '127.0.0.0/8', '--deny-port', '80', '--max-flows', '4', '--no-isolate',
-      '--bytes-per-second', '10000000', '--tcp-idle-timeout', '60000', '--udp-idle-timeout', '60000', '--max-dns-in-flight', '8'];
+      '--bytes-per-second', '10000000', '--tcp-idle-timeout', '60000', '--udp-idle-timeout', '60000', '--max-dns-in-flight', '8',
+      '--ipv6', '2001:db8:aa::/64'];
     const { code, signal } = await withGatewayCommand(args, async (port) => {
-      const { stack } = await joinClient({ url: `ws://127.0.0.1:${port}/` });
+      const { stack, tap } = await joinClient({ url: `ws://127.0.0.1:${port}/` }, DEFAULT_BACKEND, { ipAddress: ['dhcp', 'slaac'] });
+      // The prefix the command was given, advertised.
+      assert.ok((await within(tap.slaac(), 10000, 'SLAAC')).address.startsWith('2001:db8:aa:0:'));
       // Refused by the port list and by the address, before any host connection.
       assert.equal((await failure(stack.net.connect(80, SERVICE))).code, 'ECONNREFUSED');
       assert.equal((await failure(stack.net.connect(8080, '10.9.9.9'))).code, 'ECONNREFUSED');
@@ -662,6 +670,9 @@ describe('gateway NAT', function () {
     assert.throws(() => createGateway({ redirect: 'x' }), { code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => createGateway({ bytesPerSecond: 0 }), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => createGateway({ tcpIdleTimeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+    for (const ipv6 of ['fe80::/64', 'ff02::/64', 'fd00::/48', '::/64', 'nonsense', true]) {
+      assert.throws(() => createGateway({ ipv6 }), { code: 'ERR_INVALID_ARG_VALUE' }, String(ipv6));
+    }
   });
 });
 
