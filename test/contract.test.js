@@ -321,6 +321,37 @@ describe('engine contract', function () {
         }
       });
 
+      it('a catch-all listener takes IPv6 too (lwIP patch 0036), with the original destination', async function () {
+        const { stack, violations } = checked;
+        const router = stack.createTunInterface({ ipAddress: ['10.4.0.1/24', 'fd04::1/64'] });
+        const peer = new Stack({ backend: engine });
+        try {
+          const tun = peer.createTunInterface({ ipAddress: ['10.4.0.2/24', 'fd04::2/64'] });
+          link(router, tun);
+          const accepted = [];
+          const server = stack.net.createServer({ pauseOnConnect: true }, (socket) => {
+            socket.on('error', () => {});
+            accepted.push(socket);
+          });
+          server.listen({ foreignInterface: router });
+          await nextEvent(server, 'listening');
+          const taken = peer.net.connect(443, '2001:db8::7');
+          await waitFor(() => accepted.length === 1, 5000, 'the SYN');
+          assert.deepStrictEqual([accepted[0].localAddress, accepted[0].localPort, accepted[0].remoteAddress],
+            ['2001:db8::7', 443, 'fd04::2']);
+          accepted[0]._acceptSyn();
+          await nextEvent(taken, 'connect');
+          assert.strictEqual(taken.remoteAddress, '2001:db8::7');
+          taken.end('six');
+          assert.strictEqual(String(await readAll(accepted[0].resume())), 'six');
+          accepted[0].destroy();
+          await closeServer(server);
+          assert.deepStrictEqual(violations, []);
+        } finally {
+          teardown(peer);
+        }
+      });
+
       it('an interface the core cannot create: an ERROR event for its id, nothing thrown', async function () {
         const { stack, events, violations } = checked;
         const id = stack._allocateId();
