@@ -888,6 +888,8 @@ export interface GatewayClient {
 }
 
 export interface GatewayClientDetails extends GatewayClient {
+  /** The IPv6 addresses the client sends from (link-local, SLAAC's), as the switch pinned them. */
+  ipv6: string[];
   in: { frames: number; bytes: number };
   out: { frames: number; bytes: number };
   drops: Record<string, number>;

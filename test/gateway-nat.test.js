@@ -559,6 +559,7 @@ describe('gateway NAT', function () {
     await within(new Promise((resolve) => socket.once('connect', resolve)), 10000, 'connect');
     assert.equal(socket.remoteAddress, SERVICE6);
     assert.equal(socket.localAddress, address);
+    assert.ok(gateway.clients()[0].ipv6.includes(address), String(gateway.clients()[0].ipv6));
     const sent = new RandomStream(MiB);
     const received = hashStream(socket);
     sent.pipe(socket);

@@ -403,12 +403,13 @@ class Gateway extends EventEmitter {
     return this.server.address();
   }
 
-  /** The connected clients: { id, mac, address, remoteAddress, in, out, drops }. */
+  /** The connected clients: { id, mac, address, ipv6, remoteAddress, in, out, drops }. */
   clients() {
     return [...this._clients.values()].map((client) => ({
       id: client.port.id,
       mac: client.port.mac,
       address: client.port.address,
+      ipv6: [...client.port.ipv6].map((key) => ipv6.addressText(Buffer.from(key, 'hex'))),
       remoteAddress: client.remoteAddress,
       in: { ...client.port.in },
       out: { ...client.port.out },
