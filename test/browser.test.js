@@ -145,6 +145,67 @@ describe('browser (Chromium, playwright-core)', function () {
     }
   });
 
+  it('a wasm stack in the page joins a gateway by DHCP and GETs 16 MiB byte-exact from a kernel HTTP server behind its NAT', async function () {
+    const http = require('node:http');
+    const { createGateway } = require('..');
+    const { RandomStream } = require('./helpers/random.js');
+    // As the Node NAT test does (test/gateway-nat.test.js): the page asks for
+    // a documentation address, the gateway redirects it to the kernel server
+    // on 127.0.0.1, and `allow` lets loopback egress pass.
+    const SERVICE = '198.51.100.1';
+    const size = 16 * MiB;
+    const sources = [];
+    const server = http.createServer((req, res) => {
+      const source = new RandomStream(size);
+      sources.push({ url: req.url, method: req.method, source });
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+      source.pipe(res);
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const redirects = [];
+    const gateway = createGateway({
+      port: 0,
+      host: '127.0.0.1',
+      token: 'page-token',
+      backend: 'native',
+      dns: false,
+      allow: ['127.0.0.0/8'],
+      redirect: ({ address, port }) => {
+        redirects.push(`${address}:${port}`);
+        return address === SERVICE ? { address: '127.0.0.1', port } : null;
+      },
+    });
+    try {
+      await new Promise((resolve, reject) => {
+        gateway.once('listening', resolve);
+        gateway.once('error', reject);
+      });
+      const target = `${SERVICE}:${server.address().port}`;
+      const query = new URLSearchParams({ gateway: `ws://127.0.0.1:${gateway.address().port}/`, token: 'page-token', http: target });
+      const result = await browserTest.runPage(browser, `${site.url}/tunnel.html?${query}`, 50000);
+      assert.equal(result.ok, true, result.error);
+      assert.equal(result.backend, 'wasm');
+      assert.match(result.lease.address, /^10\.0\.2\.\d+$/);
+      assert.equal(result.lease.router, '10.0.2.2');
+      assert.equal(result.status, 'HTTP/1.1 200 OK');
+      assert.equal(result.contentLength, size);
+      assert.equal(sources.length, 1);
+      assert.equal(sources[0].method, 'GET');
+      assert.equal(result.receivedBytes, size);
+      assert.equal(result.receivedSha256, sources[0].source.digest());
+      assert.deepEqual(redirects, [target]);
+      assert.ok(result.tunnelStats.framesIn > size / 1514, `${result.tunnelStats.framesIn} frames in`);
+      const metrics = gateway.metrics();
+      assert.deepEqual(metrics.refusals, {});
+      assert.equal(metrics.flows.total, 1);
+      assert.equal(metrics.connections, 1);
+    } finally {
+      await gateway.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('esbuild with the alias net -> tcpip/polyfill/net runs the same page, imported as ES modules', async function () {
     const result = await browserTest.runPage(browser, `${site.url}/loopback-esbuild.html`, 45000);
     assertLoopbackPage(result);
