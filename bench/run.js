@@ -18,6 +18,7 @@ const benches = [
   ['wasm.js'],
   ['browser.js'],
   ['kernel-tap.js'],
+  ['gateway.js'],
 ];
 
 // The same latency-bound work on a busy machine (one CPU-bound process per
