@@ -7,6 +7,7 @@ const { EventEmitter, loadWebSocket, setTimeout, clearTimeout } = require('../pl
 const errors = require('../errors.js');
 const { validateObject, validateFunction } = require('../validators.js');
 const { MAX_FRAME_BYTES } = require('./frames.js');
+const { CorkedSender } = require('./corked.js');
 
 const DEFAULT_BACKOFF = Object.freeze({ initial: 250, max: 10000, factor: 2, jitter: 0.5 });
 // What the WebSocket may hold unsent before frames from the stack are
@@ -98,12 +99,18 @@ class Tunnel extends EventEmitter {
 
   // ws takes headers; a browser's WebSocket cannot send them, so the token
   // goes in the query there.
+  _takesHeaders() {
+    const WebSocketClass = this._WebSocket;
+    return typeof WebSocketClass.WebSocketServer === 'function' || typeof WebSocketClass.Server === 'function';
+  }
+
   _open() {
     const WebSocketClass = this._WebSocket;
-    const takesHeaders = typeof WebSocketClass.WebSocketServer === 'function' || typeof WebSocketClass.Server === 'function';
-    if (takesHeaders) {
+    if (this._takesHeaders()) {
       const headers = this._token === undefined ? {} : { authorization: `Bearer ${this._token}` };
-      return new WebSocketClass(this.url, { headers, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, perMessageDeflate: false });
+      return new WebSocketClass(this.url, {
+        headers, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, perMessageDeflate: false,
+      });
     }
     let url = this.url;
     if (this._token !== undefined) {
@@ -126,7 +133,10 @@ class Tunnel extends EventEmitter {
       return;
     }
     this._ws = ws;
-    ws.binaryType = 'arraybuffer';
+    this._sender = new CorkedSender(ws);
+    // npm ws hands a message over as the Buffer it read (no copy); a
+    // browser's WebSocket as a Blob unless told otherwise.
+    ws.binaryType = this._takesHeaders() ? 'nodebuffer' : 'arraybuffer';
     let refused = null;
     ws.addEventListener('open', () => {
       if (this._ws !== ws) return;
@@ -192,7 +202,7 @@ class Tunnel extends EventEmitter {
       this.stats.dropped++;
       return;
     }
-    ws.send(frame);
+    this._sender.send(frame);
     this.stats.framesOut++;
     this.stats.bytesOut += frame.length;
   }

@@ -18,6 +18,7 @@ const {
 } = require('../validators.js');
 const { MAX_FRAME_BYTES } = require('./frames.js');
 const { Switch } = require('./switch.js');
+const { CorkedSender } = require('./corked.js');
 const { Nat } = require('./nat.js');
 const { UdpNat } = require('./udp-nat.js');
 const { EgressPolicy } = require('./policy.js');
@@ -633,10 +634,11 @@ class Gateway extends EventEmitter {
 
   _accept(ws, remoteAddress) {
     this._connections++;
+    const sender = new CorkedSender(ws);
     const port = this._switch.addPort(this._nextId++, (frame) => {
       if (ws.readyState !== WebSocket.OPEN) return 'port-closed';
       if (ws.bufferedAmount > this._maxBuffered) return 'backpressure';
-      ws.send(frame, { binary: true });
+      sender.send(frame);
       return null;
     });
     const client = {
