@@ -155,7 +155,7 @@ async function main() {
   const kernel = { name: 'kernel loopback (node:net)', net: nodeNet, host: '127.0.0.1', teardown() {} };
   const targets = [kernel];
   try {
-    for (const backend of ['native', 'wasm']) {
+    for (const backend of (process.env.BENCH_GATEWAY_CLIENTS || 'native,wasm').split(',')) {
       targets.push({ name: `${backend} stack -> gateway -> host`, gateway: true, ...(await joinClient(gateway.url, backend)) });
     }
     for (const target of targets) {
@@ -164,16 +164,20 @@ async function main() {
       target.gbps = 0;
       target.flows = 0;
       target.cpuPerGB = Infinity;
+      target.clientCpuPerGB = Infinity;
     }
     // Round after round, each target in turn: a noisy neighbour hits them
     // alike. CPU per GB: the gateway's process for a gateway target, this
     // process (client and server both) for the kernel's.
     for (let round = 0; round < rounds; round++) {
       for (const target of targets) {
-        const before = target.gateway ? await gateway.cpu() : cpuHere();
+        const before = target.gateway ? await gateway.cpu() : 0;
+        const here = cpuHere();
         target.gbps = Math.max(target.gbps, await upload(target, server, bytes));
-        const used = (target.gateway ? await gateway.cpu() : cpuHere()) - before;
+        const ownUsed = cpuHere() - here;
+        const used = target.gateway ? await gateway.cpu() - before : ownUsed;
         target.cpuPerGB = Math.min(target.cpuPerGB, used / 1e6 / (bytes / 1e9));
+        target.clientCpuPerGB = Math.min(target.clientCpuPerGB, ownUsed / 1e6 / (bytes / 1e9));
         target.flows = Math.max(target.flows, await flows(target, server, flowCount));
       }
     }
@@ -186,11 +190,12 @@ async function main() {
   console.log(`gateway: one TCP flow client -> gateway (a child process) -> host server on 127.0.0.1, ${bytes / MiB} MiB`
     + ` per run, ${flowCount} connect+close flows, best of ${rounds}; at start: ${startLine}; at end: load average`
     + ` ${require('node:os').loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`  ${'target'.padEnd(36)} ${'Gbit/s'.padStart(8)}  ratio  ${'flows/s'.padStart(8)}  ratio  CPU s/GB (gateway process; kernel: both ends)`);
+  console.log(`  ${'target'.padEnd(36)} ${'Gbit/s'.padStart(8)}  ratio  ${'flows/s'.padStart(8)}  ratio`
+    + '  CPU s/GB: gateway process (kernel: both ends); client and host server process');
   for (const t of targets) {
     console.log(`  ${t.name.padEnd(36)} ${format(t.gbps).padStart(8)}  ${format(t.gbps / base.gbps)}x`
       + ` ${format(t.flows, 0).padStart(8)}  ${format(t.flows / base.flows)}x  ${format(t.cpuPerGB)}`
-      + ` (${format(t.cpuPerGB / base.cpuPerGB)}x)`);
+      + ` (${format(t.cpuPerGB / base.cpuPerGB)}x); ${format(t.clientCpuPerGB)}`);
   }
 }
 

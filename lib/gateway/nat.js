@@ -11,6 +11,7 @@
 // without a NAT in between. A destination the policy denies is refused the
 // same way, before the host is asked anything.
 const net = require('node:net');
+const process = require('node:process');
 const { EventEmitter } = require('node:events');
 const { redirectedTarget } = require('./policy.js');
 const { Throttle } = require('./limits.js');
@@ -23,6 +24,25 @@ const DEFAULT_CONNECT_TIMEOUT = 15 * 1000;
 // reset: long enough for an idle interactive session, short enough that
 // flows whose ends vanished without a FIN or RST do not pile up.
 const DEFAULT_IDLE_TIMEOUT = 2 * 60 * 60 * 1000;
+
+// What the stack reads comes a TCP segment per chunk (1460 bytes at the
+// usual MTU), and written one by one each would be a system call to the
+// host. The chunks of one batch of the stack's events are written together
+// instead: the host socket is corked at the batch's first chunk and
+// uncorked on the next tick, in one writev.
+function corkPerBatch(from, to) {
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    if (!to.destroyed) to.uncork();
+  };
+  from.on('data', () => {
+    if (corked || to.destroyed) return;
+    corked = true;
+    to.cork();
+    process.nextTick(uncork);
+  });
+}
 
 function reset(socket) {
   if (!socket.destroyed) socket.resetAndDestroy();
@@ -125,6 +145,7 @@ class Nat extends EventEmitter {
       clearTimeout(timer);
       flow.established = true;
       inner._acceptSyn();
+      corkPerBatch(inner, outer);
       inner.pipe(outer);
       const bucket = this._downstream(client);
       if (bucket === null) {
