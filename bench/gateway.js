@@ -22,8 +22,9 @@ const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
 
 // ------------------------------------------------------------ the gateway
 
-function gatewayChild() {
+function gatewayChild(mtu) {
   const gateway = createGateway({
+    mtu,
     port: 0,
     host: '127.0.0.1',
     token: TOKEN,
@@ -44,8 +45,8 @@ function gatewayChild() {
 }
 
 // The gateway in its child: { url, cpu() (its user+system µs so far), end() }.
-function startGateway() {
-  const child = fork(__filename, ['--gateway'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function startGateway(mtu) {
+  const child = fork(__filename, ['--gateway', String(mtu)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let waiting = null;
   child.on('message', (message) => {
     const settle = waiting;
@@ -71,14 +72,15 @@ function startGateway() {
 
 // ------------------------------------------------------------ the clients
 
-async function joinClient(gatewayUrl, backend) {
+async function joinClient(gateway, backend, mtu) {
   const stack = backend === 'native' ? new Stack({ backend, thread: 'worker' }) : new Stack({ backend });
-  const tap = stack.createTapInterface({ ipAddress: 'dhcp' });
-  const tunnel = await connectTunnel(tap, gatewayUrl, { token: TOKEN });
+  const tap = stack.createTapInterface({ ipAddress: 'dhcp', mtu });
+  const tunnel = await connectTunnel(tap, gateway.url, { token: TOKEN });
   await tap.dhcp();
   return {
     net: stack.net,
     host: SERVICE,
+    gateway,
     async teardown() {
       await tunnel.close();
       stack.destroy();
@@ -151,12 +153,19 @@ async function main() {
   const flowCount = Number(process.env.BENCH_CONNECTIONS || 500);
   const startLine = machineLine();
   const server = await hostServer();
-  const gateway = await startGateway();
-  const kernel = { name: 'kernel loopback (node:net)', net: nodeNet, host: '127.0.0.1', teardown() {} };
+  // A gateway per MTU (its option and the clients' TAP's): 1500, what every
+  // client speaks, and 9000, jumbo frames for clients that set it too.
+  const mtus = (process.env.BENCH_GATEWAY_MTUS || '1500,9000').split(',').map(Number);
+  const gateways = [];
+  const kernel = { name: 'kernel loopback (node:net)', net: nodeNet, host: '127.0.0.1', gateway: null, teardown() {} };
   const targets = [kernel];
   try {
-    for (const backend of (process.env.BENCH_GATEWAY_CLIENTS || 'native,wasm').split(',')) {
-      targets.push({ name: `${backend} stack -> gateway -> host`, gateway: true, ...(await joinClient(gateway.url, backend)) });
+    for (const mtu of mtus) {
+      const gateway = await startGateway(mtu);
+      gateways.push(gateway);
+      for (const backend of (process.env.BENCH_GATEWAY_CLIENTS || 'native,wasm').split(',')) {
+        targets.push({ name: `${backend} stack, MTU ${mtu}`, ...(await joinClient(gateway, backend, mtu)) });
+      }
     }
     for (const target of targets) {
       await upload(target, server, 32 * MiB);
@@ -171,11 +180,11 @@ async function main() {
     // process (client and server both) for the kernel's.
     for (let round = 0; round < rounds; round++) {
       for (const target of targets) {
-        const before = target.gateway ? await gateway.cpu() : 0;
+        const before = target.gateway ? await target.gateway.cpu() : 0;
         const here = cpuHere();
         target.gbps = Math.max(target.gbps, await upload(target, server, bytes));
         const ownUsed = cpuHere() - here;
-        const used = target.gateway ? await gateway.cpu() - before : ownUsed;
+        const used = target.gateway ? await target.gateway.cpu() - before : ownUsed;
         target.cpuPerGB = Math.min(target.cpuPerGB, used / 1e6 / (bytes / 1e9));
         target.clientCpuPerGB = Math.min(target.clientCpuPerGB, ownUsed / 1e6 / (bytes / 1e9));
         target.flows = Math.max(target.flows, await flows(target, server, flowCount));
@@ -183,7 +192,7 @@ async function main() {
     }
   } finally {
     for (const target of targets) await target.teardown();
-    await gateway.end();
+    for (const gateway of gateways) await gateway.end();
     server.close();
   }
   const [base] = targets;
@@ -205,7 +214,8 @@ function cpuHere() {
 }
 
 if (require.main === module) {
-  if (process.argv.includes('--gateway')) gatewayChild();
+  const at = process.argv.indexOf('--gateway');
+  if (at !== -1) gatewayChild(Number(process.argv[at + 1]));
   else main().catch((e) => { console.error(e); process.exit(1); });
 }
 module.exports = { main };
