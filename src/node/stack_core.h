@@ -32,6 +32,9 @@ constexpr int kEventWriteReleased = TCPIP_EV_DRIVER_BASE + 1;
 // sees them.
 constexpr int kEventPooledData = TCPIP_EV_DRIVER_BASE + 2;
 constexpr int kEventPooledDatagram = TCPIP_EV_DRIVER_BASE + 3;
+// A DATA event whose bytes an earlier DATA event of the same socket in the
+// batch took (StackBinding::DispatchPending): it never reaches JS.
+constexpr int kEventMerged = TCPIP_EV_DRIVER_BASE + 4;
 
 // Bytes an event carries to the JS thread, owned: a received core buffer
 // held without a copy, or a packet the worker copied once. Any thread may
