@@ -73,7 +73,7 @@ function startGateway(mtu) {
 // ------------------------------------------------------------ the clients
 
 async function joinClient(gateway, backend, mtu) {
-  const stack = backend === 'native' ? new Stack({ backend, thread: 'worker' }) : new Stack({ backend });
+  const stack = new Stack({ backend }); // a native one on the JS thread, the default
   const tap = stack.createTapInterface({ ipAddress: 'dhcp', mtu });
   const tunnel = await connectTunnel(tap, gateway.url, { token: TOKEN });
   await tap.dhcp();
