@@ -1059,3 +1059,53 @@ export declare class Network {
 
 /** One stack per host, joined by a switch, the hosts named on every stack. */
 export declare function createNetwork(options: NetworkOptions): Network;
+
+/** v86's bus, as `emulator.bus` is: what the adapter needs of it. */
+export interface V86Bus {
+  register(name: string, fn: (value: any) => void, thisValue?: unknown): void;
+  unregister(name: string, fn: (value: any) => void): void;
+  send(name: string, value?: unknown): void;
+}
+
+export interface V86AdapterOptions {
+  /** The NIC's bus prefix: 'net0' (the default), 'net1', ... */
+  nic?: string;
+}
+
+export interface V86AdapterStats {
+  /** Frames and bytes from the guest. */
+  framesIn: number;
+  bytesIn: number;
+  /** Frames and bytes to the guest. */
+  framesOut: number;
+  bytesOut: number;
+  /** Frames the stack's injection queue refused, or that came after detach(). */
+  dropped: number;
+}
+
+/**
+ * A v86 NIC joined to a TAP interface; shaped as v86's network adapters are, so it can be an
+ * emulator's `network_adapter`. Events: 'mac' (the guest's MAC), 'detach'.
+ */
+export declare class V86Adapter extends EventEmitter {
+  constructor(bus: V86Bus, tapInterface: TapInterface, options?: V86AdapterOptions);
+  readonly nic: string;
+  readonly bus: V86Bus;
+  readonly interface: TapInterface;
+  /** The guest's MAC as v86 last reported it, or null. */
+  readonly guestMac: string | null;
+  readonly attached: boolean;
+  /** A frame from the guest into the stack (copied); false when dropped. */
+  send(frame: Uint8Array): boolean;
+  /** A frame from the stack to the guest. */
+  receive(frame: Uint8Array): void;
+  stats(): V86AdapterStats;
+  detach(): void;
+  destroy(): void;
+  on(event: 'mac', listener: (mac: string | null) => void): this;
+  on(event: 'detach', listener: () => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/** Joins a v86 emulator's NIC (or a v86 bus) to a TAP interface of any stack. */
+export declare function attachV86(emulator: { bus: V86Bus } | V86Bus, tapInterface: TapInterface, options?: V86AdapterOptions): V86Adapter;

@@ -9,6 +9,7 @@ const { createDns, createDnsServer, DnsServer } = require('./dns/index.js');
 const { DhcpServer } = require('./dhcp/server.js');
 const { createGateway, Gateway } = require('./gateway/server.js');
 const { connectTunnel, Tunnel } = require('./gateway/client.js');
+const { attachV86, V86Adapter } = require('./v86.js');
 const {
   Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture, openKernelDevice,
 } = require('./interfaces.js');
@@ -16,5 +17,5 @@ const {
 module.exports = {
   init, Stack, link, Link, Interface, LoopbackInterface, TunInterface, TapInterface, BridgeInterface, Capture,
   openKernelDevice, polyfill, createDns, createDnsServer, DnsServer, DhcpServer,
-  createGateway, Gateway, connectTunnel, Tunnel, createNetwork, Network, ToxicProxy,
+  createGateway, Gateway, connectTunnel, Tunnel, createNetwork, Network, ToxicProxy, attachV86, V86Adapter,
 };

@@ -1,6 +1,6 @@
 // Compiled (not run) by test/types.test.js: the declarations must accept
 // what users write against Node's net API, and reject misuse.
-import { Stack, Socket, Server, link, Link, TapInterface, createDns, createDnsServer, createGateway, connectTunnel, createNetwork, Network, ToxicProxy } from '../..';
+import { Stack, Socket, Server, link, Link, TapInterface, createDns, createDnsServer, createGateway, connectTunnel, createNetwork, Network, ToxicProxy, attachV86 } from '../..';
 import * as kernelDgram from 'node:dgram';
 import * as kernelNet from 'node:net';
 import tcpipDefault = require('../..');
@@ -139,6 +139,19 @@ async function gatewayUsage(): Promise<void> {
   await connectTunnel(client.createTunInterface({ ipAddress: '10.0.0.1/24' }), 'ws://127.0.0.1:8080/');
 }
 void gatewayUsage;
+
+// A v86 NIC joined to a TAP interface.
+function v86Usage(emulator: { bus: { register(n: string, f: (v: any) => void): void; unregister(n: string, f: (v: any) => void): void; send(n: string, v?: unknown): void } }): void {
+  const stack = new Stack();
+  const adapter = attachV86(emulator, stack.createTapInterface({ ipAddress: '10.0.2.2/24' }), { nic: 'net0' });
+  adapter.on('mac', (mac) => console.log(mac === null ? 'unknown' : mac.toUpperCase()));
+  const dropped: number = adapter.stats().dropped;
+  console.log(dropped, adapter.guestMac);
+  adapter.detach();
+  // @ts-expect-error the adapter joins a TAP interface
+  attachV86(emulator, stack.createTunInterface({ ipAddress: '10.0.0.1/24' }));
+}
+void v86Usage;
 
 // Unmodified Node code on a stack, and clients bound to one.
 async function scopeUsage(): Promise<void> {
