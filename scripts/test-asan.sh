@@ -27,7 +27,7 @@ export TCPIP_BACKEND=native
 # Neither the wasm engine's tests (its module is not instrumented) nor the
 # type check (tsc, no addon) gain from the sanitizers.
 LD_PRELOAD="$asan $ubsan" node "$root/node_modules/mocha/bin/mocha.js" --ignore test/browser.test.js \
-  --ignore test/wasm.test.js --ignore test/types.test.js "$@"
+  --ignore test/wasm.test.js --ignore test/types.test.js --ignore test/v86.test.js "$@"
 # Stacks on worker threads (the suite above runs them on the JS thread, the
 # default): the files whose code paths differ between the two drivers.
 # --no-config: the config's spec would add every file (and the browser's).

@@ -23,7 +23,7 @@ const { promisify } = require('node:util');
 const run = promisify(execFile);
 
 // The guest's layout version: bump it when /init or the module list changes.
-const LAYOUT = 3;
+const LAYOUT = 5;
 const PACKAGES = ['busybox-static', 'seabios', 'vgabios'];
 // The NIC drivers; their dependencies come from the modules' own .modinfo.
 const NIC_MODULES = ['ne2k-pci', 'virtio_net', 'virtio_pci'];
@@ -125,6 +125,22 @@ function cpio(entries) {
   return Buffer.concat(chunks);
 }
 
+// busybox udhcpc leaves configuring the interface to a script; this one
+// takes the address, the router and the DNS servers of the lease.
+const UDHCPC_SCRIPT = `#!/bin/sh
+case "$1" in
+  deconfig) ip -4 addr flush dev "$interface" ;;
+  bound|renew)
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/\${mask:-24}" dev "$interface"
+    for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+    : > /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+    echo "LEASE $ip/\${mask:-24} router=$router dns=$dns" > /tmp/lease
+    ;;
+esac
+`;
+
 function initScript(modules) {
   return `#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -141,7 +157,11 @@ ip link set eth0 up
 echo 'hosts: files dns' > /etc/nsswitch.conf
 stty -echo -F /dev/ttyS0 2>/dev/null
 echo TCPIP-GUEST-READY
-exec setsid sh -c 'exec sh </dev/ttyS0 >/dev/ttyS0 2>&1'
+# The shell is not init: init must never exit (the kernel panics).
+while :; do
+  setsid sh -c 'exec sh </dev/ttyS0 >/dev/ttyS0 2>&1'
+  echo "TCPIP-GUEST-SHELL-EXITED $?"
+done
 `;
 }
 
@@ -176,6 +196,7 @@ async function build(dir, log) {
       { name: 'bin/busybox', mode: 0o100755, data: fs.readFileSync(path.join(root, 'bin', 'busybox')) },
       { name: 'init', mode: 0o100755, data: Buffer.from(initScript(modules)) },
       { name: 'etc/hosts', mode: 0o100644, data: Buffer.from('127.0.0.1 localhost\n') },
+      { name: 'etc/udhcpc.script', mode: 0o100755, data: Buffer.from(UDHCPC_SCRIPT) },
       ...modules.map((m) => ({ name: `lib/modules/${m.name}.ko`, mode: 0o100644, data: fs.readFileSync(m.file) })),
     ];
     fs.mkdirSync(dir, { recursive: true });
