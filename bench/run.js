@@ -19,6 +19,7 @@ const benches = [
   ['browser.js'],
   ['kernel-tap.js'],
   ['gateway.js'],
+  ['v86.js'],
 ];
 
 // The same latency-bound work on a busy machine (one CPU-bound process per
