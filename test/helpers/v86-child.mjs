@@ -27,7 +27,9 @@ const emulator = new V86({
   // The initrd is loaded at the 64 MiB mark: more than that, or no initrd.
   memory_size: 128 * 1024 * 1024,
   vga_memory_size: 2 * 1024 * 1024,
-  net_device: { type: options.nic },
+  // With a relay, v86's own network adapter (its websockproxy client) carries
+  // the frames and nothing crosses the IPC channel.
+  net_device: options.relayUrl ? { type: options.nic, relay_url: options.relayUrl } : { type: options.nic },
   preserve_mac_from_state_image: true,
   autostart: true,
   disable_keyboard: true,

@@ -144,13 +144,23 @@ class Guest {
 
 /**
  * Boots the guest with the NIC model `nic` ('ne2k' or 'virtio') and
- * resolves once its shell is up.
+ * resolves once its shell is up. With `relayUrl` (ws://...), v86's own
+ * relay client carries the NIC's frames instead of `guest.bus`.
  */
-async function bootGuest({ nic = 'ne2k', timeout = 60000 } = {}) {
+async function bootGuest({ nic = 'ne2k', timeout = 60000, relayUrl } = {}) {
   const paths = await ensureGuest();
-  const options = { ...paths, nic, nicId: 'net0' };
+  // Under ne2k, Linux's 8390 driver loses transmit-complete interrupts in
+  // v86 (raised while the driver has the IRQ disabled, not raised again
+  // when it is enabled): transmit stalls until its watchdog, and a bulk
+  // upload can stall for good. irqpoll has the kernel run the handlers on
+  // every timer tick, so a lost interrupt costs a tick.
+  const cmdline = nic === 'ne2k' ? `${paths.cmdline} irqpoll` : paths.cmdline;
+  const options = { ...paths, cmdline, nic, nicId: 'net0', relayUrl };
+  // v86's relay client needs a global WebSocket: Node 20 has it behind a flag.
+  const execArgv = ['--liftoff-only'];
+  if (relayUrl && typeof globalThis.WebSocket !== 'function') execArgv.push('--experimental-websocket');
   const child = fork(CHILD, [JSON.stringify(options)], {
-    execArgv: ['--liftoff-only'],
+    execArgv,
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
