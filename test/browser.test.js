@@ -90,7 +90,7 @@ describe('browser (Chromium, playwright-core)', function () {
     const launching = browserTest.launchChromium().then((launched) => { browser = launched; });
     const results = await Promise.allSettled([
       launching,
-      browserTest.bundleWithWebpack({ loopback: 'loopback-entry.js', tun: 'tun.js', tunnel: 'tunnel.js' }, outDir),
+      browserTest.bundleWithWebpack({ loopback: 'loopback-entry.js', tun: 'tun.js', tunnel: 'tunnel.js', 'v86-bus': 'v86-bus.js' }, outDir),
       browserTest.bundleWithEsbuild('loopback-esbuild', 'loopback-entry.mjs', outDir),
     ]);
     const failure = results.find((result) => result.status === 'rejected');
@@ -115,6 +115,16 @@ describe('browser (Chromium, playwright-core)', function () {
     assert.deepEqual(result.backends, ['wasm', 'wasm']);
     assert.ok(result.packets > 16 * MiB / result.mtu, `${result.packets} packets`);
     assert.ok(result.packetsOut > 0);
+  });
+
+  it('attachV86 in a page: a wasm stack behind a fake v86 NIC bus moves 2 MiB of TCP each way byte-exact', async function () {
+    const result = await browserTest.runPage(browser, `${site.url}/v86-bus.html`, 45000);
+    assertByteExact(result, 2 * MiB, 0x5eed86);
+    assert.deepEqual(result.backends, ['wasm', 'wasm']);
+    assert.equal(result.downBytes, 2 * MiB);
+    assert.equal(result.downFirstDifference, -1);
+    assert.equal(result.adapterStats.dropped, 0);
+    assert.ok(result.adapterStats.framesIn > 2 * MiB / 1514 && result.adapterStats.framesOut > 2 * MiB / 1514, JSON.stringify(result.adapterStats));
   });
 
   it('a wasm stack in the page joins a WebSocket gateway (the page\'s WebSocket), takes a lease, reads 4 MiB byte-exact', async function () {
