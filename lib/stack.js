@@ -186,9 +186,10 @@ class Stack {
     return iface;
   }
 
-  // A DHCP lease's name servers serve stack.dns, unless the stack was given its own.
+  // A DHCP lease's name servers serve stack.dns (and each Resolver made
+  // after it), unless the stack was given its own.
   _onDhcpLease(iface, lease) {
-    if (!this._dnsFromOptions && lease.dns.length > 0) this.dns.setServers(lease.dns);
+    if (!this._dnsFromOptions && lease.dns.length > 0) this.dns.setSystemServers(lease.dns);
   }
 
   _forgetInterface(iface) {

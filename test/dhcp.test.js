@@ -86,8 +86,11 @@ describe('DHCP', function () {
       assert.deepEqual(host.tap.ipAddresses.filter((cidr) => !cidr.startsWith('fe80')), [`${lease.address}/24`]);
       assert.equal(host.tap.gateway, '10.0.0.1');
       assert.deepEqual(host.tap.lease, lease);
-      // the stack was given no servers: the lease's serve stack.dns
+      // the stack was given no servers: the lease's serve stack.dns, and a
+      // Resolver made now starts from them (as from a rewritten resolv.conf)
       assert.deepEqual(host.stack.dns.getServers(), ['10.0.0.53', '10.0.0.54', '10.0.0.55']);
+      assert.deepEqual(new host.stack.dns.Resolver().getServers(), ['10.0.0.53', '10.0.0.54', '10.0.0.55']);
+      assert.deepEqual(new host.stack.dns.promises.Resolver().getServers(), ['10.0.0.53', '10.0.0.54', '10.0.0.55']);
     }
     assert.deepEqual(events, [leaseA]);
     assert.deepEqual(dhcp.leases().map((l) => l.address).sort(), [leaseA.address, leaseB.address].sort());
@@ -122,6 +125,7 @@ describe('DHCP', function () {
     assert.equal(tap.gateway, null);
     assert.deepEqual(tap.ipAddresses.filter((cidr) => !cidr.startsWith('fe80')), ['10.0.0.100/24', 'fd00::2/64']);
     assert.deepEqual(host.dns.getServers(), ['10.9.9.9']);
+    assert.deepEqual(new host.dns.Resolver().getServers(), ['10.9.9.9']);
   });
 
   it('a short lease is renewed (a lease event each time), and released on remove', async function () {

@@ -34,7 +34,7 @@ function createDns(options) {
   const { dgram, net, lookupLocal, isHost } = options;
   if (lookupLocal !== undefined) validateFunction(lookupLocal, 'options.lookupLocal');
   if (isHost !== undefined) validateFunction(isHost, 'options.isHost');
-  const systemServers = parseServers(options.servers === undefined ? [] : options.servers);
+  let systemServers = parseServers(options.servers === undefined ? [] : options.servers);
   const stats = createStats();
   // `live`: the queries under way, which cancelAll() ends.
   const context = { dgram, net, stats, live: new Set(), systemServers: () => systemServers.slice() };
@@ -95,6 +95,15 @@ function createDns(options) {
   Object.defineProperty(dns, 'cancelAll', {
     value: () => {
       for (const query of [...context.live]) query.cancel();
+    },
+  });
+  // Not Node's: what a DHCP lease calls, as a host's DHCP client rewrites
+  // /etc/resolv.conf: the default resolver and every Resolver made after it
+  // start from `servers` (Resolvers made before keep theirs, as in Node).
+  Object.defineProperty(dns, 'setSystemServers', {
+    value: (servers) => {
+      systemServers = parseServers(servers);
+      setServers(servers);
     },
   });
   bindDefault();
