@@ -3,7 +3,7 @@
 // come from, router advertisements (the router's stack, lwIP, is a host and
 // sends none, and a client needs one for a default router and an address by
 // SLAAC), and the checksums of the IPv6 packets the gateway makes itself.
-const { Buffer } = require('node:buffer');
+const { Buffer } = require('../platform/node.js');
 const { HEADER_BYTES, ETHERTYPE, etherType } = require('./frames.js');
 const { expandIPv6 } = require('../dns/names.js');
 
