@@ -985,7 +985,7 @@ export declare class Tunnel extends EventEmitter {
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
-/** Joins `tap` to the gateway at `url` (ws:// or wss://); resolves once first open, and keeps it joined. */
+/** Joins `tap` to the gateway at `url` (ws://, wss://, or ws+unix:///socket/path:/request/path with npm ws); resolves once first open, and keeps it joined. */
 export declare function connectTunnel(tap: TapInterface, url: string | URL, options?: TunnelOptions): Promise<Tunnel>;
 
 /** Options of createNetwork(). */

@@ -555,6 +555,30 @@ describe('WebSocket gateway', function () {
     }
   });
 
+  it('takes a client over a Unix-domain socket: connectTunnel passes a ws+unix:// URL to ws', async function () {
+    // A caller's server on a socket file: how a gateway in another network
+    // namespace is reached (test/helpers/namespace.js).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpip-gw-unix-'));
+    const socketPath = path.join(dir, 'gateway.sock');
+    const server = http.createServer((req, res) => res.end('the app\n'));
+    await within(new Promise((resolve) => server.listen(socketPath, resolve)), 10000, 'listen on the socket file');
+    try {
+      const gateway = await startGateway({ server, path: '/gw' });
+      gateway.url = `ws+unix://${socketPath}:/gw`;
+      const { stack, tunnel, lease } = await joinClient(gateway, 'wasm');
+      assert.equal(tunnel.url, gateway.url);
+      assert.equal(lease.router, ROUTER);
+      assert.notEqual((await stack.ping(ROUTER, { timeout: 3000 }))[0].time, null);
+      assert.equal(gateway.clients().length, 1);
+      assert.equal(gateway.metrics().connections, 1);
+      await gateway.close();
+    } finally {
+      server.closeAllConnections();
+      await closeServer(server);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('takes upgrades at its path only: 404 elsewhere on its own server, the caller\'s other upgrades left alone', async function () {
     const own = await startGateway({ path: '/tunnel' });
     const base = `ws://127.0.0.1:${own.address().port}`;
@@ -622,6 +646,7 @@ describe('WebSocket gateway', function () {
     stacks.push(stack);
     const tap = stack.createTapInterface({});
     assert.throws(() => connectTunnel(tap, 'http://127.0.0.1:1/'), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => connectTunnel(tap, 'wss+unix:///tmp/x.sock:/'), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => connectTunnel({}, 'ws://127.0.0.1:1/'), { code: 'ERR_INVALID_ARG_TYPE' });
     // delays that shrink would make a reconnect loop
     assert.throws(() => connectTunnel(tap, 'ws://127.0.0.1:1/', { backoff: { factor: 0.5 } }), { code: 'ERR_OUT_OF_RANGE' });

@@ -270,7 +270,7 @@ class Tunnel extends EventEmitter {
  * interface's frames go out as binary WebSocket messages, the gateway's
  * come in; the tunnel reconnects by itself with exponential backoff.
  * @param {import('../interfaces.js').TapInterface} tap
- * @param {string} url ws:// or wss://
+ * @param {string} url ws://, wss://, or ws+unix:///socket/path:/request/path (npm ws only)
  * @param {{ token?: string, WebSocket?: Function, backoff?: { initial?: number, max?: number,
  *   factor?: number, jitter?: number }, maxBufferedBytes?: number }} [options]
  * @returns {Promise<Tunnel>} once the tunnel is first open
@@ -281,7 +281,8 @@ function connectTunnel(tap, url, options = {}) {
   }
   if (typeof url !== 'string' && !(url instanceof URL)) throw errors.invalidArgType('url', ['string', 'URL'], url);
   url = String(url);
-  if (!/^wss?:\/\//i.test(url)) throw errors.invalidArgValue('url', url, 'must be a ws:// or wss:// URL');
+  // ws+unix:///path:/request-path: npm ws over a Unix-domain socket (a browser's WebSocket refuses it when it opens).
+  if (!/^(wss?|ws\+unix):\/\//i.test(url)) throw errors.invalidArgValue('url', url, 'must be a ws://, wss:// or ws+unix:// URL');
   validateObject(options, 'options');
   if (options.token !== undefined && typeof options.token !== 'string') {
     throw errors.invalidArgType('options.token', 'string', options.token);
