@@ -7,15 +7,18 @@
 // on 127.0.0.1, and the egress policy judges the 127.0.0.1 it would reach.
 const assert = require('node:assert/strict');
 const net = require('node:net');
+const http = require('node:http');
 const dgram = require('node:dgram');
 const { spawn } = require('node:child_process');
 const { createGateway } = require('..');
 const { EgressPolicy, parseCidr } = require('../lib/gateway/policy.js');
-const { DEFAULT_BACKEND } = require('./helpers/stack.js');
+const { DEFAULT_BACKEND, DEFAULT_THREAD } = require('./helpers/stack.js');
 const { recordingWebSocket, gatewayFixture, withGatewayCommand, CLI } = require('./helpers/gateway.js');
 const { performance } = require('node:perf_hooks');
 const { within, waitFor, delay, listen, closeServer, readAll } = require('./helpers/util.js');
-const { hashStream } = require('./helpers/hash.js');
+const { hashStream, sha256 } = require('./helpers/hash.js');
+const { namespaceMissing, startNamespaceGateway } = require('./helpers/namespace.js');
+const { pattern } = require('./fixtures/browser/common.js');
 const { RandomStream } = require('./helpers/random.js');
 const { ethernetFrame, tcpPacket, TCP, garbage } = require('./helpers/packets.js');
 
@@ -677,6 +680,105 @@ describe('gateway NAT', function () {
     for (const ipv6 of ['fe80::/64', 'ff02::/64', 'fd00::/48', '::/64', 'nonsense', true]) {
       assert.throws(() => createGateway({ ipv6 }), { code: 'ERR_INVALID_ARG_VALUE' }, String(ipv6));
     }
+  });
+});
+
+describe('gateway NAT to a kernel server in a network namespace', function () {
+  // The gateway and the server share a namespace the test makes (only a
+  // process inside reaches its addresses); the clients stay in this process
+  // and reach the gateway through a socket file (ws+unix://). The server's
+  // addresses (198.18.0.0/15) are denied by default: `allow` lists one.
+  this.timeout(120000);
+  const SIZE = 16 * MiB;
+  const SEED = 0x5eed11;
+  const fixture = gatewayFixture(TOKEN);
+  const { joinClient } = fixture;
+  const children = [];
+
+  before(async function () {
+    const missing = await namespaceMissing();
+    if (missing) {
+      console.log(`      skipped: gateway NAT in a namespace: ${missing}`);
+      this.skip();
+    }
+  });
+
+  afterEach(async function () {
+    await Promise.all(children.splice(0).map((child) => child.stop()));
+  });
+
+  async function start() {
+    const child = await startNamespaceGateway({ token: TOKEN, backend: DEFAULT_BACKEND, thread: DEFAULT_THREAD, size: SIZE, seed: SEED });
+    children.push(child);
+    return child;
+  }
+
+  // Node's own HTTP client over the stack's socket: the status, the
+  // declared length, what the body hashed to, and the socket's ends. (No
+  // `agent: false`: Node would make a fresh Agent, which ignores
+  // createConnection and asks the host's kernel.)
+  function get(stack, host, port, pathname = '/') {
+    return new Promise((resolve, reject) => {
+      const req = http.get({ host, port, path: pathname, createConnection: () => stack.net.connect(port, host) }, (res) => {
+        const ends = { remoteAddress: req.socket.remoteAddress, localAddress: req.socket.localAddress };
+        hashStream(res).then(({ hash, bytes }) => resolve({
+          status: res.statusCode, contentLength: Number(res.headers['content-length']), hash, bytes, ...ends,
+        }), reject);
+      });
+      req.on('error', reject);
+    });
+  }
+
+  async function flowsClosed(child) {
+    await waitFor(async () => /^tcpip_gateway_flows\{protocol="tcp"\} 0$/m.test(await child.metricsText()), 10000, 'flows closed');
+  }
+
+  it('a native and a wasm client each GET 16 MiB byte-exact from a kernel HTTP server in the namespace that allow permits, counted as flows', async function () {
+    const child = await start();
+    assert.equal(child.backend, DEFAULT_BACKEND);
+    const clients = await Promise.all([joinClient(child, 'native'), joinClient(child, 'wasm')]);
+    const results = await Promise.all(clients.map(({ stack }) => within(get(stack, child.allowed, child.port), 90000, `the GET from ${stack.backend}`)));
+    const expected = sha256(pattern(SIZE, SEED));
+    for (const [i, result] of results.entries()) {
+      const { stack, lease } = clients[i];
+      assert.deepEqual([result.status, result.contentLength, result.bytes], [200, SIZE, SIZE], stack.backend);
+      assert.equal(result.hash, expected, `the body ${stack.backend} read`);
+      // The client saw the server's own address, from its lease's.
+      assert.equal(result.remoteAddress, child.allowed);
+      assert.equal(result.localAddress, lease.address);
+    }
+    await waitFor(() => child.served.length === 2, 10000, 'both responses sent');
+    assert.deepEqual(child.served.map(({ local, method, url, bytes }) => [local, method, url, bytes]),
+      [[child.allowed, 'GET', '/', SIZE], [child.allowed, 'GET', '/', SIZE]]);
+    assert.deepEqual(child.connections.map(({ local }) => local), [child.allowed, child.allowed]);
+    await flowsClosed(child);
+    const text = await child.metricsText();
+    assert.match(text, /^tcpip_gateway_flows_total\{protocol="tcp"\} 2$/m);
+    assert.match(text, /^tcpip_gateway_clients 2$/m);
+    assert.doesNotMatch(text, /^tcpip_gateway_refusals_total\{/m);
+    assert.doesNotMatch(text, /^tcpip_gateway_flow_failures_total\{/m);
+  });
+
+  it('refuses a flow to an address in the namespace that allow does not list with ECONNREFUSED (an RST), counted; the server there never asked', async function () {
+    const child = await start();
+    // Both addresses answer the kernel's own client inside the namespace:
+    // what refuses the flow is the gateway's policy.
+    assert.deepEqual(child.checked, [
+      { address: child.allowed, status: 200, bytes: 16 }, { address: child.denied, status: 200, bytes: 16 },
+    ]);
+    const { stack } = await joinClient(child);
+    const refused = await failure(stack.net.connect(child.port, child.denied));
+    assert.equal(refused.code, 'ECONNREFUSED');
+    assert.ok(refused.ms < 5000, `refused in ${refused.ms} ms`);
+    // The same client goes on to the allowed address.
+    const small = await within(get(stack, child.allowed, child.port, '/4096'), 30000, 'the allowed GET');
+    assert.deepEqual([small.status, small.bytes, small.hash], [200, 4096, sha256(pattern(4096, SEED))]);
+    await flowsClosed(child);
+    const text = await child.metricsText();
+    assert.match(text, /^tcpip_gateway_refusals_total\{reason="egress-reserved"\} 1$/m);
+    assert.match(text, /^tcpip_gateway_flows_total\{protocol="tcp"\} 1$/m);
+    assert.deepEqual(child.connections.map(({ local }) => local), [child.allowed]);
+    assert.equal(child.logged.filter((line) => line.includes('refusing: ') && line.includes('egress-reserved')).length, 1);
   });
 });
 
