@@ -975,7 +975,15 @@ export declare class Tunnel extends EventEmitter {
   readonly interface: TapInterface;
   readonly url: string;
   readonly state: TunnelState;
-  readonly stats: { framesIn: number; framesOut: number; bytesIn: number; bytesOut: number; dropped: number; connects: number };
+  /**
+   * Frames and WebSocket messages each way: a page's tunnel asks the gateway
+   * for frames batched into messages (subprotocol `tcpip.batch.v1`), so
+   * there it has fewer messages than frames.
+   */
+  readonly stats: {
+    framesIn: number; framesOut: number; bytesIn: number; bytesOut: number;
+    messagesIn: number; messagesOut: number; dropped: number; connects: number;
+  };
   close(): Promise<void>;
   /** `why`: the WebSocket's close ({ code, reason }) or a refused upgrade's { status }, where one caused the change. */
   on(event: 'state', listener: (state: TunnelState, why?: { code?: number; reason?: string; status?: number }) => void): this;

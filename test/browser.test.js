@@ -186,6 +186,10 @@ describe('browser (Chromium, playwright-core)', function () {
       assert.deepEqual(child.served.map(({ local, method, url, bytes }) => [local, method, url, bytes]),
         [[child.allowed, 'GET', '/', size]]);
       assert.ok(result.tunnelStats.framesIn > size / 1514, `${result.tunnelStats.framesIn} frames in`);
+      // The page's WebSocket asked for batched frames (a page takes a few
+      // thousand messages a second): many frames a message, each way.
+      assert.ok(result.tunnelStats.messagesIn * 8 < result.tunnelStats.framesIn, JSON.stringify(result.tunnelStats));
+      assert.ok(result.tunnelStats.messagesOut * 2 < result.tunnelStats.framesOut, JSON.stringify(result.tunnelStats));
       const metrics = await child.metricsText();
       assert.match(metrics, /^tcpip_gateway_flows_total\{protocol="tcp"\} 1$/m);
       assert.match(metrics, /^tcpip_gateway_connections_total 1$/m);

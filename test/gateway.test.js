@@ -160,6 +160,122 @@ describe('WebSocket gateway', function () {
     assert.ok(gateway.metrics().in.bytes > 8 * MiB);
   });
 
+  // A WebSocket shaped as a browser's (the WHATWG constructor: a URL and
+  // subprotocols, no headers), over ws: connectTunnel treats it as a page's.
+  function pageWebSocket() {
+    const made = [];
+    class PageWebSocket extends WebSocket {
+      static Server = undefined;
+      static WebSocketServer = undefined;
+      constructor(url, protocols) {
+        super(url, protocols);
+        made.push(this);
+      }
+    }
+    return { PageWebSocket, made };
+  }
+
+  it('batches frames into messages for a page\'s WebSocket, which asks for it: 4 MiB each way byte-exact', async function () {
+    const gateway = await startGateway();
+    // Half-open: the client's end comes before the server's bytes are all out.
+    const server = gateway.stack.net.createServer({ allowHalfOpen: true });
+    const received = [];
+    const sources = [];
+    server.on('connection', (socket) => {
+      // Its end waits for the client's: the client ends with it otherwise.
+      const hashed = hashStream(socket);
+      received.push(hashed);
+      const source = new RandomStream(4 * MiB);
+      sources.push(source);
+      source.pipe(socket, { end: false });
+      Promise.all([hashed, new Promise((resolve) => source.once('end', resolve))]).then(() => socket.end(), () => {});
+    });
+    await listen(server, 7000, ROUTER);
+    for (const backend of ['native', 'wasm']) {
+      const { PageWebSocket, made } = pageWebSocket();
+      const { stack, tunnel } = await joinClient(gateway, backend, { WebSocket: PageWebSocket });
+      assert.equal(made.length, 1);
+      assert.equal(made[0].protocol, 'tcpip.batch.v1');
+      const before = received.length;
+      const upload = new RandomStream(4 * MiB);
+      const socket = stack.net.connect(7000, ROUTER);
+      const download = hashStream(socket);
+      upload.pipe(socket);
+      await waitFor(() => received.length > before, 10000, 'connection');
+      const [up, down] = await within(Promise.all([received[before], download]), 30000, `transfer with ${backend}`);
+      assert.equal(up.bytes, 4 * MiB);
+      assert.equal(up.hash, upload.digest());
+      assert.equal(down.bytes, 4 * MiB);
+      assert.equal(down.hash, sources[before].digest());
+      const { stats } = tunnel;
+      assert.ok(stats.framesIn > 4 * MiB / 1514 && stats.framesOut > 4 * MiB / 1514, JSON.stringify(stats));
+      // Frames of a batch share a message, each way.
+      assert.ok(stats.messagesIn * 4 < stats.framesIn, JSON.stringify(stats));
+      assert.ok(stats.messagesOut * 4 < stats.framesOut, JSON.stringify(stats));
+    }
+    await closeServer(server);
+    // A window's worth in one batch may pass maxBufferedBytes: those frames
+    // are dropped (TCP sends them again); nothing else is.
+    assert.deepEqual(Object.keys(gateway.metrics().drops).filter((reason) => reason !== 'backpressure'), []);
+  });
+
+  it('keeps one frame per message for a client that does not ask, and for a server that does not answer', async function () {
+    // The gateway and a ws client: no subprotocol, one frame a message.
+    const gateway = await startGateway();
+    const { tunnel } = await joinClient(gateway, DEFAULT_BACKEND);
+    assert.ok(tunnel.stats.framesIn > 0);
+    assert.equal(tunnel.stats.messagesIn, tunnel.stats.framesIn);
+    assert.equal(tunnel.stats.messagesOut, tunnel.stats.framesOut);
+    // A page's WebSocket at a server that picks the first subprotocol
+    // offered (ws's default): a frame a message, both ways.
+    const wss = new WebSocket.WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await within(new Promise((resolve) => wss.once('listening', resolve)), 10000, 'listening');
+    try {
+      const messages = [];
+      const peer = new Promise((resolve) => wss.once('connection', resolve));
+      wss.on('connection', (ws) => ws.on('message', (data) => messages.push(data)));
+      const stack = new Stack({ backend: DEFAULT_BACKEND });
+      stacks.push(stack);
+      const tap = stack.createTapInterface({ ipAddress: '10.9.0.2/24' });
+      const { PageWebSocket, made } = pageWebSocket();
+      const plain = await within(connectTunnel(tap, `ws://127.0.0.1:${wss.address().port}/`, { WebSocket: PageWebSocket }), 10000, 'open');
+      const ws = await peer;
+      assert.equal(made[0].protocol, 'tcpip.frame.v1');
+      // An ARP request for the peer, one message; and one frame from the
+      // peer, as it is, reaches the stack.
+      stack.ping('10.9.0.1', { timeout: 200 }).catch(() => {});
+      await waitFor(() => messages.length > 0, 10000, 'a frame from the stack');
+      const [frame] = messages;
+      assert.equal(frame.subarray(0, 6).toString('hex'), 'ffffffffffff');
+      assert.equal(frame.readUInt16BE(12), 0x0806);
+      assert.equal(frame.subarray(6, 12).toString('hex'), tap.macAddress.replace(/:/g, ''));
+      ws.send(Buffer.alloc(60));
+      await waitFor(() => plain.stats.framesIn === 1, 10000, 'the frame from the peer');
+      assert.equal(plain.stats.messagesIn, 1);
+      assert.equal(plain.stats.messagesOut, plain.stats.framesOut);
+      await plain.close();
+    } finally {
+      for (const client of wss.clients) client.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+    }
+  });
+
+  it('drops a batch\'s frames past a length that overruns it, counted, and keeps the client', async function () {
+    const gateway = await startGateway({ token: undefined });
+    const ws = new WebSocket(gateway.url, ['tcpip.frame.v1', 'tcpip.batch.v1']);
+    await within(new Promise((resolve) => ws.once('open', resolve)), 10000, 'open');
+    assert.equal(ws.protocol, 'tcpip.batch.v1');
+    // A 5-byte frame (too short for Ethernet), then a length of 100 with 3 bytes.
+    ws.send(Buffer.from([0, 0, 0, 5, 1, 2, 3, 4, 5, 0, 0, 0, 100, 1, 2, 3]));
+    // Three bytes: not even a length.
+    ws.send(Buffer.from([0, 0, 0]));
+    await waitFor(() => gateway.metrics().drops.malformed === 3, 10000, 'the drops');
+    assert.equal(gateway.metrics().in.frames, 1);
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    assert.equal(gateway.metrics().clients, 1);
+    ws.close();
+  });
+
   it('refuses a wrong or missing token at the upgrade with 401, a foreign Origin with 403, counting each', async function () {
     const gateway = await startGateway({ origin: 'https://app.example' });
     const refused = [];

@@ -7,7 +7,9 @@ const { EventEmitter, loadWebSocket, setTimeout, clearTimeout } = require('../pl
 const errors = require('../errors.js');
 const { validateObject, validateFunction } = require('../validators.js');
 const { MAX_FRAME_BYTES } = require('./frames.js');
-const { CorkedSender } = require('./corked.js');
+const {
+  CorkedSender, FRAME_PROTOCOL, BATCH_PROTOCOL, batching, eachFrame,
+} = require('./corked.js');
 
 const DEFAULT_BACKOFF = Object.freeze({ initial: 250, max: 10000, factor: 2, jitter: 0.5 });
 // What the WebSocket may hold unsent before frames from the stack are
@@ -73,12 +75,16 @@ class Tunnel extends EventEmitter {
     this._state = 'closed';
     this._closed = false;
     this._opened = false;
-    this.stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, connects: 0 };
+    // Messages and frames differ where the gateway batches frames (corked.js).
+    this.stats = {
+      framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, dropped: 0, connects: 0,
+    };
     this._first = new Promise((resolve, reject) => {
       this._resolveFirst = resolve;
       this._rejectFirst = reject;
     });
     this._onFrame = (frame) => this._send(frame);
+    this._onInput = (frame) => this._input(frame);
     this._onTapClose = () => this.close();
     tap.on('frame', this._onFrame);
     tap.once('close', this._onTapClose);
@@ -118,7 +124,11 @@ class Tunnel extends EventEmitter {
       parsed.searchParams.set('token', this._token);
       url = parsed.href;
     }
-    return new WebSocketClass(url);
+    // A page takes a few thousand messages a second at most: ask for
+    // frames batched into messages (corked.js). A server that picks no
+    // subprotocol, or the first offered, gets one frame per message. (ws
+    // fails a handshake whose server picks none, so ws clients do not ask.)
+    return new WebSocketClass(url, [FRAME_PROTOCOL, BATCH_PROTOCOL]);
   }
 
   _connect() {
@@ -133,7 +143,7 @@ class Tunnel extends EventEmitter {
       return;
     }
     this._ws = ws;
-    this._sender = new CorkedSender(ws);
+    this._sender = new CorkedSender(ws, this.stats);
     // npm ws hands a message over as the Buffer it read (no copy); a
     // browser's WebSocket as a Blob unless told otherwise.
     ws.binaryType = this._takesHeaders() ? 'nodebuffer' : 'arraybuffer';
@@ -151,7 +161,7 @@ class Tunnel extends EventEmitter {
       }
     });
     ws.addEventListener('message', (event) => {
-      if (this._ws === ws) this._receive(event.data);
+      if (this._ws === ws) this._receive(event.data, ws);
     });
     ws.addEventListener('error', (event) => {
       refused = refusedStatus(event);
@@ -198,7 +208,7 @@ class Tunnel extends EventEmitter {
 
   _send(frame) {
     const ws = this._ws;
-    if (ws === null || ws.readyState !== OPEN || ws.bufferedAmount > this._maxBuffered) {
+    if (ws === null || ws.readyState !== OPEN || ws.bufferedAmount + this._sender.pendingBytes > this._maxBuffered) {
       this.stats.dropped++;
       return;
     }
@@ -207,13 +217,20 @@ class Tunnel extends EventEmitter {
     this.stats.bytesOut += frame.length;
   }
 
-  _receive(data) {
-    // One frame per binary message: a text message is no frame.
+  _receive(data, ws) {
+    this.stats.messagesIn++;
+    // One frame per binary message, or a batch of them: a text message is
+    // no frame.
     if (typeof data === 'string') {
       this.stats.dropped++;
       return;
     }
-    const frame = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (!batching(ws)) this._input(bytes);
+    else if (!eachFrame(bytes, this._onInput)) this.stats.dropped++;
+  }
+
+  _input(frame) {
     this.stats.framesIn++;
     this.stats.bytesIn += frame.length;
     try {

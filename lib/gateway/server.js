@@ -16,9 +16,10 @@ const errors = require('../errors.js');
 const {
   validateObject, validateFunction, validateBoolean, validatePort, validateInt32,
 } = require('../validators.js');
-const { MAX_FRAME_BYTES } = require('./frames.js');
 const { Switch } = require('./switch.js');
-const { CorkedSender } = require('./corked.js');
+const {
+  CorkedSender, FRAME_PROTOCOL, BATCH_PROTOCOL, MAX_MESSAGE_BYTES, batching, eachFrame,
+} = require('./corked.js');
 const { Nat } = require('./nat.js');
 const { UdpNat } = require('./udp-nat.js');
 const { EgressPolicy } = require('./policy.js');
@@ -339,7 +340,17 @@ class Gateway extends EventEmitter {
       this.dnsServer.on('error', (error) => this.emit('error', error));
     }
 
-    this._wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+    this._wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_MESSAGE_BYTES,
+      perMessageDeflate: false,
+      // Frames batched into messages for a client that asks (corked.js);
+      // one frame per message for every other.
+      handleProtocols: (protocols) => {
+        if (protocols.has(BATCH_PROTOCOL)) return BATCH_PROTOCOL;
+        return protocols.has(FRAME_PROTOCOL) ? FRAME_PROTOCOL : false;
+      },
+    });
     this._wss.on('error', (error) => this.emit('error', error));
     this._ownServer = options.server === undefined;
     this.server = this._ownServer ? http.createServer() : options.server;
@@ -637,7 +648,7 @@ class Gateway extends EventEmitter {
     const sender = new CorkedSender(ws);
     const port = this._switch.addPort(this._nextId++, (frame) => {
       if (ws.readyState !== WebSocket.OPEN) return 'port-closed';
-      if (ws.bufferedAmount > this._maxBuffered) return 'backpressure';
+      if (ws.bufferedAmount + sender.pendingBytes > this._maxBuffered) return 'backpressure';
       sender.send(frame);
       return null;
     });
@@ -660,6 +671,8 @@ class Gateway extends EventEmitter {
       }, this._idleTimeout);
       client.idle.unref();
     }
+    const batched = batching(ws);
+    const onFrame = (frame) => this._switch.input(port, frame);
     ws.on('message', (data, isBinary) => {
       if (client.idle) client.idle.refresh();
       if (client.up !== null && client.up.take(data.length) > 0) this._holdBack(ws, client);
@@ -667,7 +680,8 @@ class Gateway extends EventEmitter {
         this._switch.drop(port, 'text');
         return;
       }
-      this._switch.input(port, data);
+      if (!batched) this._switch.input(port, data);
+      else if (!eachFrame(data, onFrame)) this._switch.drop(port, 'malformed');
     });
     ws.on('error', (error) => this._log(`client ${port.id} (${remoteAddress}): ${error.message}`, { client: port.id, error }));
     ws.on('close', (code, reason) => {
