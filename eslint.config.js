@@ -58,10 +58,10 @@ const style = {
 // Modules that a bundler puts in a page as they are.
 const BUNDLED = [
   'lib/**/*.js', 'lib/**/*.mjs', 'polyfill/**/*.js',
-  'bench/bulk.js', 'bench/fixtures/workload.js',
+  'bench/bulk.js', 'bench/fixtures/workload.js', 'bench/fixtures/gateway-workload.js',
 ];
 // The pages themselves: they run only in a browser.
-const PAGES = ['test/fixtures/browser/**/*.js', 'test/fixtures/browser/**/*.mjs', 'bench/fixtures/page.js'];
+const PAGES = ['test/fixtures/browser/**/*.js', 'test/fixtures/browser/**/*.mjs', 'bench/fixtures/page.js', 'bench/fixtures/gateway-page.js'];
 
 module.exports = [
   {
@@ -113,7 +113,7 @@ module.exports = [
   },
   {
     // Their page.evaluate() and waitForFunction() callbacks run in the page.
-    files: ['test/helpers/browser.js', 'bench/browser.js'],
+    files: ['test/helpers/browser.js', 'bench/browser.js', 'bench/gateway.js'],
     languageOptions: { globals: { window: 'readonly' } },
   },
   {
