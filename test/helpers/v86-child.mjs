@@ -10,6 +10,7 @@ import path from 'node:path';
 const require = createRequire(import.meta.url);
 const v86Dir = path.dirname(require.resolve('v86/package.json'));
 const { V86 } = await import(path.join(v86Dir, 'build', 'libv86.mjs'));
+const { emulatorOptions } = require('./v86-serial.js');
 
 const options = JSON.parse(process.argv[2]);
 const file = (name) => {
@@ -17,26 +18,17 @@ const file = (name) => {
   return { buffer: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) };
 };
 
-const emulator = new V86({
-  wasm_path: path.join(v86Dir, 'build', 'v86.wasm'),
+const emulator = new V86(emulatorOptions({
+  wasmPath: path.join(v86Dir, 'build', 'v86.wasm'),
   bios: file(options.bios),
-  vga_bios: file(options.vgaBios),
+  vgaBios: file(options.vgaBios),
   bzimage: file(options.bzimage),
   initrd: file(options.initrd),
   cmdline: options.cmdline,
-  // The initrd is loaded at the 64 MiB mark: more than that, or no initrd.
-  memory_size: 128 * 1024 * 1024,
-  vga_memory_size: 2 * 1024 * 1024,
-  // With a relay, v86's own network adapter (its websockproxy client) carries
-  // the frames and nothing crosses the IPC channel.
-  net_device: options.relayUrl ? { type: options.nic, relay_url: options.relayUrl } : { type: options.nic },
-  preserve_mac_from_state_image: true,
-  autostart: true,
-  disable_keyboard: true,
-  disable_mouse: true,
-  disable_speaker: true,
-  log_level: 0,
-});
+  nic: options.nic,
+  // With a relay, nothing crosses the IPC channel.
+  relayUrl: options.relayUrl,
+}));
 
 let frames = [];
 let serial = '';
