@@ -1089,6 +1089,11 @@ export interface V86AdapterStats {
   bytesOut: number;
   /** Frames the stack's injection queue refused, or that came after detach(). */
   dropped: number;
+  /**
+   * Frames held back from a virtio NIC whose guest driver had not set it up (v86 would write
+   * them into guest memory at random); seen only when attachV86 was given the emulator.
+   */
+  notReady: number;
 }
 
 /**

@@ -9,6 +9,25 @@ const errors = require('./errors.js');
 const { validateObject } = require('./validators.js');
 
 const NIC_PATTERN = /^net\d+$/;
+// virtio's device status bit: the driver has set the device up.
+const VIRTIO_DRIVER_OK = 4;
+
+// v86's virtio-net puts a frame it is given into the next buffer of its
+// receive queue without checking that the guest's driver has set the queue
+// up: before DRIVER_OK the queue's addresses are zero, the "buffers" are
+// whatever the guest's low memory holds, and the frame is written there.
+// A stack attached before boot (its ARP and IPv6 announcements arrive
+// during the BIOS) left the guest hung, or v86 trapping out of bounds, in
+// about one boot in ten in a page, and in every boot under a flood of
+// frames. A NIC without a driver drops what arrives, so the adapter does.
+// ne2k checks its own state. Only an emulator shows its devices: given a
+// bus alone, the adapter cannot tell.
+function virtioNotReady(emulator, nic) {
+  const cpu = emulator && emulator.v86 && emulator.v86.cpu;
+  const device = cpu && cpu.devices && cpu.devices.virtio_net;
+  if (!device || !device.virtio || `net${device.id}` !== nic) return false;
+  return (device.virtio.device_status & VIRTIO_DRIVER_OK) === 0;
+}
 
 function isBus(value) {
   return value !== null && typeof value === 'object' && typeof value.register === 'function'
@@ -54,7 +73,8 @@ class V86Adapter extends EventEmitter {
     this.guestMac = null;
     this.attached = true;
     this._emulator = null;
-    this._stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0 };
+    this._machine = null; // the V86 instance, when attachV86 was given one
+    this._stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, notReady: 0 };
     this._onSend = (data) => this.send(data);
     this._onMac = (mac) => {
       this.guestMac = typeof mac === 'string' ? mac : null;
@@ -101,6 +121,10 @@ class V86Adapter extends EventEmitter {
       this._stats.dropped++;
       return;
     }
+    if (virtioNotReady(this._machine, this.nic)) {
+      this._stats.notReady++;
+      return;
+    }
     this._stats.framesOut++;
     this._stats.bytesOut += frame.length;
     this.bus.send(`${this.nic}-receive`, frame);
@@ -108,9 +132,11 @@ class V86Adapter extends EventEmitter {
 
   /**
    * Frames and bytes each way as the adapter saw them: `framesIn`/`bytesIn`
-   * from the guest, `framesOut`/`bytesOut` to it, and `dropped` (refused by
-   * the stack's injection queue, or arriving after detach). The interface's
-   * own `stats()` count the same frames on the stack's side.
+   * from the guest, `framesOut`/`bytesOut` to it, `dropped` (refused by
+   * the stack's injection queue, or arriving after detach) and `notReady`
+   * (frames for a virtio NIC whose guest driver is not up yet, not passed
+   * to it and not in `framesOut`). The interface's own `stats()` count the
+   * same frames on the stack's side, `notReady` among its `packetsOut`.
    */
   stats() {
     return { ...this._stats };
@@ -126,6 +152,7 @@ class V86Adapter extends EventEmitter {
     this.interface.off('close', this._onTapClose);
     if (this._emulator !== null && this._emulator.network_adapter === this) this._emulator.network_adapter = undefined;
     this._emulator = null;
+    this._machine = null;
     this.emit('detach');
   }
 
@@ -140,7 +167,9 @@ class V86Adapter extends EventEmitter {
  * TAP interface of any stack: the guest's frames go into the stack, the
  * stack's to the guest. Also takes v86's bus itself. The adapter becomes
  * the emulator's `network_adapter` when it has none, so that
- * `emulator.destroy()` detaches it.
+ * `emulator.destroy()` detaches it. Given the emulator, not its bus, the
+ * adapter holds frames back from a virtio NIC until the guest's driver has
+ * set it up (v86 would write them into guest memory at random).
  * @param {object} emulator a V86 instance, or its bus
  * @param {import('./interfaces.js').TapInterface} tapInterface
  * @param {{ nic?: string }} [options] `nic`: 'net0' (the default), 'net1', ...
@@ -151,6 +180,7 @@ function attachV86(emulator, tapInterface, options = {}) {
   const bus = isBus(emulator.bus) ? emulator.bus : emulator;
   if (!isBus(bus)) throw errors.invalidArgType('emulator', 'V86', emulator);
   const adapter = new V86Adapter(bus, tapInterface, options);
+  if (bus !== emulator) adapter._machine = emulator;
   if (bus !== emulator && !emulator.network_adapter) {
     emulator.network_adapter = adapter;
     adapter._emulator = emulator;

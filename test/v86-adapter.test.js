@@ -142,7 +142,7 @@ describe('attachV86 (a fake v86 bus)', function () {
     adapter.receive(Buffer.alloc(60));
     adapter.detach();
     assert.strictEqual(detached, 1);
-    assert.deepStrictEqual(adapter.stats(), { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 2 });
+    assert.deepStrictEqual(adapter.stats(), { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 2, notReady: 0 });
     assert.strictEqual(fake.received.length, 0);
     const ifStats = await tap.stats();
     assert.strictEqual(ifStats.packetsIn, 0);
@@ -150,6 +150,49 @@ describe('attachV86 (a fake v86 bus)', function () {
     const again = attachV86(fake.emulator, tap);
     assert.strictEqual(again.attached, true);
     again.detach();
+  });
+
+  it('holds frames back from a virtio NIC until the guest driver is up (v86 would write them at random)', async function () {
+    const tap = ctx.stack.createTapInterface({ ipAddress: `${STACK_IP}/24` });
+    const fake = fakeEmulator();
+    // v86's own shape: emulator.v86.cpu.devices.virtio_net, its NIC number
+    // and its virtio status register.
+    const virtio = { device_status: 0 };
+    fake.emulator.v86 = { cpu: { devices: { virtio_net: { id: 0, virtio } } } };
+    const adapter = attachV86(fake.emulator, tap);
+    const isArpReply = (f) => f.readUInt16BE(12) === ETHERTYPE.arp && f.readUInt16BE(20) === 2;
+    // The guest's driver is loading (ACKNOWLEDGE | DRIVER | FEATURES_OK):
+    // it can send, but nothing goes to it.
+    virtio.device_status = 1 | 2 | 8;
+    fake.transmit(arpRequest(GUEST_MAC, GUEST_IP, STACK_IP));
+    await waitFor(() => adapter.stats().notReady >= 1 && adapter.stats().framesIn === 1, 10000, 'the ARP reply held back');
+    // The stack sent it, the NIC never saw it.
+    assert.deepStrictEqual(fake.received, []);
+    assert.strictEqual(adapter.stats().framesOut, 0);
+    await waitFor(async () => (await tap.stats()).packetsOut >= 1, 10000, 'the stack counted its reply');
+    // DRIVER_OK: frames pass.
+    virtio.device_status |= 4;
+    fake.transmit(arpRequest(GUEST_MAC, GUEST_IP, STACK_IP));
+    await waitFor(() => fake.received.some(isArpReply), 10000, 'ARP reply');
+    const held = adapter.stats().notReady;
+    assert.strictEqual(adapter.stats().framesOut, fake.received.length);
+    // A reset (status 0) holds them back again.
+    virtio.device_status = 0;
+    fake.transmit(arpRequest(GUEST_MAC, GUEST_IP, STACK_IP));
+    await waitFor(() => adapter.stats().notReady > held, 10000, 'the reply after the reset held back');
+    assert.strictEqual(fake.received.filter(isArpReply).length, 1);
+    adapter.detach();
+    // Another NIC's virtio device, or a bus alone, holds nothing back.
+    const other = attachV86(fake.emulator, tap, { nic: 'net1' });
+    other.receive(Buffer.alloc(60));
+    assert.deepStrictEqual(other.stats(), { framesIn: 0, framesOut: 1, bytesIn: 0, bytesOut: 60, dropped: 0, notReady: 0 });
+    other.detach();
+    const busOnly = attachV86(fake.emulator.bus, tap);
+    const before = fake.received.length;
+    busOnly.receive(Buffer.alloc(60));
+    assert.strictEqual(busOnly.stats().framesOut, 1);
+    assert.strictEqual(fake.received.length, before + 1);
+    busOnly.detach();
   });
 
   it('a frame the stack refuses is dropped and counted; removing the interface detaches', async function () {
@@ -165,7 +208,7 @@ describe('attachV86 (a fake v86 bus)', function () {
     assert.strictEqual(adapter.send(frame), false);
     tap.send = send;
     assert.strictEqual(adapter.send(frame), true);
-    assert.deepStrictEqual(adapter.stats(), { framesIn: 3, framesOut: 0, bytesIn: 3 * frame.length, bytesOut: 0, dropped: 2 });
+    assert.deepStrictEqual(adapter.stats(), { framesIn: 3, framesOut: 0, bytesIn: 3 * frame.length, bytesOut: 0, dropped: 2, notReady: 0 });
     await waitFor(async () => (await tap.stats()).packetsIn === 1, 10000, 'the accepted frame counted');
     const detached = new Promise((resolve) => adapter.once('detach', resolve));
     tap.remove();
