@@ -15,7 +15,7 @@
 #   clang-format-14 (the version the style is tuned for)           -> format, format:check
 #   dnsutils (dig, querying the DNS server over UDP and TCP)       -> test/dns.test.js
 #   dnsmasq-base, busybox (udhcpc): a DHCP server and client       -> test/dhcp.test.js
-#   (then scripts/v86-guest.js: Debian i386 packages, a private apt state -> test/v86.test.js)
+#   (then scripts/v86-guest.js: Debian i386 packages, a private apt state -> test/v86.test.js, browser.test.js)
 #
 # Idempotent: apt-get runs only when a package is actually missing, so a
 # second run is a few dpkg queries. Safe to run as non-root when nothing is
@@ -85,9 +85,10 @@ for tool in node npm; do
   command -v "$tool" >/dev/null 2>&1 || log "warning: $tool not found (Node 18+ is expected on the machine)" >&2
 done
 
-# The Linux guest of test/v86.test.js and bench/v86.js (an i386 kernel, a
-# busybox initramfs with the NIC modules, SeaBIOS): fetched with apt-get into
-# a private state under ~/.cache/tcpip/v86, the machine's apt config untouched.
+# The Linux guest of test/v86.test.js, the v86 page of test/browser.test.js
+# and bench/v86.js (an i386 kernel, a busybox initramfs with the NIC modules,
+# SeaBIOS): fetched with apt-get into a private state under
+# ~/.cache/tcpip/v86, the machine's apt config untouched.
 if command -v node >/dev/null 2>&1; then
-  node "$(dirname "$0")/v86-guest.js" || log "warning: the v86 guest could not be fetched; test/v86.test.js will fail" >&2
+  node "$(dirname "$0")/v86-guest.js" || log "warning: the v86 guest could not be fetched; test/v86.test.js and the v86 page of test/browser.test.js will fail" >&2
 fi

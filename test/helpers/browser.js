@@ -109,11 +109,16 @@ async function bundleWithEsbuild(name, file, outDir) {
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm' };
 
-/** A static file server for `dir` on 127.0.0.1 (an ephemeral port). */
+/**
+ * A static file server for `dir` on 127.0.0.1 (an ephemeral port).
+ * `serve(name, file)` adds a file from elsewhere under `name` (v86's build
+ * and the guest's files, served from where they are).
+ */
 function serveStatic(dir) {
+  const extra = new Map();
   const server = http.createServer((req, res) => {
     const name = path.basename(decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname));
-    const file = path.join(dir, name);
+    const file = extra.get(name) || path.join(dir, name);
     fs.readFile(file, (error, body) => {
       if (error) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
@@ -128,15 +133,17 @@ function serveStatic(dir) {
       const { port } = server.address();
       resolve({
         url: `http://127.0.0.1:${port}`,
+        serve: (name, file) => extra.set(name, file),
         close: () => new Promise((done) => { server.closeAllConnections(); server.close(() => done()); }),
       });
     });
   });
 }
 
-function launchChromium() {
+/** Debian's Chromium; `args` are more command-line flags. */
+function launchChromium(args = []) {
   const { chromium } = require('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30000 });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...args], timeout: 30000 });
 }
 
 /**
