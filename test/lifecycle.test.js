@@ -79,10 +79,20 @@ describe('lifecycle', function () {
     const growth = rssAfter - rssBefore;
     assert.ok(growth < 32 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB over 2,000 cycles`);
     // The C heap is the whole process's, so allow for Node's own noise; one
-    // leaked pcb per cycle alone would be ~400 KiB.
-    const nativeGrowth = (await settleNative()) - nativeBefore;
+    // leaked pcb per cycle alone would be ~400 KiB. That noise is a step now
+    // and then (earlier tests' memory freed or reused late, seen once at
+    // 312 KiB in a full run), where a leak grows with every round: past the
+    // bound, a second round of 2,000 must stay under it.
+    const LEAK_BOUND = 256 * 1024;
+    const nativeAfter = await settleNative();
+    let nativeGrowth = nativeAfter - nativeBefore;
     console.log(`      C heap change over 2,000 cycles: ${nativeGrowth} bytes`);
-    assert.ok(nativeGrowth < 256 * 1024, `native heap grew by ${nativeGrowth} bytes over 2,000 cycles`);
+    if (nativeGrowth >= LEAK_BOUND) {
+      await run(2000);
+      nativeGrowth = (await settleNative()) - nativeAfter;
+      console.log(`      C heap change over 2,000 more cycles: ${nativeGrowth} bytes`);
+    }
+    assert.ok(nativeGrowth < LEAK_BOUND, `native heap grew by ${nativeGrowth} bytes over 2,000 cycles`);
     await closeServer(server);
     assert.equal(t.stack._handles.size, 0);
     assert.equal(t.stack._refed.size, 0);
