@@ -5,11 +5,11 @@
 // stacks keep serving while the child starts and stops.
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { within } = require('./util.js');
+const { pipeServer } = require('./pipe.js');
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'namespace-gateway.js');
 
@@ -140,31 +140,8 @@ async function startNamespaceGateway({ token, backend, thread, size, seed }) {
  * (a page's WebSocket): resolves { port, close() }.
  */
 async function forwardToSocketFile(socketPath) {
-  const sockets = new Set();
-  const server = net.createServer((downstream) => {
-    const upstream = net.connect(socketPath);
-    for (const socket of [downstream, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        sockets.delete(socket);
-        downstream.destroy();
-        upstream.destroy();
-      });
-    }
-    downstream.pipe(upstream).pipe(downstream);
-  });
-  await within(new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  }), 10000, 'the forwarder listening');
-  return {
-    port: server.address().port,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
-    }),
-  };
+  const pipe = await within(pipeServer({ port: 0, host: '127.0.0.1' }, { path: socketPath }), 10000, 'the forwarder listening');
+  return { port: pipe.address.port, close: pipe.close };
 }
 
 module.exports = { namespaceMissing, startNamespaceGateway, forwardToSocketFile };
