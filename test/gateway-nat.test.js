@@ -6,6 +6,7 @@
 // to TEST-NET addresses that the gateway's `redirect` maps to kernel servers
 // on 127.0.0.1, and the egress policy judges the 127.0.0.1 it would reach.
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const net = require('node:net');
 const http = require('node:http');
 const dgram = require('node:dgram');
@@ -241,13 +242,18 @@ describe('gateway NAT', function () {
     assert.equal(server.accepted.length, 1);
   });
 
-  it('frees every flow when the client\'s WebSocket dies mid-transfer', async function () {
+  it('frees every flow when the client\'s WebSocket dies mid-transfer: no descriptor or NAT socket left', async function () {
     const gateway = await startGateway({ allow: ALLOW_LOOPBACK });
     const closed = [];
     const server = await track(await kernelServer((socket) => {
       socket.on('close', () => closed.push(socket));
       new RandomStream(256 * MiB).pipe(socket);
     }));
+    // What the client and its flows hold in this process: descriptors (its
+    // WebSocket, the host sockets) and the router stack's NAT sockets.
+    const descriptors = () => fs.readdirSync('/proc/self/fd').length;
+    const descriptorsBefore = descriptors();
+    const routerHandlesBefore = gateway.stack._handles.size;
     const { Recording, made } = recordingWebSocket();
     const { stack, tunnel } = await joinClient(gateway, DEFAULT_BACKEND, { WebSocket: Recording });
     const sockets = [0, 1, 2].map(() => {
@@ -265,7 +271,11 @@ describe('gateway NAT', function () {
     await disconnected;
     await waitFor(() => gateway.metrics().flows.open === 0, 10000, 'flows freed');
     await waitFor(() => closed.length === 3, 10000, 'the kernel sockets closed');
+    assert.equal(gateway.stack._handles.size, routerHandlesBefore, "the router stack's NAT sockets are gone");
     for (const socket of sockets) socket.destroy();
+    stack.destroy();
+    await waitFor(() => descriptors() <= descriptorsBefore, 5000, 'descriptors back').catch(() => {});
+    assert.ok(descriptors() <= descriptorsBefore, `${descriptors()} descriptors open, ${descriptorsBefore} before the client`);
   });
 
   it('refuses flows past maxFlows with an RST, counted, and takes new ones once flows end', async function () {
