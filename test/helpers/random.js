@@ -1,7 +1,6 @@
 'use strict';
 // A readable stream of `size` random bytes, made chunk by chunk (never all
-// held in memory), hashing what it produced: `stream.digest()` once it has
-// made the last byte.
+// held in memory), hashing what it produced: `stream.digest()` after 'end'.
 const crypto = require('node:crypto');
 const { Readable } = require('node:stream');
 
@@ -23,7 +22,7 @@ class RandomStream extends Readable {
 
   _read() {
     if (this.remaining === 0) {
-      if (this._digest === null) this._digest = this._hash.digest('hex'); // size 0
+      this._digest = this._hash.digest('hex');
       this.push(null);
       return;
     }
@@ -38,10 +37,6 @@ class RandomStream extends Readable {
     if (length >= 8) chunk.writeUInt32LE(this._counter++ >>> 0, 0);
     this.remaining -= length;
     this._hash.update(chunk);
-    // Known once the last byte is made, not at 'end': a peer may see all the
-    // bytes (and a FIN, if it half-closed first) before the stream is asked
-    // for more and ends.
-    if (this.remaining === 0) this._digest = this._hash.digest('hex');
     this.push(chunk);
   }
 
