@@ -16,6 +16,9 @@ const MAX_ROUNDS = 64;
 // them (TCP_SND_BUF): enough that TCP never waits for JS, and a bound on
 // the linear memory a large write() costs, which a module never gives back.
 const WRITE_AHEAD = 1024 * 1024;
+// A connection's DATA events in one batch are handed to JS as one Buffer of
+// up to this many bytes, as the native binding does (kMergeUpTo).
+const MERGE_UP_TO = 64 * 1024;
 
 // tcpip_wasm_event, as src/wasm/tcpip_wasm.h lays it out.
 const RECORD = Object.freeze({
@@ -138,6 +141,11 @@ class WasmBackend {
     this._stack = this._core.tcpip_wasm_stack();
     // Events wait here, flat: type, id and five arguments each.
     this._queue = [];
+    // By connection id: where in the queue its DATA event still takes more
+    // bytes, and how many it holds. Any other event of that id closes it.
+    this._openData = new Map();
+    this._openDataBytes = new Map();
+    this._delivering = false;
     this._scheduled = false;
     this._running = false;
     this._dirty = false;
@@ -219,8 +227,12 @@ class WasmBackend {
     const type = view.getUint32(record + RECORD.type, true);
     const id = view.getUint32(record + RECORD.id, true);
     const queue = this._queue;
+    if (type === EVENTS.DATA) {
+      this._onData(id, view.getUint32(record + RECORD.data, true), view.getUint32(record + RECORD.count, true));
+      return;
+    }
+    if (this._openData.size !== 0) this._openData.delete(id);
     switch (type) {
-      case EVENTS.DATA:
       case EVENTS.PACKET:
       case EVENTS.LEASE:
       case EVENTS.ADDRESS: {
@@ -288,6 +300,32 @@ class WasmBackend {
     }
   }
 
+  // A bulk flow's segments come a DATA event each (1460 bytes at the usual
+  // MTU), and each would cost JS a stream push, a 'data' event and a write:
+  // a batch's bytes of one connection, up to its next other event, go as
+  // one Buffer. Not while the queue is being delivered: an open event may
+  // have been dispatched already.
+  _onData(id, data, count) {
+    const queue = this._queue;
+    const chunk = Buffer.from(this._u8.subarray(data, data + count));
+    const open = this._delivering ? undefined : this._openData.get(id);
+    if (open !== undefined) {
+      const held = this._openDataBytes.get(id);
+      if (held + count <= MERGE_UP_TO) {
+        const chunks = queue[open + 2];
+        if (Array.isArray(chunks)) chunks.push(chunk);
+        else queue[open + 2] = [chunks, chunk];
+        this._openDataBytes.set(id, held + count);
+        return;
+      }
+    }
+    if (!this._delivering) {
+      this._openData.set(id, queue.length);
+      this._openDataBytes.set(id, count);
+    }
+    queue.push(EVENTS.DATA, id, chunk, undefined, undefined, undefined, undefined);
+  }
+
   // ------------------------------------------------------------ the loop
 
   // A command ran in the core: poll and deliver on the next task.
@@ -329,9 +367,14 @@ class WasmBackend {
   _deliver() {
     const queue = this._queue;
     const dispatch = this._dispatch;
+    this._openData.clear();
+    this._openDataBytes.clear();
+    this._delivering = true;
     for (let i = 0; i < queue.length && !this._destroyed; i += 7) {
+      const payload = queue[i + 2];
       try {
-        dispatch(queue[i], queue[i + 1], queue[i + 2], queue[i + 3], queue[i + 4], queue[i + 5], queue[i + 6]);
+        dispatch(queue[i], queue[i + 1], Array.isArray(payload) ? Buffer.concat(payload) : payload,
+          queue[i + 3], queue[i + 4], queue[i + 5], queue[i + 6]);
       } catch (error) {
         // An exception in a user's handler is an uncaught exception, as for
         // Node's own sockets; the other events still arrive.
@@ -339,6 +382,7 @@ class WasmBackend {
       }
     }
     queue.length = 0;
+    this._delivering = false;
   }
 
   _armTimer(ms) {
