@@ -616,7 +616,7 @@ for (const transportKind of TRANSPORTS) {
             askers.push(question);
             if (name === 'sync.test') return [{ type: 'A', data: '10.1.1.1' }];
             if (name === 'respond.test') {
-              setImmediate(() => respond({ answers: [{ type: 'TXT', data: ['later'] }] }));
+              setImmediate(() => respond({ answers: [{ type: 'TXT', data: ['later', 'in two chunks'] }] }));
               return undefined;
             }
             if (name === 'async.test') return Promise.resolve([{ type: 'AAAA', data: 'fd00::a' }]);
@@ -632,7 +632,8 @@ for (const transportKind of TRANSPORTS) {
         later(() => new Promise((resolve) => handler.close(resolve)));
         const d = makeDns({ servers: [at(handlerPort)], timeout: 2000, tries: 1 });
         assert.deepEqual(await d.promises.resolve4('sync.test'), ['10.1.1.1']);
-        assert.deepEqual(await d.promises.resolveTxt('respond.test'), [['later']]);
+        // A handler's record is one record: a TXT's strings are its chunks, as resolveTxt gives them.
+        assert.deepEqual(await d.promises.resolveTxt('respond.test'), [['later', 'in two chunks']]);
         assert.deepEqual(await d.promises.resolve6('async.test'), ['fd00::a']);
         assert.equal((await failure(() => d.promises.resolve4('throws.test'))).code, 'ESERVFAIL');
         assert.equal((await failure(() => d.promises.resolve4('rejects.test'))).code, 'ESERVFAIL');

@@ -95,7 +95,9 @@ function compileZone(zone) {
  */
 function recordData(type, data) {
   const convert = CONVERT[type];
-  return convert ? convert(data)[0] : data;
+  // A zone's value lists records; a handler's data is one record (a TXT's
+  // strings are its chunks, as in an element of resolveTxt()'s answer).
+  return convert ? convert([data])[0] : data;
 }
 
 function parentOf(name) {
