@@ -55,6 +55,12 @@ describe('WebSocket gateway', function () {
       const [question] = query.questions;
       if (question.name === SERVICE_NAME && question.type === 'A') {
         reply(responseTo(query, { answers: [{ type: 'A', name: SERVICE_NAME, ttl: 60, data: SERVICE_ADDRESS }] }));
+      } else if (question.name === SERVICE_NAME && question.type === 'ANY') {
+        reply(responseTo(query, { answers: [
+          { type: 'A', name: SERVICE_NAME, ttl: 60, data: SERVICE_ADDRESS },
+          { type: 'MX', name: SERVICE_NAME, ttl: 60, data: { preference: 10, exchange: `mail.${SERVICE_NAME}` } },
+          { type: 'TXT', name: SERVICE_NAME, ttl: 60, data: ['v=1', 'two'] },
+        ] }));
       } else if (question.name === SERVICE_NAME) {
         reply(responseTo(query, { answers: [] }));
       } else if (question.name === BROKEN_NAME) {
@@ -98,6 +104,12 @@ describe('WebSocket gateway', function () {
       await assert.rejects(within(stack.dns.promises.resolve4(BROKEN_NAME), 10000, 'resolve4'), { code: 'ESERVFAIL' });
       // The name is there, without an AAAA record: NODATA passes through.
       await assert.rejects(within(stack.dns.promises.resolve6(SERVICE_NAME), 10000, 'resolve6'), { code: 'ENODATA' });
+      // ANY is forwarded too: the upstream's records of every type, as Node's resolveAny gives them.
+      assert.deepEqual(await within(stack.dns.promises.resolveAny(SERVICE_NAME), 10000, 'resolveAny'), [
+        { address: SERVICE_ADDRESS, ttl: 60, type: 'A' },
+        { exchange: `mail.${SERVICE_NAME}`, priority: 10, type: 'MX' },
+        { entries: ['v=1', 'two'], type: 'TXT' },
+      ]);
     }
     assert.notEqual(native.lease.address, wasm.lease.address);
     // The answers came from the upstream, by way of the gateway.

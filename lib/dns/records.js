@@ -55,6 +55,25 @@ function anyEntry(r) {
   }
 }
 
+// A record (`{ type, data, ttl? }`, data as resolveX() gives it) from a
+// resolveAny() entry: anyEntry() backwards, for a server that forwards ANY.
+function recordOfAnyEntry(entry) {
+  const { type, ...fields } = entry;
+  switch (type) {
+    case 'A':
+    case 'AAAA':
+      return { type, data: fields.address, ttl: fields.ttl };
+    case 'CNAME':
+    case 'NS':
+    case 'PTR':
+      return { type, data: fields.value };
+    case 'TXT':
+      return { type, data: fields.entries };
+    default:
+      return SHAPES[type] ? { type, data: fields } : null;
+  }
+}
+
 // The names `name` stands for in `answers`: itself and its CNAME chain.
 function aliasChain(name, answers) {
   const chain = [name];
@@ -89,4 +108,4 @@ function shapeAnswers(type, name, answers, ttl) {
   return out;
 }
 
-module.exports = { shapeAnswers, SHAPES };
+module.exports = { shapeAnswers, recordOfAnyEntry, SHAPES };

@@ -20,6 +20,7 @@ const { Switch } = require('./switch.js');
 const {
   CorkedSender, FRAME_PROTOCOL, BATCH_PROTOCOL, MAX_MESSAGE_BYTES, batching, eachFrame,
 } = require('./corked.js');
+const { recordOfAnyEntry } = require('../dns/records.js');
 const { Nat } = require('./nat.js');
 const { UdpNat } = require('./udp-nat.js');
 const { EgressPolicy } = require('./policy.js');
@@ -68,6 +69,7 @@ const DEFAULT_MAX_DNS_IN_FLIGHT = 32;
 const RESOLVE_METHODS = {
   A: 'resolve4', AAAA: 'resolve6', CNAME: 'resolveCname', MX: 'resolveMx', NS: 'resolveNs', PTR: 'resolvePtr',
   SRV: 'resolveSrv', TXT: 'resolveTxt', SOA: 'resolveSoa', CAA: 'resolveCaa', NAPTR: 'resolveNaptr',
+  ANY: 'resolveAny',
 };
 // Node's resolver errors meaning "no such name" and "no such record".
 const NO_NAME = new Set([nodeDns.NOTFOUND]);
@@ -814,6 +816,9 @@ class Gateway extends EventEmitter {
       const method = RESOLVE_METHODS[type];
       if (method === undefined) return { rcode: 'NOTIMP' };
       try {
+        if (type === 'ANY') {
+          return (await resolver.resolveAny(name)).map(recordOfAnyEntry).filter((record) => record !== null);
+        }
         if (type === 'A' || type === 'AAAA') {
           const found = await resolver[method](name, { ttl: true });
           return found.map(({ address, ttl }) => ({ type, data: address, ttl }));
