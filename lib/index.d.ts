@@ -922,9 +922,10 @@ export interface GatewayRefusal {
   /** The HTTP status of a refused upgrade. */
   status?: number;
   remoteAddress: string | undefined | null;
-  /** A refused NAT flow's client id and destination. */
+  /** A refused NAT flow's (or DNS question's) client id and destination. */
   client?: number | null;
-  destination?: { address: string; port: number };
+  /** A DNS question refused (dns-in-flight) has protocol 'dns' and the name asked. */
+  destination?: { address: string; port: number; protocol: 'tcp' | 'udp' | 'dns'; name?: string };
 }
 
 /** A WebSocket gateway: `createGateway()`. */
@@ -1120,5 +1121,9 @@ export declare class V86Adapter extends EventEmitter {
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
-/** Joins a v86 emulator's NIC (or a v86 bus) to a TAP interface of any stack. */
-export declare function attachV86(emulator: { bus: V86Bus } | V86Bus, tapInterface: TapInterface, options?: V86AdapterOptions): V86Adapter;
+/**
+ * Joins a v86 emulator's NIC to a TAP interface of any stack. `emulator`: a `V86` instance
+ * (v86's own types do not declare its `bus`, hence `object`) or its bus (a `V86Bus`); any
+ * other value throws ERR_INVALID_ARG_TYPE.
+ */
+export declare function attachV86(emulator: object, tapInterface: TapInterface, options?: V86AdapterOptions): V86Adapter;

@@ -97,7 +97,7 @@ class Nat extends EventEmitter {
 
   _flow(inner) {
     inner.on('error', () => {});
-    const destination = { address: inner.localAddress, port: inner.localPort };
+    const destination = { address: inner.localAddress, port: inner.localPort, protocol: 'tcp' };
     const client = this._clientOf(inner.remoteAddress);
     if (client === null) {
       reset(inner);

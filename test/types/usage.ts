@@ -124,6 +124,10 @@ void slaacUsage;
 async function gatewayUsage(): Promise<void> {
   const gateway = createGateway({ port: 0, token: 'secret', subnet: '10.0.2.0/24', isolate: true, dns: { servers: ['127.0.0.1:5353'] } });
   gateway.on('refused', (refusal) => console.log(refusal.reason, refusal.status));
+  gateway.on('refused', (refusal) => {
+    const protocol: 'tcp' | 'udp' | 'dns' | undefined = refusal.destination?.protocol;
+    console.log(protocol, refusal.destination?.name);
+  });
   gateway.on('disconnect', (client, { code }) => console.log(client.mac, code));
   gateway.on('listening', () => console.log(gateway.address()));
   const drops: number = Object.values(gateway.metrics().drops).reduce((a, b) => a + b, 0);
@@ -152,6 +156,18 @@ function v86Usage(emulator: { bus: { register(n: string, f: (v: any) => void): v
   attachV86(emulator, stack.createTunInterface({ ipAddress: '10.0.0.1/24' }));
 }
 void v86Usage;
+
+// v86's own V86 class, whose types (they need the DOM's) do not declare its bus, is
+// taken as it is: shaped here as v86.d.ts has it.
+declare class V86 {
+  network_adapter: unknown;
+  add_listener(event: string, listener: (value: unknown) => void): void;
+  destroy(): Promise<void>;
+}
+function v86InstanceUsage(emulator: V86): void {
+  attachV86(emulator, new Stack().createTapInterface({ ipAddress: '10.0.2.2/24' })).detach();
+}
+void v86InstanceUsage;
 
 // Unmodified Node code on a stack, and clients bound to one.
 async function scopeUsage(): Promise<void> {
