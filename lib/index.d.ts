@@ -845,7 +845,12 @@ export interface GatewayOptions {
   heartbeat?: number;
   /** What a client's WebSocket may hold unsent before frames to it are dropped: 1 MiB by default. */
   maxBufferedBytes?: number;
-  /** Clients reach the router only (true, the default), or each other too. */
+  /**
+   * Clients reach the router only (true, the default), or each other too. Isolated, the switch
+   * answers a client's ARP and neighbour solicitations for another address of the subnet (or
+   * IPv6 prefix) with the router's MAC, and the NAT refuses what it sends there ('isolated':
+   * an RST, or ICMP prohibited).
+   */
   isolate?: boolean;
   /** The DNS forwarder's upstream: servers for Node's resolver, or a resolve function; false: no DNS server. */
   dns?: false | { servers?: string[]; timeout?: number; tries?: number; resolve?: GatewayResolve };
@@ -902,7 +907,7 @@ export interface GatewayMetrics {
   out: { frames: number; bytes: number };
   /** Frames dropped, by reason: spoofed-mac, spoofed-ip, no-lease, isolated, backpressure, ... */
   drops: Record<string, number>;
-  /** Connections refused at the upgrade (token, origin, verify-client, max-clients, closing, path) NAT flows refused (egress-loopback, egress-private, egress-port, egress-host-address, ..., max-flows) and DNS questions refused (dns-in-flight), by reason. */
+  /** Connections refused at the upgrade (token, origin, verify-client, max-clients, closing, path) NAT flows refused (egress-loopback, egress-private, egress-port, egress-host-address, ..., max-flows, isolated) and DNS questions refused (dns-in-flight), by reason. */
   refusals: Record<string, number>;
   /** NAT flows the gateway ended, by reason: tcp-idle, udp-idle. */
   closures: Record<string, number>;

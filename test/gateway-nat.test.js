@@ -415,12 +415,13 @@ describe('gateway NAT', function () {
     const received = hashStream(socket);
     sent.pipe(socket);
 
-    // Raw SYNs to as many private addresses and ports, then garbage: random
-    // frames, and mutated ones from its own MAC to the router.
+    // Raw SYNs to as many private addresses and ports (outside the clients'
+    // 10.0.2.0/24, where they would be refused as isolated), then garbage:
+    // random frames, and mutated ones from its own MAC to the router.
     const routerMac = gateway.router.macAddress;
     const ownMac = Buffer.from(flooder.tap.macAddress.split(':').map((h) => parseInt(h, 16)));
     for (let i = 0; i < SYNS; i++) {
-      const destination = `10.${(i >> 8) & 255}.${i & 255}.${1 + (i % 200)}`;
+      const destination = `10.${1 + ((i >> 8) & 127)}.${i & 255}.${1 + (i % 200)}`;
       flooderWs.send(ethernetFrame({
         destination: routerMac, source: flooder.tap.macAddress, type: 0x0800,
         payload: tcpPacket({

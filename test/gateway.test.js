@@ -16,7 +16,9 @@ const { TRANSPORTS, rawServer, responseTo } = require('./helpers/dns.js');
 const { within, waitFor, delay, listen, closeServer } = require('./helpers/util.js');
 const { hashStream } = require('./helpers/hash.js');
 const { RandomStream } = require('./helpers/random.js');
-const { ethernetFrame, icmpEchoRequest, ipv4Packet, udp } = require('./helpers/packets.js');
+const {
+  ethernetFrame, icmpEchoRequest, ipv4Packet, udp, icmpv6Packet, addressBytes,
+} = require('./helpers/packets.js');
 const dhcpMessage = require('../lib/dhcp/message.js');
 const { readPcap } = require('./helpers/pcap.js');
 
@@ -392,20 +394,125 @@ describe('WebSocket gateway', function () {
     assert.deepEqual(dhcpReplies, []);
   });
 
-  it('isolates clients from each other by default', async function () {
+  it('isolates clients by default: what one sends another is refused on the wire (RST, ICMP prohibited), counted, logged once', async function () {
     const gateway = await startGateway();
-    const [a, b] = await Promise.all([joinClient(gateway, 'native'), joinClient(gateway, 'wasm')]);
-    // The router answers both, the clients not each other.
-    assert.notEqual((await a.stack.ping(ROUTER, { timeout: 3000 }))[0].time, null);
-    // The switch lets A's ARP broadcast reach the router alone, which does
-    // not answer for B: no reply in a time the router's own replies take
-    // a few milliseconds.
-    const [[probe], [back]] = await Promise.all([
-      a.stack.ping(b.lease.address, { timeout: 500 }), b.stack.ping(a.lease.address, { timeout: 500 }),
+    const refused = [];
+    gateway.on('refused', (refusal) => refused.push(refusal));
+    const recordA = recordingWebSocket();
+    const recordB = recordingWebSocket();
+    // Both lease over the isolated switch, and form SLAAC addresses.
+    const [a, b] = await Promise.all([
+      joinClient(gateway, 'native', { WebSocket: recordA.Recording, ipAddress: ['dhcp', 'slaac'] }),
+      joinClient(gateway, 'wasm', { WebSocket: recordB.Recording, ipAddress: ['dhcp', 'slaac'] }),
     ]);
-    assert.equal(probe.time, null);
-    assert.equal(back.time, null);
+    assert.notEqual(a.lease.address, b.lease.address);
+    const [a6, b6] = await within(Promise.all([a.tap.slaac(), b.tap.slaac()]), 10000, 'SLAAC');
+    const wsA = recordA.made.at(-1);
+    const toA = [];
+    const toB = [];
+    wsA.on('message', (data) => toA.push(Buffer.from(data)));
+    recordB.made.at(-1).on('message', (data) => toB.push(Buffer.from(data)));
+    // B serves TCP and UDP, in both families.
+    const accepted = [];
+    const server = b.stack.net.createServer((socket) => accepted.push(socket));
+    await listen(server, 9000);
+    const heard = [];
+    const udpB = b.stack.dgram.createSocket('udp6');
+    udpB.on('message', (message) => heard.push(message));
+    await new Promise((resolve) => udpB.bind(9001, resolve));
+    assert.notEqual((await a.stack.ping(ROUTER, { timeout: 3000 }))[0].time, null);
+
+    // TCP to B: the switch answers A's ARP (and neighbour solicitation)
+    // for B's address with the router's MAC, the NAT refuses the SYN with
+    // an RST: ECONNREFUSED, where before the SYN went nowhere until lwIP
+    // gave up.
+    for (const host of [b.lease.address, b6.address]) {
+      const error = await within(new Promise((resolve, reject) => {
+        const socket = a.stack.net.connect(9000, host);
+        socket.once('connect', () => reject(new Error(`connected to ${host}`)));
+        socket.once('error', resolve);
+      }), 10000, `the refusal of ${host}`);
+      assert.equal(error.code, 'ECONNREFUSED', host);
+    }
+    // UDP to B: ICMP destination unreachable, administratively prohibited
+    // (the stack surfaces port unreachable only, as the denied-UDP test has it).
+    const icmp = () => toA.flatMap((frame) => {
+      if (frame.length > 36 && frame.readUInt16BE(12) === 0x0800 && frame[23] === 1 && frame[34] === 3) return [`4:${frame[35]}`];
+      if (frame.length > 62 && frame.readUInt16BE(12) === 0x86dd && frame[20] === 58 && frame[54] === 1) return [`6:${frame[55]}`];
+      return [];
+    });
+    const udpA = a.stack.dgram.createSocket('udp4');
+    udpA.send('to b', 9001, b.lease.address);
+    await waitFor(() => icmp().length === 1, 10000, 'ICMP prohibited');
+    const udpA6 = a.stack.dgram.createSocket('udp6');
+    udpA6.send('to b', 9001, b6.address);
+    await waitFor(() => icmp().length === 2, 10000, 'ICMPv6 prohibited');
+    assert.deepEqual(icmp(), ['4:13', '6:1']);
+
+    // Counted and evented by reason, logged once.
+    assert.deepEqual(gateway.metrics().refusals, { isolated: 4 });
+    const idA = gateway.clients().find((c) => c.mac === a.tap.macAddress).id;
+    assert.deepEqual(refused.map((r) => [r.reason, r.client, r.destination.address, r.destination.protocol]), [
+      ['isolated', idA, b.lease.address, 'tcp'], ['isolated', idA, b6.address, 'tcp'],
+      ['isolated', idA, b.lease.address, 'udp'], ['isolated', idA, b6.address, 'udp'],
+    ]);
+    assert.deepEqual(gateway.logged.filter((line) => line.includes('refusing: ')),
+      [`client ${idA} (127.0.0.1): refusing: isolated (${b.lease.address}:9000)`]);
+    assert.match((await fetchText(gateway, '/metrics')).text, /^tcpip_gateway_refusals_total\{reason="isolated"\} 4$/m);
     assert.deepEqual(gateway.metrics().drops, {});
+
+    // Probes are not proxied: an ARP probe (from 0.0.0.0), a gratuitous
+    // ARP and a DAD solicitation (from ::) go unanswered; a request from
+    // A's address, sent after them, is answered with the router's MAC.
+    const arp = (sender, target) => {
+      const payload = Buffer.alloc(28);
+      payload.writeUInt16BE(1, 0);
+      payload.writeUInt16BE(0x0800, 2);
+      payload[4] = 6;
+      payload[5] = 4;
+      payload.writeUInt16BE(1, 6);
+      Buffer.from(a.tap.macAddress.split(':').map((h) => parseInt(h, 16))).copy(payload, 8);
+      Buffer.from(sender.split('.').map(Number)).copy(payload, 14);
+      Buffer.from(target.split('.').map(Number)).copy(payload, 24);
+      return ethernetFrame({ destination: 'ff:ff:ff:ff:ff:ff', source: a.tap.macAddress, type: 0x0806, payload });
+    };
+    const solicitation = (source, target) => {
+      const body = Buffer.alloc(20);
+      addressBytes(target).copy(body, 4);
+      const group = addressBytes(target);
+      const payload = icmpv6Packet({
+        source, destination: `ff02::1:ff${group.toString('hex', 13, 14)}:${group.toString('hex', 14, 16)}`,
+        type: 135, hopLimit: 255, body,
+      });
+      return ethernetFrame({ destination: `33:33:ff:${[...group.subarray(13)].map((x) => x.toString(16).padStart(2, '0')).join(':')}`,
+        source: a.tap.macAddress, type: 0x86dd, payload });
+    };
+    const replies = () => toA.filter((frame) => frame.readUInt16BE(12) === 0x0806 && frame.readUInt16BE(20) === 2);
+    const advertisements = () => toA.filter((frame) => frame.readUInt16BE(12) === 0x86dd && frame[20] === 58 && frame[54] === 136);
+    const seenReplies = replies().length;
+    const seenAdvertisements = advertisements().length;
+    wsA.send(arp('0.0.0.0', b.lease.address));
+    wsA.send(arp(a.lease.address, a.lease.address));
+    wsA.send(solicitation('::', b6.address));
+    wsA.send(arp(a.lease.address, '10.0.2.99'));
+    // (ARP replies: their sender address and MAC.)
+    const answers = () => replies().slice(seenReplies).map((frame) => [frame.subarray(28, 32).join('.'),
+      [...frame.subarray(22, 28)].map((x) => x.toString(16).padStart(2, '0')).join(':')]);
+    await waitFor(() => answers().some(([address]) => address === '10.0.2.99'), 5000, 'the proxied ARP reply');
+    assert.deepEqual(answers(), [['10.0.2.99', gateway.router.macAddress]]);
+    assert.equal(advertisements().length, seenAdvertisements);
+
+    // B saw none of it: no connection, no datagram, no frame of A's.
+    assert.deepEqual([accepted.length, heard.length], [0, 0]);
+    const macA = Buffer.from(a.tap.macAddress.split(':').map((h) => parseInt(h, 16)));
+    assert.deepEqual(toB.filter((frame) => frame.includes(macA)
+      || frame.includes(addressBytes(a.lease.address)) || frame.includes(addressBytes(a6.address))), []);
+    // And leasing still works: A leases again.
+    a.tap.dhcpStop();
+    await waitFor(() => !gateway.dhcp.leases().some((l) => l.mac === a.tap.macAddress), 5000, 'the release');
+    assert.equal((await within(a.tap.dhcp(), 10000, 'a new lease')).address, a.lease.address);
+    for (const socket of [udpA, udpA6, udpB]) socket.close();
+    await closeServer(server);
   });
 
   it('switches between clients with isolate: false', async function () {
@@ -416,6 +523,20 @@ describe('WebSocket gateway', function () {
     assert.notEqual(probe.time, null);
     const [back] = await b.stack.ping(a.lease.address, { timeout: 3000 });
     assert.notEqual(back.time, null);
+    // TCP straight from one to the other, the router not in between.
+    const server = b.stack.net.createServer((socket) => socket.end(`hello ${socket.remoteAddress}`));
+    await listen(server, 9000);
+    const text = await within(new Promise((resolve, reject) => {
+      let data = '';
+      const socket = a.stack.net.connect(9000, b.lease.address);
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk) => { data += chunk; });
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    }), 10000, 'the exchange');
+    assert.equal(text, `hello ::ffff:${a.lease.address}`);
+    assert.deepEqual(gateway.metrics().refusals, {});
+    await closeServer(server);
   });
 
   it('drops and counts frames with a spoofed source MAC or IP address', async function () {

@@ -1,7 +1,8 @@
 'use strict';
 // What the gateway's switch reads in an Ethernet frame (no FCS, as on the
 // WebSocket): addresses, the EtherType, and the IPv4 or ARP sender address
-// that anti-spoofing checks.
+// that anti-spoofing checks; the ARP replies the switch makes.
+const { Buffer } = require('../platform/node.js');
 
 const HEADER_BYTES = 14;
 // The most a frame may carry: a 65535-byte MTU plus the Ethernet header.
@@ -91,7 +92,29 @@ function arpRequestTarget(frame) {
   return ipv4At(frame, HEADER_BYTES + 24);
 }
 
+function macBytes(mac) {
+  return Buffer.from(mac.split(':').map((part) => parseInt(part, 16)));
+}
+
+/**
+ * The ARP reply to `request` (an Ethernet/IPv4 ARP request) that says its
+ * target address is at `mac`: to the asker's MAC and address.
+ */
+function arpReply(request, mac) {
+  const reply = Buffer.alloc(HEADER_BYTES + 28);
+  const arp = HEADER_BYTES;
+  request.copy(reply, 0, 6, 12); // to the asker
+  macBytes(mac).copy(reply, 6);
+  reply.writeUInt16BE(ETHERTYPE.ARP, 12);
+  request.copy(reply, arp, arp, arp + 6); // hardware and protocol: Ethernet, IPv4, 6 and 4
+  reply.writeUInt16BE(2, arp + 6);
+  macBytes(mac).copy(reply, arp + 8);
+  request.copy(reply, arp + 14, arp + 24, arp + 28); // sender: the address asked for
+  request.copy(reply, arp + 18, arp + 8, arp + 18); // target: the asker's MAC and address
+  return reply;
+}
+
 module.exports = {
   HEADER_BYTES, MAX_FRAME_BYTES, ETHERTYPE, destinationMac, sourceMac, etherType, isGroupMac, senderOf,
-  dhcpToServer, dhcpToClient, arpRequestTarget, macAt,
+  dhcpToServer, dhcpToClient, arpRequestTarget, arpReply, macAt, macBytes,
 };

@@ -9,7 +9,10 @@ const { expandIPv6 } = require('../dns/names.js');
 
 const ICMPV6 = 58;
 const UDP = 17;
-const TYPE = Object.freeze({ UNREACHABLE: 1, ROUTER_SOLICITATION: 133, ROUTER_ADVERTISEMENT: 134 });
+const TYPE = Object.freeze({
+  UNREACHABLE: 1, ROUTER_SOLICITATION: 133, ROUTER_ADVERTISEMENT: 134, NEIGHBOR_SOLICITATION: 135, NEIGHBOR_ADVERTISEMENT: 136,
+});
+const SOLICITED = 0x40;
 // What router advertisements promise: the router for 30 minutes, the
 // prefix's addresses for a day (preferred 4 hours); sent again well within.
 const ROUTER_LIFETIME = 1800;
@@ -135,6 +138,33 @@ function routerAdvertisement({ toMac, routerMac, routerLinkLocal, prefix, mtu, d
   });
 }
 
+/**
+ * The target address (16 bytes) of a neighbour solicitation (ICMPv6 135, as
+ * the first next header) and its source address, or null.
+ */
+function neighborSolicitation(frame) {
+  const ip = HEADER_BYTES;
+  if (frame.length < ip + 64 || etherType(frame) !== ETHERTYPE.IPV6 || frame[ip] >> 4 !== 6) return null;
+  if (frame[ip + 6] !== ICMPV6 || frame[ip + 40] !== TYPE.NEIGHBOR_SOLICITATION) return null;
+  return { source: frame.subarray(ip + 8, ip + 24), target: frame.subarray(ip + 48, ip + 64) };
+}
+
+/**
+ * A solicited neighbour advertisement, from `fromMac` and `source`, that
+ * `target` (16 bytes) is at `mac`, to `toMac` and `destination`: without
+ * the override flag, as a proxy's (RFC 4861 7.2.8).
+ */
+function neighborAdvertisement({ toMac, fromMac, source, destination, target, mac }) {
+  const message = Buffer.alloc(32);
+  message[0] = TYPE.NEIGHBOR_ADVERTISEMENT;
+  message[4] = SOLICITED;
+  target.copy(message, 8);
+  message[24] = 2; // target link-layer address
+  message[25] = 1;
+  mac.copy(message, 26);
+  return ipv6Frame({ toMac, fromMac, source, destination, protocol: ICMPV6, message, checksumAt: 2, hopLimit: 255 });
+}
+
 /** Whether a frame is a router solicitation (ICMPv6 133, as the first next header). */
 function isRouterSolicitation(frame) {
   return frame.length >= HEADER_BYTES + 48 && etherType(frame) === ETHERTYPE.IPV6
@@ -157,5 +187,5 @@ function isUnspecified(bytes) {
 
 module.exports = {
   ICMPV6, UDP, TYPE, ALL_NODES, addressBytes, addressText, addressKey, linkLocalOf, parsePrefix, checksum6,
-  ipv6Frame, routerAdvertisement, isRouterSolicitation, sourceOf, isLinkLocal, isUnspecified,
+  ipv6Frame, routerAdvertisement, isRouterSolicitation, neighborSolicitation, neighborAdvertisement, sourceOf, isLinkLocal, isUnspecified,
 };

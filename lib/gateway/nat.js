@@ -9,7 +9,9 @@
 // destination that refuses or cannot be reached is refused to the client
 // with an RST to its SYN, so the client sees ECONNREFUSED, as it would
 // without a NAT in between. A destination the policy denies is refused the
-// same way, before the host is asked anything.
+// same way, before the host is asked anything, and so is a connection to
+// another client's address (isolated: the switch answered the client's ARP
+// for it with the router's MAC).
 const net = require('node:net');
 const process = require('node:process');
 const { EventEmitter } = require('node:events');
@@ -58,12 +60,15 @@ class Nat extends EventEmitter {
    *   (ms without a byte either way before a flow is reset; 0: never),
    *   closed(client, reason, destination) (the NAT ended a flow: 'tcp-idle'),
    *   downstream(client) (the TokenBucket the bytes to a client take, or
-   *   null), held(client) (a flow's bytes to it were held back)
+   *   null), held(client) (a flow's bytes to it were held back),
+   *   isolated(address) (another client's address: refused as 'isolated')
    */
   constructor({
     stack, router, policy, clientOf, refuse, maxFlows, connectTimeout, redirect, idleTimeout, closed, downstream, held,
+    isolated,
   }) {
     super();
+    this._isolated = isolated || (() => false);
     this._idleTimeout = idleTimeout === undefined ? DEFAULT_IDLE_TIMEOUT : idleTimeout;
     this._closed = closed || (() => {});
     this._downstream = downstream || (() => null);
@@ -102,6 +107,11 @@ class Nat extends EventEmitter {
     if (client === null) {
       reset(inner);
       this._refuse(null, 'unknown-client', destination);
+      return;
+    }
+    if (this._isolated(destination.address)) {
+      reset(inner);
+      this._refuse(client, 'isolated', destination);
       return;
     }
     const target = redirectedTarget(this._redirect, destination, 'tcp');

@@ -313,6 +313,7 @@ class Gateway extends EventEmitter {
         held: () => {
           this._throttled.out++;
         },
+        isolated: (address) => this._switch.isolated(address),
       });
       this._nat.on('error', (error) => this.emit('error', error));
       const mask = (0xffffffff << (32 - plan.prefix)) >>> 0;
@@ -333,6 +334,7 @@ class Gateway extends EventEmitter {
         isLocal6: (bytes) => bytes[0] === 0xff || ipv6.isLinkLocal(bytes) || ipv6.isUnspecified(bytes)
           || (this._ipv6Prefix !== null && bytes.subarray(0, 8).equals(this._ipv6Prefix))
           || bytes.equals(ipv6.addressBytes('::1')),
+        isolated: (address) => this._switch.isolated(address),
       });
     }
 

@@ -5,17 +5,22 @@
 // IPv6 addresses (link-local, or in the gateway's prefix) by the first port
 // that sends from each, at most MAX_IPV6 of them; frames that claim
 // anything else are dropped. Unless `isolate` is off, a client's
-// frames reach the router only.
+// frames reach the router only, and the switch answers a client's ARP
+// requests and neighbour solicitations for the other addresses of the
+// subnet (and of the IPv6 prefix) with the router's MAC, as a
+// private-VLAN router does (proxy ARP): what a client sends to another
+// then reaches the router, where the NATs refuse it ('isolated') with an
+// RST or ICMP unreachable, rather than going unanswered.
 const frames = require('./frames.js');
 const dhcpMessage = require('../dhcp/message.js');
 const ipv6 = require('./ipv6.js');
+const { Buffer } = require('../platform/node.js');
 
 const { ETHERTYPE, HEADER_BYTES } = frames;
 const UNSPECIFIED = '0.0.0.0';
 // IPv6 addresses a port may hold: as many as a stack's interface does (a
 // link-local one, SLAAC's, static ones), and a few to spare.
 const MAX_IPV6 = 8;
-const NEIGHBOR_SOLICITATION = 135;
 
 /** Counters of one direction or one port. */
 function counters() {
@@ -57,6 +62,11 @@ class Switch {
     this._byIpv6 = new Map(); // address key -> port
     this._routerMac = router.macAddress;
     this._routerAddress = router.addresses.length ? router.addresses[0].address : null;
+    // The clients' IPv4 subnet, the router's: its network and broadcast address.
+    const prefix = this._routerAddress === null ? 32 : Number(router.ipAddress.split('/')[1]);
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    this._network = this._routerAddress === null ? 0 : (dhcpMessage.ipToNumber(this._routerAddress) & mask) >>> 0;
+    this._broadcast = (this._network | ~mask) >>> 0;
     this._isolate = isolate;
     this._maxFrame = mtu + HEADER_BYTES;
     this._leaseOf = leaseOf;
@@ -96,6 +106,28 @@ class Switch {
     return this._byIpv6.get(ipv6.addressKey(address));
   }
 
+  /**
+   * Whether `address` (IPv4, or IPv6 text) is, isolated, another client's
+   * business: a host address of the clients' subnet or an address of the
+   * IPv6 prefix, not the router's. What a client sends there is refused.
+   */
+  isolated(address) {
+    if (!this._isolate || typeof address !== 'string') return false;
+    if (address.includes(':')) {
+      if (this._ipv6Prefix === null) return false;
+      let bytes;
+      try {
+        bytes = ipv6.addressBytes(address);
+      } catch {
+        return false;
+      }
+      return bytes.subarray(0, 8).equals(this._ipv6Prefix) && this._byIpv6.get(bytes.toString('hex')) !== null;
+    }
+    if (address === this._routerAddress || this._routerAddress === null) return false;
+    const n = dhcpMessage.ipToNumber(address);
+    return n > this._network && n < this._broadcast;
+  }
+
   /** The DHCP server bound (or renewed) `address` for `mac`. */
   leased(mac, address) {
     // An address given anew is no longer the port that let its lease lapse.
@@ -127,6 +159,7 @@ class Switch {
     }
     if (frames.isGroupMac(frame)) {
       if (this._interceptGroup !== null && this._interceptGroup(port, frame)) return;
+      if (this._proxy(port, frame)) return;
       this._toRouter(port, frame);
       if (!this._isolate) {
         for (const other of this._ports) if (other !== port) this._toPort(other, frame);
@@ -135,6 +168,7 @@ class Switch {
     }
     const destination = frames.destinationMac(frame);
     if (destination === this._routerMac) {
+      if (this._proxy(port, frame)) return;
       if (this._intercept === null || !this._intercept(port, frame)) this._toRouter(port, frame);
       return;
     }
@@ -142,6 +176,36 @@ class Switch {
     if (other === undefined) this.drop(port, 'unknown-destination');
     else if (this._isolate) this.drop(port, 'isolated');
     else this._toPort(other, frame);
+  }
+
+  // Proxy ARP and NDP: a client's ARP request or neighbour solicitation
+  // (broadcast, or unicast to the router as a refresh) for an isolated
+  // address is answered with the router's MAC, to the asking port alone.
+  // Never a probe (from 0.0.0.0 or ::: a client checking that an address
+  // is free would take it for taken), a gratuitous ARP, or a question for
+  // an address the client holds itself. True when answered.
+  _proxy(port, frame) {
+    if (!this._isolate) return false;
+    const type = frames.etherType(frame);
+    if (type === ETHERTYPE.ARP) {
+      const target = frames.arpRequestTarget(frame);
+      if (target === null || port.address === null || target === port.address) return false;
+      const { address } = frames.senderOf(frame, type);
+      if (address !== port.address || !this.isolated(target)) return false;
+      this._toPort(port, frames.arpReply(frame, this._routerMac));
+      return true;
+    }
+    if (type !== ETHERTYPE.IPV6 || this._ipv6Prefix === null) return false;
+    const solicitation = ipv6.neighborSolicitation(frame);
+    if (solicitation === null || ipv6.isUnspecified(solicitation.source)) return false;
+    const key = solicitation.target.toString('hex');
+    if (port.ipv6.has(key) || !this.isolated(ipv6.addressText(solicitation.target))) return false;
+    const routerMac = frames.macBytes(this._routerMac);
+    this._toPort(port, ipv6.neighborAdvertisement({
+      toMac: frames.macBytes(port.mac), fromMac: routerMac, source: ipv6.addressBytes(ipv6.linkLocalOf(this._routerMac)),
+      destination: Buffer.from(solicitation.source), target: Buffer.from(solicitation.target), mac: routerMac,
+    }));
+    return true;
   }
 
   // Why a client's frame may not pass, or null.
@@ -294,7 +358,7 @@ class Switch {
     if (frame[ip + 6] === 0) return null;
     if (frame[ip + 6] !== ipv6.ICMPV6 || frame.length < ip + 41) return undefined;
     if (frame[ip + 40] === ipv6.TYPE.ROUTER_SOLICITATION) return null;
-    if (frame[ip + 40] !== NEIGHBOR_SOLICITATION || frame.length < ip + 64) return undefined;
+    if (frame[ip + 40] !== ipv6.TYPE.NEIGHBOR_SOLICITATION || frame.length < ip + 64) return undefined;
     if (ipv6.isUnspecified(frame.subarray(ip + 8, ip + 24))) return null;
     const owner = this._byIpv6.get(frame.toString('hex', ip + 48, ip + 64));
     return owner === undefined ? undefined : owner;

@@ -5,7 +5,9 @@
 // MAC for an outside address is taken off the switch, and its payload sent
 // from a host dgram socket of that flow (client port, destination); the
 // replies come back as frames from the original destination to the client.
-// A flow lives until it has been idle for idleTimeout. Refusals are answered
+// A flow lives until it has been idle for idleTimeout. A datagram to
+// another client's address (isolated: the switch answered the client's ARP
+// for it with the router's MAC) is refused here too. Refusals are answered
 // with ICMP destination unreachable (communication administratively
 // prohibited), a destination's closed port with port unreachable.
 const dgram = require('node:dgram');
@@ -133,11 +135,14 @@ class UdpNat {
    *   'udp-idle'), downstream(client) (the TokenBucket replies to a client
    *   take: past its rate they are dropped, as UDP has no back-pressure),
    *   router6 ({ address }: the router's IPv6 address, answering for
-   *   IPv6; null: IPv6 datagrams are left to the router), isLocal6(bytes)
+   *   IPv6; null: IPv6 datagrams are left to the router), isLocal6(bytes),
+   *   isolated(address) (another client's address: refused as 'isolated')
    */
   constructor({
     policy, router, isLocal, send, refuse, maxFlows, idleTimeout, redirect, mtu, closed, downstream, router6, isLocal6,
+    isolated,
   }) {
+    this._isolated = isolated || (() => false);
     this._router6 = router6 || null;
     this._isLocal6 = isLocal6 || (() => true);
     this._closed = closed || (() => {});
@@ -176,7 +181,9 @@ class UdpNat {
       return destination === this._router.address || this._isLocal(destination) ? false : this._drop('udp-fragment');
     }
     const { destination } = datagram;
-    if (destination === this._router.address || this._isLocal(destination)) return false;
+    if (destination === this._router.address) return false;
+    if (this._isolated(destination)) return this._deny(client, port, datagram, 'isolated', this._router.address);
+    if (this._isLocal(destination)) return false;
     return this._take(client, port, datagram, this._router.address);
   }
 
@@ -185,6 +192,7 @@ class UdpNat {
     if (this._router6 === null) return false;
     const datagram = parseDatagram6(frame);
     if (datagram === null || datagram.malformed) return false;
+    if (this._isolated(datagram.destination)) return this._deny(client, port, datagram, 'isolated', this._router6.address);
     if (this._isLocal6(datagram.destinationBytes)) return false;
     return this._take(client, port, datagram, this._router6.address);
   }
@@ -205,17 +213,16 @@ class UdpNat {
     }
     const target = redirectedTarget(this._redirect, { address: destination, port: destinationPort }, 'udp');
     const reason = this._policy.check(target.address, target.port);
-    if (reason !== null) {
-      this._refuse(client, `egress-${reason}`, { address: destination, port: destinationPort, protocol: 'udp' });
-      this._unreachable(port, datagram, UNREACHABLE.PROHIBITED, routerAddress);
-      return true;
-    }
-    if (flows.size >= this._maxFlows) {
-      this._refuse(client, 'max-flows', { address: destination, port: destinationPort, protocol: 'udp' });
-      this._unreachable(port, datagram, UNREACHABLE.PROHIBITED, routerAddress);
-      return true;
-    }
+    if (reason !== null) return this._deny(client, port, datagram, `egress-${reason}`, routerAddress);
+    if (flows.size >= this._maxFlows) return this._deny(client, port, datagram, 'max-flows', routerAddress);
     this._open(client, port, flows, key, datagram, target);
+    return true;
+  }
+
+  // A datagram refused: counted, and answered with ICMP prohibited from the router.
+  _deny(client, port, datagram, reason, routerAddress) {
+    this._refuse(client, reason, { address: datagram.destination, port: datagram.destinationPort, protocol: 'udp' });
+    this._unreachable(port, datagram, UNREACHABLE.PROHIBITED, routerAddress);
     return true;
   }
 
