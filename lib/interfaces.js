@@ -554,9 +554,15 @@ class Interface extends EventEmitter {
     this.emit('close');
   }
 
+  // The stack goes, and its interfaces with it, at once. A leased
+  // interface does not wait for its RELEASE to leave, as remove() does:
+  // the core's word would never come from the destroyed engine (and no
+  // engine hands a frame out before it stops), so the lease stays the
+  // server's until it expires.
   _onStackDestroy() {
-    if (this._dhcp && this._dhcp.removing) this._finishRemove();
-    else this.remove();
+    if (this._removed && !(this._dhcp && this._dhcp.removing)) return;
+    this._removed = true;
+    this._finishRemove();
   }
 
   // The engine could not create the interface: it never existed. As a

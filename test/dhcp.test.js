@@ -12,6 +12,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const { SocketAddress } = require('node:net');
 const { Stack, link } = require('..');
 const { teardown, DEFAULT_BACKEND, DEFAULT_THREAD } = require('./helpers/stack.js');
+const { within } = require('./helpers/util.js');
 const { encode, TYPES, OPTIONS, ipBytes } = require('../lib/dhcp/message.js');
 const { routerAdvertisement, addressText } = require('./helpers/packets.js');
 
@@ -144,6 +145,36 @@ describe('DHCP', function () {
     await closed;
     assert.deepEqual(dhcp.leases(), []);
     assert.equal(dhcp.stats().releases, 1);
+  });
+
+  it("a stack's destroy() removes its leased interfaces at once: 'close' for each, and what waited on them rejects as for a removed interface", async function () {
+    const { hosts: [a, b] } = await network(2);
+    await Promise.all([a.tap.dhcp(), b.tap.dhcp()]);
+    const removed = { code: 'ERR_TCPIP_INTERFACE_REMOVED' };
+    // a: leased, waiting for its counters and an address no router offers;
+    // beside it an interface whose DHCP client hears no server.
+    const unheard = a.stack.createTapInterface({ ipAddress: 'dhcp' });
+    const waiting = [a.tap.stats(), a.tap.slaac(), unheard.stats(), unheard.dhcp()];
+    for (const promise of waiting) promise.catch(() => {});
+    const events = [];
+    a.tap.on('close', () => events.push('a'));
+    unheard.on('close', () => events.push('unheard'));
+    a.stack.destroy();
+    assert.deepEqual(events.sort(), ['a', 'unheard']);
+    assert.equal(a.tap.removed, true);
+    for (const promise of waiting) await assert.rejects(within(promise, 10000, 'a rejection'), removed);
+    await assert.rejects(a.tap.dhcp(), removed);
+    // b: remove() waits for its RELEASE to leave; the stack's destroy() in
+    // the meantime ends the wait, with one 'close'.
+    let closes = 0;
+    b.tap.on('close', () => closes++);
+    const stats = b.tap.stats();
+    stats.catch(() => {});
+    b.tap.remove();
+    b.stack.destroy();
+    assert.equal(closes, 1);
+    await assert.rejects(within(stats, 10000, 'a rejection'), removed);
+    assert.equal(closes, 1);
   });
 
   it('dhcpStop() gives the lease back: a lease event with null, the address gone', async function () {

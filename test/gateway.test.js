@@ -692,6 +692,42 @@ describe('WebSocket gateway', function () {
     assert.equal(states.at(-1), 'closed');
   });
 
+  it("ends the tunnel of a leased interface when the client's stack is destroyed, open or reconnecting: no WebSocket, timer or descriptor left", async function () {
+    const descriptors = () => fs.readdirSync('/proc/self/fd').length;
+    for (const when of ['open', 'reconnecting']) {
+      const gateway = await startGateway();
+      const descriptorsBefore = descriptors();
+      const { Recording, made } = recordingWebSocket();
+      const { stack, tap, tunnel } = await joinClient(gateway, DEFAULT_BACKEND, { WebSocket: Recording, backoff: { initial: 20, max: 50 } });
+      assert.notEqual(tap.lease, null);
+      let disconnected = null;
+      if (when === 'open') {
+        disconnected = within(new Promise((resolve) => gateway.once('disconnect', resolve)), 10000, 'disconnect');
+      } else {
+        await gateway.close();
+        await waitFor(() => tunnel.state !== 'open', 10000, 'the tunnel reconnecting');
+      }
+      const events = [];
+      tap.on('close', () => events.push('interface close'));
+      tunnel.on('state', (state) => events.push(state));
+      tunnel.on('close', () => events.push('tunnel close'));
+      stack.destroy();
+      // The tunnel listened first: it ends on its interface's 'close'.
+      assert.deepEqual(events, ['closed', 'tunnel close', 'interface close'], when);
+      assert.equal(tunnel._timer, null, 'no reconnection pending');
+      await within(tunnel.close(), 10000, 'the WebSocket closed');
+      await waitFor(() => made.every((ws) => ws.readyState === WebSocket.CLOSED), 10000, 'every WebSocket closed');
+      if (disconnected) {
+        await disconnected;
+        assert.deepEqual(gateway.clients(), []);
+      }
+      const connections = made.length;
+      await waitFor(() => descriptors() <= descriptorsBefore, 5000, 'descriptors back').catch(() => {});
+      assert.ok(descriptors() <= descriptorsBefore, `${when}: ${descriptors()} descriptors open, ${descriptorsBefore} before the client`);
+      assert.equal(made.length, connections, 'no WebSocket opened after the destroy');
+    }
+  });
+
   it('takes a close with 1008 (policy violation) as final: no reconnect, and the state says why', async function () {
     const gateway = await startGateway();
     const { tunnel } = await joinClient(gateway, DEFAULT_BACKEND, { backoff: { initial: 10, max: 20 } });
