@@ -134,6 +134,20 @@ function simple(Base, code, message) {
 }
 
 // Node's ERR_INVALID_FD_TYPE: a descriptor of a kind a socket cannot use.
+// Node's AbortError (internal/errors.js), as its promise APIs reject with
+// when their signal aborts: the signal's reason is the cause.
+class AbortError extends Error {
+  constructor(message = 'The operation was aborted', options = undefined) {
+    super(message, options);
+    this.code = 'ABORT_ERR';
+    this.name = 'AbortError';
+  }
+}
+
+function abortError(signal) {
+  return new AbortError(undefined, { cause: signal.reason });
+}
+
 function invalidFdType(type) {
   return makeError(TypeError, 'ERR_INVALID_FD_TYPE', `Unsupported fd type: ${type}`);
 }
@@ -226,4 +240,6 @@ module.exports = {
   notSupported,
   invalidFdType,
   errnoOf,
+  AbortError,
+  abortError,
 };

@@ -206,9 +206,12 @@ interface DhcpClient {
   /**
    * Starts the DHCP client; resolves with the first lease. The lease's
    * router becomes the default route unless `defaultRoute` is false, its DNS
-   * servers stack.dns's unless the stack was given servers.
+   * servers stack.dns's unless the stack was given servers. The client
+   * asks until a server answers; an abort of `signal` rejects with an
+   * AbortError (code 'ABORT_ERR', the signal's reason as `cause`) and stops
+   * the client if this call started it.
    */
-  dhcp(options?: { defaultRoute?: boolean }): Promise<DhcpLease>;
+  dhcp(options?: { defaultRoute?: boolean; signal?: AbortSignal }): Promise<DhcpLease>;
   /** Stops the client, giving the lease back (RELEASE); a 'lease' event with null follows. */
   dhcpStop(): void;
   /** The lease held, or null. */
@@ -229,9 +232,12 @@ interface SlaacClient {
    * Solicits the link's routers and forms an address from each /64 prefix
    * they advertise for autoconfiguration (after duplicate address
    * detection); resolves with the first. The routers become IPv6 default
-   * routers. Addresses go when their lifetime ends.
+   * routers. Addresses go when their lifetime ends. With no router on the
+   * link it waits (for a periodic advertisement after three solicitations); an abort of `signal` rejects with an AbortError
+   * (code 'ABORT_ERR', the signal's reason as `cause`) and turns SLAAC off
+   * if this call turned it on.
    */
-  slaac(): Promise<{ address: string; prefix: number; family: 6 }>;
+  slaac(options?: { signal?: AbortSignal }): Promise<{ address: string; prefix: number; family: 6 }>;
   /** Turns SLAAC off; the addresses it formed go ('address' events). */
   slaacStop(): void;
 }

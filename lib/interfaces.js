@@ -6,7 +6,7 @@ const {
   name: platformName,
 } = require('./platform/node.js');
 const errors = require('./errors.js');
-const { validateObject, validateBoolean } = require('./validators.js');
+const { validateObject, validateBoolean, validateAbortSignal } = require('./validators.js');
 
 const { canonicalAddress } = require('./net/ports.js');
 const {
@@ -171,6 +171,36 @@ function openKernelDevice(name, type = 'tap') {
   throw error;
 }
 
+// A promise that `waiters` settle ({ resolve, reject } pushed there). An
+// aborted `signal` takes it out and rejects it with an AbortError, then
+// calls onAbort(); once settled, the signal is no longer listened to.
+function waitUnlessAborted(waiters, signal, onAbort) {
+  return new Promise((resolve, reject) => {
+    if (signal === undefined) {
+      waiters.push({ resolve, reject });
+      return;
+    }
+    const abort = () => {
+      const index = waiters.indexOf(waiter);
+      if (index !== -1) waiters.splice(index, 1);
+      reject(errors.abortError(signal));
+      onAbort();
+    };
+    const waiter = {
+      resolve: (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      reject: (error) => {
+        signal.removeEventListener('abort', abort);
+        reject(error);
+      },
+    };
+    signal.addEventListener('abort', abort, { once: true });
+    waiters.push(waiter);
+  });
+}
+
 function removedError() {
   return errors.simple(Error, 'ERR_TCPIP_INTERFACE_REMOVED', 'The interface has been removed');
 }
@@ -299,21 +329,33 @@ class Interface extends EventEmitter {
    * ({ action: 'add', address, prefix, family: 6 }); when its lifetime ends,
    * or on slaacStop(), it goes, with an 'address' event of action 'remove'.
    * The advertising routers become default routers for IPv6. Resolves with
-   * the first address.
+   * the first address. With no router on the link it waits (after three
+   * solicitations, for a periodic advertisement): `signal` bounds the wait. Its abort rejects the promise with
+   * an AbortError and, if this call turned SLAAC on, turns it off again
+   * (as slaacStop() does); SLAAC that was on already stays on.
+   * @param {{ signal?: AbortSignal }} [options]
    * @returns {Promise<{ address: string, prefix: number, family: 6 }>}
    */
-  slaac() {
+  slaac(options = {}) {
+    validateObject(options, 'options');
+    const { signal } = options;
+    validateAbortSignal(signal, 'options.signal');
     if (this._type !== 'tap' && this._type !== 'bridge') {
       throw errors.simple(Error, 'ERR_TCPIP_NOT_SUPPORTED', 'SLAAC needs a TAP or bridge interface');
     }
+    if (signal !== undefined && signal.aborted) return Promise.reject(errors.abortError(signal));
     if (this._removed) return Promise.reject(removedError());
-    if (!this._slaac) {
+    const started = this._slaac === null;
+    if (started) {
       this._slaac = { waiters: [] };
       this._engine.slaac(this._id, true);
     }
     const formed = this._addresses.find((a) => a.slaac);
     if (formed) return Promise.resolve(publicAddress(formed));
-    return new Promise((resolve, reject) => this._slaac.waiters.push({ resolve, reject }));
+    const session = this._slaac;
+    return waitUnlessAborted(session.waiters, signal, () => {
+      if (started && this._slaac === session) this.slaacStop();
+    });
   }
 
   /** Turns SLAAC off: the addresses it formed go (each an 'address' event). */
@@ -352,26 +394,37 @@ class Interface extends EventEmitter {
    * one a 'lease' event with null. The lease's router becomes the default
    * route unless `defaultRoute` is false; its DNS servers become stack.dns's
    * unless the stack was given servers. Resolves with the first lease.
-   * @param {{ defaultRoute?: boolean }} [options]
+   * The client asks again and again until a server answers: `signal`
+   * bounds the wait. Its abort rejects the promise with an AbortError and,
+   * if this call started the client, stops it (as dhcpStop() does); a
+   * client that was running already keeps running.
+   * @param {{ defaultRoute?: boolean, signal?: AbortSignal }} [options]
    * @returns {Promise<object>}
    */
   dhcp(options = {}) {
     validateObject(options, 'options');
     if (options.defaultRoute !== undefined) validateBoolean(options.defaultRoute, 'options.defaultRoute');
+    const { signal } = options;
+    validateAbortSignal(signal, 'options.signal');
     if (this._type !== 'tap' && this._type !== 'bridge') {
       throw errors.simple(Error, 'ERR_TCPIP_NOT_SUPPORTED', 'DHCP needs a TAP or bridge interface');
     }
+    if (signal !== undefined && signal.aborted) return Promise.reject(errors.abortError(signal));
     if (this._removed) return Promise.reject(removedError());
     const defaultRoute = options.defaultRoute !== undefined ? options.defaultRoute : true;
     if (this._addresses.some((a) => a.family === 4) && !this._dhcp) {
       // The lease's address replaces a static one.
       this._addresses = this._addresses.filter((a) => a.family !== 4);
     }
-    if (!this._dhcp) this._dhcp = { defaultRoute, waiters: [] };
+    const started = this._dhcp === null;
+    if (started) this._dhcp = { defaultRoute, waiters: [] };
     this._dhcp.defaultRoute = defaultRoute;
     this._engine.dhcp(this._id, DHCP_FLAGS.START | (defaultRoute ? DHCP_FLAGS.DEFAULT_ROUTE : 0));
     if (this._lease) return Promise.resolve(this._lease);
-    return new Promise((resolve, reject) => this._dhcp.waiters.push({ resolve, reject }));
+    const client = this._dhcp;
+    return waitUnlessAborted(client.waiters, signal, () => {
+      if (started && this._dhcp === client) this.dhcpStop();
+    });
   }
 
   /** Stops the DHCP client, giving its lease back (RELEASE). */

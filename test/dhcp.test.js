@@ -10,6 +10,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 const { SocketAddress } = require('node:net');
+const { getEventListeners } = require('node:events');
 const { Stack, link } = require('..');
 const { teardown, DEFAULT_BACKEND, DEFAULT_THREAD } = require('./helpers/stack.js');
 const { within } = require('./helpers/util.js');
@@ -191,6 +192,57 @@ describe('DHCP', function () {
     assert.deepEqual(dhcp.leases(), []);
     // and again: the same address comes back
     assert.equal((await host.tap.dhcp()).address, lease.address);
+  });
+
+  it('dhcp({ signal }): an abort rejects the wait with an AbortError; a client the call started stops, one running before keeps asking', async function () {
+    const abortError = (reason) => ({ name: 'AbortError', code: 'ABORT_ERR', message: 'The operation was aborted', cause: reason });
+    const s = stack();
+    // An aborted signal: the client does not start (a static address stays).
+    const tap = s.createTapInterface({ ipAddress: '10.0.0.50/24' });
+    const reason = new Error('gave up');
+    await assert.rejects(tap.dhcp({ signal: AbortSignal.abort(reason) }), abortError(reason));
+    assert.deepEqual(tap.ipAddresses.filter((cidr) => cidr.includes('.')), ['10.0.0.50/24']);
+    assert.equal(tap.lease, null);
+    // No server answers: the call that started the client stops it on
+    // abort, as dhcpStop() does, rejecting another waiter.
+    const controller = new AbortController();
+    const started = tap.dhcp({ signal: controller.signal });
+    const other = tap.dhcp();
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+    setImmediate(() => controller.abort());
+    const aborted = await started.then(() => null, (e) => e);
+    // Without a reason given, the signal's own (a DOMException) is the cause.
+    assert.ok(aborted instanceof Error);
+    const { name, code, message, cause } = aborted;
+    assert.deepEqual({ name, code, message, cause }, abortError(controller.signal.reason));
+    assert.equal(aborted.cause.name, 'AbortError');
+    await assert.rejects(within(other, 10000, 'the other dhcp()'), { code: 'ERR_TCPIP_DHCP_STOPPED' });
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    // A client running before the call (ipAddress 'dhcp') keeps asking:
+    // linked to a server after the abort, it takes its lease.
+    const server = stack();
+    const port = server.createTapInterface({ ipAddress: '10.0.0.1/24' });
+    const dhcp = server.createDhcpServer(port, { range: ['10.0.0.100', '10.0.0.100'] });
+    await once(dhcp, 'listening');
+    const host = stack().createTapInterface({ ipAddress: 'dhcp' });
+    const timeout = AbortSignal.timeout(1);
+    const error = await host.dhcp({ signal: timeout }).then(() => null, (e) => e);
+    assert.equal(error.code, 'ABORT_ERR');
+    assert.equal(error.cause.name, 'TimeoutError');
+    const leased = next(host, 'lease');
+    link(port, host);
+    assert.equal((await within(leased, 20000, 'the lease')).address, '10.0.0.100');
+    // Settled, the call leaves the signal alone.
+    const later = new AbortController();
+    assert.equal((await host.dhcp({ signal: later.signal })).address, '10.0.0.100');
+    assert.equal(getEventListeners(later.signal, 'abort').length, 0);
+    later.abort();
+    assert.equal(host.lease.address, '10.0.0.100');
+    for (const bad of [null, {}, 'soon', 3000]) {
+      assert.throws(() => tap.dhcp({ signal: bad }), {
+        code: 'ERR_INVALID_ARG_TYPE', message: /^The "options\.signal" property must be an instance of AbortSignal\./,
+      });
+    }
   });
 
   it('DHCP is for TAP and bridge interfaces; ipAddress dhcp and a gateway do not mix', function () {
@@ -512,6 +564,40 @@ describe('DHCP', function () {
       const routerServer = router.net.createServer((socket) => socket.end(`router saw ${socket.remoteAddress} at ${socket.localAddress}`));
       await new Promise((resolve) => routerServer.listen(7001, resolve));
       assert.equal(await reply(host.net, 7001, 'fd77::1'), `router saw ${address} at fd77::1`);
+    });
+
+    it('slaac({ signal }): an abort rejects the wait with an AbortError; SLAAC the call turned on goes off, SLAAC on before stays', async function () {
+      const abortError = (reason) => ({ name: 'AbortError', code: 'ABORT_ERR', message: 'The operation was aborted', cause: reason });
+      const s = stack();
+      const tap = s.createTapInterface({ macAddress: '02:00:00:00:00:08' });
+      const reason = new Error('gave up');
+      await assert.rejects(tap.slaac({ signal: AbortSignal.abort(reason) }), abortError(reason));
+      // No router answers: the call that turned SLAAC on turns it off on
+      // abort, as slaacStop() does, rejecting another waiter.
+      const controller = new AbortController();
+      const started = tap.slaac({ signal: controller.signal });
+      const other = tap.slaac();
+      setImmediate(() => controller.abort(reason));
+      await assert.rejects(started, abortError(reason));
+      await assert.rejects(within(other, 10000, 'the other slaac()'), { code: 'ERR_TCPIP_SLAAC_STOPPED' });
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+      // SLAAC on before the call ('slaac' in ipAddress) stays on: an
+      // advertisement after the abort gives the interface its address.
+      const host = s.createTapInterface({ macAddress: '02:00:00:00:00:09', ipAddress: 'slaac' });
+      const timeout = AbortSignal.timeout(1);
+      const error = await host.slaac({ signal: timeout }).then(() => null, (e) => e);
+      assert.equal(error.code, 'ABORT_ERR');
+      assert.equal(error.cause.name, 'TimeoutError');
+      const added = next(host, 'address');
+      host.send(routerAdvertisement({ router: ROUTER, routerMac: ROUTER_MAC, prefixes: [{ prefix: 'fd00:b::', valid: 600, preferred: 600 }] }));
+      assert.deepEqual(await within(added, 10000, 'the address'), { action: 'add', address: 'fd00:b::ff:fe00:9', prefix: 64, family: 6 });
+      const later = new AbortController();
+      assert.equal((await host.slaac({ signal: later.signal })).address, 'fd00:b::ff:fe00:9');
+      assert.equal(getEventListeners(later.signal, 'abort').length, 0);
+      for (const bad of [null, {}, 'soon']) {
+        assert.throws(() => tap.slaac({ signal: bad }), { code: 'ERR_INVALID_ARG_TYPE' });
+      }
+      assert.throws(() => tap.slaac('soon'), { code: 'ERR_INVALID_ARG_TYPE' });
     });
 
     it('is for TAP and bridge interfaces; a removed interface rejects what waits for an address', async function () {

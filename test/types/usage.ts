@@ -95,7 +95,7 @@ async function dhcpUsage(): Promise<void> {
   const client = new Stack();
   const tap = client.createTapInterface({ ipAddress: 'dhcp' });
   tap.on('lease', (lease) => console.log(lease === null ? 'lost' : lease.dns.join(',')));
-  const lease = await tap.dhcp({ defaultRoute: false });
+  const lease = await tap.dhcp({ defaultRoute: false, signal: AbortSignal.timeout(3000) });
   const prefix: number = lease.prefix + counts;
   console.log(prefix, tap.lease?.router);
   tap.dhcpStop();
@@ -115,7 +115,9 @@ async function slaacUsage(): Promise<void> {
   console.log(family, tap.ipAddresses);
   tap.slaacStop();
   const bridge = stack.createBridgeInterface({ ports: [] });
-  await bridge.slaac();
+  await bridge.slaac({ signal: new AbortController().signal });
+  // @ts-expect-error a signal is an AbortSignal
+  await bridge.slaac({ signal: 3000 });
   stack.destroy();
 }
 void slaacUsage;
