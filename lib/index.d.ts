@@ -845,7 +845,7 @@ export interface GatewayOptions {
   origin?: string | string[];
   /** 256 by default; past it 503. */
   maxClients?: number;
-  /** Milliseconds without a frame from a client before it is closed: 5 minutes by default, 0 never. */
+  /** Milliseconds without a frame either way, and no NAT flow open, before a client is closed as idle (close code 4000, reason 'idle': connectTunnel reconnects on demand): 5 minutes by default, 0 never. */
   idleTimeout?: number;
   /** Milliseconds between pings to each client; one that did not answer the last goes (0: none). Default 30000. */
   heartbeat?: number;
@@ -970,7 +970,8 @@ export declare class Gateway extends EventEmitter {
  */
 export declare function createGateway(options?: GatewayOptions): Gateway;
 
-export type TunnelState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+/** 'idle': the gateway closed the tunnel as idle (4000); it reconnects when the stack next sends a frame. */
+export type TunnelState = 'connecting' | 'open' | 'reconnecting' | 'idle' | 'closed';
 
 export interface TunnelOptions {
   token?: string;
@@ -990,11 +991,13 @@ export declare class Tunnel extends EventEmitter {
   /**
    * Frames and WebSocket messages each way: a page's tunnel asks the gateway
    * for frames batched into messages (subprotocol `tcpip.batch.v1`), so
-   * there it has fewer messages than frames.
+   * there it has fewer messages than frames. `held`: frames the stack sent
+   * while the tunnel was not open, sent at the open (up to 32 frames and
+   * 64 KiB at a time; the oldest past them are `dropped`).
    */
   readonly stats: {
     framesIn: number; framesOut: number; bytesIn: number; bytesOut: number;
-    messagesIn: number; messagesOut: number; dropped: number; connects: number;
+    messagesIn: number; messagesOut: number; dropped: number; connects: number; held: number;
   };
   close(): Promise<void>;
   /** `why`: the WebSocket's close ({ code, reason }) or a refused upgrade's { status }, where one caused the change. */

@@ -373,6 +373,59 @@ describe('gateway NAT', function () {
     await waitFor(() => gateway.metrics().flows.open === 0, 10000, 'flows closed');
   });
 
+  it('keeps a client with a quiet TCP or UDP flow past idleTimeout; without flows it idles out (4000) and comes back on demand', async function () {
+    const gateway = await startGateway({ allow: ALLOW_LOOPBACK, idleTimeout: 400, heartbeat: 100 });
+    const server = await track(await kernelServer((socket) => {
+      socket.on('data', (chunk) => socket.write(chunk));
+      socket.on('end', () => socket.end());
+    }));
+    const echo = await udpEcho();
+    const closes = new Map(); // client id -> { code, reason }
+    gateway.on('disconnect', (client, why) => closes.set(client.id, why));
+    // A: a TCP flow, then quiet (an SSH session). C: a UDP flow, then quiet.
+    const a = await joinClient(gateway);
+    const aId = gateway.clients().find((c) => c.mac === a.tap.macAddress).id;
+    const session = a.stack.net.connect(server.port, SERVICE);
+    await within(new Promise((resolve) => session.once('connect', resolve)), 10000, 'connect');
+    const c = await joinClient(gateway);
+    const cId = gateway.clients().find((client) => client.mac === c.tap.macAddress).id;
+    const udp = c.stack.dgram.createSocket('udp4');
+    const answered = new Promise((resolve) => udp.once('message', resolve));
+    udp.send('ping', echo.address().port, SERVICE);
+    await within(answered, 10000, 'the UDP echo');
+    // B, without flows, sends its last frame after A's and C's: once it is
+    // closed as idle, A and C have been quiet longer than idleTimeout.
+    const b = await joinClient(gateway);
+    const bId = gateway.clients().find((client) => client.mac === b.tap.macAddress).id;
+    assert.notEqual((await b.stack.ping('10.0.2.2', { timeout: 3000 }))[0].time, null);
+    await waitFor(() => closes.has(bId), 10000, 'B closed as idle');
+    assert.deepEqual(closes.get(bId), { code: 4000, reason: 'idle' });
+    await waitFor(() => b.tunnel.state === 'idle', 5000, "B's tunnel idle");
+    assert.deepEqual(gateway.clients().map((client) => client.id).sort(), [aId, cId].sort());
+    assert.equal(a.tunnel.state, 'open');
+    assert.equal(c.tunnel.state, 'open');
+    assert.deepEqual(gateway.metrics().closures, {});
+    // The quiet session still carries bytes.
+    const back = new Promise((resolve) => session.once('data', resolve));
+    session.write('still there?');
+    assert.equal(String(await within(back, 10000, 'the echo')), 'still there?');
+    // Its flow gone, A idles out too, and its next connect brings it back,
+    // with its address.
+    const states = [];
+    a.tunnel.on('state', (state, why) => states.push([state, why]));
+    session.destroy();
+    await waitFor(() => closes.has(aId), 10000, 'A closed as idle');
+    assert.deepEqual(closes.get(aId), { code: 4000, reason: 'idle' });
+    await waitFor(() => a.tunnel.state === 'idle', 5000, "A's tunnel idle");
+    const again = a.stack.net.connect(server.port, SERVICE);
+    await within(new Promise((resolve) => again.once('connect', resolve)), 10000, 'connect after idleness');
+    assert.deepEqual(states, [['idle', { code: 4000, reason: 'idle' }], ['connecting', undefined], ['open', undefined]]);
+    assert.ok(a.tunnel.stats.held >= 1);
+    assert.equal(gateway.clients().find((client) => client.mac === a.tap.macAddress).address, a.lease.address);
+    again.destroy();
+    udp.close();
+  });
+
   it('holds a flooding client to its limits while a second client moves 4 MiB intact beside it', async function () {
     const MAX_FLOWS = 8;
     const CONNECTS = 40;

@@ -13,7 +13,7 @@ const { Stack, createGateway, connectTunnel } = require('..');
 const { DEFAULT_BACKEND } = require('./helpers/stack.js');
 const { recordingWebSocket, gatewayFixture, withGatewayCommand } = require('./helpers/gateway.js');
 const { TRANSPORTS, rawServer, responseTo } = require('./helpers/dns.js');
-const { within, waitFor, delay, listen, closeServer } = require('./helpers/util.js');
+const { within, waitFor, delay, listen, closeServer, readAll } = require('./helpers/util.js');
 const { hashStream } = require('./helpers/hash.js');
 const { RandomStream } = require('./helpers/random.js');
 const {
@@ -652,13 +652,14 @@ describe('WebSocket gateway', function () {
     assert.ok(gateway.logged.some((line) => line.includes('did not answer a ping')));
   });
 
-  it('closes an idle client, and drops text messages', async function () {
+  it('closes an idle client with 4000 \'idle\' (not a refusal), and drops text messages', async function () {
     const gateway = await startGateway({ token: undefined, idleTimeout: 300 });
     const ws = new WebSocket(gateway.url);
-    const closed = within(new Promise((resolve) => ws.once('close', (code) => resolve(code))), 5000, 'idle close');
+    const closed = within(new Promise((resolve) => ws.once('close', (code, reason) => resolve([code, String(reason)]))),
+      5000, 'idle close');
     await within(new Promise((resolve) => ws.once('open', resolve)), 10000, 'open');
     ws.send('not a frame');
-    assert.equal(await closed, 1008);
+    assert.deepEqual(await closed, [4000, 'idle']);
     assert.deepEqual(gateway.metrics().drops, { text: 1 });
     await waitFor(() => gateway.metrics().clients === 0, 5000, 'no clients');
   });
@@ -725,6 +726,89 @@ describe('WebSocket gateway', function () {
       await waitFor(() => descriptors() <= descriptorsBefore, 5000, 'descriptors back').catch(() => {});
       assert.ok(descriptors() <= descriptorsBefore, `${when}: ${descriptors()} descriptors open, ${descriptorsBefore} before the client`);
       assert.equal(made.length, connections, 'no WebSocket opened after the destroy');
+    }
+  });
+
+  it('rests an idle tunnel and brings it back when its stack sends: the held SYN goes at the open, once, same MAC and lease', async function () {
+    const gateway = await startGateway({ idleTimeout: 300, heartbeat: 100 });
+    const server = gateway.stack.net.createServer((socket) => socket.end('hello\n'));
+    await listen(server, 7000, ROUTER);
+    try {
+      const { stack, tap, tunnel, lease } = await joinClient(gateway, DEFAULT_BACKEND);
+      const states = [];
+      const errors = [];
+      tunnel.on('state', (state, why) => states.push([state, why]));
+      tunnel.on('error', (error) => errors.push(error));
+      await waitFor(() => tunnel.state === 'idle', 10000, 'the tunnel idle');
+      assert.deepEqual(states, [['idle', { code: 4000, reason: 'idle' }]]);
+      assert.equal(gateway.metrics().connections, 1);
+      // Every SYN the stack sends from here on.
+      const syns = [];
+      tap.on('frame', (frame) => {
+        const ihl = (frame[14] & 0x0f) * 4;
+        if (frame.readUInt16BE(12) === 0x0800 && frame[14 + 9] === 6 && (frame[14 + ihl + 13] & 0x12) === 0x02) {
+          syns.push(frame.readUInt16BE(14 + ihl));
+        }
+      });
+      const { dropped } = tunnel.stats;
+      const socket = stack.net.connect(7000, ROUTER);
+      const text = await within(readAll(socket), 10000, 'the greeting after idleness');
+      assert.equal(String(text), 'hello\n');
+      // What woke the tunnel (the SYN, or an ARP request before it) was
+      // held while it connected, not lost and resent: one SYN.
+      assert.deepEqual(syns, [socket.localPort]);
+      assert.ok(tunnel.stats.held >= 1, `held ${tunnel.stats.held}`);
+      assert.equal(tunnel.stats.dropped, dropped);
+      assert.deepEqual(states.slice(1), [['connecting', undefined], ['open', undefined]]);
+      assert.equal(gateway.metrics().connections, 2);
+      assert.deepEqual(errors, []);
+      // The same MAC, and the lease the gateway kept for it.
+      await waitFor(() => gateway.clients().length === 1, 5000, 'one client');
+      assert.equal(gateway.clients()[0].mac, tap.macAddress);
+      assert.equal(gateway.clients()[0].address, lease.address);
+    } finally {
+      await closeServer(server);
+    }
+  });
+
+  it('holds what the stack sends while the tunnel connects, within 32 frames and 64 KiB, the oldest dropped', async function () {
+    const waiting = [];
+    const wss = new WebSocket.WebSocketServer({
+      port: 0, host: '127.0.0.1', verifyClient: (info, done) => waiting.push(done),
+    });
+    await within(new Promise((resolve) => wss.once('listening', resolve)), 10000, 'listening');
+    const received = [];
+    wss.on('connection', (ws) => ws.on('message', (data) => received.push(data)));
+    // A TAP interface's shape, whose frames the test makes.
+    const tap = new (require('node:events'))();
+    Object.assign(tap, { type: 'tap', send: () => true, _dhcpRediscover: () => {} });
+    try {
+      const opened = connectTunnel(tap, `ws://127.0.0.1:${wss.address().port}/`);
+      await waitFor(() => waiting.length === 1, 10000, 'the upgrade');
+      const frame = (i, size) => Buffer.alloc(size, i);
+      for (let i = 0; i < 100; i++) tap.emit('frame', frame(i, 100));
+      waiting[0](true);
+      const tunnel = await within(opened, 10000, 'open');
+      await waitFor(() => received.length === 32, 10000, 'the held frames');
+      assert.deepEqual(received.map((data) => data[0]), Array.from({ length: 32 }, (_, i) => 68 + i));
+      assert.equal(tunnel.stats.held, 32);
+      assert.equal(tunnel.stats.dropped, 68);
+      // Bounded in bytes too: 4000-byte frames, 16 of them fit in 64 KiB.
+      const dropped = new Promise((resolve) => wss.once('connection', (ws) => resolve(ws)));
+      for (const ws of wss.clients) ws.close(1001);
+      await waitFor(() => tunnel.state === 'reconnecting', 10000, 'reconnecting');
+      for (let i = 0; i < 20; i++) tap.emit('frame', frame(i, 4000));
+      await waitFor(() => waiting.length === 2, 10000, 'the second upgrade');
+      waiting[1](true);
+      await within(dropped, 10000, 'the second connection');
+      await waitFor(() => received.length === 32 + 16, 10000, 'the held large frames');
+      assert.deepEqual(received.slice(32).map((data) => [data[0], data.length]), Array.from({ length: 16 }, (_, i) => [4 + i, 4000]));
+      assert.equal(tunnel.stats.held, 32 + 16);
+      assert.equal(tunnel.stats.dropped, 68 + 4);
+      await tunnel.close();
+    } finally {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((resolve) => wss.close(resolve));
     }
   });
 

@@ -16,6 +16,12 @@ const DEFAULT_BACKOFF = Object.freeze({ initial: 250, max: 10000, factor: 2, jit
 // dropped (TCP retransmits them): bounded memory whatever the link does.
 const DEFAULT_MAX_BUFFERED = 1024 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 10000;
+// Frames the stack sends while the tunnel is not open (connecting, or
+// waking from idleness) are held, to go at the open, so that the first
+// segment after a wait does not wait for its retransmission; past these the
+// oldest are dropped (counted in stats.dropped).
+const MAX_HELD_FRAMES = 32;
+const MAX_HELD_BYTES = 64 * 1024;
 // WebSocket readyState values, the same in every implementation.
 const OPEN = 1;
 
@@ -26,6 +32,9 @@ const REFUSALS = new Set([401, 403]);
 // violation: a bad token, idle, disconnected by its operator): reconnecting
 // would only be refused again, or undo the operator's decision.
 const POLICY_VIOLATION = 1008;
+// The close with which a gateway ends a client idle for its idleTimeout
+// (server.js): the tunnel rests, and reconnects when the stack next sends.
+const IDLE_CLOSE_CODE = 4000;
 
 function refusedStatus(event) {
   const message = (event && (event.message || (event.error && event.error.message))) || '';
@@ -54,10 +63,10 @@ function validateBackoff(value) {
 
 /**
  * A TAP interface joined to a gateway. Events: 'state' ('connecting' |
- * 'open' | 'reconnecting' | 'closed', and why: { code, reason } of the
- * WebSocket's close, or { status } of a refused upgrade), 'error' (the
- * gateway refused the client for good: an HTTP 401 or 403, or a close with
- * 1008), 'close'.
+ * 'open' | 'reconnecting' | 'idle' | 'closed', and why: { code, reason } of
+ * the WebSocket's close, or { status } of a refused upgrade), 'error' (the
+ * gateway refused the client for good after the first open: an HTTP 401,
+ * 403 or 404, or a close with 1008), 'close'.
  */
 class Tunnel extends EventEmitter {
   /** @internal */
@@ -77,8 +86,10 @@ class Tunnel extends EventEmitter {
     this._opened = false;
     // Messages and frames differ where the gateway batches frames (corked.js).
     this.stats = {
-      framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, dropped: 0, connects: 0,
+      framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, dropped: 0, connects: 0, held: 0,
     };
+    this._held = []; // frames the stack sent while the tunnel was not open
+    this._heldBytes = 0;
     this._first = new Promise((resolve, reject) => {
       this._resolveFirst = resolve;
       this._rejectFirst = reject;
@@ -91,7 +102,7 @@ class Tunnel extends EventEmitter {
     this._connect();
   }
 
-  /** 'connecting', 'open', 'reconnecting' or 'closed'. */
+  /** 'connecting', 'open', 'reconnecting', 'idle' or 'closed'. */
   get state() {
     return this._state;
   }
@@ -152,6 +163,7 @@ class Tunnel extends EventEmitter {
       if (this._ws !== ws) return;
       this._attempts = 0;
       this.stats.connects++;
+      this._sendHeld();
       this._setState('open');
       // A DHCP client that has been asking into the void asks again now.
       this.interface._dhcpRediscover();
@@ -185,6 +197,12 @@ class Tunnel extends EventEmitter {
         this._fail(error, why);
         return;
       }
+      if (event.code === IDLE_CLOSE_CODE) {
+        // Idle at the gateway: no reconnect until the stack sends a frame.
+        this._attempts = 0;
+        this._setState('idle', why);
+        return;
+      }
       this._reconnect(why);
     });
   }
@@ -208,13 +226,44 @@ class Tunnel extends EventEmitter {
 
   _send(frame) {
     const ws = this._ws;
-    if (ws === null || ws.readyState !== OPEN || ws.bufferedAmount + this._sender.pendingBytes > this._maxBuffered) {
+    if (ws === null || ws.readyState !== OPEN) {
+      this._hold(frame);
+      // Idle: the stack has something to send again.
+      if (this._state === 'idle') this._connect();
+      return;
+    }
+    if (ws.bufferedAmount + this._sender.pendingBytes > this._maxBuffered) {
       this.stats.dropped++;
       return;
     }
     this._sender.send(frame);
     this.stats.framesOut++;
     this.stats.bytesOut += frame.length;
+  }
+
+  // Keeps a frame for the open, within MAX_HELD_FRAMES and MAX_HELD_BYTES:
+  // the oldest go first.
+  _hold(frame) {
+    if (frame.length > MAX_HELD_BYTES) {
+      this.stats.dropped++;
+      return;
+    }
+    this._held.push(frame);
+    this._heldBytes += frame.length;
+    while (this._held.length > MAX_HELD_FRAMES || this._heldBytes > MAX_HELD_BYTES) {
+      this._heldBytes -= this._held.shift().length;
+      this.stats.dropped++;
+    }
+  }
+
+  _sendHeld() {
+    const held = this._held;
+    this._held = [];
+    this._heldBytes = 0;
+    for (const frame of held) {
+      this.stats.held++;
+      this._send(frame);
+    }
   }
 
   _receive(data, ws) {
@@ -275,6 +324,8 @@ class Tunnel extends EventEmitter {
         // some implementations do.
       }
     }
+    this._held = [];
+    this._heldBytes = 0;
     this.interface.off('frame', this._onFrame);
     this.interface.off('close', this._onTapClose);
     this._setState('closed', why);

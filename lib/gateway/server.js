@@ -39,6 +39,12 @@ const DEFAULT_MTU = 1500;
 const DEFAULT_LEASE_TIME = 3600;
 const DEFAULT_MAX_CLIENTS = 256;
 const DEFAULT_IDLE_TIMEOUT = 5 * 60 * 1000;
+// The close with which an idle client goes: not 1008 (a refusal, final), so
+// that a client reconnects when it has something to send. An application
+// code (4000-4999), so connectTunnel tells it from other closes; v86's relay
+// and websockproxy's clients take any close alike.
+const IDLE_CLOSE_CODE = 4000;
+const IDLE_CLOSE_REASON = 'idle';
 // Every this often each client is pinged, and one that did not answer the
 // ping before goes: a half-open connection would otherwise hold its port,
 // and its MAC, until idleTimeout, and the client coming back found its MAC
@@ -240,6 +246,7 @@ class Gateway extends EventEmitter {
     this._throttled = { in: 0, out: 0 }; // times a client's port, or a flow to it, was held back
     this._connections = 0;
     this._closing = null;
+    this._quiet = false; // frames sent now keep no client from idleness
 
     this.stack = new Stack({ backend: options.backend || 'native', thread: options.thread });
     try {
@@ -393,7 +400,13 @@ class Gateway extends EventEmitter {
     this._advertTimer = null;
     if (this._router6 !== null) {
       this._advertTimer = setInterval(() => {
-        for (const port of this._switch.ports) if (port.mac !== null) this._advertise(port);
+        // Unsolicited: they keep no client from idleness.
+        this._quiet = true;
+        try {
+          for (const port of this._switch.ports) if (port.mac !== null) this._advertise(port);
+        } finally {
+          this._quiet = false;
+        }
       }, RA_INTERVAL);
       this._advertTimer.unref();
     }
@@ -650,10 +663,14 @@ class Gateway extends EventEmitter {
   _accept(ws, remoteAddress) {
     this._connections++;
     const sender = new CorkedSender(ws);
+    // A frame either way keeps the client from idleness; the router's
+    // unsolicited advertisements (_quiet) do not.
+    let idle = null;
     const port = this._switch.addPort(this._nextId++, (frame) => {
       if (ws.readyState !== WebSocket.OPEN) return 'port-closed';
       if (ws.bufferedAmount + sender.pendingBytes > this._maxBuffered) return 'backpressure';
       sender.send(frame);
+      if (idle !== null && !this._quiet) idle.refresh();
       return null;
     });
     const client = {
@@ -669,11 +686,20 @@ class Gateway extends EventEmitter {
     this._clients.set(ws, client);
     this._clientOfPort.set(port, client);
     if (this._idleTimeout > 0) {
-      client.idle = setTimeout(() => {
+      // Idle: no frame either way for idleTimeout, and no NAT flow open (a
+      // quiet flow, an SSH session, is tcpIdleTimeout's or udpIdleTimeout's
+      // to end). The close is not a refusal: the client comes back when it
+      // has something to send.
+      idle = setTimeout(() => {
+        if (this._flowsOf(client) > 0) {
+          idle.refresh();
+          return;
+        }
         this._log(`client ${port.id} (${remoteAddress}) idle: closing`, { client: port.id, reason: 'idle' });
-        ws.close(1008, 'idle');
+        ws.close(IDLE_CLOSE_CODE, IDLE_CLOSE_REASON);
       }, this._idleTimeout);
-      client.idle.unref();
+      idle.unref();
+      client.idle = idle;
     }
     const batched = batching(ws);
     const onFrame = (frame) => this._switch.input(port, frame);
@@ -749,6 +775,11 @@ class Gateway extends EventEmitter {
     }, this._leaseGrace);
     timer.unref();
     this._releases.set(mac, timer);
+  }
+
+  // The NAT flows, TCP and UDP, that `client` has open now.
+  _flowsOf(client) {
+    return (this._nat ? this._nat.flowsOf(client) : 0) + (this._udpNat ? this._udpNat.flowsOf(client) : 0);
   }
 
   _describe(client) {
@@ -871,7 +902,8 @@ class Gateway extends EventEmitter {
  *   http.Server to attach to), path ('/': where upgrades are taken); subnet ('10.0.2.0/24'), router, routerMac, range,
  *   mtu, leaseTime, leaseGrace (60000 ms a gone client's lease outlives
  *   it); token, verifyClient(req), origin, maxClients, idleTimeout
- *   (ms), maxBufferedBytes; isolate (true); dns ({ servers, timeout, tries }
+ *   (ms without a frame either way and no NAT flow: closed with 4000
+ *   'idle'), heartbeat (ms), maxBufferedBytes; isolate (true); dns ({ servers, timeout, tries }
  *   for the upstream, or resolve(name, type), or false), maxDnsInFlight
  *   (32 questions per client at the upstream, REFUSED past it); nat (true), allow
  *   ([CIDR...]), ports ({ allow, deny }: ports or "from-to" ranges),
@@ -890,4 +922,4 @@ function createGateway(options) {
   return new Gateway(options);
 }
 
-module.exports = { createGateway, Gateway };
+module.exports = { createGateway, Gateway, IDLE_CLOSE_CODE };
