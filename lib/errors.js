@@ -133,7 +133,6 @@ function simple(Base, code, message) {
   return makeError(Base, code, message);
 }
 
-// Node's ERR_INVALID_FD_TYPE: a descriptor of a kind a socket cannot use.
 // Node's AbortError (internal/errors.js), as its promise APIs reject with
 // when their signal aborts: the signal's reason is the cause.
 class AbortError extends Error {
@@ -148,6 +147,7 @@ function abortError(signal) {
   return new AbortError(undefined, { cause: signal.reason });
 }
 
+// Node's ERR_INVALID_FD_TYPE: a descriptor of a kind a socket cannot use.
 function invalidFdType(type) {
   return makeError(TypeError, 'ERR_INVALID_FD_TYPE', `Unsupported fd type: ${type}`);
 }

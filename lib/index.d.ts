@@ -981,6 +981,8 @@ export interface TunnelOptions {
   backoff?: { initial?: number; max?: number; factor?: number; jitter?: number };
   /** What the WebSocket may hold unsent before frames are dropped: 1 MiB by default. */
   maxBufferedBytes?: number;
+  /** Aborting it before the first open rejects connectTunnel() with an AbortError (code 'ABORT_ERR', cause the signal's reason) and stops reconnecting; after it, closes the tunnel. */
+  signal?: AbortSignal;
 }
 
 /** A TAP interface joined to a gateway: `connectTunnel()`. */
@@ -1003,12 +1005,12 @@ export declare class Tunnel extends EventEmitter {
   /** `why`: the WebSocket's close ({ code, reason }) or a refused upgrade's { status }, where one caused the change. */
   on(event: 'state', listener: (state: TunnelState, why?: { code?: number; reason?: string; status?: number }) => void): this;
   on(event: 'close', listener: () => void): this;
-  /** The gateway refused the tunnel for good (ERR_TCPIP_TUNNEL_REFUSED: an HTTP 401/403 `status`, or a close with 1008, `closeCode` and `reason`): no reconnect follows. */
+  /** After the first open, the gateway refused the tunnel for good (ERR_TCPIP_TUNNEL_REFUSED: an HTTP 401/403/404 `status`, or a close with 1008, `closeCode` and `reason`): no reconnect follows. Before it, connectTunnel() rejects instead. */
   on(event: 'error', listener: (error: Error & { status?: number; closeCode?: number; reason?: string }) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
-/** Joins `tap` to the gateway at `url` (ws://, wss://, or ws+unix:///socket/path:/request/path with npm ws); resolves once first open, and keeps it joined. */
+/** Joins `tap` to the gateway at `url` (ws://, wss://, or ws+unix:///socket/path:/request/path with npm ws); resolves once first open, and keeps it joined. Rejects on a final refusal (ERR_TCPIP_TUNNEL_REFUSED) or options.signal's abort (AbortError); a 503 or an unreachable gateway is retried. */
 export declare function connectTunnel(tap: TapInterface, url: string | URL, options?: TunnelOptions): Promise<Tunnel>;
 
 /** Options of createNetwork(). */

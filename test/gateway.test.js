@@ -334,6 +334,62 @@ describe('WebSocket gateway', function () {
     assert.deepEqual(gateway.metrics().refusals, { 'verify-client': 1, 'max-clients': 1 });
   });
 
+  it('connectTunnel: a wrong path (404) is final; past maxClients (503) and nothing listening it retries until its signal aborts', async function () {
+    const gateway = await startGateway({ path: '/tunnel', maxClients: 1 });
+    const base = `ws://127.0.0.1:${gateway.address().port}`;
+    const stack = new Stack({ backend: 'wasm' });
+    stacks.push(stack);
+    // A wrong path never fixes itself: refused once, not retried.
+    const lost = stack.createTapInterface({});
+    await assert.rejects(within(connectTunnel(lost, `${base}/`, { token: TOKEN, backoff: { initial: 10, max: 20 } }), 10000, '404'),
+      { code: 'ERR_TCPIP_TUNNEL_REFUSED', status: 404 });
+    assert.deepEqual(gateway.metrics().refusals, { path: 1 });
+    assert.equal(lost.listenerCount('frame'), 0);
+    gateway.url = `${base}/tunnel`;
+    await joinClient(gateway, 'wasm');
+    // Past maxClients: retried, until the signal aborts.
+    const full = stack.createTapInterface({});
+    const controller = new AbortController();
+    const waiting = connectTunnel(full, gateway.url, { token: TOKEN, backoff: { initial: 10, max: 20 }, signal: controller.signal });
+    await waitFor(() => gateway.metrics().refusals['max-clients'] >= 2, 10000, 'retries past maxClients');
+    const reason = new Error('enough');
+    controller.abort(reason);
+    await assert.rejects(within(waiting, 10000, 'the abort'), (error) => {
+      assert.equal(error.name, 'AbortError');
+      assert.equal(error.code, 'ABORT_ERR');
+      assert.equal(error.cause, reason);
+      return true;
+    });
+    // The tunnel let go of its interface: no timer, no listener left.
+    assert.equal(full.listenerCount('frame'), 0);
+    // Nothing listening: retried, until a timeout's signal ends it.
+    const nowhere = stack.createTapInterface({});
+    await assert.rejects(within(connectTunnel(nowhere, 'ws://127.0.0.1:1/', {
+      backoff: { initial: 10, max: 20 }, signal: AbortSignal.timeout(200),
+    }), 10000, 'the timeout'), (error) => error.code === 'ABORT_ERR' && error.cause.name === 'TimeoutError');
+    assert.equal(nowhere.listenerCount('frame'), 0);
+    // An aborted signal: rejected at once, the interface untouched.
+    const early = stack.createTapInterface({});
+    await assert.rejects(connectTunnel(early, gateway.url, { signal: AbortSignal.abort('no') }),
+      { name: 'AbortError', code: 'ABORT_ERR', cause: 'no' });
+    assert.equal(early.listenerCount('frame'), 0);
+    assert.throws(() => connectTunnel(early, gateway.url, { signal: {} }), { code: 'ERR_INVALID_ARG_TYPE' });
+  });
+
+  it('connectTunnel: aborting its signal after the open closes the tunnel', async function () {
+    const gateway = await startGateway();
+    const controller = new AbortController();
+    const { tap, tunnel } = await joinClient(gateway, DEFAULT_BACKEND, { signal: controller.signal });
+    const states = [];
+    tunnel.on('state', (state) => states.push(state));
+    const closed = new Promise((resolve) => tunnel.once('close', resolve));
+    controller.abort();
+    await within(closed, 5000, 'the tunnel closed');
+    assert.deepEqual(states, ['closed']);
+    assert.equal(tap.listenerCount('frame'), 0);
+    await waitFor(() => gateway.metrics().clients === 0, 5000, 'the client gone');
+  });
+
   it('answers a request line no URL parser takes with 400, and keeps serving', async function () {
     const gateway = await startGateway();
     const net = require('node:net');

@@ -5,7 +5,7 @@
 // the WebSocket is the npm `ws` package's, in a page the browser's own.
 const { EventEmitter, loadWebSocket, setTimeout, clearTimeout } = require('../platform/node.js');
 const errors = require('../errors.js');
-const { validateObject, validateFunction } = require('../validators.js');
+const { validateObject, validateFunction, validateAbortSignal } = require('../validators.js');
 const { MAX_FRAME_BYTES } = require('./frames.js');
 const {
   CorkedSender, FRAME_PROTOCOL, BATCH_PROTOCOL, batching, eachFrame,
@@ -26,8 +26,9 @@ const MAX_HELD_BYTES = 64 * 1024;
 const OPEN = 1;
 
 // HTTP statuses with which a gateway refuses a client for good: retrying
-// cannot help.
-const REFUSALS = new Set([401, 403]);
+// cannot help (a wrong token, Origin or path never fixes itself). A 503
+// (past maxClients, closing) is retried: a slot may come free.
+const REFUSALS = new Set([401, 403, 404]);
 // The close code with which a gateway ends a client for good (policy
 // violation: a bad token, idle, disconnected by its operator): reconnecting
 // would only be refused again, or undo the operator's decision.
@@ -73,6 +74,8 @@ class Tunnel extends EventEmitter {
   constructor(tap, url, options) {
     super();
     this.interface = tap;
+    this._signal = options.signal;
+    this._onAbort = () => this._abort();
     this.url = url;
     this._token = options.token;
     this._WebSocket = options.WebSocket;
@@ -99,6 +102,7 @@ class Tunnel extends EventEmitter {
     this._onTapClose = () => this.close();
     tap.on('frame', this._onFrame);
     tap.once('close', this._onTapClose);
+    if (this._signal !== undefined) this._signal.addEventListener('abort', this._onAbort, { once: true });
     this._connect();
   }
 
@@ -224,6 +228,14 @@ class Tunnel extends EventEmitter {
     else this.emit('error', error);
   }
 
+  // The caller's signal: before the first open connectTunnel() rejects
+  // with an AbortError and reconnecting stops; after it the tunnel closes.
+  _abort() {
+    if (this._closed) return;
+    if (this._opened) this.close();
+    else this._fail(errors.abortError(this._signal));
+  }
+
   _send(frame) {
     const ws = this._ws;
     if (ws === null || ws.readyState !== OPEN) {
@@ -328,6 +340,7 @@ class Tunnel extends EventEmitter {
     this._heldBytes = 0;
     this.interface.off('frame', this._onFrame);
     this.interface.off('close', this._onTapClose);
+    if (this._signal !== undefined) this._signal.removeEventListener('abort', this._onAbort);
     this._setState('closed', why);
     this.emit('close');
   }
@@ -340,8 +353,9 @@ class Tunnel extends EventEmitter {
  * @param {import('../interfaces.js').TapInterface} tap
  * @param {string} url ws://, wss://, or ws+unix:///socket/path:/request/path (npm ws only)
  * @param {{ token?: string, WebSocket?: Function, backoff?: { initial?: number, max?: number,
- *   factor?: number, jitter?: number }, maxBufferedBytes?: number }} [options]
- * @returns {Promise<Tunnel>} once the tunnel is first open
+ *   factor?: number, jitter?: number }, maxBufferedBytes?: number, signal?: AbortSignal }} [options]
+ * @returns {Promise<Tunnel>} once the tunnel is first open; rejects on a
+ *   final refusal (401, 403, 404, a close with 1008) or an abort (AbortError)
  */
 function connectTunnel(tap, url, options = {}) {
   if (tap === null || typeof tap !== 'object' || tap.type !== 'tap' || typeof tap.send !== 'function') {
@@ -362,8 +376,12 @@ function connectTunnel(tap, url, options = {}) {
   if (!Number.isInteger(maxBufferedBytes) || maxBufferedBytes < 0) {
     throw errors.outOfRange('options.maxBufferedBytes', '>= 0 and an integer', maxBufferedBytes);
   }
+  const { signal } = options;
+  validateAbortSignal(signal, 'options.signal');
+  const backoff = validateBackoff(options.backoff);
+  if (signal !== undefined && signal.aborted) return Promise.reject(errors.abortError(signal));
   const tunnel = new Tunnel(tap, url, {
-    token: options.token, WebSocket: WebSocketClass, backoff: validateBackoff(options.backoff), maxBufferedBytes,
+    token: options.token, WebSocket: WebSocketClass, backoff, maxBufferedBytes, signal,
   });
   return tunnel._first;
 }

@@ -136,8 +136,10 @@ async function gatewayUsage(): Promise<void> {
   gateway.stack.net.createServer().listen(80, '10.0.2.2');
   const client = new Stack({ backend: 'wasm' });
   const tap = client.createTapInterface({ ipAddress: 'dhcp' });
-  const tunnel = await connectTunnel(tap, 'ws://127.0.0.1:8080/', { token: 'secret', backoff: { initial: 100 } });
-  tunnel.on('state', (state) => console.log(state === 'open', drops));
+  const tunnel = await connectTunnel(tap, 'ws://127.0.0.1:8080/', {
+    token: 'secret', backoff: { initial: 100 }, signal: AbortSignal.timeout(5000),
+  });
+  tunnel.on('state', (state) => console.log(state === 'open' || state === 'idle', drops, tunnel.stats.held));
   await tap.dhcp();
   await tunnel.close();
   await gateway.close();
