@@ -274,6 +274,27 @@ describe('WebSocket gateway', function () {
     }
   });
 
+  it("takes websockify's subprotocol 'binary' as one frame per message: a client offering only it gets a lease and pings", async function () {
+    const gateway = await startGateway();
+    // A page's WebSocket (noVNC-style, websockify's clients) that offers 'binary' only.
+    const made = [];
+    class BinaryOnly extends WebSocket {
+      static Server = undefined;
+      static WebSocketServer = undefined;
+      constructor(url) {
+        super(url, ['binary']);
+        made.push(this);
+      }
+    }
+    const { stack, tunnel, lease } = await joinClient(gateway, DEFAULT_BACKEND, { WebSocket: BinaryOnly });
+    assert.equal(made[0].protocol, 'binary');
+    assert.equal(lease.router, ROUTER);
+    assert.notEqual((await stack.ping(ROUTER, { timeout: 3000 }))[0].time, null);
+    assert.equal(tunnel.stats.messagesIn, tunnel.stats.framesIn);
+    assert.equal(tunnel.stats.messagesOut, tunnel.stats.framesOut);
+    assert.equal(gateway.metrics().in.frames, tunnel.stats.framesOut);
+  });
+
   it('drops a batch\'s frames past a length that overruns it, counted, and keeps the client', async function () {
     const gateway = await startGateway({ token: undefined });
     const ws = new WebSocket(gateway.url, ['tcpip.frame.v1', 'tcpip.batch.v1']);

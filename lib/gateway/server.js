@@ -28,6 +28,8 @@ const { TokenBucket } = require('./limits.js');
 const ipv6 = require('./ipv6.js');
 const { ipToNumber: toNumber, numberToIp: toAddress } = require('../dhcp/message.js');
 
+// websockify's subprotocol for binary messages: one frame per message here.
+const WEBSOCKIFY_PROTOCOL = 'binary';
 const DEFAULT_SUBNET = '10.0.2.0/24';
 // The clients' IPv6 prefix, for SLAAC: unique-local, its fourth group the
 // third octet of the default IPv4 subnet, as 10.0.2.0/24 has it.
@@ -356,10 +358,13 @@ class Gateway extends EventEmitter {
       maxPayload: MAX_MESSAGE_BYTES,
       perMessageDeflate: false,
       // Frames batched into messages for a client that asks (corked.js);
-      // one frame per message for every other.
+      // one frame per message for every other: websockify's 'binary'
+      // (noVNC-style clients offer only it, and fail if none is picked)
+      // has the same framing. A client that offers none gets none.
       handleProtocols: (protocols) => {
         if (protocols.has(BATCH_PROTOCOL)) return BATCH_PROTOCOL;
-        return protocols.has(FRAME_PROTOCOL) ? FRAME_PROTOCOL : false;
+        if (protocols.has(FRAME_PROTOCOL)) return FRAME_PROTOCOL;
+        return protocols.has(WEBSOCKIFY_PROTOCOL) ? WEBSOCKIFY_PROTOCOL : false;
       },
     });
     this._wss.on('error', (error) => this.emit('error', error));
