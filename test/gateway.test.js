@@ -11,7 +11,8 @@ const path = require('node:path');
 const WebSocket = require('ws');
 const { Stack, createGateway, connectTunnel } = require('..');
 const { DEFAULT_BACKEND } = require('./helpers/stack.js');
-const { recordingWebSocket, gatewayFixture, withGatewayCommand } = require('./helpers/gateway.js');
+const { spawn } = require('node:child_process');
+const { recordingWebSocket, gatewayFixture, withGatewayCommand, CLI } = require('./helpers/gateway.js');
 const { TRANSPORTS, rawServer, responseTo } = require('./helpers/dns.js');
 const { within, waitFor, delay, listen, closeServer, readAll } = require('./helpers/util.js');
 const { hashStream } = require('./helpers/hash.js');
@@ -1061,14 +1062,47 @@ describe('WebSocket gateway', function () {
     }
   });
 
-  it('runs as a command: listens, refuses a wrong token, stops on SIGTERM', async function () {
-    const args = ['--port', '0', '--path', '/gw', '--token', 'cli-token', '--dns-server', `127.0.0.1:${upstream.port}`];
+  it('runs as a command: listens, refuses a wrong token, stops on SIGTERM; takes the idle, heartbeat, lease, MTU and DNS flags', async function () {
+    // Bad values exit with 2 and say which option: each flag reaches its option.
+    const children = [];
+    const bad = (args) => new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      children.push(child);
+      let stderr = '';
+      child.stderr.on('data', (chunk) => { stderr += chunk; });
+      child.once('exit', (code) => resolve([code, stderr.split('\n')[0]]));
+    });
+    let refused;
+    try {
+      refused = await within(Promise.all([
+        ['--port', ''], ['--mtu', '100'], ['--idle-timeout', ''], ['--heartbeat', 'x'], ['--lease-grace', 'x'],
+        ['--connect-timeout', '0'], ['--no-dns', '--dns-server', '127.0.0.1'],
+      ].map(bad)), 20000, 'the bad commands exiting');
+    } finally {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    assert.deepEqual(refused.map(([code]) => code), [2, 2, 2, 2, 2, 2, 2]);
+    const said = refused.map(([, line]) => line);
+    assert.match(said[0], /invalid port: ''/);
+    assert.match(said[1], /options\.mtu/);
+    assert.match(said[2], /invalid idle-timeout: ''/);
+    assert.match(said[3], /options\.heartbeat/);
+    assert.match(said[4], /options\.leaseGrace/);
+    assert.match(said[5], /options\.connectTimeout/);
+    assert.match(said[6], /--no-dns and --dns-server/);
+
+    const args = ['--port', '0', '--path', '/gw', '--token', 'cli-token', '--no-dns', '--idle-timeout', '300',
+      '--heartbeat', '100', '--lease-grace', '5000', '--connect-timeout', '5000', '--mtu', '1400'];
     const { code, signal, stdout } = await withGatewayCommand(args, async (port) => {
       const response = await within(fetch(`http://127.0.0.1:${port}/healthz`), 5000, 'healthz');
       assert.equal(response.status, 200);
       assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/gw`, { authorization: 'Bearer wrong' }), 401);
       assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/`, { authorization: 'Bearer cli-token' }), 404);
       assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/gw`, { authorization: 'Bearer cli-token' }), 101);
+      // --no-dns: the lease names no DNS server; --idle-timeout 300: the tunnel rests.
+      const { tunnel, lease } = await joinClient({ url: `ws://127.0.0.1:${port}/gw` }, DEFAULT_BACKEND, { token: 'cli-token' });
+      assert.deepEqual(lease.dns, []);
+      await waitFor(() => tunnel.state === 'idle', 10000, 'the tunnel idle');
     });
     assert.deepEqual({ code, signal }, { code: 0, signal: null });
     assert.match(stdout, /closed/);
