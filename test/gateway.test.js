@@ -808,7 +808,9 @@ describe('WebSocket gateway', function () {
   });
 
   it('rests an idle tunnel and brings it back when its stack sends: the held SYN goes at the open, once, same MAC and lease', async function () {
-    const gateway = await startGateway({ idleTimeout: 300, heartbeat: 100 });
+    // A rest longer than leaseGrace: the lease of a client that rests is not
+    // a gone client's (its DHCP client renews it, waking the tunnel).
+    const gateway = await startGateway({ idleTimeout: 300, heartbeat: 100, leaseGrace: 50 });
     const server = gateway.stack.net.createServer((socket) => socket.end('hello\n'));
     await listen(server, 7000, ROUTER);
     try {
@@ -820,6 +822,8 @@ describe('WebSocket gateway', function () {
       await waitFor(() => tunnel.state === 'idle', 10000, 'the tunnel idle');
       assert.deepEqual(states, [['idle', { code: 4000, reason: 'idle' }]]);
       assert.equal(gateway.metrics().connections, 1);
+      await delay(300);
+      assert.equal(gateway.metrics().leases, 1, 'the resting client kept its lease past leaseGrace');
       // Every SYN the stack sends from here on.
       const syns = [];
       tap.on('frame', (frame) => {

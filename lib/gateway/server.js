@@ -679,7 +679,7 @@ class Gateway extends EventEmitter {
       return null;
     });
     const client = {
-      port, remoteAddress, idle: null, logged: new Set(), answered: true, paused: false, resume: null,
+      port, remoteAddress, idle: null, resting: false, logged: new Set(), answered: true, paused: false, resume: null,
       // Its rate limits: what it sends (its port paused past the rate), what
       // the NAT brings it (host sockets read no faster).
       up: this._bytesPerSecond === null ? null : new TokenBucket(this._bytesPerSecond),
@@ -701,6 +701,7 @@ class Gateway extends EventEmitter {
           return;
         }
         this._log(`client ${port.id} (${remoteAddress}) idle: closing`, { client: port.id, reason: 'idle' });
+        client.resting = true;
         ws.close(IDLE_CLOSE_CODE, IDLE_CLOSE_REASON);
       }, this._idleTimeout);
       idle.unref();
@@ -726,7 +727,9 @@ class Gateway extends EventEmitter {
       if (this._nat) this._nat.dropClient(client);
       if (this._udpNat) this._udpNat.dropClient(client);
       this._switch.removePort(port);
-      this._releaseLater(port.mac);
+      // A client sent to rest keeps its lease for the lease's time: its DHCP
+      // client renews it (a frame, which brings the tunnel back) or it ends.
+      if (!client.resting) this._releaseLater(port.mac);
       this._clients.delete(ws);
       this._clientOfPort.delete(port);
       this.emit('disconnect', this._describe(client), { code, reason: reason.toString() });
