@@ -981,7 +981,7 @@ export interface TunnelOptions {
   backoff?: { initial?: number; max?: number; factor?: number; jitter?: number };
   /** What the WebSocket may hold unsent before frames are dropped: 1 MiB by default. */
   maxBufferedBytes?: number;
-  /** Aborting it before the first open rejects connectTunnel() with an AbortError (code 'ABORT_ERR', cause the signal's reason) and stops reconnecting; after it, closes the tunnel. */
+  /** Bounds the wait for the first open: aborting it before then rejects connectTunnel() with an AbortError (code 'ABORT_ERR', cause the signal's reason) and stops reconnecting; after the open it is not listened to (close the tunnel with close()). */
   signal?: AbortSignal;
 }
 

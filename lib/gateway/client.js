@@ -173,6 +173,9 @@ class Tunnel extends EventEmitter {
       this.interface._dhcpRediscover();
       if (!this._opened) {
         this._opened = true;
+        // The signal bounds the wait for this open, not the tunnel's life
+        // (as events.once()'s): AbortSignal.timeout() may bound a connect.
+        if (this._signal !== undefined) this._signal.removeEventListener('abort', this._onAbort);
         this._resolveFirst(this);
       }
     });
@@ -228,12 +231,11 @@ class Tunnel extends EventEmitter {
     else this.emit('error', error);
   }
 
-  // The caller's signal: before the first open connectTunnel() rejects
-  // with an AbortError and reconnecting stops; after it the tunnel closes.
+  // The caller's signal, before the first open: connectTunnel() rejects
+  // with an AbortError and reconnecting stops.
   _abort() {
-    if (this._closed) return;
-    if (this._opened) this.close();
-    else this._fail(errors.abortError(this._signal));
+    if (this._closed || this._opened) return;
+    this._fail(errors.abortError(this._signal));
   }
 
   _send(frame) {
