@@ -8,7 +8,7 @@ const errors = require('../errors.js');
 const { validateObject, validateFunction, validateAbortSignal } = require('../validators.js');
 const { MAX_FRAME_BYTES } = require('./frames.js');
 const {
-  CorkedSender, FRAME_PROTOCOL, BATCH_PROTOCOL, batching, eachFrame,
+  CorkedSender, FRAME_PROTOCOL, BATCH_PROTOCOL, IDLE_CLOSE_CODE, batching, eachFrame,
 } = require('./corked.js');
 
 const DEFAULT_BACKOFF = Object.freeze({ initial: 250, max: 10000, factor: 2, jitter: 0.5 });
@@ -30,12 +30,9 @@ const OPEN = 1;
 // (past maxClients, closing) is retried: a slot may come free.
 const REFUSALS = new Set([401, 403, 404]);
 // The close code with which a gateway ends a client for good (policy
-// violation: a bad token, idle, disconnected by its operator): reconnecting
-// would only be refused again, or undo the operator's decision.
+// violation: a bad token, disconnected by its operator): reconnecting would
+// only be refused again, or undo the operator's decision.
 const POLICY_VIOLATION = 1008;
-// The close with which a gateway ends a client idle for its idleTimeout
-// (server.js): the tunnel rests, and reconnects when the stack next sends.
-const IDLE_CLOSE_CODE = 4000;
 
 function refusedStatus(event) {
   const message = (event && (event.message || (event.error && event.error.message))) || '';

@@ -34,6 +34,12 @@ const BATCH_BYTES = 64 * 1024;
 const MAX_MESSAGE_BYTES = Math.max(BATCH_BYTES, MAX_FRAME_BYTES + LENGTH_BYTES);
 // WebSocket readyState values, the same in every implementation.
 const OPEN = 1;
+// The close with which a gateway ends a client idle for its idleTimeout:
+// not 1008 (a refusal, final), so that the client comes back when it has
+// something to send. An application code (4000-4999), so connectTunnel
+// tells it from other closes; v86's relay and websockproxy's clients take
+// any close alike.
+const IDLE_CLOSE_CODE = 4000;
 
 /** Whether `ws` speaks BATCH_PROTOCOL (as negotiated in its handshake). */
 function batching(ws) {
@@ -129,4 +135,4 @@ class CorkedSender {
   }
 }
 
-module.exports = { CorkedSender, FRAME_PROTOCOL, BATCH_PROTOCOL, MAX_MESSAGE_BYTES, batching, eachFrame };
+module.exports = { CorkedSender, FRAME_PROTOCOL, BATCH_PROTOCOL, MAX_MESSAGE_BYTES, IDLE_CLOSE_CODE, batching, eachFrame };

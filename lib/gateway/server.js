@@ -18,7 +18,7 @@ const {
 } = require('../validators.js');
 const { Switch } = require('./switch.js');
 const {
-  CorkedSender, FRAME_PROTOCOL, BATCH_PROTOCOL, MAX_MESSAGE_BYTES, batching, eachFrame,
+  CorkedSender, FRAME_PROTOCOL, BATCH_PROTOCOL, MAX_MESSAGE_BYTES, IDLE_CLOSE_CODE, batching, eachFrame,
 } = require('./corked.js');
 const { recordOfAnyEntry } = require('../dns/records.js');
 const { Nat } = require('./nat.js');
@@ -41,11 +41,6 @@ const DEFAULT_MTU = 1500;
 const DEFAULT_LEASE_TIME = 3600;
 const DEFAULT_MAX_CLIENTS = 256;
 const DEFAULT_IDLE_TIMEOUT = 5 * 60 * 1000;
-// The close with which an idle client goes: not 1008 (a refusal, final), so
-// that a client reconnects when it has something to send. An application
-// code (4000-4999), so connectTunnel tells it from other closes; v86's relay
-// and websockproxy's clients take any close alike.
-const IDLE_CLOSE_CODE = 4000;
 const IDLE_CLOSE_REASON = 'idle';
 // Every this often each client is pinged, and one that did not answer the
 // ping before goes: a half-open connection would otherwise hold its port,
@@ -930,4 +925,4 @@ function createGateway(options) {
   return new Gateway(options);
 }
 
-module.exports = { createGateway, Gateway, IDLE_CLOSE_CODE };
+module.exports = { createGateway, Gateway };
