@@ -13,7 +13,7 @@ const { SocketAddress } = require('node:net');
 const { getEventListeners } = require('node:events');
 const { Stack, link } = require('..');
 const { teardown, DEFAULT_BACKEND, DEFAULT_THREAD } = require('./helpers/stack.js');
-const { within } = require('./helpers/util.js');
+const { within, abortErrorOf } = require('./helpers/util.js');
 const { encode, TYPES, OPTIONS, ipBytes } = require('../lib/dhcp/message.js');
 const { routerAdvertisement, addressText } = require('./helpers/packets.js');
 
@@ -195,12 +195,11 @@ describe('DHCP', function () {
   });
 
   it('dhcp({ signal }): an abort rejects the wait with an AbortError; a client the call started stops, one running before keeps asking', async function () {
-    const abortError = (reason) => ({ name: 'AbortError', code: 'ABORT_ERR', message: 'The operation was aborted', cause: reason });
     const s = stack();
     // An aborted signal: the client does not start (a static address stays).
     const tap = s.createTapInterface({ ipAddress: '10.0.0.50/24' });
     const reason = new Error('gave up');
-    await assert.rejects(tap.dhcp({ signal: AbortSignal.abort(reason) }), abortError(reason));
+    await assert.rejects(tap.dhcp({ signal: AbortSignal.abort(reason) }), abortErrorOf(reason));
     assert.deepEqual(tap.ipAddresses.filter((cidr) => cidr.includes('.')), ['10.0.0.50/24']);
     assert.equal(tap.lease, null);
     // No server answers: the call that started the client stops it on
@@ -214,7 +213,7 @@ describe('DHCP', function () {
     // Without a reason given, the signal's own (a DOMException) is the cause.
     assert.ok(aborted instanceof Error);
     const { name, code, message, cause } = aborted;
-    assert.deepEqual({ name, code, message, cause }, abortError(controller.signal.reason));
+    assert.deepEqual({ name, code, message, cause }, abortErrorOf(controller.signal.reason));
     assert.equal(aborted.cause.name, 'AbortError');
     await assert.rejects(within(other, 10000, 'the other dhcp()'), { code: 'ERR_TCPIP_DHCP_STOPPED' });
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
@@ -567,18 +566,17 @@ describe('DHCP', function () {
     });
 
     it('slaac({ signal }): an abort rejects the wait with an AbortError; SLAAC the call turned on goes off, SLAAC on before stays', async function () {
-      const abortError = (reason) => ({ name: 'AbortError', code: 'ABORT_ERR', message: 'The operation was aborted', cause: reason });
       const s = stack();
       const tap = s.createTapInterface({ macAddress: '02:00:00:00:00:08' });
       const reason = new Error('gave up');
-      await assert.rejects(tap.slaac({ signal: AbortSignal.abort(reason) }), abortError(reason));
+      await assert.rejects(tap.slaac({ signal: AbortSignal.abort(reason) }), abortErrorOf(reason));
       // No router answers: the call that turned SLAAC on turns it off on
       // abort, as slaacStop() does, rejecting another waiter.
       const controller = new AbortController();
       const started = tap.slaac({ signal: controller.signal });
       const other = tap.slaac();
       setImmediate(() => controller.abort(reason));
-      await assert.rejects(started, abortError(reason));
+      await assert.rejects(started, abortErrorOf(reason));
       await assert.rejects(within(other, 10000, 'the other slaac()'), { code: 'ERR_TCPIP_SLAAC_STOPPED' });
       assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
       // SLAAC on before the call ('slaac' in ipAddress) stays on: an

@@ -78,7 +78,16 @@ function readAll(socket) {
   });
 }
 
+/**
+ * What assert.rejects() expects of Node's AbortError for a signal aborted
+ * with `reason`: the shape its promise APIs reject with.
+ */
+function abortErrorOf(reason) {
+  return { name: 'AbortError', code: 'ABORT_ERR', message: 'The operation was aborted', cause: reason };
+}
+
 module.exports = {
+  abortErrorOf,
   delay,
   within,
   waitFor,
